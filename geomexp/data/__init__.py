@@ -1,0 +1,11 @@
+"""Corpora: the paper's Wikipedia sentences per language, or a plain text file."""
+
+from geomexp.data.corpus import (
+    Corpus,
+    load_text_corpus,
+    load_wikipedia_corpus,
+    resolve_wikipedia_file,
+)
+from geomexp.data.download import download_file
+
+__all__ = ["Corpus", "load_text_corpus", "load_wikipedia_corpus", "resolve_wikipedia_file", "download_file"]

@@ -1,0 +1,116 @@
+"""Read sentence corpora: the paper's Wikipedia CSVs (one language a file) or plain text files."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from geomexp.data.download import download_file, md5_of
+from geomexp.errors import DataNotFoundError
+
+#: Raw files of the paper authors' repository, pinned to the commit the shared data was taken from.
+DEFAULT_BASE_URL = (
+    "https://raw.githubusercontent.com/Sara-Rajaee/Multilingual-Isotropy/"
+    "9b8b26c6696614eb52a66d5f9446636cde0263c3/data"
+)
+WIKIPEDIA_DIR = "Wikipedia"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Sentences of one language, with where they came from.
+
+    sentences: the corpus, in file order.
+    source: the file read.
+    checksum: SHA-256 of the sentences (content identity for caching).
+    """
+
+    lang: str
+    sentences: tuple[str, ...]
+    source: str
+    checksum: str
+
+
+def sentences_checksum(sentences) -> str:
+    """SHA-256 hex digest of sentences joined by newlines (order matters)."""
+    h = hashlib.sha256()
+    for s in sentences:
+        h.update(s.encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def resolve_wikipedia_file(
+    filename: str,
+    *,
+    root: str | Path | None,
+    download_dir: str | Path,
+    download: bool = True,
+    md5: str | None = None,
+    base_url: str = DEFAULT_BASE_URL,
+) -> Path:
+    """Path of ``Wikipedia/<filename>``, downloading it when needed.
+
+    With ``root`` set (e.g. ``GEOMEXP_DATA_DIR``: the ``data/`` folder of a clone
+    of the authors' repository) the file must be there. Without it the file is
+    looked up in ``download_dir`` and, if ``download``, fetched from ``base_url``
+    with its ``md5`` checked.
+    """
+    rel = Path(WIKIPEDIA_DIR) / filename
+    if root is not None:
+        path = Path(root).expanduser() / rel
+        if not Path(root).expanduser().is_dir():
+            raise DataNotFoundError(
+                f"data root {root} does not exist. Set GEOMEXP_DATA_DIR (or data.root=) to the 'data' folder "
+                f"of a clone of github.com/Sara-Rajaee/Multilingual-Isotropy, or unset it to download the files."
+            )
+        if not path.is_file():
+            raise DataNotFoundError(f"corpus file {path} not found in data root {root} (expected {rel})")
+        return path
+    path = Path(download_dir).expanduser() / rel
+    if path.is_file() and (md5 is None or md5_of(path) == md5):
+        return path
+    if not download:
+        raise DataNotFoundError(
+            f"corpus file {path} not found and data.download=false. Set GEOMEXP_DATA_DIR to a data folder "
+            f"or allow the download (data.download=true)."
+        )
+    url = f"{base_url.rstrip('/')}/{quote(rel.as_posix())}"
+    return download_file(url, path, md5=md5)
+
+
+def read_wikipedia_csv(path: str | Path) -> list[str]:
+    """Sentences of one of the paper's Wikipedia CSVs (header ``,Sentence,Language_code``).
+
+    Empty sentences are skipped; the text is kept as is (wiki markup included).
+    """
+    path = Path(path)
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames is None or "Sentence" not in reader.fieldnames:
+            raise DataNotFoundError(f"{path} is not a corpus CSV: it has no 'Sentence' column (columns: {reader.fieldnames})")
+        return [row["Sentence"].strip() for row in reader if row["Sentence"] and row["Sentence"].strip()]
+
+
+def load_wikipedia_corpus(lang: str, filename: str, **resolve_kwargs) -> Corpus:
+    """The paper's Wikipedia corpus of ``lang`` read from ``filename`` (see ``resolve_wikipedia_file``)."""
+    path = resolve_wikipedia_file(filename, **resolve_kwargs)
+    sentences = read_wikipedia_csv(path)
+    if not sentences:
+        raise DataNotFoundError(f"corpus file {path} holds no sentences")
+    return Corpus(lang=lang, sentences=tuple(sentences), source=str(path), checksum=sentences_checksum(sentences))
+
+
+def load_text_corpus(lang: str, path: str | Path) -> Corpus:
+    """A corpus from a UTF-8 text file with one sentence a line (blank lines skipped)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataNotFoundError(f"text corpus {path} not found (data.text_file)")
+    with open(path, encoding="utf-8") as f:
+        sentences = [line.strip() for line in f if line.strip()]
+    if not sentences:
+        raise DataNotFoundError(f"text corpus {path} holds no sentences")
+    return Corpus(lang=lang, sentences=tuple(sentences), source=str(path), checksum=sentences_checksum(sentences))

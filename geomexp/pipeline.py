@@ -1,0 +1,256 @@
+"""The experiment pipeline: config -> corpus -> encoder -> cached token representations
+-> (enhancement) -> analyses -> MLflow.
+
+``run(cfg)`` is what ``run.py`` calls; it is also usable without Hydra, on any
+config that matches ``geomexp.config.Config``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from geomexp.analyses.base import AnalysisResult
+from geomexp.cache import cache_key, load_sample, save_sample
+from geomexp.data import Corpus, load_text_corpus, load_wikipedia_corpus
+from geomexp.encoders import EncoderInfo, EncoderSpec, describe_encoder, load_encoder
+from geomexp.errors import ConfigError
+from geomexp.extraction import TokenSample, extract_tokens
+from geomexp.tracking import RunLogger, flatten, git_state, parent_run_id_for_job, tracked_run
+
+log = logging.getLogger(__name__)
+
+CORPORA = ("wikipedia", "text")
+ENHANCEMENTS = ("none",)
+
+
+@dataclass
+class RunResult:
+    """What a run produced: ``metrics[(name, layer)]``, the MLflow run id, the cache key and hit."""
+
+    run_id: str | None
+    metrics: dict[tuple[str, int], float] = field(default_factory=dict)
+    cache_key: str = ""
+    cache_hit: bool = False
+    layers: list[int] = field(default_factory=list)
+
+
+def parse_layer_index(index: str) -> str | int:
+    """``"last"``/``"all"`` or an int from ``layer.index``; raise ``ConfigError`` otherwise."""
+    text = str(index).strip().lower()
+    if text in ("last", "all"):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"layer.index={index!r} is not valid: use last, all, or an integer layer (0 = embeddings)") from None
+
+
+def resolve_layers(index: str | int, num_layers: int, model_name: str) -> list[int]:
+    """Layer indices to analyse, given ``num_layers`` transformer layers (0 = embeddings, negative counts back)."""
+    if index == "all":
+        return list(range(num_layers + 1))
+    if index == "last":
+        return [num_layers]
+    if not -(num_layers + 1) <= index <= num_layers:
+        raise ConfigError(
+            f"layer.index={index} is out of range for model {model_name!r}, which has {num_layers} layers: "
+            f"use 0..{num_layers} (0 = embedding output), last or all"
+        )
+    return [index % (num_layers + 1)]
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Cheap checks of values the schema cannot express; each error names the value and what is allowed."""
+    if cfg.data.corpus not in CORPORA:
+        raise ConfigError(f"data.corpus={cfg.data.corpus!r} is not known; choose one of {list(CORPORA)}")
+    if cfg.data.corpus == "text" and not cfg.data.text_file:
+        raise ConfigError("data.corpus=text needs data.text_file=<path to a file with one sentence a line>")
+    if cfg.data.corpus == "wikipedia" and not cfg.lang.wikipedia_file:
+        raise ConfigError(f"lang={cfg.lang.code!r} has no wikipedia_file; use data.corpus=text with data.text_file=...")
+    for key in ("data.n_tokens", "data.max_length", "model.batch_size"):
+        value = OmegaConf.select(cfg, key)
+        if value < 1:
+            raise ConfigError(f"{key} must be a positive integer; got {value}")
+    if cfg.enhancement.name not in ENHANCEMENTS:
+        raise ConfigError(f"enhancement={cfg.enhancement.name!r} is not known; choose one of {list(ENHANCEMENTS)}")
+    if not cfg.analysis:
+        raise ConfigError("no analysis selected: use e.g. analysis=[isotropy]")
+    for name, node in cfg.analysis.items():
+        if "_target_" not in node:
+            raise ConfigError(f"analysis.{name} has no _target_ (the function to call)")
+    parse_layer_index(cfg.layer.index)
+
+
+def encoder_spec(cfg: DictConfig) -> EncoderSpec:
+    """The ``EncoderSpec`` of ``cfg.model``."""
+    m = cfg.model
+    return EncoderSpec(name=m.name, source=m.source, hf_id=m.hf_id, path=m.path, revision=m.revision, dtype=m.dtype, device=m.device)
+
+
+def load_corpus(cfg: DictConfig) -> Corpus:
+    """The corpus of ``cfg.lang`` as ``cfg.data`` says (root, download, or a text file)."""
+    if cfg.data.corpus == "text":
+        return load_text_corpus(cfg.lang.code, cfg.data.text_file)
+    return load_wikipedia_corpus(
+        cfg.lang.code,
+        cfg.lang.wikipedia_file,
+        root=cfg.data.root,
+        download_dir=cfg.data.download_dir,
+        download=cfg.data.download,
+        md5=cfg.lang.wikipedia_md5,
+        base_url=cfg.data.base_url,
+    )
+
+
+def sample_description(cfg: DictConfig, info: EncoderInfo, corpus: Corpus) -> dict:
+    """Everything that determines the sampled representations (the cache key's content)."""
+    return {
+        "model": info.identity,
+        "corpus": {"lang": corpus.lang, "checksum": corpus.checksum},
+        "n_tokens": int(cfg.data.n_tokens),
+        "allow_fewer": bool(cfg.data.allow_fewer),
+        "seed": int(cfg.seed),
+        "add_special_tokens": bool(cfg.data.add_special_tokens),
+        "max_length": int(min(cfg.data.max_length, info.max_length)),
+    }
+
+
+def get_token_sample(cfg: DictConfig, spec: EncoderSpec, info: EncoderInfo, corpus: Corpus) -> tuple[TokenSample, str, bool]:
+    """The sampled representations from the cache, or encoded now and cached. Returns (sample, key, hit)."""
+    description = sample_description(cfg, info, corpus)
+    key = cache_key(description)
+    sample = load_sample(cfg.paths.cache_dir, key)
+    if sample is not None:
+        log.info("cache hit %s", key[:12])
+        return sample, key, True
+    encoder = load_encoder(spec, info)
+    sample = extract_tokens(
+        encoder.model,
+        encoder.tokenizer,
+        corpus.sentences,
+        n_tokens=description["n_tokens"],
+        seed=description["seed"],
+        allow_fewer=description["allow_fewer"],
+        add_special_tokens=description["add_special_tokens"],
+        max_length=description["max_length"],
+        batch_size=int(cfg.model.batch_size),
+        device=encoder.device,
+        progress=bool(cfg.progress),
+        what=f"the {corpus.lang} corpus ({corpus.source}) tokenized by {spec.name}",
+    )
+    save_sample(cfg.paths.cache_dir, key, sample, description)
+    return sample, key, False
+
+
+def run_analysis(name: str, node: DictConfig, X, *, seed: int, title: str) -> AnalysisResult:
+    """Call the function named by ``node._target_`` on ``X`` with the node's other keys as parameters."""
+    from hydra.utils import get_method
+
+    params = OmegaConf.to_container(node, resolve=True)
+    target = params.pop("_target_")
+    try:
+        fn = get_method(target)
+    except Exception as err:
+        raise ConfigError(f"analysis.{name}._target_={target!r} cannot be imported: {err}") from err
+    return fn(X, seed=seed, title=title, **params)
+
+
+def hydra_context() -> dict:
+    """Tags and locations from Hydra when running under it: choices, overrides, output dir, sweep."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if not HydraConfig.initialized():
+            return {}
+        hc = HydraConfig.get()
+    except Exception:
+        return {}
+    ctx = {
+        "choices": {k: str(v) for k, v in hc.runtime.choices.items() if not k.startswith("hydra/") and k != "hydra"},
+        "overrides": list(hc.overrides.task),
+        "output_dir": hc.runtime.output_dir,
+        "is_sweep_job": "num" in hc.job,
+    }
+    if ctx["is_sweep_job"]:
+        ctx["sweep_dir"] = hc.sweep.dir
+    return ctx
+
+
+def log_results(logger: RunLogger, name: str, layer: int, result: AnalysisResult, *, per_layer: bool, log_figures: bool) -> None:
+    """Log one analysis result of one layer: metrics (step=layer if ``per_layer``), figures, tables."""
+    logger.log_metrics(result.metrics, step=layer if per_layer else None)
+    prefix = f"{name}/layer_{layer:02d}" if per_layer else name
+    for fname, table in result.tables.items():
+        logger.log_dict(table, f"tables/{prefix}/{fname}")
+    for fname, fig in result.figures.items():
+        if log_figures:
+            logger.log_figure(fig, f"figures/{prefix}/{fname}")
+        else:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+
+
+def log_layer_curves(logger: RunLogger, layers: list[int], by_layer: dict[str, list[float]], title: str, *, log_figures: bool) -> None:
+    """The numbers as ``tables/metrics_by_layer.json`` and (if ``log_figures``) one metric-vs-layer figure per metric."""
+    from geomexp.plots import metric_vs_layer
+
+    logger.log_dict({"layer": layers, **by_layer}, "tables/metrics_by_layer.json")
+    for metric, values in by_layer.items() if log_figures else ():
+        fig = metric_vs_layer(layers, {metric: values}, title=f"{metric} — {title}", ylabel=metric)
+        logger.log_figure(fig, f"figures/by_layer/{metric.replace('/', '_')}.png")
+
+
+def run(cfg: DictConfig) -> RunResult:
+    """Run one job: encode (or load from cache), analyse every selected layer, log to MLflow."""
+    check_config(cfg)
+    spec = encoder_spec(cfg)
+    layer_choice = parse_layer_index(cfg.layer.index)
+    hydra_ctx = hydra_context()
+    run_name = cfg.tracking.run_name or f"{cfg.model.name}-{cfg.lang.code}-{cfg.layer.index}"
+    parent = parent_run_id_for_job(hydra_ctx.get("sweep_dir")) if hydra_ctx.get("is_sweep_job") else None
+    tags = {
+        "model": cfg.model.name,
+        "lang": cfg.lang.code,
+        "layer": str(cfg.layer.index),
+        "analyses": ",".join(cfg.analysis.keys()),
+        "enhancement": cfg.enhancement.name,
+        **{f"choice.{k}": v for k, v in hydra_ctx.get("choices", {}).items()},
+        "overrides": " ".join(hydra_ctx.get("overrides", [])),
+        **git_state(cfg.paths.root_dir),
+        **cfg.tags,
+    }
+    uri = str(cfg.tracking.uri) if cfg.tracking.enabled else None
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    with tracked_run(uri, cfg.tracking.experiment, run_name, parent_run_id=parent, tags=tags) as logger:
+        logger.log_params(flatten(resolved))
+        logger.log_dict(resolved, "config/config.yaml")
+        if hydra_ctx.get("output_dir"):
+            logger.log_artifacts(Path(hydra_ctx["output_dir"]) / ".hydra", "hydra")
+
+        corpus = load_corpus(cfg)
+        info = describe_encoder(spec)
+        layers = resolve_layers(layer_choice, info.num_layers, spec.name)
+        logger.set_tags({"corpus_source": corpus.source, "corpus_checksum": corpus.checksum, "num_layers": info.num_layers})
+        sample, key, hit = get_token_sample(cfg, spec, info, corpus)
+        logger.set_tags({"cache_key": key, "cache_hit": str(hit).lower(), "n_tokens": sample.n_tokens})
+
+        per_layer = layer_choice == "all"
+        by_layer: dict[str, list[float]] = {}
+        result = RunResult(run_id=logger.run_id, cache_key=key, cache_hit=hit, layers=layers)
+        for layer in layers:
+            X = sample.layer(layer)
+            title = f"{cfg.model.name} · {cfg.lang.code} · layer {layer}"
+            for name, node in cfg.analysis.items():
+                out = run_analysis(name, node, X, seed=int(cfg.seed), title=title)
+                log_results(logger, name, layer, out, per_layer=per_layer, log_figures=cfg.tracking.log_figures)
+                for metric, value in out.metrics.items():
+                    result.metrics[(metric, layer)] = value
+                    by_layer.setdefault(metric, []).append(value)
+        if per_layer:
+            log_layer_curves(logger, layers, by_layer, f"{cfg.model.name} · {cfg.lang.code}", log_figures=cfg.tracking.log_figures)
+    return result

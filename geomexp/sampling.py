@@ -1,0 +1,68 @@
+"""Choose which tokens of a corpus to represent: seeded, and encoding as few sentences as possible."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from geomexp.errors import ConfigError
+
+
+class NotEnoughTokensError(ConfigError):
+    """The corpus has fewer tokens than the sample asks for."""
+
+
+@dataclass(frozen=True)
+class TokenPlan:
+    """Which tokens to keep.
+
+    sentence_ids: (S,) corpus indices of the sentences to encode, in sampling order.
+    offsets: list of S int64 arrays; offsets[k] are the sorted indices, among the
+        content (non-special) tokens of sentence ``sentence_ids[k]``, to keep.
+    n_available: content tokens in the whole corpus.
+    """
+
+    sentence_ids: np.ndarray
+    offsets: list[np.ndarray]
+    n_available: int
+
+    @property
+    def n_tokens(self) -> int:
+        """Number of tokens the plan keeps."""
+        return int(sum(len(o) for o in self.offsets))
+
+
+def plan_token_sample(token_counts, n_tokens: int, *, seed: int = 0, allow_fewer: bool = False, what: str = "corpus") -> TokenPlan:
+    """Sample ``n_tokens`` content tokens uniformly from the fewest random sentences that hold them.
+
+    token_counts: (S_total,) content tokens per sentence (special tokens excluded).
+    Sentences are visited in a seeded random order until they hold ``n_tokens``
+    tokens; ``n_tokens`` of those tokens are then drawn without replacement.
+    If the whole corpus holds fewer, raise ``NotEnoughTokensError`` naming the
+    count, or with ``allow_fewer`` keep every token.
+    """
+    counts = np.asarray(token_counts, dtype=np.int64)
+    if isinstance(n_tokens, bool) or int(n_tokens) != n_tokens or n_tokens < 1:
+        raise ConfigError(f"data.n_tokens must be a positive integer; got {n_tokens!r}")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(counts.size)
+    cum = np.cumsum(counts[order])
+    available = int(cum[-1]) if cum.size else 0
+    if available < n_tokens:
+        if not allow_fewer or available == 0:
+            raise NotEnoughTokensError(
+                f"{what} has only {available} tokens (special tokens excluded) but data.n_tokens={n_tokens} "
+                f"were asked for. Lower data.n_tokens (<= {available}) or set data.allow_fewer=true to use all of them."
+            )
+        n_tokens = available
+    n_sent = int(np.searchsorted(cum, n_tokens)) + 1  # fewest sentences holding n_tokens tokens
+    chosen = order[:n_sent]
+    pool = int(cum[n_sent - 1])
+    picked = np.sort(rng.choice(pool, size=n_tokens, replace=False))
+    starts = np.concatenate([[0], cum[: n_sent - 1]])
+    which = np.searchsorted(starts, picked, side="right") - 1  # sentence slot of each picked token
+    bounds = np.cumsum(np.bincount(which, minlength=n_sent))[:-1]
+    offsets = np.split(picked - starts[which], bounds)
+    keep = [k for k in range(n_sent) if offsets[k].size]
+    return TokenPlan(sentence_ids=chosen[keep], offsets=[offsets[k] for k in keep], n_available=available)

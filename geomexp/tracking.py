@@ -1,0 +1,266 @@
+"""MLflow tracking: the store, one run per job, one parent run per sweep.
+
+Only this module talks to MLflow. It uses ``MlflowClient`` with explicit run
+ids (never a process-global active run), so a failing job cannot leak its run
+into the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import tempfile
+import time
+import traceback
+from collections.abc import Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from geomexp.errors import ConfigError
+
+#: environment variable through which a sweep's jobs learn their parent run id
+PARENT_RUN_ENV = "GEOMEXP_PARENT_RUN_ID"
+PARENT_RUN_FILE = "mlflow_parent_run_id.txt"
+MAX_PARAM_CHARS = 6000
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI, or None for other stores."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri[len("sqlite:///") :])
+
+
+def _client(uri: str):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def ensure_experiment(uri: str, name: str) -> str:
+    """Create the store and the experiment ``name`` if needed (once, under a file lock); return its id.
+
+    For SQLite stores the artifacts go to ``mlartifacts/<name>`` beside the database.
+    """
+    db = sqlite_path(uri)
+    if db is not None:
+        if not db.is_absolute():
+            raise ConfigError(f"tracking.uri={uri!r}: use an absolute SQLite path (sqlite:////abs/path/mlflow.db)")
+        db.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(db) + ".lock", timeout=120)
+    else:
+        lock = None
+    with lock if lock is not None else _nullcontext():
+        client = _client(uri)
+        exp = client.get_experiment_by_name(name)
+        if exp is not None:
+            return exp.experiment_id
+        artifacts = None
+        if db is not None:
+            artifacts = (db.parent / "mlartifacts" / re.sub(r"[^\w.-]+", "_", name)).as_uri()
+        return client.create_experiment(name, artifact_location=artifacts)
+
+
+@contextmanager
+def _nullcontext():
+    yield
+
+
+def flatten(cfg: Mapping, prefix: str = "") -> dict[str, str]:
+    """``{"model": {"name": "x"}}`` -> ``{"model.name": "x"}``; values as strings cut to MLflow's limit."""
+    out = {}
+    for key, value in cfg.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, name + "."))
+        else:
+            text = json.dumps(value) if isinstance(value, (list, tuple)) else str(value)
+            out[re.sub(r"[+=]", "_", name)] = text[:MAX_PARAM_CHARS]
+    return out
+
+
+def git_state(folder: str | Path) -> dict[str, str]:
+    """``git_commit`` and ``git_dirty`` of the repository at ``folder`` ("unknown" outside git)."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10)
+
+    try:
+        head = git("rev-parse", "HEAD")
+        status = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return {"git_commit": "unknown", "git_dirty": "unknown"}
+    if head.returncode != 0:
+        return {"git_commit": "unknown", "git_dirty": "unknown"}
+    return {"git_commit": head.stdout.strip(), "git_dirty": str(bool(status.stdout.strip())).lower()}
+
+
+class RunLogger:
+    """Logs to one MLflow run (or, with ``client=None``, only keeps metrics in memory)."""
+
+    def __init__(self, client=None, run_id: str | None = None):
+        self.client = client
+        self.run_id = run_id
+        self.metrics: dict[tuple[str, int | None], float] = {}
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        if self.client is None:
+            return
+        from mlflow.entities import Param
+
+        items = [Param(k, str(v)[:MAX_PARAM_CHARS]) for k, v in params.items()]
+        for start in range(0, len(items), 100):
+            self.client.log_batch(self.run_id, params=items[start : start + 100], synchronous=True)
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        if self.client is None:
+            return
+        for k, v in tags.items():
+            self.client.set_tag(self.run_id, k, str(v)[:5000])
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Log scalar metrics (NaN/inf are kept in memory and logged as MLflow allows)."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        batch = []
+        for k, v in metrics.items():
+            self.metrics[(k, step)] = float(v)
+            batch.append(Metric(k, float(v), now, step or 0))
+        if self.client is not None and batch:
+            self.client.log_batch(self.run_id, metrics=batch, synchronous=True)
+
+    def log_figure(self, figure, artifact_file: str) -> None:
+        import matplotlib.pyplot as plt
+
+        try:
+            if self.client is not None:
+                self.client.log_figure(self.run_id, figure, artifact_file, save_kwargs={"dpi": 120})
+        finally:
+            plt.close(figure)
+
+    def log_dict(self, data, artifact_file: str) -> None:
+        if self.client is not None:
+            self.client.log_dict(self.run_id, data, artifact_file)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        if self.client is not None:
+            self.client.log_text(self.run_id, text, artifact_file)
+
+    def log_artifacts(self, folder: str | Path, artifact_path: str) -> None:
+        if self.client is not None and Path(folder).is_dir():
+            self.client.log_artifacts(self.run_id, str(folder), artifact_path)
+
+
+@contextmanager
+def tracked_run(uri: str | None, experiment: str, run_name: str, *, parent_run_id: str | None = None, tags: Mapping[str, Any] | None = None):
+    """Open an MLflow run for one job and yield its ``RunLogger``; ``uri=None`` tracks nothing.
+
+    The run ends FINISHED, or FAILED with the error message in the ``error``
+    tag and the traceback in ``error.txt``, and the exception propagates.
+    """
+    if uri is None:
+        yield RunLogger()
+        return
+    client = _client(uri)
+    exp_id = ensure_experiment(uri, experiment)
+    all_tags = {"mlflow.runName": run_name, **{k: str(v) for k, v in (tags or {}).items()}}
+    if parent_run_id:
+        all_tags["mlflow.parentRunId"] = parent_run_id
+    run = client.create_run(exp_id, run_name=run_name, tags=all_tags)
+    logger = RunLogger(client, run.info.run_id)
+    try:
+        yield logger
+    except BaseException as err:
+        message = f"{type(err).__name__}: {err}"
+        try:
+            client.set_tag(logger.run_id, "error", message[:5000])
+            client.log_text(logger.run_id, traceback.format_exc(), "error.txt")
+        finally:
+            client.set_terminated(logger.run_id, "KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
+        raise
+    client.set_terminated(logger.run_id, "FINISHED")
+
+
+def start_parent_run(uri: str, experiment: str, run_name: str, tags: Mapping[str, Any] | None = None) -> str:
+    """Create the parent run of a sweep (left RUNNING) and return its id."""
+    client = _client(uri)
+    exp_id = ensure_experiment(uri, experiment)
+    tags = {"mlflow.runName": run_name, "geomexp.sweep": "parent", **{k: str(v) for k, v in (tags or {}).items()}}
+    return client.create_run(exp_id, run_name=run_name, tags=tags).info.run_id
+
+
+def end_parent_run(uri: str, run_id: str) -> str:
+    """End a sweep's parent run: FAILED if any child failed, else FINISHED. Returns the status."""
+    client = _client(uri)
+    run = client.get_run(run_id)
+    children = client.search_runs([run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'", max_results=10000)
+    failed = [c for c in children if c.info.status != "FINISHED"]
+    client.set_tag(run_id, "children", str(len(children)))
+    client.set_tag(run_id, "children_failed", str(len(failed)))
+    status = "FAILED" if failed or not children else "FINISHED"
+    client.set_terminated(run_id, status)
+    return status
+
+
+try:
+    from hydra.experimental.callback import Callback
+except ImportError:  # pragma: no cover - hydra is a dependency
+    Callback = object
+
+
+class SweepParentCallback(Callback):
+    """Hydra callback: one MLflow parent run per ``-m`` sweep, created before any job starts.
+
+    Creating the store and experiment here, in the launching process, also keeps
+    parallel workers from racing on a fresh SQLite schema. The parent id reaches
+    the jobs through ``GEOMEXP_PARENT_RUN_ID`` and ``<sweep dir>/mlflow_parent_run_id.txt``.
+    """
+
+    def __init__(self):
+        self.uri = None
+        self.run_id = None
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        from omegaconf import OmegaConf
+
+        if not config.tracking.enabled:
+            return
+        self.uri = str(config.tracking.uri)
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        overrides = list(OmegaConf.to_container(config.hydra.overrides.task, resolve=True))
+        tags = {"sweep_dir": sweep_dir, "overrides": " ".join(overrides)}
+        tags.update(git_state(config.paths.root_dir))
+        self.run_id = start_parent_run(self.uri, str(config.tracking.experiment), f"sweep-{sweep_dir.name}", tags)
+        os.environ[PARENT_RUN_ENV] = self.run_id
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        (sweep_dir / PARENT_RUN_FILE).write_text(self.run_id + "\n")
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        if self.run_id is None:
+            return
+        os.environ.pop(PARENT_RUN_ENV, None)
+        end_parent_run(self.uri, self.run_id)
+        self.run_id = None
+
+
+def parent_run_id_for_job(sweep_dir: str | Path | None) -> str | None:
+    """The parent run id of the current sweep job: from the environment, else the sweep folder's file."""
+    if os.environ.get(PARENT_RUN_ENV):
+        return os.environ[PARENT_RUN_ENV]
+    if sweep_dir is not None:
+        f = Path(sweep_dir) / PARENT_RUN_FILE
+        if f.is_file():
+            return f.read_text().strip() or None
+    return None
+
+
+def finite_or_nan(value: float) -> float:
+    """``value`` as a float, NaN where it is not finite (MLflow rejects inf in some stores)."""
+    value = float(value)
+    return value if math.isfinite(value) else float("nan")
