@@ -8,7 +8,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-import geomexp.config  # noqa: F401  (registers the config schema and resolvers)
+import geomexp.config  # registers the config schema and resolvers
 from geomexp.errors import GeomexpError
 
 
@@ -26,4 +26,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    sys.argv[1:] = geomexp.config.rewrite_layer_overrides(sys.argv[1:])  # layer=8 -> layer.index=8
     main()

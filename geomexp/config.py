@@ -129,6 +129,21 @@ def config_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "conf"
 
 
+def rewrite_layer_overrides(args: list[str]) -> list[str]:
+    """Turn ``layer=8`` / ``layer=0,6,12`` on a command line into ``layer.index=...``.
+
+    ``layer`` is a config group (``last``, ``all``), so Hydra itself rejects a
+    number there; every other argument is returned unchanged.
+    """
+    out = []
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if key == "layer" and sep and value and all(v.strip().lstrip("-").isdigit() for v in value.split(",")):
+            arg = f"layer.index={value}"
+        out.append(arg)
+    return out
+
+
 def register_resolvers() -> None:
     """Register ``${geomexp_root:}`` (the project root as an absolute path)."""
     if not OmegaConf.has_resolver("geomexp_root"):

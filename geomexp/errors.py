@@ -15,3 +15,7 @@ class DataNotFoundError(GeomexpError, FileNotFoundError):
 
 class ModelUnavailableError(GeomexpError, OSError):
     """A model cannot be loaded (e.g. a hub id without network)."""
+
+
+class PackageFileMissingError(ModelUnavailableError, FileNotFoundError):
+    """A file that an installed package should carry (offline model weights, tokenizer) is missing."""

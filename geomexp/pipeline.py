@@ -82,6 +82,10 @@ def check_config(cfg: DictConfig) -> None:
     for name, node in cfg.analysis.items():
         if "_target_" not in node:
             raise ConfigError(f"analysis.{name} has no _target_ (the function to call)")
+        for key, value in node.items():
+            is_count = key.startswith("n_") or key.endswith("_points")
+            if is_count and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ConfigError(f"analysis.{name}.{key} must be a positive integer; got {value!r}")
     parse_layer_index(cfg.layer.index)
 
 
@@ -98,7 +102,7 @@ def load_corpus(cfg: DictConfig) -> Corpus:
     return load_wikipedia_corpus(
         cfg.lang.code,
         cfg.lang.wikipedia_file,
-        root=cfg.data.root,
+        root=cfg.data.root or None,
         download_dir=cfg.data.download_dir,
         download=cfg.data.download,
         md5=cfg.lang.wikipedia_md5,

@@ -8,11 +8,9 @@ into the next one.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import subprocess
-import tempfile
 import time
 import traceback
 from collections.abc import Mapping
@@ -259,8 +257,3 @@ def parent_run_id_for_job(sweep_dir: str | Path | None) -> str | None:
             return f.read_text().strip() or None
     return None
 
-
-def finite_or_nan(value: float) -> float:
-    """``value`` as a float, NaN where it is not finite (MLflow rejects inf in some stores)."""
-    value = float(value)
-    return value if math.isfinite(value) else float("nan")

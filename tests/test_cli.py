@@ -1,0 +1,91 @@
+"""run.py as a user runs it: subprocesses, real `-m` sweeps with the basic, joblib and submitit launchers."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from conftest import ROOT, isolated_overrides
+
+FAST = ["data.n_tokens=150", "analysis.isotropy.n_pairs=100", "analysis.isotropy.plot=false"]
+
+
+def run_py(args, tmp_path, store_uri, data_root, env=None, timeout=600, flags=()):
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("MLFLOW_RUN_ID", None)
+    cmd = [sys.executable, "run.py", *args, *isolated_overrides(tmp_path, store_uri, data_root), *flags]
+    return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_hub_model_offline_fails_fast_with_one_clear_line(tmp_path, store_uri, data_root):
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hf" / "hub")}
+    proc = run_py(["model=mbert", "lang=en"], tmp_path, store_uri, data_root, env=env)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "error: model 'mbert' (bert-base-multilingual-cased)" in proc.stderr
+    assert "model.path=" in proc.stderr and "model=minilm or model=me5_small" in proc.stderr
+
+
+def test_unknown_model_lists_the_options(tmp_path, store_uri, data_root):
+    proc = run_py(["model=gpt5"], tmp_path, store_uri, data_root)
+    assert proc.returncode != 0
+    assert "Could not find 'model/gpt5'" in proc.stderr
+    assert "me5_small" in proc.stderr and "xlmr" in proc.stderr
+
+
+def sweep_runs(store_uri, experiment="geomexp"):
+    client = MlflowClient(store_uri)
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id], max_results=100)
+    parents = [r for r in runs if r.data.tags.get("geomexp.sweep") == "parent"]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return parents, children
+
+
+def check_sweep(store_uri, expected_jobs):
+    parents, children = sweep_runs(store_uri)
+    assert len(parents) == 1
+    parent = parents[0]
+    assert parent.info.status == "FINISHED" and parent.data.tags["children"] == str(len(expected_jobs))
+    assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent.info.run_id}
+    assert {(c.data.params["model.name"], c.data.params["lang.code"]) for c in children} == expected_jobs
+    for c in children:
+        assert c.info.status == "FINISHED"
+        assert {"i_cos", "i_pc", "i_cos_exact"} <= set(c.data.metrics)
+        assert c.data.tags["choice.model"] == c.data.params["model.name"]
+    return parent, children
+
+
+@pytest.mark.slow
+def test_sweep_basic_launcher_one_parent_four_children(tmp_path, store_uri, data_root):
+    proc = run_py(["-m", "model=minilm,me5_small", "lang=en,sw", *FAST], tmp_path, store_uri, data_root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    parent, _ = check_sweep(store_uri, {(m, l) for m in ("minilm", "me5_small") for l in ("en", "sw")})
+    sweep_dirs = list((tmp_path / "multirun").glob("*/*"))
+    assert len(sweep_dirs) == 1
+    assert (sweep_dirs[0] / "mlflow_parent_run_id.txt").read_text().strip() == parent.info.run_id
+    assert sorted(p.name for p in sweep_dirs[0].iterdir() if p.is_dir()) == ["0", "1", "2", "3"]
+
+
+@pytest.mark.slow
+def test_sweep_joblib_launcher_in_parallel_on_a_fresh_store(tmp_path, store_uri, data_root):
+    args = ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "model=minilm", "lang=en,sw,es,su", *FAST]
+    proc = run_py(args, tmp_path, store_uri, data_root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    check_sweep(store_uri, {("minilm", l) for l in ("en", "sw", "es", "su")})
+
+
+@pytest.mark.slow
+def test_sweep_submitit_local_launcher(tmp_path, store_uri, data_root):
+    args = ["-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10", "model=minilm", "lang=en,sw", *FAST]
+    proc = run_py(args, tmp_path, store_uri, data_root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    check_sweep(store_uri, {("minilm", "en"), ("minilm", "sw")})
+
+
+def test_slurm_launcher_config_composes(tmp_path, store_uri, data_root):
+    proc = run_py(["hydra/launcher=slurm"], tmp_path, store_uri, data_root, flags=["--cfg", "hydra", "--package", "hydra.launcher"])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "SlurmLauncher" in proc.stdout and "timeout_min: 120" in proc.stdout

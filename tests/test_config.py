@@ -1,0 +1,95 @@
+"""Composition of every config option, and clear failures for wrong names, keys and types."""
+
+import pytest
+from hydra.errors import ConfigCompositionException, MissingConfigException
+from omegaconf.errors import ConfigKeyError, ValidationError
+
+from conftest import CONF, compose_config
+from geomexp.config import rewrite_layer_overrides, validate
+from geomexp.pipeline import check_config, parse_layer_index
+
+MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
+LANGS = sorted(p.stem for p in (CONF / "lang").glob("*.yaml"))
+EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+
+
+def test_expected_options_exist():
+    assert set(MODELS) >= {"mbert", "mbert_uncased", "xlmr", "bert", "roberta", "minilm", "me5_small"}
+    assert set(LANGS) >= {"en", "es", "ar", "tr", "sw", "su"}
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_model_and_language_composes_and_passes_checks(make_cfg, model, lang):
+    cfg = make_cfg(f"model={model}", f"lang={lang}")
+    check_config(cfg)
+    assert cfg.model.name == model and cfg.lang.code == lang
+    assert cfg.lang.wikipedia_file.endswith(".csv") and len(cfg.lang.wikipedia_md5) == 32
+
+
+@pytest.mark.parametrize("override, expected", [("layer=last", "last"), ("layer=all", "all"), ("layer.index=8", 8), ("layer.index=-2", -2)])
+def test_layer_options(make_cfg, override, expected):
+    assert parse_layer_index(make_cfg(override).layer.index) == expected
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_composes(make_cfg, experiment):
+    cfg = make_cfg(f"experiment={experiment}")
+    check_config(cfg)
+    assert cfg.tracking.experiment == experiment
+
+
+def test_debug_and_analysis_list(make_cfg):
+    cfg = make_cfg("debug=fast", "analysis=[isotropy]", "analysis.isotropy.n_pairs=50")
+    assert cfg.data.n_tokens == 1000 and cfg.analysis.isotropy.n_pairs == 50
+
+
+def test_unknown_group_option_lists_what_exists(make_cfg):
+    with pytest.raises(MissingConfigException) as err:
+        make_cfg("model=gpt5")
+    assert "mbert" in str(err.value.options) or "mbert" in str(err.value)
+    with pytest.raises(MissingConfigException):
+        make_cfg("lang=xx")
+    with pytest.raises(MissingConfigException):
+        make_cfg("analysis=[isotropy,nonsense]")
+
+
+def test_layer_number_on_the_command_line_becomes_layer_index(make_cfg):
+    args = rewrite_layer_overrides(["layer=8", "layer=0,6,12", "layer=all", "model=mbert", "layer=-1"])
+    assert args == ["layer.index=8", "layer.index=0,6,12", "layer=all", "model=mbert", "layer.index=-1"]
+    assert make_cfg(*rewrite_layer_overrides(["layer=8"])).layer.index == "8"
+
+
+def test_wrong_key_fails_at_composition(make_cfg):
+    with pytest.raises(ConfigCompositionException, match="nmae"):
+        make_cfg("model.nmae=x")
+
+
+def test_wrong_type_fails_at_composition(make_cfg):
+    with pytest.raises(ConfigCompositionException, match="n_tokens"):
+        make_cfg("data.n_tokens=many")
+
+
+def test_saved_config_is_validated_against_the_schema():
+    with pytest.raises(ConfigKeyError, match="bacth_size"):
+        validate({"model": {"bacth_size": 3}})
+    with pytest.raises(ValidationError):
+        validate({"seed": "zero"})
+
+
+@pytest.mark.parametrize(
+    "override, match",
+    [
+        ("data.n_tokens=0", "data.n_tokens must be a positive integer"),
+        ("model.batch_size=-1", "model.batch_size must be a positive integer"),
+        ("data.corpus=books", "data.corpus='books' is not known"),
+        ("data.corpus=text", "data.text_file"),
+        ("layer.index=middle", "layer.index='middle' is not valid"),
+        ("enhancement.name=magic", "enhancement='magic' is not known"),
+        ("analysis.isotropy.n_pairs=0", "analysis.isotropy.n_pairs must be a positive integer; got 0"),
+        ("analysis.isotropy.plot_points=-5", "analysis.isotropy.plot_points must be a positive integer"),
+    ],
+)
+def test_bad_values_fail_with_a_message_naming_them(make_cfg, override, match):
+    with pytest.raises(ValueError, match=match):
+        check_config(make_cfg(override))

@@ -1,0 +1,91 @@
+"""Extraction with a tiny random BERT loaded with from_pretrained from a folder."""
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+from geomexp.extraction import extract_tokens, tokenize_corpus
+
+SENTENCES = [
+    "The Moon is Earth's only natural satellite.",
+    "It orbits at an average distance of 384,400 km.",
+    "Tidal locking keeps the same side facing Earth.",
+    "Apollo 11 landed in 1969.",
+    "Its surface is covered in regolith and craters, formed by impacts over billions of years.",
+    "Short one.",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_bert_dir):
+    return AutoModel.from_pretrained(tiny_bert_dir).eval(), AutoTokenizer.from_pretrained(tiny_bert_dir)
+
+
+def content_count(tokenizer):
+    return sum(len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in SENTENCES)
+
+
+def test_shapes_metadata_and_no_special_tokens(tiny):
+    model, tok = tiny
+    sample = extract_tokens(model, tok, SENTENCES, n_tokens=30, seed=0, progress=False)
+    assert sample.hidden.shape == (3, 30, 32)  # embeddings + 2 layers
+    assert sample.hidden.dtype == np.float32
+    assert sample.num_layers == 2 and sample.n_tokens == 30
+    specials = set(tok.all_special_ids)
+    assert not specials & set(sample.token_ids.tolist())
+    for tid, sid, pos in zip(sample.token_ids, sample.sentence_ids, sample.positions):
+        ids = tok(SENTENCES[sid])["input_ids"]
+        assert ids[pos] == tid
+    assert (sample.word_ids >= 0).all()
+
+
+def test_rows_equal_a_plain_forward_pass_of_each_sentence(tiny):
+    model, tok = tiny
+    sample = extract_tokens(model, tok, SENTENCES, n_tokens=25, seed=1, batch_size=4, progress=False)
+    for row in [0, 7, 24]:
+        enc = tok(SENTENCES[sample.sentence_ids[row]], return_tensors="pt")
+        with torch.no_grad():
+            states = model(**enc, output_hidden_states=True).hidden_states
+        for layer in range(3):
+            np.testing.assert_allclose(sample.hidden[layer, row], states[layer][0, sample.positions[row]].numpy(), atol=1e-5)
+
+
+def test_batch_size_does_not_change_the_result(tiny):
+    model, tok = tiny
+    a = extract_tokens(model, tok, SENTENCES, n_tokens=40, seed=2, batch_size=1, progress=False)
+    b = extract_tokens(model, tok, SENTENCES, n_tokens=40, seed=2, batch_size=16, progress=False)
+    assert (a.token_ids == b.token_ids).all() and (a.sentence_ids == b.sentence_ids).all()
+    np.testing.assert_allclose(a.hidden, b.hidden, atol=1e-5)
+
+
+def test_without_special_tokens_the_model_sees_no_cls_sep(tiny):
+    model, tok = tiny
+    n = content_count(tok)
+    sample = extract_tokens(model, tok, SENTENCES, n_tokens=n, seed=0, add_special_tokens=False, progress=False)
+    assert sample.n_tokens == n
+    assert sample.positions.min() == 0  # first content token sits at position 0: no [CLS] before it
+    with_specials = extract_tokens(model, tok, SENTENCES, n_tokens=n, seed=0, progress=False)
+    assert with_specials.positions.min() == 1
+    assert not np.allclose(sample.hidden[-1], with_specials.hidden[-1])
+
+
+def test_word_ids_group_wordpieces(tiny):
+    _, tok = tiny
+    tokens = tokenize_corpus(tok, ["unbelievably regolith"])
+    pieces = tok.convert_ids_to_tokens([tok("unbelievably regolith")["input_ids"][p] for p in tokens.content_positions[0]])
+    words = tokens.word_ids[0]
+    assert words[0] == 0 and words[-1] == 1
+    for piece, w in zip(pieces, words):
+        if piece.startswith("##"):
+            assert w in (0, 1)
+    assert len(pieces) > 2  # the words were split into several pieces
+
+
+def test_long_sentences_are_truncated_to_max_length(tiny):
+    model, tok = tiny
+    long = " ".join(["moon"] * 300)
+    sample = extract_tokens(model, tok, [long], n_tokens=10, max_length=64, progress=False)
+    assert sample.positions.max() < 63
+    tokens = tokenize_corpus(tok, [long], max_length=64)
+    assert tokens.content_counts[0] == 62

