@@ -209,6 +209,18 @@ def log_layer_curves(logger: RunLogger, layers: list[int], by_layer: dict[str, l
         logger.log_figure(fig, f"figures/by_layer/{metric.replace('/', '_')}.png")
 
 
+def summary(result: RunResult, cfg: DictConfig, uri: str | None) -> str:
+    """A few lines for the console: the metrics per layer and where the run was logged."""
+    names = sorted({name for name, _ in result.metrics})
+    lines = [f"{cfg.model.name} · {cfg.lang.code} · {len(result.layers)} layer(s) · cache {'hit' if result.cache_hit else 'miss'}"]
+    lines.append("layer  " + "  ".join(f"{n:>12}" for n in names))
+    for layer in result.layers:
+        lines.append(f"{layer:>5}  " + "  ".join(f"{result.metrics.get((n, layer), float('nan')):>12.5g}" for n in names))
+    if uri:
+        lines.append(f"MLflow run {result.run_id} in {uri} (experiment {cfg.tracking.experiment!r})")
+    return "\n".join(lines)
+
+
 def run(cfg: DictConfig) -> RunResult:
     """Run one job: encode (or load from cache), analyse every selected layer, log to MLflow."""
     check_config(cfg)
@@ -255,6 +267,7 @@ def run(cfg: DictConfig) -> RunResult:
                 for metric, value in out.metrics.items():
                     result.metrics[(metric, layer)] = value
                     by_layer.setdefault(metric, []).append(value)
+        log.info(summary(result, cfg, uri))
         if per_layer:
             log_layer_curves(logger, layers, by_layer, f"{cfg.model.name} · {cfg.lang.code}", log_figures=cfg.tracking.log_figures)
     return result
