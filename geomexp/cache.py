@@ -22,8 +22,8 @@ from geomexp.errors import GeomexpError
 from geomexp.extraction import TokenSample
 
 #: bump when extraction changes what it returns for the same inputs
-CACHE_VERSION = 1
-_META_FIELDS = ("token_ids", "sentence_ids", "positions", "word_ids")
+CACHE_VERSION = 2
+_META_FIELDS = ("token_ids", "sentence_ids", "positions", "word_ids", "char_spans")
 
 
 def cache_key(description: dict) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
@@ -55,7 +55,9 @@ class DataConfig:
 
     corpus: ``wikipedia`` (the paper's CSVs) or ``text`` (``text_file``, one sentence a line).
     root: data folder (``GEOMEXP_DATA_DIR``); when null, files are downloaded to ``download_dir``.
-    n_tokens: tokens sampled per language; allow_fewer: use all tokens of a smaller corpus.
+    sample_unit: ``tokens`` (``n_tokens`` tokens from the fewest random sentences) or
+        ``sentences`` (every token of ``n_sentences`` random sentences: whole words).
+    n_tokens / n_sentences: sample size per language; allow_fewer: use all of a smaller corpus.
     add_special_tokens: feed [CLS]/[SEP] (their rows are dropped either way).
     """
 
@@ -65,7 +67,9 @@ class DataConfig:
     download: bool = True
     base_url: str = DEFAULT_BASE_URL
     text_file: Optional[str] = None
+    sample_unit: str = "tokens"
     n_tokens: int = 10000
+    n_sentences: int = 500
     allow_fewer: bool = False
     add_special_tokens: bool = True
     max_length: int = 512
@@ -110,6 +114,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
+    langs: List[str] = field(default_factory=list)
     seed: int = 0
     progress: bool = True
     tags: Dict[str, str] = field(default_factory=dict)
@@ -142,6 +147,17 @@ def rewrite_layer_overrides(args: list[str]) -> list[str]:
             arg = f"layer.index={value}"
         out.append(arg)
     return out
+
+
+def load_lang_config(code: str) -> LangConfig:
+    """The ``conf/lang/<code>.yaml`` of a language, checked against ``LangConfig``."""
+    from geomexp.errors import ConfigError
+
+    path = config_dir() / "lang" / f"{code}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in (config_dir() / "lang").glob("*.yaml"))
+        raise ConfigError(f"language {code!r} has no conf/lang/{code}.yaml; known languages: {known}")
+    return OmegaConf.merge(OmegaConf.structured(LangConfig), OmegaConf.load(path))
 
 
 def register_resolvers() -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from geomexp.sampling import TokenPlan, plan_token_sample
+from geomexp.sampling import TokenPlan, plan_sentence_sample, plan_token_sample
 
 
 @dataclass
@@ -23,11 +23,13 @@ class TokenizedCorpus:
     input_ids: per sentence, list of token ids as fed to the model (specials included if added).
     content_positions: per sentence, (n_i,) int64 positions of the non-special tokens.
     word_ids: per sentence, (n_i,) int64 word index of each content token (-1 if unknown).
+    char_spans: per sentence, (n_i, 2) int64 character [start, end) of each content token.
     """
 
     input_ids: list[list[int]]
     content_positions: list[np.ndarray]
     word_ids: list[np.ndarray]
+    char_spans: list[np.ndarray]
 
     @property
     def content_counts(self) -> np.ndarray:
@@ -43,6 +45,7 @@ class TokenSample:
     token_ids, sentence_ids, positions, word_ids: (N,) int64 metadata of each row:
         vocabulary id, corpus sentence index, position in the model input, and
         word index in the sentence (-1 where the tokenizer gives none).
+    char_spans: (N, 2) int64 character [start, end) of each token in its sentence.
     """
 
     hidden: np.ndarray
@@ -50,6 +53,7 @@ class TokenSample:
     sentence_ids: np.ndarray
     positions: np.ndarray
     word_ids: np.ndarray
+    char_spans: np.ndarray
 
     @property
     def num_layers(self) -> int:
@@ -67,7 +71,7 @@ class TokenSample:
 
 def tokenize_corpus(tokenizer, sentences, *, add_special_tokens: bool = True, max_length: int = 512, batch_size: int = 1024) -> TokenizedCorpus:
     """Tokenize ``sentences`` with a fast tokenizer, truncated to ``max_length`` tokens."""
-    input_ids, content_positions, word_ids = [], [], []
+    input_ids, content_positions, word_ids, char_spans = [], [], [], []
     for start in range(0, len(sentences), batch_size):
         enc = tokenizer(
             list(sentences[start : start + batch_size]),
@@ -75,6 +79,7 @@ def tokenize_corpus(tokenizer, sentences, *, add_special_tokens: bool = True, ma
             truncation=True,
             max_length=max_length,
             return_special_tokens_mask=True,
+            return_offsets_mapping=True,
         )
         for i, ids in enumerate(enc["input_ids"]):
             mask = np.asarray(enc["special_tokens_mask"][i], dtype=bool)
@@ -83,7 +88,8 @@ def tokenize_corpus(tokenizer, sentences, *, add_special_tokens: bool = True, ma
             input_ids.append(list(ids))
             content_positions.append(pos.astype(np.int64))
             word_ids.append(np.array([-1 if words[p] is None else words[p] for p in pos], dtype=np.int64))
-    return TokenizedCorpus(input_ids, content_positions, word_ids)
+            char_spans.append(np.asarray(enc["offset_mapping"][i], dtype=np.int64).reshape(-1, 2)[pos])
+    return TokenizedCorpus(input_ids, content_positions, word_ids, char_spans)
 
 
 def _batches(lengths: np.ndarray, batch_size: int):
@@ -133,15 +139,21 @@ def encode_plan(model, tokenizer, tokens: TokenizedCorpus, plan: TokenPlan, *, b
         sentence_ids=np.repeat(sent_ids.astype(np.int64), [o.size for o in plan.offsets]),
         positions=positions.astype(np.int64),
         word_ids=np.concatenate([tokens.word_ids[s][o] for s, o in zip(sent_ids, plan.offsets)]),
+        char_spans=np.concatenate([tokens.char_spans[s][o] for s, o in zip(sent_ids, plan.offsets)]),
     )
 
 
-def extract_tokens(model, tokenizer, sentences, *, n_tokens: int = 10_000, seed: int = 0, allow_fewer: bool = False, add_special_tokens: bool = True, max_length: int = 512, batch_size: int = 32, device="cpu", progress: bool = True, what: str = "corpus") -> TokenSample:
-    """Sample ``n_tokens`` tokens of ``sentences`` (seeded) and return their representations at every layer.
+def extract_tokens(model, tokenizer, sentences, *, n_tokens: int = 10_000, n_sentences: int | None = None, seed: int = 0, allow_fewer: bool = False, add_special_tokens: bool = True, max_length: int = 512, batch_size: int = 32, device="cpu", progress: bool = True, what: str = "corpus") -> TokenSample:
+    """Sample tokens of ``sentences`` (seeded) and return their representations at every layer.
 
+    By default ``n_tokens`` tokens (``plan_token_sample``); with ``n_sentences``
+    every token of that many random sentences (``plan_sentence_sample``).
     Special-token rows are never kept; ``add_special_tokens=False`` feeds the
     sentences without [CLS]/[SEP] (as the paper's released notebook did).
     """
     tokens = tokenize_corpus(tokenizer, sentences, add_special_tokens=add_special_tokens, max_length=max_length)
-    plan = plan_token_sample(tokens.content_counts, n_tokens, seed=seed, allow_fewer=allow_fewer, what=what)
+    if n_sentences is not None:
+        plan = plan_sentence_sample(tokens.content_counts, n_sentences, seed=seed, allow_fewer=allow_fewer, what=what)
+    else:
+        plan = plan_token_sample(tokens.content_counts, n_tokens, seed=seed, allow_fewer=allow_fewer, what=what)
     return encode_plan(model, tokenizer, tokens, plan, batch_size=batch_size, device=device, progress=progress)

@@ -7,6 +7,7 @@ config that matches ``geomexp.config.Config``.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from geomexp.analyses.base import AnalysisResult
 from geomexp.cache import cache_key, load_sample, save_sample
+from geomexp.config import load_lang_config
 from geomexp.data import Corpus, load_text_corpus, load_wikipedia_corpus
 from geomexp.encoders import EncoderInfo, EncoderSpec, describe_encoder, load_encoder
 from geomexp.errors import ConfigError
@@ -24,6 +26,7 @@ from geomexp.tracking import RunLogger, flatten, git_state, parent_run_id_for_jo
 log = logging.getLogger(__name__)
 
 CORPORA = ("wikipedia", "text")
+SAMPLE_UNITS = ("tokens", "sentences")
 ENHANCEMENTS = ("none",)
 
 
@@ -71,7 +74,9 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError("data.corpus=text needs data.text_file=<path to a file with one sentence a line>")
     if cfg.data.corpus == "wikipedia" and not cfg.lang.wikipedia_file:
         raise ConfigError(f"lang={cfg.lang.code!r} has no wikipedia_file; use data.corpus=text with data.text_file=...")
-    for key in ("data.n_tokens", "data.max_length", "model.batch_size"):
+    if cfg.data.sample_unit not in SAMPLE_UNITS:
+        raise ConfigError(f"data.sample_unit={cfg.data.sample_unit!r} is not known; choose one of {list(SAMPLE_UNITS)}")
+    for key in ("data.n_tokens", "data.n_sentences", "data.max_length", "model.batch_size"):
         value = OmegaConf.select(cfg, key)
         if value < 1:
             raise ConfigError(f"{key} must be a positive integer; got {value}")
@@ -87,6 +92,11 @@ def check_config(cfg: DictConfig) -> None:
             if is_count and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ConfigError(f"analysis.{name}.{key} must be a positive integer; got {value!r}")
     parse_layer_index(cfg.layer.index)
+    needs = analysis_needs(cfg)
+    if "lang_reps" in needs and len(cfg.langs) < 2:
+        raise ConfigError(f"analysis {sorted(cfg.analysis.keys())} compares languages: give two or more, e.g. langs=[en,es,ar,tr,sw,su]")
+    for code in cfg.langs:
+        load_lang_config(code)
 
 
 def encoder_spec(cfg: DictConfig) -> EncoderSpec:
@@ -95,18 +105,18 @@ def encoder_spec(cfg: DictConfig) -> EncoderSpec:
     return EncoderSpec(name=m.name, source=m.source, hf_id=m.hf_id, path=m.path, revision=m.revision, dtype=m.dtype, device=m.device)
 
 
-def load_corpus(cfg: DictConfig) -> Corpus:
-    """The corpus of ``cfg.lang`` as ``cfg.data`` says (root, download, or a text file)."""
-    if cfg.data.corpus == "text":
-        return load_text_corpus(cfg.lang.code, cfg.data.text_file)
+def load_corpus(data: DictConfig, lang: DictConfig) -> Corpus:
+    """The corpus of language ``lang`` as ``data`` (``cfg.data``) says: data root, download, or a text file."""
+    if data.corpus == "text":
+        return load_text_corpus(lang.code, data.text_file)
     return load_wikipedia_corpus(
-        cfg.lang.code,
-        cfg.lang.wikipedia_file,
-        root=cfg.data.root or None,
-        download_dir=cfg.data.download_dir,
-        download=cfg.data.download,
-        md5=cfg.lang.wikipedia_md5,
-        base_url=cfg.data.base_url,
+        lang.code,
+        lang.wikipedia_file,
+        root=data.root or None,
+        download_dir=data.download_dir,
+        download=data.download,
+        md5=lang.wikipedia_md5,
+        base_url=data.base_url,
     )
 
 
@@ -115,7 +125,9 @@ def sample_description(cfg: DictConfig, info: EncoderInfo, corpus: Corpus) -> di
     return {
         "model": info.identity,
         "corpus": {"lang": corpus.lang, "checksum": corpus.checksum},
-        "n_tokens": int(cfg.data.n_tokens),
+        "sample_unit": cfg.data.sample_unit,
+        "n_tokens": int(cfg.data.n_tokens) if cfg.data.sample_unit == "tokens" else None,
+        "n_sentences": int(cfg.data.n_sentences) if cfg.data.sample_unit == "sentences" else None,
         "allow_fewer": bool(cfg.data.allow_fewer),
         "seed": int(cfg.seed),
         "add_special_tokens": bool(cfg.data.add_special_tokens),
@@ -137,6 +149,7 @@ def get_token_sample(cfg: DictConfig, spec: EncoderSpec, info: EncoderInfo, corp
         encoder.tokenizer,
         corpus.sentences,
         n_tokens=description["n_tokens"],
+        n_sentences=description["n_sentences"],
         seed=description["seed"],
         allow_fewer=description["allow_fewer"],
         add_special_tokens=description["add_special_tokens"],
@@ -150,17 +163,41 @@ def get_token_sample(cfg: DictConfig, spec: EncoderSpec, info: EncoderInfo, corp
     return sample, key, False
 
 
-def run_analysis(name: str, node: DictConfig, X, *, seed: int, title: str) -> AnalysisResult:
-    """Call the function named by ``node._target_`` on ``X`` with the node's other keys as parameters."""
+def accepted_kwargs(fn, available: dict) -> dict:
+    """The entries of ``available`` that ``fn`` takes as keyword arguments (all of them if it has ``**kwargs``)."""
+    params = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(available)
+    return {k: v for k, v in available.items() if k in params}
+
+
+def analysis_function(name: str, node: DictConfig):
+    """The function named by ``analysis.<name>._target_``."""
     from hydra.utils import get_method
 
-    params = OmegaConf.to_container(node, resolve=True)
-    target = params.pop("_target_")
     try:
-        fn = get_method(target)
+        return get_method(node._target_)
     except Exception as err:
-        raise ConfigError(f"analysis.{name}._target_={target!r} cannot be imported: {err}") from err
-    return fn(X, seed=seed, title=title, **params)
+        raise ConfigError(f"analysis.{name}._target_={node._target_!r} cannot be imported: {err}") from err
+
+
+def analysis_needs(cfg: DictConfig) -> set[str]:
+    """Names of the keyword arguments that the selected analyses accept (what context to prepare)."""
+    return {p for name, node in cfg.analysis.items() for p in inspect.signature(analysis_function(name, node)).parameters}
+
+
+def run_analysis(name: str, node: DictConfig, X, context: dict) -> AnalysisResult:
+    """Call the function named by ``node._target_`` on ``X`` (N, d).
+
+    The node's other keys are its parameters; from ``context`` the function gets
+    those it names among: ``seed``, ``title``, ``layer``, ``lang``, ``model_name``,
+    ``sample`` (the ``TokenSample``, for token metadata), ``sentences`` (the corpus)
+    and ``lang_reps`` (``{code: (N, d) array}`` of the same layer for ``cfg.langs``).
+    """
+    fn = analysis_function(name, node)
+    params = OmegaConf.to_container(node, resolve=True)
+    params.pop("_target_")
+    return fn(X, **accepted_kwargs(fn, context), **params)
 
 
 def hydra_context() -> dict:
@@ -187,6 +224,7 @@ def hydra_context() -> dict:
 def log_results(logger: RunLogger, name: str, layer: int, result: AnalysisResult, *, per_layer: bool, log_figures: bool) -> None:
     """Log one analysis result of one layer: metrics (step=layer if ``per_layer``), figures, tables."""
     logger.log_metrics(result.metrics, step=layer if per_layer else None)
+    logger.set_tags(result.tags)
     prefix = f"{name}/layer_{layer:02d}" if per_layer else name
     for fname, table in result.tables.items():
         logger.log_dict(table, f"tables/{prefix}/{fname}")
@@ -248,21 +286,38 @@ def run(cfg: DictConfig) -> RunResult:
         if hydra_ctx.get("output_dir"):
             logger.log_artifacts(Path(hydra_ctx["output_dir"]) / ".hydra", "hydra")
 
-        corpus = load_corpus(cfg)
+        corpus = load_corpus(cfg.data, cfg.lang)
         info = describe_encoder(spec)
         layers = resolve_layers(layer_choice, info.num_layers, spec.name)
         logger.set_tags({"corpus_source": corpus.source, "corpus_checksum": corpus.checksum, "num_layers": info.num_layers})
         sample, key, hit = get_token_sample(cfg, spec, info, corpus)
         logger.set_tags({"cache_key": key, "cache_hit": str(hit).lower(), "n_tokens": sample.n_tokens})
+        lang_samples = {}
+        if "lang_reps" in analysis_needs(cfg):
+            for code in cfg.langs:
+                if code == cfg.lang.code:
+                    lang_samples[code] = sample
+                else:
+                    other = load_corpus(cfg.data, load_lang_config(code))
+                    lang_samples[code] = get_token_sample(cfg, spec, info, other)[0]
 
         per_layer = layer_choice == "all"
         by_layer: dict[str, list[float]] = {}
         result = RunResult(run_id=logger.run_id, cache_key=key, cache_hit=hit, layers=layers)
         for layer in layers:
             X = sample.layer(layer)
-            title = f"{cfg.model.name} · {cfg.lang.code} · layer {layer}"
+            context = {
+                "seed": int(cfg.seed),
+                "title": f"{cfg.model.name} · {cfg.lang.code} · layer {layer}",
+                "layer": layer,
+                "lang": cfg.lang.code,
+                "model_name": cfg.model.name,
+                "sample": sample,
+                "sentences": corpus.sentences,
+                "lang_reps": {code: s.layer(layer) for code, s in lang_samples.items()},
+            }
             for name, node in cfg.analysis.items():
-                out = run_analysis(name, node, X, seed=int(cfg.seed), title=title)
+                out = run_analysis(name, node, X, context)
                 log_results(logger, name, layer, out, per_layer=per_layer, log_figures=cfg.tracking.log_figures)
                 for metric, value in out.metrics.items():
                     result.metrics[(metric, layer)] = value

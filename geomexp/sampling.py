@@ -66,3 +66,31 @@ def plan_token_sample(token_counts, n_tokens: int, *, seed: int = 0, allow_fewer
     offsets = np.split(picked - starts[which], bounds)
     keep = [k for k in range(n_sent) if offsets[k].size]
     return TokenPlan(sentence_ids=chosen[keep], offsets=[offsets[k] for k in keep], n_available=available)
+
+
+def plan_sentence_sample(token_counts, n_sentences: int, *, seed: int = 0, allow_fewer: bool = False, what: str = "corpus") -> TokenPlan:
+    """Keep every content token of ``n_sentences`` sentences drawn in a seeded random order.
+
+    token_counts: (S_total,) content tokens per sentence; sentences without any
+    are skipped. Whole sentences keep whole words (needed to pool sub-tokens into
+    words). Too few sentences: ``NotEnoughTokensError`` naming the count, or with
+    ``allow_fewer`` all of them.
+    """
+    counts = np.asarray(token_counts, dtype=np.int64)
+    if isinstance(n_sentences, bool) or int(n_sentences) != n_sentences or n_sentences < 1:
+        raise ConfigError(f"data.n_sentences must be a positive integer; got {n_sentences!r}")
+    order = np.random.default_rng(seed).permutation(counts.size)
+    order = order[counts[order] > 0]
+    if order.size < n_sentences:
+        if not allow_fewer or order.size == 0:
+            raise NotEnoughTokensError(
+                f"{what} has only {order.size} non-empty sentences but data.n_sentences={n_sentences} were asked for. "
+                f"Lower data.n_sentences (<= {order.size}) or set data.allow_fewer=true to use all of them."
+            )
+        n_sentences = order.size
+    chosen = order[:n_sentences]
+    return TokenPlan(
+        sentence_ids=chosen,
+        offsets=[np.arange(counts[s], dtype=np.int64) for s in chosen],
+        n_available=int(counts.sum()),
+    )

@@ -34,9 +34,11 @@ def test_shapes_metadata_and_no_special_tokens(tiny):
     assert sample.num_layers == 2 and sample.n_tokens == 30
     specials = set(tok.all_special_ids)
     assert not specials & set(sample.token_ids.tolist())
-    for tid, sid, pos in zip(sample.token_ids, sample.sentence_ids, sample.positions):
+    for tid, sid, pos, (start, end) in zip(sample.token_ids, sample.sentence_ids, sample.positions, sample.char_spans):
         ids = tok(SENTENCES[sid])["input_ids"]
         assert ids[pos] == tid
+        piece = tok.convert_ids_to_tokens(int(tid)).removeprefix("##")
+        assert SENTENCES[sid][start:end].lower() == piece or piece == tok.unk_token
     assert (sample.word_ids >= 0).all()
 
 

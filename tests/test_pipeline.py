@@ -3,6 +3,8 @@ a real offline encoder on the paper's Swahili corpus."""
 
 import json
 
+import numpy as np
+
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -118,3 +120,18 @@ def test_reproduce_from_saved_config_gives_equal_metrics(make_cfg, store_uri, tm
     assert len(rows) == 4 * 7  # four metrics x seven layers, all compared
     tags = MlflowClient(store_uri).get_run(new_id).data.tags
     assert tags["reproduced_from"] == original.run_id and tags["cache_hit"] == "false"
+
+
+def test_sentence_sampling_keeps_whole_sentences(make_cfg, store_uri):
+    result = run(make_cfg("model=minilm", "lang=sw", "data.sample_unit=sentences", "data.n_sentences=12", "analysis.isotropy.plot=false"))
+    tags = MlflowClient(store_uri).get_run(result.run_id).data.tags
+    tokens_run = run(make_cfg("model=minilm", "lang=sw", "data.n_tokens=50", "analysis.isotropy.plot=false"))
+    assert result.cache_key != tokens_run.cache_key
+    from geomexp.cache import load_sample
+
+    sample = load_sample(make_cfg().paths.cache_dir, result.cache_key)
+    assert len(set(sample.sentence_ids.tolist())) == 12
+    assert tags["n_tokens"] == str(sample.n_tokens)
+    for s in set(sample.sentence_ids.tolist()):  # every position of the sentence, [CLS]/[SEP] excluded
+        pos = np.sort(sample.positions[sample.sentence_ids == s])
+        assert pos.tolist() == list(range(1, pos.size + 1))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from geomexp.errors import ConfigError
-from geomexp.sampling import NotEnoughTokensError, plan_token_sample
+from geomexp.sampling import NotEnoughTokensError, plan_sentence_sample, plan_token_sample
 
 COUNTS = np.array([3, 5, 2, 7, 1, 0, 4, 6, 9, 2])
 
@@ -59,3 +59,21 @@ def test_allow_fewer_keeps_everything():
 def test_non_positive_sizes_rejected(n):
     with pytest.raises(ConfigError, match="n_tokens"):
         plan_token_sample(COUNTS, n)
+
+
+def test_sentence_plan_keeps_whole_non_empty_sentences():
+    plan = plan_sentence_sample(COUNTS, 4, seed=3)
+    order = np.random.default_rng(3).permutation(COUNTS.size)
+    expected = [s for s in order if COUNTS[s] > 0][:4]
+    assert plan.sentence_ids.tolist() == expected
+    for s, offs in zip(plan.sentence_ids, plan.offsets):
+        assert offs.tolist() == list(range(COUNTS[s]))
+    assert plan.n_tokens == COUNTS[expected].sum()
+
+
+def test_sentence_plan_too_few_sentences():
+    with pytest.raises(NotEnoughTokensError, match=r"only 9 non-empty sentences.*n_sentences=50"):
+        plan_sentence_sample(COUNTS, 50)
+    assert len(plan_sentence_sample(COUNTS, 50, allow_fewer=True).sentence_ids) == 9
+    with pytest.raises(ConfigError, match="n_sentences"):
+        plan_sentence_sample(COUNTS, 0)
