@@ -24,7 +24,7 @@ def test_missing_root_and_missing_file_name_the_path(tmp_path):
     with pytest.raises(DataNotFoundError, match=r"data root .*nowhere does not exist.*GEOMEXP_DATA_DIR"):
         load_wikipedia_corpus("sw", "sawahili.csv", root=tmp_path / "nowhere", download_dir=tmp_path)
     (tmp_path / "Wikipedia").mkdir()
-    with pytest.raises(DataNotFoundError, match=r"Wikipedia/Klingon.csv not found"):
+    with pytest.raises(DataNotFoundError, match=r"Wikipedia/Klingon.csv not found in data root"):
         load_wikipedia_corpus("tlh", "Klingon.csv", root=tmp_path, download_dir=tmp_path)
 
 

@@ -6,9 +6,8 @@ import csv
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
-from geomexp.data.download import download_file, md5_of
+from geomexp.data.download import locate_data_file
 from geomexp.errors import DataNotFoundError
 
 #: Raw files of the paper authors' repository, pinned to the commit the shared data was taken from.
@@ -52,34 +51,12 @@ def resolve_wikipedia_file(
     md5: str | None = None,
     base_url: str = DEFAULT_BASE_URL,
 ) -> Path:
-    """Path of ``Wikipedia/<filename>``, downloading it when needed.
+    """Path of ``Wikipedia/<filename>`` under ``root``, or in ``download_dir`` (fetched if needed).
 
-    With ``root`` set (e.g. ``GEOMEXP_DATA_DIR``: the ``data/`` folder of a clone
-    of the authors' repository) the file must be there. Without it the file is
-    looked up in ``download_dir`` and, if ``download``, fetched from ``base_url``
-    with its ``md5`` checked.
+    See ``geomexp.data.download.locate_data_file``.
     """
-    rel = Path(WIKIPEDIA_DIR) / filename
-    if root is not None:
-        path = Path(root).expanduser() / rel
-        if not Path(root).expanduser().is_dir():
-            raise DataNotFoundError(
-                f"data root {root} does not exist. Set GEOMEXP_DATA_DIR (or data.root=) to the 'data' folder "
-                f"of a clone of github.com/Sara-Rajaee/Multilingual-Isotropy, or unset it to download the files."
-            )
-        if not path.is_file():
-            raise DataNotFoundError(f"corpus file {path} not found in data root {root} (expected {rel})")
-        return path
-    path = Path(download_dir).expanduser() / rel
-    if path.is_file() and (md5 is None or md5_of(path) == md5):
-        return path
-    if not download:
-        raise DataNotFoundError(
-            f"corpus file {path} not found and data.download=false. Set GEOMEXP_DATA_DIR to a data folder "
-            f"or allow the download (data.download=true)."
-        )
-    url = f"{base_url.rstrip('/')}/{quote(rel.as_posix())}"
-    return download_file(url, path, md5=md5)
+    rel = f"{WIKIPEDIA_DIR}/{filename}"
+    return locate_data_file(rel, root=root, download_dir=download_dir, download=download, md5=md5, base_url=base_url)
 
 
 def read_wikipedia_csv(path: str | Path) -> list[str]:

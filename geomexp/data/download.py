@@ -52,3 +52,35 @@ def download_file(url: str, dest: Path, *, md5: str | None = None, timeout: floa
     finally:
         tmp.unlink(missing_ok=True)
     return dest
+
+
+def locate_data_file(rel: str, *, root, download_dir, download: bool = True, md5: str | None = None, base_url: str) -> Path:
+    """Path of ``rel`` (a path inside the data folder), downloading it when needed.
+
+    With ``root`` set (e.g. ``GEOMEXP_DATA_DIR``: the ``data/`` folder of a clone
+    of the authors' repository) the file must be there. Without it the file is
+    looked up in ``download_dir`` and, if ``download``, fetched from
+    ``<base_url>/<rel>`` with its ``md5`` checked.
+    """
+    from urllib.parse import quote
+
+    if root is not None:
+        root = Path(root).expanduser()
+        if not root.is_dir():
+            raise DataNotFoundError(
+                f"data root {root} does not exist. Set GEOMEXP_DATA_DIR (or data.root=) to the 'data' folder "
+                f"of a clone of github.com/Sara-Rajaee/Multilingual-Isotropy, or unset it to download the files."
+            )
+        path = root / rel
+        if not path.is_file():
+            raise DataNotFoundError(f"{path} not found in data root {root} (expected {rel})")
+        return path
+    path = Path(download_dir).expanduser() / rel
+    if path.is_file() and (md5 is None or md5_of(path) == md5):
+        return path
+    if not download:
+        raise DataNotFoundError(
+            f"{path} not found and data.download=false. Set GEOMEXP_DATA_DIR to a data folder "
+            f"or allow the download (data.download=true)."
+        )
+    return download_file(f"{base_url.rstrip('/')}/{quote(rel)}", path, md5=md5)

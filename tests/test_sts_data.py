@@ -1,0 +1,48 @@
+"""STS 2017 tracks: reading, the sides' languages, track 6's scored lines, and bad files."""
+
+import pytest
+
+from geomexp.data.sts import TRACKS, load_sts_track, parse_track
+from geomexp.errors import ConfigError, DataNotFoundError
+
+
+@pytest.mark.parametrize("track", list(TRACKS))
+def test_every_track_has_250_scored_pairs(data_root, track):
+    t = load_sts_track(track, root=data_root)
+    assert len(t.sentences_a) == len(t.sentences_b) == len(t.gold) == 250
+    assert 0 <= t.gold.min() and t.gold.max() <= 5
+    assert t.cross_lingual == (t.lang_a != t.lang_b)
+
+
+def test_track6_keeps_the_first_250_of_500_lines(data_root):
+    t = load_sts_track("6", root=data_root)
+    lines = (data_root / "multilingual sts/STS2017.eval.v1.1/STS.input.track6.tr-en.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 500
+    assert t.sentences_a[-1] == lines[249].split("\t")[0].strip()
+    assert (t.lang_a, t.lang_b) == ("en", "tr")
+
+
+def test_sides_of_cross_lingual_tracks(data_root):
+    assert load_sts_track("2", root=data_root).sentences_a[0] == "two men are crying"
+    assert load_sts_track("4a", root=data_root).sentences_a[1] == "Dos niños están bailando"
+
+
+def test_unknown_track_lists_the_tracks():
+    with pytest.raises(ConfigError, match=r"STS track '7' is not known.*'4a'"):
+        load_sts_track("7")
+
+
+def test_mismatched_lengths_empty_sentences_and_bad_scores():
+    with pytest.raises(DataNotFoundError, match="3 input lines but 2 gold scores"):
+        parse_track("x", "a\tb\nc\td\ne\tf\n", "1\n2\n", n_scored=250)
+    with pytest.raises(DataNotFoundError, match="line 2: empty sentence"):
+        parse_track("x", "a\tb\n \td\n", "1\n2\n")
+    with pytest.raises(DataNotFoundError, match="line 1: expected"):
+        parse_track("x", "no tab here\n", "1\n")
+    with pytest.raises(DataNotFoundError, match=r"\[0, 5\]"):
+        parse_track("x", "a\tb\n", "7\n")
+
+
+def test_missing_file_in_root_names_it(tmp_path):
+    with pytest.raises(DataNotFoundError, match=r"STS.input.track5.en-en.txt not found"):
+        load_sts_track("5", root=tmp_path)
