@@ -1,0 +1,34 @@
+"""Rank and linear correlation, as STS evaluations report them (× 100)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import rankdata
+
+from geomexp.metrics.validation import InvalidEmbeddingsError
+
+
+def _paired(pred, gold) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(pred, dtype=np.float64).ravel()
+    g = np.asarray(gold, dtype=np.float64).ravel()
+    if p.shape != g.shape:
+        raise InvalidEmbeddingsError(f"predictions and gold differ in length: {p.size} vs {g.size}")
+    if p.size < 3:
+        raise InvalidEmbeddingsError(f"a correlation needs at least 3 pairs; got {p.size}")
+    if not (np.isfinite(p).all() and np.isfinite(g).all()):
+        raise InvalidEmbeddingsError("predictions or gold scores hold NaN or inf")
+    return p, g
+
+
+def pearson(pred, gold) -> float:
+    """Pearson correlation of two (n,) arrays; NaN if either is constant."""
+    p, g = _paired(pred, gold)
+    p, g = p - p.mean(), g - g.mean()
+    denom = np.sqrt((p @ p) * (g @ g))
+    return float(p @ g / denom) if denom > 0 else float("nan")
+
+
+def spearman(pred, gold) -> float:
+    """Spearman rank correlation of two (n,) arrays: Pearson of their ranks (ties get mean ranks)."""
+    p, g = _paired(pred, gold)
+    return pearson(rankdata(p), rankdata(g))

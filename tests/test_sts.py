@@ -1,0 +1,47 @@
+"""STS scoring pieces against hand-computed values and scipy."""
+
+import numpy as np
+import pytest
+from scipy.stats import pearsonr, spearmanr
+
+from geomexp.metrics.correlation import pearson, spearman
+from geomexp.metrics.validation import InvalidEmbeddingsError
+from geomexp.sts import cosine_scores, mean_pool, sts_scores
+
+
+def test_spearman_on_a_hand_made_set_equals_scipy_and_the_hand_value():
+    pred = np.array([0.1, 0.4, 0.35, 0.8, 0.8])
+    gold = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    # ranks: pred -> [1, 3, 2, 4.5, 4.5], gold -> [1..5]; Pearson of the ranks by hand:
+    r = np.array([1, 3, 2, 4.5, 4.5]) - 3
+    g = np.arange(1, 6) - 3
+    assert spearman(pred, gold) == pytest.approx((r @ g) / np.sqrt((r @ r) * (g @ g)), rel=1e-12)
+    assert spearman(pred, gold) == pytest.approx(spearmanr(pred, gold).statistic, rel=1e-12)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=200), rng.normal(size=200)
+    assert spearman(x, y) == pytest.approx(spearmanr(x, y).statistic, rel=1e-10)
+    assert pearson(x, y) == pytest.approx(pearsonr(x, y).statistic, rel=1e-10)
+    assert sts_scores(gold, gold) == {"spearman": pytest.approx(100.0), "pearson": pytest.approx(100.0)}
+
+
+def test_correlation_bad_input():
+    with pytest.raises(InvalidEmbeddingsError, match="differ in length"):
+        spearman([1, 2, 3], [1, 2])
+    with pytest.raises(InvalidEmbeddingsError, match="at least 3"):
+        spearman([1, 2], [1, 2])
+    with pytest.raises(InvalidEmbeddingsError, match="NaN"):
+        pearson([1, np.nan, 3], [1, 2, 3])
+
+
+def test_mean_pool_averages_each_sentence_rows():
+    X = np.array([[1.0, 0.0], [3.0, 2.0], [5.0, 5.0], [0.0, 4.0]])
+    ids = np.array([0, 0, 2, 1])
+    np.testing.assert_allclose(mean_pool(X, ids, 3), [[2.0, 1.0], [0.0, 4.0], [5.0, 5.0]])
+    with pytest.raises(ValueError, match="1 sentence"):
+        mean_pool(X, ids, 4)
+
+
+def test_cosine_scores():
+    A = np.array([[1.0, 0.0], [1.0, 1.0]])
+    B = np.array([[0.0, 2.0], [2.0, 2.0]])
+    np.testing.assert_allclose(cosine_scores(A, B), [0.0, 1.0])
