@@ -19,6 +19,7 @@ from geomexp.cache import cache_key, load_sample, save_sample
 from geomexp.config import load_lang_config
 from geomexp.data import Corpus, load_text_corpus, load_wikipedia_corpus
 from geomexp.encoders import EncoderInfo, EncoderSpec, describe_encoder, load_encoder
+from geomexp.encoders.loading import output_layernorm_weights
 from geomexp.errors import ConfigError
 from geomexp.extraction import TokenSample, extract_tokens
 from geomexp.tracking import RunLogger, flatten, git_state, parent_run_id_for_job, tracked_run
@@ -135,18 +136,31 @@ def sample_description(cfg: DictConfig, info: EncoderInfo, corpus: Corpus) -> di
     }
 
 
-def get_token_sample(cfg: DictConfig, spec: EncoderSpec, info: EncoderInfo, corpus: Corpus) -> tuple[TokenSample, str, bool]:
+class LazyEncoder:
+    """Loads the encoder the first time it is needed (never on a full cache hit), then keeps it."""
+
+    def __init__(self, spec: EncoderSpec, info: EncoderInfo):
+        self.spec, self.info, self._encoder = spec, info, None
+
+    def __call__(self):
+        if self._encoder is None:
+            self._encoder = load_encoder(self.spec, self.info)
+        return self._encoder
+
+
+def get_token_sample(cfg: DictConfig, encoder: LazyEncoder, corpus: Corpus) -> tuple[TokenSample, str, bool]:
     """The sampled representations from the cache, or encoded now and cached. Returns (sample, key, hit)."""
+    spec, info = encoder.spec, encoder.info
     description = sample_description(cfg, info, corpus)
     key = cache_key(description)
     sample = load_sample(cfg.paths.cache_dir, key)
     if sample is not None:
         log.info("cache hit %s", key[:12])
         return sample, key, True
-    encoder = load_encoder(spec, info)
+    enc = encoder()
     sample = extract_tokens(
-        encoder.model,
-        encoder.tokenizer,
+        enc.model,
+        enc.tokenizer,
         corpus.sentences,
         n_tokens=description["n_tokens"],
         n_sentences=description["n_sentences"],
@@ -155,7 +169,7 @@ def get_token_sample(cfg: DictConfig, spec: EncoderSpec, info: EncoderInfo, corp
         add_special_tokens=description["add_special_tokens"],
         max_length=description["max_length"],
         batch_size=int(cfg.model.batch_size),
-        device=encoder.device,
+        device=enc.device,
         progress=bool(cfg.progress),
         what=f"the {corpus.lang} corpus ({corpus.source}) tokenized by {spec.name}",
     )
@@ -192,7 +206,8 @@ def run_analysis(name: str, node: DictConfig, X, context: dict) -> AnalysisResul
     The node's other keys are its parameters; from ``context`` the function gets
     those it names among: ``seed``, ``title``, ``layer``, ``lang``, ``model_name``,
     ``sample`` (the ``TokenSample``, for token metadata), ``sentences`` (the corpus)
-    and ``lang_reps`` (``{code: (N, d) array}`` of the same layer for ``cfg.langs``).
+    ``lang_reps`` (``{code: (N, d) array}`` of the same layer for ``cfg.langs``) and
+    ``layernorm_weights`` (a callable returning the (L, d) output-LayerNorm weights; loads the model).
     """
     fn = analysis_function(name, node)
     params = OmegaConf.to_container(node, resolve=True)
@@ -250,10 +265,14 @@ def log_layer_curves(logger: RunLogger, layers: list[int], by_layer: dict[str, l
 def summary(result: RunResult, cfg: DictConfig, uri: str | None) -> str:
     """A few lines for the console: the metrics per layer and where the run was logged."""
     names = sorted({name for name, _ in result.metrics})
+    hidden = max(0, len(names) - 8)
+    names = names[:8]
     lines = [f"{cfg.model.name} · {cfg.lang.code} · {len(result.layers)} layer(s) · cache {'hit' if result.cache_hit else 'miss'}"]
     lines.append("layer  " + "  ".join(f"{n:>12}" for n in names))
     for layer in result.layers:
         lines.append(f"{layer:>5}  " + "  ".join(f"{result.metrics.get((n, layer), float('nan')):>12.5g}" for n in names))
+    if hidden:
+        lines.append(f"... and {hidden} more metrics in MLflow")
     if uri:
         lines.append(f"MLflow run {result.run_id} in {uri} (experiment {cfg.tracking.experiment!r})")
     return "\n".join(lines)
@@ -290,7 +309,8 @@ def run(cfg: DictConfig) -> RunResult:
         info = describe_encoder(spec)
         layers = resolve_layers(layer_choice, info.num_layers, spec.name)
         logger.set_tags({"corpus_source": corpus.source, "corpus_checksum": corpus.checksum, "num_layers": info.num_layers})
-        sample, key, hit = get_token_sample(cfg, spec, info, corpus)
+        encoder = LazyEncoder(spec, info)
+        sample, key, hit = get_token_sample(cfg, encoder, corpus)
         logger.set_tags({"cache_key": key, "cache_hit": str(hit).lower(), "n_tokens": sample.n_tokens})
         lang_samples = {}
         if "lang_reps" in analysis_needs(cfg):
@@ -299,7 +319,7 @@ def run(cfg: DictConfig) -> RunResult:
                     lang_samples[code] = sample
                 else:
                     other = load_corpus(cfg.data, load_lang_config(code))
-                    lang_samples[code] = get_token_sample(cfg, spec, info, other)[0]
+                    lang_samples[code] = get_token_sample(cfg, encoder, other)[0]
 
         per_layer = layer_choice == "all"
         by_layer: dict[str, list[float]] = {}
@@ -315,6 +335,7 @@ def run(cfg: DictConfig) -> RunResult:
                 "sample": sample,
                 "sentences": corpus.sentences,
                 "lang_reps": {code: s.layer(layer) for code, s in lang_samples.items()},
+                "layernorm_weights": lambda: output_layernorm_weights(encoder().model),
             }
             for name, node in cfg.analysis.items():
                 out = run_analysis(name, node, X, context)

@@ -135,3 +135,32 @@ def test_sentence_sampling_keeps_whole_sentences(make_cfg, store_uri):
     for s in set(sample.sentence_ids.tolist()):  # every position of the sentence, [CLS]/[SEP] excluded
         pos = np.sort(sample.positions[sample.sentence_ids == s])
         assert pos.tolist() == list(range(1, pos.size + 1))
+
+
+def test_every_single_language_analysis_runs_per_layer(make_cfg, store_uri):
+    result = run(make_cfg(*SMALL, "analysis=[isotropy,dimensions,outliers,isoscore]", "analysis.dimensions.n_pairs=200", "layer=all"))
+    client = MlflowClient(store_uri)
+    metrics = client.get_run(result.run_id).data.metrics
+    assert {"i_pc", "cc_top1", "cc_top1_dim", "cc_sum", "n_outliers", "isoscore"} <= set(metrics)
+    assert sorted(h.step for h in client.get_metric_history(result.run_id, "isoscore")) == list(range(7))
+    for layer in range(7):  # the contributions sum to the sampled I_Cos over the same pairs
+        assert result.metrics[("cc_sum", layer)] == pytest.approx(result.metrics[("i_cos", layer)], rel=1e-9)
+    files = artifacts(client, result.run_id)
+    assert "figures/dimensions/layer_06/cosine_contributions.png" in files
+    assert "figures/outliers/layer_06/outlier_dimensions.png" in files
+    assert "figures/by_layer/isoscore.png" in files and "tables/outliers/layer_06/outliers.json" in files
+
+
+def test_layernorm_rule_reads_the_real_model_weights(make_cfg, store_uri, minilm_dir):
+    from transformers import AutoModel
+
+    from geomexp.metrics import layernorm_outlier_dimensions
+
+    result = run(make_cfg(*SMALL, "analysis=[isotropy,outliers]", "analysis.outliers.layernorm_rule=true", "analysis.outliers.plot=false"))
+    model = AutoModel.from_pretrained(minilm_dir)
+    W = np.stack([layer.output.LayerNorm.weight.detach().numpy() for layer in model.encoder.layer])
+    expected = layernorm_outlier_dimensions(W, k_sigma=3.0, min_layers=3)
+    assert result.metrics[("n_outliers_layernorm", 6)] == expected.size
+    client = MlflowClient(store_uri)
+    with open(client.download_artifacts(result.run_id, "tables/outliers/layernorm_outliers.json")) as f:
+        assert json.load(f)["indices"] == expected.tolist()

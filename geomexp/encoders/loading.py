@@ -209,3 +209,17 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
             raise ModelUnavailableError(f"model {where!r} has no fast tokenizer; geomexp needs one for word boundaries")
     model.eval().to(device)
     return Encoder(spec=spec, info=info, model=model, tokenizer=tokenizer, device=device)
+
+
+def output_layernorm_weights(model) -> "np.ndarray":
+    """(L, d) float64 weights of each transformer layer's output LayerNorm (BERT, RoBERTa, XLM-R naming).
+
+    Raises ``ModelUnavailableError`` for a model without ``encoder.layer.<i>.output.LayerNorm``.
+    """
+    import numpy as np
+
+    layers = getattr(getattr(model, "encoder", None), "layer", None)
+    try:
+        return np.stack([layer.output.LayerNorm.weight.detach().double().cpu().numpy() for layer in layers])
+    except (AttributeError, TypeError) as err:
+        raise ModelUnavailableError(f"{type(model).__name__} has no encoder.layer[i].output.LayerNorm to read") from err

@@ -1,6 +1,30 @@
 """Pure metric functions on ``(N, d)`` NumPy arrays; no Hydra, MLflow or models."""
 
+from geomexp.metrics.correlation import pearson, spearman
+from geomexp.metrics.dimensions import cosine_contributions, top_dimensions
+from geomexp.metrics.isoscore import isoscore
 from geomexp.metrics.isotropy import i_cos, i_cos_exact, i_pc, log_i_pc, sample_pairs
+from geomexp.metrics.outliers import OutlierResult, layernorm_outlier_dimensions, outlier_dimensions
+from geomexp.metrics.subspace import principal_angles, subspace_overlap, top_principal_subspace
 from geomexp.metrics.validation import InvalidEmbeddingsError, as_embeddings
 
-__all__ = ["i_cos", "i_cos_exact", "i_pc", "log_i_pc", "sample_pairs", "InvalidEmbeddingsError", "as_embeddings"]
+__all__ = [
+    "i_cos",
+    "i_cos_exact",
+    "i_pc",
+    "log_i_pc",
+    "sample_pairs",
+    "cosine_contributions",
+    "top_dimensions",
+    "isoscore",
+    "OutlierResult",
+    "outlier_dimensions",
+    "layernorm_outlier_dimensions",
+    "principal_angles",
+    "subspace_overlap",
+    "top_principal_subspace",
+    "pearson",
+    "spearman",
+    "InvalidEmbeddingsError",
+    "as_embeddings",
+]
