@@ -324,26 +324,27 @@ def run(cfg: DictConfig) -> RunResult:
         per_layer = layer_choice == "all"
         by_layer: dict[str, list[float]] = {}
         result = RunResult(run_id=logger.run_id, cache_key=key, cache_hit=hit, layers=layers)
-        for layer in layers:
-            X = sample.layer(layer)
-            context = {
-                "seed": int(cfg.seed),
-                "title": f"{cfg.model.name} · {cfg.lang.code} · layer {layer}",
-                "layer": layer,
-                "lang": cfg.lang.code,
-                "model_name": cfg.model.name,
-                "sample": sample,
-                "sentences": corpus.sentences,
-                "lang_reps": {code: s.layer(layer) for code, s in lang_samples.items()},
-                "layernorm_weights": lambda: output_layernorm_weights(encoder().model),
-            }
-            for name, node in cfg.analysis.items():
-                out = run_analysis(name, node, X, context)
-                log_results(logger, name, layer, out, per_layer=per_layer, log_figures=cfg.tracking.log_figures)
-                for metric, value in out.metrics.items():
-                    result.metrics[(metric, layer)] = value
-                    by_layer.setdefault(metric, []).append(value)
-        log.info(summary(result, cfg, uri))
-        if per_layer:
-            log_layer_curves(logger, layers, by_layer, f"{cfg.model.name} · {cfg.lang.code}", log_figures=cfg.tracking.log_figures)
+        with logger.deferred():  # all layers' results are written together, or none
+            for layer in layers:
+                X = sample.layer(layer)
+                context = {
+                    "seed": int(cfg.seed),
+                    "title": f"{cfg.model.name} · {cfg.lang.code} · layer {layer}",
+                    "layer": layer,
+                    "lang": cfg.lang.code,
+                    "model_name": cfg.model.name,
+                    "sample": sample,
+                    "sentences": corpus.sentences,
+                    "lang_reps": {code: s.layer(layer) for code, s in lang_samples.items()},
+                    "layernorm_weights": lambda: output_layernorm_weights(encoder().model),
+                }
+                for name, node in cfg.analysis.items():
+                    out = run_analysis(name, node, X, context)
+                    log_results(logger, name, layer, out, per_layer=per_layer, log_figures=cfg.tracking.log_figures)
+                    for metric, value in out.metrics.items():
+                        result.metrics[(metric, layer)] = value
+                        by_layer.setdefault(metric, []).append(value)
+            log.info(summary(result, cfg, uri))
+            if per_layer:
+                log_layer_curves(logger, layers, by_layer, f"{cfg.model.name} · {cfg.lang.code}", log_figures=cfg.tracking.log_figures)
     return result

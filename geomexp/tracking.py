@@ -99,30 +99,56 @@ def git_state(folder: str | Path) -> dict[str, str]:
 
 
 class RunLogger:
-    """Logs to one MLflow run (or, with ``client=None``, only keeps metrics in memory)."""
+    """Logs to one MLflow run (or, with ``client=None``, only keeps metrics in memory).
+
+    Inside ``with logger.deferred():`` metrics, tags, tables and figures are held
+    back (figures rendered to PNG at once) and written only when the block ends
+    without an error, so a failing analysis leaves no half-logged results.
+    """
 
     def __init__(self, client=None, run_id: str | None = None):
         self.client = client
         self.run_id = run_id
         self.metrics: dict[tuple[str, int | None], float] = {}
+        self._pending: list | None = None
 
-    def log_params(self, params: Mapping[str, Any]) -> None:
+    def _do(self, op) -> None:
         if self.client is None:
             return
+        if self._pending is None:
+            op()
+        else:
+            self._pending.append(op)
+
+    @contextmanager
+    def deferred(self):
+        """Hold back what is logged in the block; write it all at its end, or nothing on an error."""
+        self._pending, staged = [], dict(self.metrics)
+        try:
+            yield self
+            ops, self._pending = self._pending, None
+            for op in ops:
+                op()
+        except BaseException:
+            self.metrics = staged
+            raise
+        finally:
+            self._pending = None
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
         from mlflow.entities import Param
 
         items = [Param(k, str(v)[:MAX_PARAM_CHARS]) for k, v in params.items()]
         for start in range(0, len(items), 100):
-            self.client.log_batch(self.run_id, params=items[start : start + 100], synchronous=True)
+            chunk = items[start : start + 100]
+            self._do(lambda chunk=chunk: self.client.log_batch(self.run_id, params=chunk, synchronous=True))
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        if self.client is None:
-            return
         for k, v in tags.items():
-            self.client.set_tag(self.run_id, k, str(v)[:5000])
+            self._do(lambda k=k, v=v: self.client.set_tag(self.run_id, k, str(v)[:5000]))
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        """Log scalar metrics (NaN/inf are kept in memory and logged as MLflow allows)."""
+        """Log scalar metrics; ``step`` (e.g. the layer) or 0."""
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
@@ -130,29 +156,42 @@ class RunLogger:
         for k, v in metrics.items():
             self.metrics[(k, step)] = float(v)
             batch.append(Metric(k, float(v), now, step or 0))
-        if self.client is not None and batch:
-            self.client.log_batch(self.run_id, metrics=batch, synchronous=True)
+        if batch:
+            self._do(lambda: self.client.log_batch(self.run_id, metrics=batch, synchronous=True))
 
     def log_figure(self, figure, artifact_file: str) -> None:
+        """Log a matplotlib figure as a PNG (rendered now) and close it."""
+        import io
+
         import matplotlib.pyplot as plt
 
         try:
-            if self.client is not None:
-                self.client.log_figure(self.run_id, figure, artifact_file, save_kwargs={"dpi": 120})
+            if self.client is None:
+                return
+            buf = io.BytesIO()
+            figure.savefig(buf, format="png", dpi=120)
         finally:
             plt.close(figure)
+        self._do(lambda: self._log_bytes(buf.getvalue(), artifact_file))
+
+    def _log_bytes(self, data: bytes, artifact_file: str) -> None:
+        import tempfile
+
+        path = Path(artifact_file)
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / path.name
+            local.write_bytes(data)
+            self.client.log_artifact(self.run_id, str(local), path.parent.as_posix() or None)
 
     def log_dict(self, data, artifact_file: str) -> None:
-        if self.client is not None:
-            self.client.log_dict(self.run_id, data, artifact_file)
+        self._do(lambda: self.client.log_dict(self.run_id, data, artifact_file))
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        if self.client is not None:
-            self.client.log_text(self.run_id, text, artifact_file)
+        self._do(lambda: self.client.log_text(self.run_id, text, artifact_file))
 
     def log_artifacts(self, folder: str | Path, artifact_path: str) -> None:
-        if self.client is not None and Path(folder).is_dir():
-            self.client.log_artifacts(self.run_id, str(folder), artifact_path)
+        if Path(folder).is_dir():
+            self._do(lambda: self.client.log_artifacts(self.run_id, str(folder), artifact_path))
 
 
 @contextmanager

@@ -164,3 +164,24 @@ def test_layernorm_rule_reads_the_real_model_weights(make_cfg, store_uri, minilm
     client = MlflowClient(store_uri)
     with open(client.download_artifacts(result.run_id, "tables/outliers/layernorm_outliers.json")) as f:
         assert json.load(f)["indices"] == expected.tolist()
+
+
+def explode_on_layer_3(X, *, layer):
+    """An analysis that works on layers 0-2 and fails on layer 3 (for the test below)."""
+    from geomexp.analyses import AnalysisResult
+
+    if layer == 3:
+        raise RuntimeError("boom on layer 3")
+    return AnalysisResult(metrics={"fine": 1.0})
+
+
+def test_a_failing_analysis_leaves_no_half_logged_results(make_cfg, store_uri):
+    with pytest.raises(RuntimeError, match="boom on layer 3"):
+        run(make_cfg(*SMALL, "layer=all", "+analysis.boom._target_=test_pipeline.explode_on_layer_3"))
+    r = failed_run(store_uri)
+    assert r.info.status == "FAILED" and "boom on layer 3" in r.data.tags["error"]
+    assert r.data.metrics == {}  # layers 0-2 succeeded, yet nothing was written
+    client = MlflowClient(store_uri)
+    files = artifacts(client, r.info.run_id)
+    assert "error.txt" in files and "config/config.yaml" in files
+    assert not [f for f in files if f.startswith(("figures/", "tables/"))]
