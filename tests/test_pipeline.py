@@ -9,6 +9,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from geomexp.errors import ConfigError, DataNotFoundError
+from geomexp.frequency import FrequencyFallbackWarning
 from geomexp.pipeline import run
 from geomexp.reproduce import reproduce
 from geomexp.sampling import NotEnoughTokensError
@@ -185,3 +186,18 @@ def test_a_failing_analysis_leaves_no_half_logged_results(make_cfg, store_uri):
     files = artifacts(client, r.info.run_id)
     assert "error.txt" in files and "config/config.yaml" in files
     assert not [f for f in files if f.startswith(("figures/", "tables/"))]
+
+
+@pytest.mark.parametrize("lang, source", [("sw", "corpus"), ("en", "wordfreq")])
+def test_frequency_analysis_samples_whole_sentences_and_records_its_source(make_cfg, store_uri, lang, source):
+    cfg = make_cfg("model=minilm", f"lang={lang}", "analysis=[isotropy,frequency]", "data.n_sentences=60", "analysis.frequency.plot=false", "analysis.isotropy.plot=false")
+    assert cfg.data.sample_unit == "sentences"  # chosen by the analysis itself
+    if source == "corpus":  # never silent: wordfreq would answer with another language's list
+        with pytest.warns(FrequencyFallbackWarning, match=f"lang='{lang}'"):
+            result = run(cfg)
+    else:
+        result = run(cfg)
+    r = MlflowClient(store_uri).get_run(result.run_id)
+    assert r.data.tags["freq_source"] == source
+    assert {"freq_rho_pc1", "freq_probe_r2", "freq_rho_norm", "freq_rho_mean_dir", "i_pc"} <= set(r.data.metrics)
+    assert r.data.metrics["freq_n_words"] >= 50

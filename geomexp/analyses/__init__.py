@@ -8,6 +8,7 @@ analysis receives the pipeline context it names (see ``geomexp.pipeline.run_anal
 from geomexp.analyses.base import AnalysisResult
 from geomexp.analyses.crosslingual import crosslingual_analysis
 from geomexp.analyses.dimensions import dimensions_analysis
+from geomexp.analyses.frequency import frequency_analysis
 from geomexp.analyses.isoscore import isoscore_analysis
 from geomexp.analyses.isotropy import isotropy_analysis
 from geomexp.analyses.outliers import outliers_analysis
@@ -16,6 +17,7 @@ __all__ = [
     "AnalysisResult",
     "crosslingual_analysis",
     "dimensions_analysis",
+    "frequency_analysis",
     "isoscore_analysis",
     "isotropy_analysis",
     "outliers_analysis",
