@@ -77,9 +77,20 @@ class DataConfig:
 
 @dataclass
 class EnhancementConfig:
-    """Isotropy enhancement applied before the analyses (``none`` for now)."""
+    """Isotropy enhancement applied to the representations before the analyses.
+
+    name: a key of ``geomexp.enhancement.ENHANCERS`` (none, center, abtt, whiten, cluster).
+    params: the enhancer's constructor parameters (e.g. n_clusters, n_components).
+    fit_lang: null fits on the run's own language ("individual"); a code (e.g. ``en``)
+        fits on that language's representations (same model, layer, sampling) and
+        applies the result to the run's language ("zero-shot").
+    save: log each fitted enhancer (one per layer) as a run artifact.
+    """
 
     name: str = "none"
+    params: Dict[str, Any] = field(default_factory=dict)
+    fit_lang: Optional[str] = None
+    save: bool = True
 
 
 @dataclass

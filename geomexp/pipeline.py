@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from geomexp.analyses.base import AnalysisResult
@@ -25,10 +26,12 @@ from geomexp.extraction import TokenSample, extract_tokens
 from geomexp.tracking import RunLogger, flatten, git_state, parent_run_id_for_job, tracked_run
 
 log = logging.getLogger(__name__)
+logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # one INFO line per CPU feature it probes
 
 CORPORA = ("wikipedia", "text")
 SAMPLE_UNITS = ("tokens", "sentences")
-ENHANCEMENTS = ("none",)
+#: metrics computed on the raw space as well when an enhancement is on (logged as <name>/before)
+BEFORE_METRICS = ("i_cos", "i_cos_exact", "i_pc", "log_i_pc")
 
 
 @dataclass
@@ -81,8 +84,12 @@ def check_config(cfg: DictConfig) -> None:
         value = OmegaConf.select(cfg, key)
         if value < 1:
             raise ConfigError(f"{key} must be a positive integer; got {value}")
-    if cfg.enhancement.name not in ENHANCEMENTS:
-        raise ConfigError(f"enhancement={cfg.enhancement.name!r} is not known; choose one of {list(ENHANCEMENTS)}")
+    new_enhancer(cfg.enhancement)  # unknown method or parameter, k < 1, D < 0: fail now
+    if cfg.enhancement.fit_lang:
+        load_lang_config(cfg.enhancement.fit_lang)
+    k = cfg.enhancement.params.get("n_clusters")
+    if cfg.enhancement.name == "cluster" and cfg.data.sample_unit == "tokens" and isinstance(k, int) and k > cfg.data.n_tokens:
+        raise ConfigError(f"enhancement.params.n_clusters={k} exceeds the {cfg.data.n_tokens} sampled tokens (data.n_tokens)")
     if not cfg.analysis:
         raise ConfigError("no analysis selected: use e.g. analysis=[isotropy]")
     for name, node in cfg.analysis.items():
@@ -98,6 +105,25 @@ def check_config(cfg: DictConfig) -> None:
         raise ConfigError(f"analysis {sorted(cfg.analysis.keys())} compares languages: give two or more, e.g. langs=[en,es,ar,tr,sw,su]")
     for code in cfg.langs:
         load_lang_config(code)
+
+
+def new_enhancer(enhancement: DictConfig):
+    """A new, unfitted enhancer for ``cfg.enhancement`` (its parameters checked), or None for ``none``."""
+    from geomexp.enhancement import make_enhancer
+
+    if enhancement.name == "none":
+        return None
+    params = OmegaConf.to_container(enhancement.params, resolve=True)
+    return make_enhancer(enhancement.name, **params).check_params()
+
+
+def check_against_model(cfg: DictConfig, info: EncoderInfo) -> None:
+    """Checks that need the model's width: an enhancement removing D >= d directions."""
+    D = cfg.enhancement.params.get("n_components")
+    if cfg.enhancement.name in ("abtt", "cluster", "whiten") and isinstance(D, int) and D >= info.hidden_size:
+        raise ConfigError(
+            f"enhancement.params.n_components={D} must be below the model's {info.hidden_size} dimensions ({cfg.model.name})"
+        )
 
 
 def encoder_spec(cfg: DictConfig) -> EncoderSpec:
@@ -121,14 +147,19 @@ def load_corpus(data: DictConfig, lang: DictConfig) -> Corpus:
     )
 
 
-def sample_description(cfg: DictConfig, info: EncoderInfo, corpus: Corpus) -> dict:
-    """Everything that determines the sampled representations (the cache key's content)."""
+def sample_description(cfg: DictConfig, info: EncoderInfo, corpus: Corpus, whole_corpus: bool = False) -> dict:
+    """Everything that determines the sampled representations (the cache key's content).
+
+    ``whole_corpus``: every token of every sentence (STS), instead of ``cfg.data``'s sample.
+    """
+    unit = "sentences" if whole_corpus else cfg.data.sample_unit
+    n_sentences = len(corpus.sentences) if whole_corpus else int(cfg.data.n_sentences)
     return {
         "model": info.identity,
         "corpus": {"lang": corpus.lang, "checksum": corpus.checksum},
-        "sample_unit": cfg.data.sample_unit,
-        "n_tokens": int(cfg.data.n_tokens) if cfg.data.sample_unit == "tokens" else None,
-        "n_sentences": int(cfg.data.n_sentences) if cfg.data.sample_unit == "sentences" else None,
+        "sample_unit": unit,
+        "n_tokens": int(cfg.data.n_tokens) if unit == "tokens" else None,
+        "n_sentences": n_sentences if unit == "sentences" else None,
         "allow_fewer": bool(cfg.data.allow_fewer),
         "seed": int(cfg.seed),
         "add_special_tokens": bool(cfg.data.add_special_tokens),
@@ -148,10 +179,10 @@ class LazyEncoder:
         return self._encoder
 
 
-def get_token_sample(cfg: DictConfig, encoder: LazyEncoder, corpus: Corpus) -> tuple[TokenSample, str, bool]:
+def get_token_sample(cfg: DictConfig, encoder: LazyEncoder, corpus: Corpus, whole_corpus: bool = False) -> tuple[TokenSample, str, bool]:
     """The sampled representations from the cache, or encoded now and cached. Returns (sample, key, hit)."""
     spec, info = encoder.spec, encoder.info
-    description = sample_description(cfg, info, corpus)
+    description = sample_description(cfg, info, corpus, whole_corpus)
     key = cache_key(description)
     sample = load_sample(cfg.paths.cache_dir, key)
     if sample is not None:
@@ -165,7 +196,7 @@ def get_token_sample(cfg: DictConfig, encoder: LazyEncoder, corpus: Corpus) -> t
         n_tokens=description["n_tokens"],
         n_sentences=description["n_sentences"],
         seed=description["seed"],
-        allow_fewer=description["allow_fewer"],
+        allow_fewer=description["allow_fewer"] or whole_corpus,
         add_special_tokens=description["add_special_tokens"],
         max_length=description["max_length"],
         batch_size=int(cfg.model.batch_size),
@@ -236,9 +267,8 @@ def hydra_context() -> dict:
     return ctx
 
 
-def log_results(logger: RunLogger, name: str, layer: int, result: AnalysisResult, *, per_layer: bool, log_figures: bool) -> None:
-    """Log one analysis result of one layer: metrics (step=layer if ``per_layer``), figures, tables."""
-    logger.log_metrics(result.metrics, step=layer if per_layer else None)
+def log_outputs(logger: RunLogger, name: str, layer: int, result: AnalysisResult, *, per_layer: bool, log_figures: bool) -> None:
+    """Log the figures, tables and tags of one analysis result of one layer (``figures/<name>[/layer_XX]/...``)."""
     logger.set_tags(result.tags)
     prefix = f"{name}/layer_{layer:02d}" if per_layer else name
     for fname, table in result.tables.items():
@@ -267,7 +297,8 @@ def summary(result: RunResult, cfg: DictConfig, uri: str | None) -> str:
     names = sorted({name for name, _ in result.metrics})
     hidden = max(0, len(names) - 8)
     names = names[:8]
-    lines = [f"{cfg.model.name} · {cfg.lang.code} · {len(result.layers)} layer(s) · cache {'hit' if result.cache_hit else 'miss'}"]
+    cache = ("hit" if result.cache_hit else "miss") if result.cache_key else "not used"
+    lines = [f"{cfg.model.name} · {cfg.lang.code} · {len(result.layers)} layer(s) · representation cache {cache}"]
     lines.append("layer  " + "  ".join(f"{n:>12}" for n in names))
     for layer in result.layers:
         lines.append(f"{layer:>5}  " + "  ".join(f"{result.metrics.get((n, layer), float('nan')):>12.5g}" for n in names))
@@ -278,13 +309,99 @@ def summary(result: RunResult, cfg: DictConfig, uri: str | None) -> str:
     return "\n".join(lines)
 
 
+class Job:
+    """What one run needs along the way: the encoder (loaded lazily), samples per language, enhancers."""
+
+    def __init__(self, cfg: DictConfig, encoder: LazyEncoder, corpus: Corpus):
+        self.cfg, self.encoder, self.corpus = cfg, encoder, corpus
+        self.samples: dict[str, TokenSample] = {}
+
+    def lang_sample(self, code: str) -> TokenSample:
+        """The run's sampling of language ``code``'s corpus (cached on disk and in memory)."""
+        if code not in self.samples:
+            corpus = self.corpus if code == self.cfg.lang.code else load_corpus(self.cfg.data, load_lang_config(code))
+            self.samples[code] = get_token_sample(self.cfg, self.encoder, corpus)[0]
+        return self.samples[code]
+
+    def encode_sentences(self, sentences) -> TokenSample:
+        """Every token of every sentence in ``sentences`` (e.g. one side of an STS track), cached."""
+        from geomexp.data.corpus import sentences_checksum
+
+        corpus = Corpus(lang="sentences", sentences=tuple(sentences), source="list", checksum=sentences_checksum(sentences))
+        return get_token_sample(self.cfg, self.encoder, corpus, whole_corpus=True)[0]
+
+    def load_sts(self, track):
+        from geomexp.data.sts import load_sts_track
+
+        data = self.cfg.data
+        return load_sts_track(track, root=data.root or None, download_dir=data.download_dir, download=data.download, base_url=data.base_url)
+
+    def fit_enhancer(self, layer: int, X: np.ndarray):
+        """A new enhancer fitted on ``X`` (individual) or on ``enhancement.fit_lang``'s sample at ``layer``."""
+        fit_lang = self.cfg.enhancement.fit_lang
+        fit_X = X if not fit_lang or fit_lang == self.cfg.lang.code else self.lang_sample(fit_lang).layer(layer)
+        return new_enhancer(self.cfg.enhancement).fit(fit_X)
+
+    def context(self, layer: int) -> dict:
+        """What an analysis of ``layer`` may ask for (see ``run_analysis``)."""
+        cfg = self.cfg
+        return {
+            "seed": int(cfg.seed),
+            "title": f"{cfg.model.name} · {cfg.lang.code} · layer {layer}",
+            "layer": layer,
+            "lang": cfg.lang.code,
+            "model_name": cfg.model.name,
+            "sample": self.samples.get(cfg.lang.code),
+            "sentences": self.corpus.sentences,
+            "lang_reps": {code: self.lang_sample(code).layer(layer) for code in cfg.langs} if "lang_reps" in analysis_needs(cfg) else {},
+            "layernorm_weights": lambda: output_layernorm_weights(self.encoder().model),
+            "load_sts": self.load_sts,
+            "encode": self.encode_sentences,
+            "make_enhancer": lambda: new_enhancer(cfg.enhancement),
+            "english_reps": lambda: self.lang_sample("en").layer(layer),
+        }
+
+
+def default_run_name(cfg: DictConfig) -> str:
+    """``<model>-<lang>-<layer>`` (``<model>-sts<track>-<layer>`` for STS), plus the enhancement if any."""
+    what = f"sts{cfg.analysis.sts.track}" if "sts" in cfg.analysis and not uses_corpus_sample(cfg) else cfg.lang.code
+    name = f"{cfg.model.name}-{what}-{cfg.layer.index}"
+    if cfg.enhancement.name != "none":
+        name += f"-{cfg.enhancement.name}" + (f"@{cfg.enhancement.fit_lang}" if cfg.enhancement.fit_lang else "")
+    return name
+
+
+def uses_corpus_sample(cfg: DictConfig) -> bool:
+    """Whether any selected analysis works on the run's corpus sample (STS does not)."""
+    return any(getattr(analysis_function(n, node), "uses_corpus_sample", True) for n, node in cfg.analysis.items())
+
+
+def log_enhancer(logger: RunLogger, enhancer, layer: int) -> None:
+    """Save a fitted enhancer as ``enhancer/layer_XX.npz`` and what it did as a table."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"layer_{layer:02d}.npz"
+        enhancer.save(path)
+        logger.log_bytes(path.read_bytes(), f"enhancer/{path.name}")
+    report = {}
+    for attr in ("cluster_sizes_", "components_removed_", "policy_events_"):
+        value = getattr(enhancer, attr, None)
+        if value is not None:
+            report[attr.rstrip("_")] = np.asarray(value).tolist() if not isinstance(value, list) else value
+    if report:
+        logger.log_dict(report, f"tables/enhancement/layer_{layer:02d}.json")
+        if report.get("policy_events"):
+            logger.set_tags({f"enhancement_events_layer_{layer:02d}": "; ".join(report["policy_events"])})
+
+
 def run(cfg: DictConfig) -> RunResult:
-    """Run one job: encode (or load from cache), analyse every selected layer, log to MLflow."""
+    """Run one job: encode (or load from cache), enhance, analyse every selected layer, log to MLflow."""
     check_config(cfg)
     spec = encoder_spec(cfg)
     layer_choice = parse_layer_index(cfg.layer.index)
     hydra_ctx = hydra_context()
-    run_name = cfg.tracking.run_name or f"{cfg.model.name}-{cfg.lang.code}-{cfg.layer.index}"
+    run_name = cfg.tracking.run_name or default_run_name(cfg)
     parent = parent_run_id_for_job(hydra_ctx.get("sweep_dir")) if hydra_ctx.get("is_sweep_job") else None
     tags = {
         "model": cfg.model.name,
@@ -292,6 +409,7 @@ def run(cfg: DictConfig) -> RunResult:
         "layer": str(cfg.layer.index),
         "analyses": ",".join(cfg.analysis.keys()),
         "enhancement": cfg.enhancement.name,
+        "enhancement_fit": cfg.enhancement.fit_lang or "individual",
         **{f"choice.{k}": v for k, v in hydra_ctx.get("choices", {}).items()},
         "overrides": " ".join(hydra_ctx.get("overrides", [])),
         **git_state(cfg.paths.root_dir),
@@ -307,44 +425,52 @@ def run(cfg: DictConfig) -> RunResult:
 
         corpus = load_corpus(cfg.data, cfg.lang)
         info = describe_encoder(spec)
+        check_against_model(cfg, info)
         layers = resolve_layers(layer_choice, info.num_layers, spec.name)
         logger.set_tags({"corpus_source": corpus.source, "corpus_checksum": corpus.checksum, "num_layers": info.num_layers})
-        encoder = LazyEncoder(spec, info)
-        sample, key, hit = get_token_sample(cfg, encoder, corpus)
-        logger.set_tags({"cache_key": key, "cache_hit": str(hit).lower(), "n_tokens": sample.n_tokens})
-        lang_samples = {}
-        if "lang_reps" in analysis_needs(cfg):
-            for code in cfg.langs:
-                if code == cfg.lang.code:
-                    lang_samples[code] = sample
-                else:
-                    other = load_corpus(cfg.data, load_lang_config(code))
-                    lang_samples[code] = get_token_sample(cfg, encoder, other)[0]
-
+        job = Job(cfg, LazyEncoder(spec, info), corpus)
+        result = RunResult(run_id=logger.run_id, layers=layers)
+        sample = None
+        if uses_corpus_sample(cfg):
+            sample, result.cache_key, result.cache_hit = get_token_sample(cfg, job.encoder, corpus)
+            job.samples[cfg.lang.code] = sample
+            logger.set_tags({"cache_key": result.cache_key, "cache_hit": str(result.cache_hit).lower(), "n_tokens": sample.n_tokens})
+        enhance = cfg.enhancement.name != "none" and sample is not None
         per_layer = layer_choice == "all"
         by_layer: dict[str, list[float]] = {}
-        result = RunResult(run_id=logger.run_id, cache_key=key, cache_hit=hit, layers=layers)
+
+        def record(metrics: dict, layer: int) -> None:
+            logger.log_metrics(metrics, step=layer if per_layer else None)
+            for metric, value in metrics.items():
+                result.metrics[(metric, layer)] = value
+                by_layer.setdefault(metric, []).append(value)
+
         with logger.deferred():  # all layers' results are written together, or none
             for layer in layers:
-                X = sample.layer(layer)
-                context = {
-                    "seed": int(cfg.seed),
-                    "title": f"{cfg.model.name} · {cfg.lang.code} · layer {layer}",
-                    "layer": layer,
-                    "lang": cfg.lang.code,
-                    "model_name": cfg.model.name,
-                    "sample": sample,
-                    "sentences": corpus.sentences,
-                    "lang_reps": {code: s.layer(layer) for code, s in lang_samples.items()},
-                    "layernorm_weights": lambda: output_layernorm_weights(encoder().model),
-                }
+                X = sample.layer(layer) if sample is not None else None
+                if enhance:
+                    record(before_metrics(X, cfg), layer)
+                    enhancer = job.fit_enhancer(layer, X)
+                    X = enhancer.transform(X)
+                    if cfg.enhancement.save:
+                        log_enhancer(logger, enhancer, layer)
+                context = job.context(layer)
                 for name, node in cfg.analysis.items():
                     out = run_analysis(name, node, X, context)
-                    log_results(logger, name, layer, out, per_layer=per_layer, log_figures=cfg.tracking.log_figures)
-                    for metric, value in out.metrics.items():
-                        result.metrics[(metric, layer)] = value
-                        by_layer.setdefault(metric, []).append(value)
+                    if enhance and getattr(analysis_function(name, node), "uses_corpus_sample", True):
+                        out.metrics = {f"{m}/after": v for m, v in out.metrics.items()}
+                    record(out.metrics, layer)
+                    log_outputs(logger, name, layer, out, per_layer=per_layer, log_figures=cfg.tracking.log_figures)
             log.info(summary(result, cfg, uri))
             if per_layer:
                 log_layer_curves(logger, layers, by_layer, f"{cfg.model.name} · {cfg.lang.code}", log_figures=cfg.tracking.log_figures)
     return result
+
+
+def before_metrics(X: np.ndarray, cfg: DictConfig) -> dict[str, float]:
+    """Isotropy of the raw (not enhanced) representations, as ``<metric>/before``."""
+    from geomexp.analyses.isotropy import isotropy_analysis
+
+    iso = cfg.analysis.get("isotropy", {})
+    out = isotropy_analysis(X, n_pairs=iso.get("n_pairs", 1000), i_pc_signs=iso.get("i_pc_signs", "both"), plot=False, seed=int(cfg.seed))
+    return {f"{m}/before": v for m, v in out.metrics.items() if m in BEFORE_METRICS}

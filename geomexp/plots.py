@@ -202,3 +202,17 @@ def heatmap(matrix: np.ndarray, labels: Sequence[str], *, title: str = "", vmin=
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def sts_scatter(gold: np.ndarray, preds: Mapping[str, np.ndarray], spearman: Mapping[str, float], *, title: str = ""):
+    """Predicted similarity (cosine) against gold score (0-5), one colour per mode, Spearman in the legend."""
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for mode, pred in preds.items():
+        ax.scatter(gold, pred, s=8, alpha=0.6, linewidths=0, label=f"{mode} (ρ×100 = {spearman[mode]:.1f})")
+    ax.set_xlabel("gold similarity (0–5)")
+    ax.set_ylabel("cosine of mean-pooled sentence vectors")
+    ax.legend(markerscale=2, fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -172,9 +172,13 @@ class RunLogger:
             figure.savefig(buf, format="png", dpi=120)
         finally:
             plt.close(figure)
-        self._do(lambda: self._log_bytes(buf.getvalue(), artifact_file))
+        self.log_bytes(buf.getvalue(), artifact_file)
 
-    def _log_bytes(self, data: bytes, artifact_file: str) -> None:
+    def log_bytes(self, data: bytes, artifact_file: str) -> None:
+        """Log raw bytes as the artifact ``artifact_file``."""
+        self._do(lambda: self._write_bytes(data, artifact_file))
+
+    def _write_bytes(self, data: bytes, artifact_file: str) -> None:
         import tempfile
 
         path = Path(artifact_file)

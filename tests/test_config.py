@@ -85,7 +85,7 @@ def test_saved_config_is_validated_against_the_schema():
         ("data.corpus=books", "data.corpus='books' is not known"),
         ("data.corpus=text", "data.text_file"),
         ("layer.index=middle", "layer.index='middle' is not valid"),
-        ("enhancement.name=magic", "enhancement='magic' is not known"),
+        ("enhancement.name=magic", r"unknown enhancer 'magic'; known: \['abtt', 'center', 'cluster', 'none', 'whiten'\]"),
         ("analysis.isotropy.n_pairs=0", "analysis.isotropy.n_pairs must be a positive integer; got 0"),
         ("analysis.isotropy.plot_points=-5", "analysis.isotropy.plot_points must be a positive integer"),
     ],

@@ -1,0 +1,355 @@
+"""Shared machinery of the isotropy enhancers: the estimator base class, parameter checks, save/load.
+
+Every enhancer follows scikit-learn's estimator shape:
+
+- the constructor only stores its parameters (no work, no validation);
+- ``fit(X)`` validates the parameters and ``X`` (N, d), learns, returns ``self``;
+  learned attributes end in ``_`` (``n_features_in_``, ``n_features_out_``, ...);
+- ``transform(X)`` maps any ``(M, d)`` array with the SAME d as the fit data,
+  whatever M (fit on English, transform Swahili);
+- ``fit_transform(X)`` is ``fit(X).transform(X)``.
+
+Dtypes: input of any real float or integer dtype is accepted (checked by
+``geomexp.metrics.validation.as_embeddings``). All arithmetic is in float64; the
+result is float32 when the input of ``transform`` was float32, else float64
+(float16 and integer input give float64).
+
+Persistence: ``save(path)`` writes ONE ``.npz`` file holding the fitted arrays and
+a JSON string (key ``__meta__``) with the class name, the constructor parameters
+and the fitted scalars/lists; ``Class.load(path)`` or
+``geomexp.enhancement.load_enhancer(path)`` reads it back (no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.linalg import blas, eigh
+from sklearn.base import BaseEstimator
+
+from geomexp.errors import ConfigError, GeomexpError
+from geomexp.metrics.validation import InvalidEmbeddingsError, as_embeddings
+
+FORMAT_NAME = "geomexp.enhancer"
+FORMAT_VERSION = 1
+META_KEY = "__meta__"
+
+# Every concrete enhancer class, by class name; filled by ``Enhancer.__init_subclass__``.
+ENHANCER_CLASSES: dict[str, type[Enhancer]] = {}
+
+
+class NotFittedError(GeomexpError, ValueError, AttributeError):
+    """``transform`` (or ``save`` of fitted state) was called before ``fit``."""
+
+
+class EnhancerFileError(GeomexpError, ValueError):
+    """A file given to ``load`` is not a saved enhancer (or not of the expected class)."""
+
+
+# --------------------------------------------------------------------------- parameter checks
+
+
+def check_int(value, name: str, *, minimum: int, maximum: int | None = None, allow_none: bool = False) -> int | None:
+    """``value`` as an int in ``[minimum, maximum]`` (None passes if ``allow_none``); else ConfigError."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        allowed = f"an integer >= {minimum}" + (" or None" if allow_none else "")
+        raise ConfigError(f"{name} must be {allowed}; got {value!r}")
+    value = int(value)
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" and <= {maximum}" if maximum is not None else ""
+        raise ConfigError(f"{name} must be >= {minimum}{upper}; got {value}")
+    return value
+
+
+def check_float(value, name: str, *, minimum: float) -> float:
+    """Return ``value`` as a finite float >= ``minimum``, else raise ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ConfigError(f"{name} must be a number >= {minimum}; got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < minimum:
+        raise ConfigError(f"{name} must be a finite number >= {minimum}; got {value}")
+    return value
+
+
+def check_choice(value, name: str, choices: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise ConfigError listing them."""
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {list(choices)}; got {value!r}")
+    return value
+
+
+def check_n_components(n_components, d: int, n_rows: int | None = None) -> int:
+    """Return the number of directions to remove, ``0 <= D < d`` (and ``D <= n_rows - 1`` if given)."""
+    D = check_int(n_components, "n_components", minimum=0)
+    if D >= d:
+        raise ConfigError(
+            f"n_components={D} must be smaller than the number of dimensions d={d} "
+            f"(removing all {d} directions leaves nothing); allowed: 0..{d - 1}"
+        )
+    if n_rows is not None and D > n_rows - 1:
+        raise ConfigError(
+            f"n_components={D} needs at least {D + 1} rows: {n_rows} centred rows span at most "
+            f"{n_rows - 1} directions; allowed: 0..{n_rows - 1}"
+        )
+    return D
+
+
+def resolve_seed(random_state) -> int:
+    """A concrete seed in ``[0, 2**31 - 1)`` from ``random_state`` (int, or None for a fresh random seed)."""
+    if random_state is None:
+        return int(np.random.default_rng().integers(0, 2**31 - 1))
+    return check_int(random_state, "random_state", minimum=0, maximum=2**31 - 2)
+
+
+# --------------------------------------------------------------------------- linear algebra helpers
+
+
+def top_directions(C: np.ndarray, n: int) -> np.ndarray:
+    """The top ``n`` principal directions of the already-centred rows ``C`` (s, d), as ROWS of an (n, d) array.
+
+    Ordered by decreasing variance; each direction's sign is fixed so that its
+    largest-magnitude coordinate is positive (deterministic, like scikit-learn's
+    ``svd_flip``). ``n`` must be ``<= min(s, d)``; ``n == 0`` gives a (0, d) array.
+    Uses an SVD of ``C`` when s < d, else the top-n eigenvectors of ``C^T C``
+    (LAPACK ``syevr``). The scatter matrix is formed with scipy's BLAS (``dsyrk``)
+    so that this hot loop stays inside ONE BLAS library: alternating numpy's and
+    scipy's OpenBLAS thread pools made it several times slower on 2 cores.
+    """
+    s, d = C.shape
+    if n == 0:
+        return np.zeros((0, d))
+    if s < d:
+        _, _, vt = np.linalg.svd(C, full_matrices=False)
+        V = vt[:n]
+    else:
+        scatter = blas.dsyrk(1.0, np.asarray(C, dtype=np.float64).T)  # upper triangle of C^T C
+        _, vecs = eigh(scatter, lower=False, subset_by_index=[d - n, d - 1], driver="evr")
+        V = vecs[:, ::-1].T
+    return flip_signs(np.ascontiguousarray(V))
+
+
+def flip_signs(V: np.ndarray) -> np.ndarray:
+    """Rows of ``V`` (n, d) with signs flipped so each row's largest-|.| entry is positive."""
+    if V.shape[0] == 0:
+        return V
+    pivots = V[np.arange(V.shape[0]), np.abs(V).argmax(axis=1)]
+    return V * np.where(pivots < 0, -1.0, 1.0)[:, None]
+
+
+def remove_directions(Xc: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """``Xc - (Xc V^T) V`` for rows ``Xc`` (M, d) and orthonormal directions ``V`` (n, d); new array."""
+    if V.shape[0] == 0:
+        return Xc.copy()
+    return Xc - (Xc @ V.T) @ V
+
+
+@contextmanager
+def faiss_threads(n_threads: int | None):
+    """Run the block with faiss/OpenMP limited to ``n_threads`` threads (None: leave as is); restores after."""
+    if n_threads is None:
+        yield
+        return
+    import faiss
+
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
+
+
+# --------------------------------------------------------------------------- the estimator base class
+
+
+def output_dtype(X) -> np.dtype:
+    """float32 if ``X`` is a float32 array, else float64 (the documented output rule)."""
+    return np.dtype(np.float32) if np.asarray(X).dtype == np.float32 else np.dtype(np.float64)
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with NumPy scalars turned into Python ones (for the JSON metadata)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+class Enhancer(BaseEstimator):
+    """Base class of the isotropy enhancers (scikit-learn estimator shape; see the module docstring).
+
+    Subclasses set ``name`` (the registry key), list their fitted arrays in
+    ``_fitted_arrays`` and their fitted JSON values in ``_fitted_values``, and
+    implement ``_validate_params(X)``, ``_fit(X)`` and ``_transform(X)`` on float64 arrays.
+    """
+
+    name: ClassVar[str] = ""
+    _fitted_arrays: ClassVar[tuple[str, ...]] = ()
+    _fitted_values: ClassVar[tuple[str, ...]] = ("n_features_in_", "n_features_out_")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        ENHANCER_CLASSES[cls.__name__] = cls
+
+    # -- API -----------------------------------------------------------------------------
+
+    def fit(self, X, y=None) -> Enhancer:
+        """Learn the enhancement from ``X`` (N, d). ``y`` is ignored (scikit-learn compatibility). Returns self."""
+        self._check_params()
+        X = as_embeddings(X)
+        self._check_params_against(X)
+        self._forget_fit()
+        self.n_features_out_ = int(X.shape[1])  # _fit may change it (whitening with a cut)
+        self._fit(X)
+        self.n_features_in_ = int(X.shape[1])  # set last: marks the estimator as fitted
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """Enhanced ``X`` (M, d) -> (M, n_features_out_); float32 if ``X`` is float32, else float64.
+
+        M need not equal the number of fit rows. ``X`` is never modified.
+        """
+        dtype = output_dtype(X)
+        return np.asarray(self._transform(self._check_input(X)), dtype=dtype)
+
+    def fit_transform(self, X, y=None) -> np.ndarray:
+        """``fit(X).transform(X)``."""
+        return self.fit(X).transform(X)
+
+    @property
+    def is_fitted(self) -> bool:
+        """Whether ``fit`` has run (or fitted state was loaded)."""
+        return hasattr(self, "n_features_in_")
+
+    def check_params(self) -> "Enhancer":
+        """Validate the constructor parameters without any data (cheap); raise ConfigError. Returns self."""
+        self._check_params()
+        return self
+
+    # -- hooks ---------------------------------------------------------------------------
+
+    def _check_params(self) -> None:
+        """Validate the constructor parameters alone (before touching X); raise ConfigError."""
+
+    def _check_params_against(self, X: np.ndarray) -> None:
+        """Validate the parameters against the shape of the fit data X (N, d); before heavy work."""
+
+    def _fit(self, X: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _check_input(self, X) -> np.ndarray:
+        """``X`` (M, d) as float64 after checking that the estimator is fitted and d matches the fit data."""
+        self._check_is_fitted()
+        X = as_embeddings(X, min_rows=1)
+        if X.shape[1] != self.n_features_in_:
+            raise InvalidEmbeddingsError(
+                f"X has {X.shape[1]} dimensions but this {type(self).__name__} was fitted on "
+                f"{self.n_features_in_}-dimensional data; transform needs the same d as fit"
+            )
+        return X
+
+    def _forget_fit(self) -> None:
+        """Drop the fitted state of an earlier fit (so a failed refit leaves the estimator unfitted)."""
+        for k in (*self._fitted_arrays, *self._fitted_values):
+            self.__dict__.pop(k, None)
+
+    def _check_is_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet: call fit(X) (or load a saved one) before transform"
+            )
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """(fitted arrays, fitted JSON values) to save."""
+        arrays = {k: np.asarray(getattr(self, k)) for k in self._fitted_arrays}
+        values = {k: _jsonable(getattr(self, k)) for k in self._fitted_values}
+        return arrays, values
+
+    def _set_state(self, arrays: dict[str, np.ndarray], values: dict[str, Any]) -> None:
+        """Restore what ``_state`` returned."""
+        for k in self._fitted_arrays:
+            setattr(self, k, arrays[k])
+        for k in self._fitted_values:
+            setattr(self, k, values[k])
+
+    def save(self, path) -> Path:
+        """Write the parameters and (if fitted) the fitted state to ONE ``.npz`` file at ``path``; return the path.
+
+        The file holds the fitted arrays under their attribute names and, under
+        ``__meta__``, a JSON string: ``{"format", "version", "class", "name",
+        "params", "fitted", "values"}``. No pickle. The path is used as given
+        (no ``.npz`` is appended).
+        """
+        path = Path(path)
+        fitted = self.is_fitted
+        arrays, values = self._state() if fitted else ({}, {})
+        meta = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "class": type(self).__name__,
+            "name": self.name,
+            "params": _jsonable(self.get_params(deep=False)),
+            "fitted": fitted,
+            "values": values,
+        }
+        if META_KEY in arrays:
+            raise GeomexpError(f"fitted array name {META_KEY!r} is reserved")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **{META_KEY: np.array(json.dumps(meta))}, **arrays)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path) -> Enhancer:
+        """Read an enhancer written by ``save``. On a subclass, the file must hold that class."""
+        meta, arrays = read_enhancer_file(path)
+        target = ENHANCER_CLASSES.get(meta["class"])
+        if target is None:
+            raise EnhancerFileError(
+                f"{path} holds an unknown enhancer class {meta['class']!r}; known: {sorted(ENHANCER_CLASSES)}"
+            )
+        if cls is not Enhancer and not issubclass(target, cls):
+            raise EnhancerFileError(f"{path} holds a {meta['class']}, not a {cls.__name__}")
+        obj = target(**meta["params"])
+        if meta["fitted"]:
+            obj._set_state(arrays, meta["values"])
+        return obj
+
+
+def read_enhancer_file(path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(metadata dict, arrays dict) of a saved enhancer file, or a clear EnhancerFileError."""
+    path = Path(path)
+    if not path.is_file():
+        raise EnhancerFileError(f"no saved enhancer at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except Exception as exc:  # noqa: BLE001  (zip/format errors of every kind)
+        raise EnhancerFileError(f"{path} is not a readable .npz file: {exc}") from exc
+    if META_KEY not in arrays:
+        raise EnhancerFileError(f"{path} is an .npz file but not a saved enhancer (no {META_KEY!r} entry)")
+    meta = json.loads(str(arrays.pop(META_KEY)))
+    if meta.get("format") != FORMAT_NAME or meta.get("version") != FORMAT_VERSION:
+        raise EnhancerFileError(
+            f"{path} has format {meta.get('format')!r} version {meta.get('version')!r}; "
+            f"this geomexp reads {FORMAT_NAME!r} version {FORMAT_VERSION}"
+        )
+    return meta, arrays

