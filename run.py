@@ -15,14 +15,19 @@ from geomexp.errors import GeomexpError
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     from geomexp.pipeline import hydra_context, run
+    from geomexp.sweep import report_job_failure
 
+    ctx = hydra_context()
     try:
         run(cfg)
-    except GeomexpError as err:
-        if hydra_context().get("is_sweep_job"):
+    except Exception as err:
+        if ctx.get("is_sweep_job"):  # the other jobs go on; the sweep ends non-zero, naming this one
+            report_job_failure(ctx, err)
+        elif isinstance(err, GeomexpError):
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+        else:
             raise
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
 
 
 if __name__ == "__main__":

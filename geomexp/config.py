@@ -95,13 +95,18 @@ class EnhancementConfig:
 
 @dataclass
 class TrackingConfig:
-    """MLflow: ``uri`` (SQLite at the project root by default), experiment name, run name."""
+    """MLflow: ``uri`` (SQLite at the project root by default), experiment name, run name.
+
+    resume: in a sweep, skip a job whose identical config (``config_hash`` tag)
+        already FINISHED in the experiment; failed or missing jobs run again.
+    """
 
     enabled: bool = True
     uri: str = MISSING
     experiment: str = "geomexp"
     run_name: Optional[str] = None
     log_figures: bool = True
+    resume: bool = True
 
 
 @dataclass

@@ -23,7 +23,16 @@ from geomexp.encoders import EncoderInfo, EncoderSpec, describe_encoder, load_en
 from geomexp.encoders.loading import output_layernorm_weights
 from geomexp.errors import ConfigError
 from geomexp.extraction import TokenSample, extract_tokens
-from geomexp.tracking import RunLogger, flatten, git_state, parent_run_id_for_job, tracked_run
+from geomexp.tracking import (
+    RunLogger,
+    check_store_reachable,
+    config_hash,
+    flatten,
+    git_state,
+    parent_run_id_for_job,
+    runs_with_hash,
+    tracked_run,
+)
 
 log = logging.getLogger(__name__)
 logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # one INFO line per CPU feature it probes
@@ -43,6 +52,7 @@ class RunResult:
     cache_key: str = ""
     cache_hit: bool = False
     layers: list[int] = field(default_factory=list)
+    skipped: bool = False
 
 
 def parse_layer_index(index: str) -> str | int:
@@ -257,6 +267,7 @@ def hydra_context() -> dict:
     except Exception:
         return {}
     ctx = {
+        "job_num": hc.job.get("num"),
         "choices": {k: str(v) for k, v in hc.runtime.choices.items() if not k.startswith("hydra/") and k != "hydra"},
         "overrides": list(hc.overrides.task),
         "output_dir": hc.runtime.output_dir,
@@ -395,14 +406,49 @@ def log_enhancer(logger: RunLogger, enhancer, layer: int) -> None:
             logger.set_tags({f"enhancement_events_layer_{layer:02d}": "; ".join(report["policy_events"])})
 
 
+def previous_runs(cfg: DictConfig, uri: str | None, digest: str, hydra_ctx: dict) -> list:
+    """Earlier runs of this exact config in a sweep with ``tracking.resume`` (else none)."""
+    if not (uri and hydra_ctx.get("is_sweep_job") and cfg.tracking.resume):
+        return []
+    return runs_with_hash(uri, cfg.tracking.experiment, digest)
+
+
+def skip_finished(uri: str, finished, parent: str | None, hydra_ctx: dict) -> RunResult:
+    """Record that a sweep job was skipped because ``finished`` (an MLflow run) has its exact config."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    run_id = finished.info.run_id
+    client.set_tag(run_id, "geomexp.skipped_in_sweep", parent or "yes")
+    if parent:
+        client.set_tag(parent, f"skipped.job_{hydra_ctx.get('job_num', '?')}", run_id)
+    log.info("skipped: this exact config already FINISHED as run %s (tracking.resume=false to rerun)", run_id)
+    metrics = {(k, 0): v for k, v in finished.data.metrics.items()}
+    return RunResult(run_id=run_id, metrics=metrics, cache_key=finished.data.tags.get("cache_key", ""), skipped=True)
+
+
 def run(cfg: DictConfig) -> RunResult:
-    """Run one job: encode (or load from cache), enhance, analyse every selected layer, log to MLflow."""
-    check_config(cfg)
-    spec = encoder_spec(cfg)
-    layer_choice = parse_layer_index(cfg.layer.index)
+    """Run one job: encode (or load from cache), enhance, analyse every selected layer, log to MLflow.
+
+    In a sweep with ``tracking.resume`` a job whose identical config already
+    FINISHED is skipped (``RunResult.skipped``); one that failed before runs again,
+    tagged ``resumed_after=<failed run id>``.
+    """
     hydra_ctx = hydra_context()
-    run_name = cfg.tracking.run_name or default_run_name(cfg)
+    uri = str(cfg.tracking.uri) if cfg.tracking.enabled else None
+    if uri:
+        check_store_reachable(uri)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    digest = config_hash(resolved)
     parent = parent_run_id_for_job(hydra_ctx.get("sweep_dir")) if hydra_ctx.get("is_sweep_job") else None
+    previous = previous_runs(cfg, uri, digest, hydra_ctx)
+    finished = [r for r in previous if r.info.status == "FINISHED"]
+    if finished:
+        return skip_finished(uri, finished[0], parent, hydra_ctx)
+    try:
+        run_name = cfg.tracking.run_name or default_run_name(cfg)
+    except ConfigError:
+        run_name = f"{cfg.model.name}-{cfg.lang.code}"  # the run itself reports the error
     tags = {
         "model": cfg.model.name,
         "lang": cfg.lang.code,
@@ -410,18 +456,22 @@ def run(cfg: DictConfig) -> RunResult:
         "analyses": ",".join(cfg.analysis.keys()),
         "enhancement": cfg.enhancement.name,
         "enhancement_fit": cfg.enhancement.fit_lang or "individual",
+        "config_hash": digest,
         **{f"choice.{k}": v for k, v in hydra_ctx.get("choices", {}).items()},
         "overrides": " ".join(hydra_ctx.get("overrides", [])),
         **git_state(cfg.paths.root_dir),
         **cfg.tags,
     }
-    uri = str(cfg.tracking.uri) if cfg.tracking.enabled else None
-    resolved = OmegaConf.to_container(cfg, resolve=True)
+    if previous:
+        tags["resumed_after"] = previous[0].info.run_id
     with tracked_run(uri, cfg.tracking.experiment, run_name, parent_run_id=parent, tags=tags) as logger:
         logger.log_params(flatten(resolved))
         logger.log_dict(resolved, "config/config.yaml")
         if hydra_ctx.get("output_dir"):
             logger.log_artifacts(Path(hydra_ctx["output_dir"]) / ".hydra", "hydra")
+        check_config(cfg)  # inside the run: a bad value ends it FAILED with the message recorded
+        spec = encoder_spec(cfg)
+        layer_choice = parse_layer_index(cfg.layer.index)
 
         corpus = load_corpus(cfg.data, cfg.lang)
         info = describe_encoder(spec)

@@ -70,6 +70,44 @@ def _nullcontext():
     yield
 
 
+#: config keys that do not change a run's results (left out of its config hash)
+VOLATILE_KEYS = ("paths.output_dir", "progress", "tracking.run_name", "tracking.resume", "tracking.log_figures", "tags")
+
+
+def config_hash(resolved: Mapping) -> str:
+    """SHA-256 of a resolved config without ``VOLATILE_KEYS``: equal hashes, same results."""
+    import hashlib
+
+    flat = {k: v for k, v in flatten(resolved).items() if not any(k == v_ or k.startswith(v_ + ".") for v_ in VOLATILE_KEYS)}
+    return hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()
+
+
+def runs_with_hash(uri: str, experiment: str, digest: str) -> list:
+    """Runs of ``experiment`` tagged ``config_hash=digest``, newest first (none if the experiment is absent)."""
+    client = _client(uri)
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return []
+    return client.search_runs([exp.experiment_id], filter_string=f"tags.config_hash = '{digest}'", order_by=["attributes.start_time DESC"], max_results=50)
+
+
+def check_store_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Fail fast (``ConfigError``) when an http(s) tracking server does not answer; other stores pass."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    import urllib.error
+    import urllib.request
+
+    url = uri.rstrip("/") + "/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return
+    except urllib.error.HTTPError:
+        return  # it answered (some servers have no /health)
+    except (urllib.error.URLError, OSError) as err:
+        raise ConfigError(f"tracking.uri={uri} does not answer ({err}); start the server or choose another tracking.uri") from err
+
+
 def flatten(cfg: Mapping, prefix: str = "") -> dict[str, str]:
     """``{"model": {"name": "x"}}`` -> ``{"model.name": "x"}``; values as strings cut to MLflow's limit."""
     out = {}
@@ -236,58 +274,24 @@ def start_parent_run(uri: str, experiment: str, run_name: str, tags: Mapping[str
     return client.create_run(exp_id, run_name=run_name, tags=tags).info.run_id
 
 
-def end_parent_run(uri: str, run_id: str) -> str:
-    """End a sweep's parent run: FAILED if any child failed, else FINISHED. Returns the status."""
+def end_parent_run(uri: str, run_id: str, failed_jobs: int = 0) -> str:
+    """End a sweep's parent run: FAILED if any child run or job failed, else FINISHED. Returns the status.
+
+    Tags: ``children`` (runs nested under it), ``children_failed``, ``skipped``
+    (jobs skipped because their config had FINISHED before), ``failed_jobs``.
+    """
     client = _client(uri)
     run = client.get_run(run_id)
     children = client.search_runs([run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'", max_results=10000)
     failed = [c for c in children if c.info.status != "FINISHED"]
+    skipped = [k for k in run.data.tags if k.startswith("skipped.")]
     client.set_tag(run_id, "children", str(len(children)))
     client.set_tag(run_id, "children_failed", str(len(failed)))
-    status = "FAILED" if failed or not children else "FINISHED"
+    client.set_tag(run_id, "skipped", str(len(skipped)))
+    client.set_tag(run_id, "failed_jobs", str(failed_jobs))
+    status = "FAILED" if failed or failed_jobs or not (children or skipped) else "FINISHED"
     client.set_terminated(run_id, status)
     return status
-
-
-try:
-    from hydra.experimental.callback import Callback
-except ImportError:  # pragma: no cover - hydra is a dependency
-    Callback = object
-
-
-class SweepParentCallback(Callback):
-    """Hydra callback: one MLflow parent run per ``-m`` sweep, created before any job starts.
-
-    Creating the store and experiment here, in the launching process, also keeps
-    parallel workers from racing on a fresh SQLite schema. The parent id reaches
-    the jobs through ``GEOMEXP_PARENT_RUN_ID`` and ``<sweep dir>/mlflow_parent_run_id.txt``.
-    """
-
-    def __init__(self):
-        self.uri = None
-        self.run_id = None
-
-    def on_multirun_start(self, config, **kwargs) -> None:
-        from omegaconf import OmegaConf
-
-        if not config.tracking.enabled:
-            return
-        self.uri = str(config.tracking.uri)
-        sweep_dir = Path(str(config.hydra.sweep.dir))
-        overrides = list(OmegaConf.to_container(config.hydra.overrides.task, resolve=True))
-        tags = {"sweep_dir": sweep_dir, "overrides": " ".join(overrides)}
-        tags.update(git_state(config.paths.root_dir))
-        self.run_id = start_parent_run(self.uri, str(config.tracking.experiment), f"sweep-{sweep_dir.name}", tags)
-        os.environ[PARENT_RUN_ENV] = self.run_id
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        (sweep_dir / PARENT_RUN_FILE).write_text(self.run_id + "\n")
-
-    def on_multirun_end(self, config, **kwargs) -> None:
-        if self.run_id is None:
-            return
-        os.environ.pop(PARENT_RUN_ENV, None)
-        end_parent_run(self.uri, self.run_id)
-        self.run_id = None
 
 
 def parent_run_id_for_job(sweep_dir: str | Path | None) -> str | None:

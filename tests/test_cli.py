@@ -89,3 +89,51 @@ def test_slurm_launcher_config_composes(tmp_path, store_uri, data_root):
     proc = run_py(["hydra/launcher=slurm"], tmp_path, store_uri, data_root, flags=["--cfg", "hydra", "--package", "hydra.launcher"])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "SlurmLauncher" in proc.stdout and "timeout_min: 120" in proc.stdout
+
+
+def jobs_by_layer(store_uri):
+    _, children = sweep_runs(store_uri)
+    return children
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+def test_a_failing_job_does_not_stop_the_sweep(tmp_path, store_uri, data_root, launcher):
+    args = ["-m", f"hydra/launcher={launcher}", "model=minilm", "lang=sw", "layer.index=2,9,4", f"hydra.sweep.dir={tmp_path / 'sweep'}", *FAST]
+    proc = run_py(args, tmp_path, store_uri, data_root)
+    assert proc.returncode == 1
+    assert "1 sweep job(s) failed:" in proc.stderr
+    assert "job 1 (model=minilm lang=sw layer.index=9" in proc.stderr and "out of range" in proc.stderr
+    parents, children = sweep_runs(store_uri)
+    assert parents[0].info.status == "FAILED" and parents[0].data.tags["failed_jobs"] == "1"
+    status = {c.data.params["layer.index"]: c.info.status for c in children}
+    assert status == {"2": "FINISHED", "9": "FAILED", "4": "FINISHED"}
+    failed = next(c for c in children if c.info.status == "FAILED")
+    assert "layer.index=9 is out of range" in failed.data.tags["error"]
+
+
+@pytest.mark.slow
+def test_rerunning_a_sweep_skips_finished_jobs_and_reruns_failed_ones(tmp_path, store_uri, data_root):
+    base = ["-m", "model=minilm", "lang=sw", "layer.index=2,9", *FAST]
+    first = run_py([*base, f"hydra.sweep.dir={tmp_path / 's1'}"], tmp_path, store_uri, data_root)
+    assert first.returncode == 1
+    second = run_py([*base, f"hydra.sweep.dir={tmp_path / 's2'}"], tmp_path, store_uri, data_root)
+    assert second.returncode == 1 and "skipped: this exact config already FINISHED" in second.stdout + second.stderr
+    client = MlflowClient(store_uri)
+    runs = client.search_runs([client.get_experiment_by_name("geomexp").experiment_id], max_results=100)
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    by_layer = {}
+    for r in children:
+        by_layer.setdefault(r.data.params["layer.index"], []).append(r)
+    assert len(by_layer["2"]) == 1  # not run again
+    assert by_layer["2"][0].data.tags["geomexp.skipped_in_sweep"]
+    assert len(by_layer["9"]) == 2  # the failed one ran again, and says so
+    newest = max(by_layer["9"], key=lambda r: r.info.start_time)
+    oldest = min(by_layer["9"], key=lambda r: r.info.start_time)
+    assert newest.data.tags["resumed_after"] == oldest.info.run_id
+    parents = sorted((r for r in runs if r.data.tags.get("geomexp.sweep") == "parent"), key=lambda r: r.info.start_time)
+    assert parents[1].data.tags["skipped"] == "1"
+    third = run_py([*base, "tracking.resume=false", f"hydra.sweep.dir={tmp_path / 's3'}"], tmp_path, store_uri, data_root)
+    assert third.returncode == 1
+    layer2 = [r for r in client.search_runs([runs[0].info.experiment_id], max_results=100) if r.data.params.get("layer.index") == "2"]
+    assert len(layer2) == 2  # resume switched off: run again

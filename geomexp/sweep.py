@@ -1,0 +1,97 @@
+"""Hydra sweeps: one MLflow parent run per ``-m`` sweep, failure isolation and a closing summary.
+
+A sweep job that raises is recorded (its MLflow run ends FAILED; a line goes to
+``<sweep dir>/failures/<job>.json``) and the sweep goes on. When all jobs are
+done, the callback ends the parent run, prints which jobs failed and exits
+non-zero if any did.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from hydra.experimental.callback import Callback
+from omegaconf import OmegaConf
+
+from geomexp.tracking import PARENT_RUN_ENV, PARENT_RUN_FILE, end_parent_run, git_state, start_parent_run
+
+log = logging.getLogger(__name__)
+FAILURES_DIR = "failures"
+
+
+def record_job_failure(sweep_dir: str | Path, job_num, overrides: list[str], err: BaseException) -> Path:
+    """Write ``<sweep_dir>/failures/<job_num>.json`` (job, overrides, error) and return its path."""
+    folder = Path(sweep_dir) / FAILURES_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{job_num}.json"
+    path.write_text(json.dumps({"job": job_num, "overrides": overrides, "error": f"{type(err).__name__}: {err}"}))
+    return path
+
+
+def read_failures(sweep_dir: str | Path) -> list[dict]:
+    """The failure records of a sweep, by job number."""
+    folder = Path(sweep_dir) / FAILURES_DIR
+    records = [json.loads(p.read_text()) for p in folder.glob("*.json")] if folder.is_dir() else []
+    return sorted(records, key=lambda r: int(r["job"]) if str(r["job"]).isdigit() else 0)
+
+
+def failure_summary(failures: list[dict], n_jobs: int | None = None) -> str:
+    """Lines naming each failed job, its overrides and its error."""
+    total = f" of {n_jobs}" if n_jobs else ""
+    lines = [f"{len(failures)}{total} sweep job(s) failed:"]
+    for f in failures:
+        lines.append(f"  job {f['job']} ({' '.join(f['overrides'])}): {f['error']}")
+    return "\n".join(lines)
+
+
+class SweepParentCallback(Callback):
+    """Hydra callback for ``-m`` sweeps (configured in ``conf/hydra/default.yaml``).
+
+    Before any job starts it creates the MLflow store, the experiment and the
+    sweep's parent run (so parallel workers do not race on a fresh SQLite file);
+    jobs find the parent id in ``GEOMEXP_PARENT_RUN_ID`` or
+    ``<sweep dir>/mlflow_parent_run_id.txt``. At the end it closes the parent
+    (FAILED if a job failed), prints the failed jobs, and exits with status 1 if any.
+    """
+
+    def __init__(self):
+        self.uri = None
+        self.run_id = None
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        for stale in (sweep_dir / FAILURES_DIR).glob("*.json"):  # from an earlier sweep into the same folder
+            stale.unlink()
+        if not config.tracking.enabled:
+            return
+        from geomexp.tracking import check_store_reachable
+
+        self.uri = str(config.tracking.uri)
+        check_store_reachable(self.uri)
+        overrides = list(OmegaConf.to_container(config.hydra.overrides.task, resolve=True))
+        tags = {"sweep_dir": sweep_dir, "overrides": " ".join(overrides), **git_state(config.paths.root_dir)}
+        self.run_id = start_parent_run(self.uri, str(config.tracking.experiment), f"sweep-{sweep_dir.name}", tags)
+        os.environ[PARENT_RUN_ENV] = self.run_id
+        (sweep_dir / PARENT_RUN_FILE).write_text(self.run_id + "\n")
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        failures = read_failures(str(config.hydra.sweep.dir))
+        if self.run_id is not None:
+            os.environ.pop(PARENT_RUN_ENV, None)
+            status = end_parent_run(self.uri, self.run_id, failed_jobs=len(failures))
+            log.info("sweep parent run %s ended %s", self.run_id, status)
+            self.run_id = None
+        if failures:
+            print(failure_summary(failures), file=sys.stderr)
+            sys.exit(1)
+
+
+def report_job_failure(hydra_ctx: dict, err: BaseException) -> None:
+    """In a sweep job: log the error and record it for the closing summary (the sweep goes on)."""
+    log.error("job %s failed: %s: %s", hydra_ctx.get("job_num"), type(err).__name__, err)
+    record_job_failure(hydra_ctx["sweep_dir"], hydra_ctx.get("job_num"), hydra_ctx.get("overrides", []), err)
