@@ -4,7 +4,9 @@ The key covers what determines the representations: model identity, corpus
 checksum, sampling settings, seed, special-token mode and ``CACHE_VERSION``,
 but NOT the layer or the analysis, so a layer or analysis sweep encodes once.
 Each entry is a folder written under a temporary name and renamed into place
-(atomic); readers memory-map ``hidden.npy`` and read only the layers they use.
+(atomic), with every file's size and SHA-256 in ``info.json``; a reader checks
+them (a damaged entry is discarded and recomputed) and memory-maps
+``hidden.npy``. ``entry_lock`` makes concurrent workers compute a key once.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from geomexp.errors import GeomexpError
 from geomexp.extraction import TokenSample
 
 #: bump when extraction changes what it returns for the same inputs
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 _META_FIELDS = ("token_ids", "sentence_ids", "positions", "word_ids", "char_spans")
 
 
@@ -37,36 +39,109 @@ def entry_dir(cache_dir: str | Path, key: str) -> Path:
     return Path(cache_dir) / "reps" / key[:2] / key
 
 
-def load_sample(cache_dir: str | Path, key: str) -> TokenSample | None:
-    """The cached sample for ``key`` (hidden states memory-mapped), or None if absent."""
+class CorruptCacheEntry(GeomexpError):
+    """A cache entry whose files do not match what was written (truncated, altered)."""
+
+
+def file_digest(path: Path, chunk: int = 1 << 22) -> str:
+    """SHA-256 hex of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_entry(folder: Path) -> dict:
+    """The entry's ``info.json`` after checking every file's size and SHA-256 against it."""
+    try:
+        info = json.loads((folder / "info.json").read_text())
+        files = info["files"]
+    except (OSError, ValueError, KeyError) as err:
+        raise CorruptCacheEntry(f"cache entry {folder}: unreadable info.json ({err})") from err
+    for name, expected in files.items():
+        path = folder / name
+        if not path.is_file() or path.stat().st_size != expected["size"]:
+            got = path.stat().st_size if path.is_file() else "missing"
+            raise CorruptCacheEntry(f"cache entry {folder}: {name} has size {got}, expected {expected['size']} (truncated?)")
+        if file_digest(path) != expected["sha256"]:
+            raise CorruptCacheEntry(f"cache entry {folder}: {name} does not match its checksum (corrupted)")
+    return info
+
+
+def discard_entry(folder: Path) -> None:
+    """Remove a cache entry: renamed away first (readers never see half of it), then deleted."""
+    trash = folder.with_name(f".{folder.name}.discarded-{os.getpid()}")
+    try:
+        os.rename(folder, trash)
+    except OSError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def load_sample(cache_dir: str | Path, key: str, *, verify: bool = True) -> TokenSample | None:
+    """The cached sample for ``key`` (hidden states memory-mapped), or None if absent.
+
+    With ``verify`` every file is checked against the sizes and SHA-256 sums
+    recorded when it was written; a damaged entry is reported (warning),
+    removed, and None is returned so that the caller recomputes it.
+    """
+    import warnings
+
     folder = entry_dir(cache_dir, key)
     if not (folder / "info.json").is_file():
         return None
-    hidden = np.load(folder / "hidden.npy", mmap_mode="r")
-    with np.load(folder / "meta.npz") as meta:
-        fields = {name: meta[name] for name in _META_FIELDS}
+    try:
+        if verify:
+            verify_entry(folder)
+        hidden = np.load(folder / "hidden.npy", mmap_mode="r")
+        with np.load(folder / "meta.npz") as meta:
+            fields = {name: meta[name] for name in _META_FIELDS}
+    except (CorruptCacheEntry, OSError, ValueError, KeyError) as err:
+        warnings.warn(f"discarding damaged cache entry and recomputing it: {err}", stacklevel=2)
+        discard_entry(folder)
+        return None
     return TokenSample(hidden=hidden, **fields)
 
 
-def save_sample(cache_dir: str | Path, key: str, sample: TokenSample, description: dict) -> Path:
-    """Write ``sample`` under ``key`` atomically; if another writer got there first, keep theirs."""
+def entry_lock(cache_dir: str | Path, key: str, timeout: float = 6 * 3600):
+    """An exclusive lock for computing entry ``key`` (so two workers compute it once).
+
+    It is an OS file lock (``flock``): the kernel releases it when its holder
+    dies, so a killed worker leaves no stale lock behind.
+    """
+    from filelock import FileLock
+
     folder = entry_dir(cache_dir, key)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(folder.parent / f".{key}.lock"), timeout=timeout)
+
+
+def save_sample(cache_dir: str | Path, key: str, sample: TokenSample, description: dict) -> Path:
+    """Write ``sample`` under ``key`` atomically (temp folder, then rename), with file sizes and checksums.
+
+    If another writer got there first, theirs is kept. An unwritable or full disk
+    raises ``GeomexpError`` and leaves nothing behind.
+    """
+    folder = entry_dir(cache_dir, key)
     try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=folder.parent))
     except OSError as err:
-        raise GeomexpError(f"cannot write the cache under {folder.parent}: {err}") from err
+        raise GeomexpError(f"cannot write the cache under {folder.parent}: {err} (set paths.cache_dir or GEOMEXP_CACHE_DIR)") from err
     try:
         np.save(tmp / "hidden.npy", np.ascontiguousarray(sample.hidden, dtype=np.float32))
         np.savez(tmp / "meta.npz", **{name: getattr(sample, name) for name in _META_FIELDS})
-        (tmp / "info.json").write_text(json.dumps({"key": key, "cache_version": CACHE_VERSION, **description}, indent=2, default=str))
+        files = {n: {"size": (tmp / n).stat().st_size, "sha256": file_digest(tmp / n)} for n in ("hidden.npy", "meta.npz")}
+        info = {"key": key, "cache_version": CACHE_VERSION, "files": files, **description}
+        (tmp / "info.json").write_text(json.dumps(info, indent=2, default=str))
         try:
             os.rename(tmp, folder)
         except OSError:
             if not (folder / "info.json").is_file():
                 raise
     except OSError as err:
-        raise GeomexpError(f"cannot write the cache entry {folder}: {err}") from err
+        raise GeomexpError(f"cannot write the cache entry {folder}: {err} (set paths.cache_dir or GEOMEXP_CACHE_DIR)") from err
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder

@@ -16,7 +16,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from geomexp.analyses.base import AnalysisResult
-from geomexp.cache import cache_key, load_sample, save_sample
+from geomexp.cache import cache_key, entry_lock, load_sample, save_sample
 from geomexp.config import load_lang_config
 from geomexp.data import Corpus, load_text_corpus, load_wikipedia_corpus
 from geomexp.encoders import EncoderInfo, EncoderSpec, describe_encoder, load_encoder
@@ -168,6 +168,7 @@ def sample_description(cfg: DictConfig, info: EncoderInfo, corpus: Corpus, whole
         "model": info.identity,
         "corpus": {"lang": corpus.lang, "checksum": corpus.checksum},
         "sample_unit": unit,
+        "whole_corpus": whole_corpus,
         "n_tokens": int(cfg.data.n_tokens) if unit == "tokens" else None,
         "n_sentences": n_sentences if unit == "sentences" else None,
         "allow_fewer": bool(cfg.data.allow_fewer),
@@ -198,6 +199,17 @@ def get_token_sample(cfg: DictConfig, encoder: LazyEncoder, corpus: Corpus, whol
     if sample is not None:
         log.info("cache hit %s", key[:12])
         return sample, key, True
+    with entry_lock(cfg.paths.cache_dir, key):  # another worker may be computing this very key
+        sample = load_sample(cfg.paths.cache_dir, key)
+        if sample is not None:
+            log.info("cache hit %s (computed by another worker meanwhile)", key[:12])
+            return sample, key, True
+        return encode_and_save(cfg, encoder, corpus, key, description), key, False
+
+
+def encode_and_save(cfg: DictConfig, encoder: LazyEncoder, corpus: Corpus, key: str, description: dict) -> TokenSample:
+    """Encode the sample ``description`` says, save it under ``key`` and return it."""
+    spec = encoder.spec
     enc = encoder()
     sample = extract_tokens(
         enc.model,
@@ -206,7 +218,7 @@ def get_token_sample(cfg: DictConfig, encoder: LazyEncoder, corpus: Corpus, whol
         n_tokens=description["n_tokens"],
         n_sentences=description["n_sentences"],
         seed=description["seed"],
-        allow_fewer=description["allow_fewer"] or whole_corpus,
+        allow_fewer=description["allow_fewer"] or description["whole_corpus"],
         add_special_tokens=description["add_special_tokens"],
         max_length=description["max_length"],
         batch_size=int(cfg.model.batch_size),
@@ -215,7 +227,7 @@ def get_token_sample(cfg: DictConfig, encoder: LazyEncoder, corpus: Corpus, whol
         what=f"the {corpus.lang} corpus ({corpus.source}) tokenized by {spec.name}",
     )
     save_sample(cfg.paths.cache_dir, key, sample, description)
-    return sample, key, False
+    return sample
 
 
 def accepted_kwargs(fn, available: dict) -> dict:

@@ -1,0 +1,112 @@
+"""Property-based tests: every public metric and enhancer either gives a sane answer or a clear error."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from geomexp.enhancement import ENHANCERS, make_enhancer
+from geomexp.metrics import (
+    InvalidEmbeddingsError,
+    cosine_contributions,
+    i_cos,
+    i_cos_exact,
+    i_pc,
+    isoscore,
+    outlier_dimensions,
+)
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+DTYPES = st.sampled_from([np.float64, np.float32, np.float16, np.int64, np.int32])
+
+
+@st.composite
+def matrices(draw, min_rows=1, max_rows=30, max_cols=6, finite=True):
+    """(N, d) arrays of assorted dtypes, sometimes non-contiguous (a column-strided view)."""
+    dtype = draw(DTYPES)
+    n = draw(st.integers(min_rows, max_rows))
+    d = draw(st.integers(1, max_cols))
+    if np.issubdtype(dtype, np.integer):
+        elements = st.integers(-50, 50)
+    else:
+        width = 16 if dtype == np.float16 else 32 if dtype == np.float32 else 64
+        elements = st.floats(-100, 100, width=width)
+        if not finite:
+            elements = elements | st.sampled_from([np.nan, np.inf, -np.inf])
+    X = draw(arrays(dtype, (n, 2 * d), elements=elements))
+    return X[:, ::2] if draw(st.booleans()) else np.ascontiguousarray(X[:, :d])
+
+
+def usable_for_cosine(X):
+    Xf = np.asarray(X, dtype=np.float64)
+    return Xf.shape[0] >= 2 and np.isfinite(Xf).all() and Xf.any(axis=1).all()
+
+
+@SETTINGS
+@given(matrices())
+def test_cosine_metrics_answer_in_range_or_refuse_clearly(X):
+    if not usable_for_cosine(X):
+        with pytest.raises(InvalidEmbeddingsError):
+            i_cos_exact(X)
+        return
+    for value in (i_cos(X, n_pairs=50, seed=0), i_cos_exact(X)):
+        assert -1 - 1e-9 <= value <= 1 + 1e-9
+    assert cosine_contributions(X, n_pairs=50, seed=0).sum() == pytest.approx(i_cos(X, n_pairs=50, seed=0), abs=1e-9)
+
+
+@SETTINGS
+@given(matrices())
+def test_i_pc_is_a_ratio_in_0_1_or_refuses(X):
+    Xf = np.asarray(X, dtype=np.float64)
+    if Xf.shape[0] < 2 or not np.isfinite(Xf).all():
+        with pytest.raises(InvalidEmbeddingsError):
+            i_pc(X)
+        return
+    assert 0.0 <= i_pc(X) <= 1.0
+
+
+@SETTINGS
+@given(matrices(finite=False, min_rows=2))
+def test_nan_and_inf_are_always_refused(X):
+    if np.isfinite(np.asarray(X, dtype=np.float64)).all():
+        return
+    for fn in (i_cos_exact, i_pc, outlier_dimensions):
+        with pytest.raises(InvalidEmbeddingsError, match="NaN or inf"):
+            fn(X)
+
+
+@SETTINGS
+@given(matrices(min_rows=2))
+def test_outliers_and_isoscore_are_sane_or_refuse(X):
+    res = outlier_dimensions(X)
+    assert set(res.indices.tolist()) <= set(range(X.shape[1]))
+    try:
+        score = isoscore(X)
+    except InvalidEmbeddingsError:
+        return  # d = 1 or identical points: documented refusals
+    assert 0.0 <= score <= 1.0 + 1e-9
+
+
+@SETTINGS
+@given(matrices(min_rows=8, max_rows=40, max_cols=5), st.sampled_from(sorted(ENHANCERS)))
+def test_enhancers_keep_shape_and_finiteness_or_refuse(X, name):
+    params = {"cluster": {"n_clusters": 2, "n_components": 1}, "abtt": {"n_components": 1}}.get(name, {})
+    if name == "abtt" and X.shape[1] < 2 or name == "cluster" and X.shape[1] < 2:
+        with pytest.raises(ValueError):
+            make_enhancer(name, **params).fit(X)
+        return
+    try:
+        Y = make_enhancer(name, **params).fit(X).transform(X)
+    except ValueError as err:  # e.g. whitening a matrix with no variance: a clear, named refusal
+        assert str(err)
+        return
+    assert Y.shape[0] == X.shape[0] and np.isfinite(Y).all()
+
+
+def test_d_equals_one_and_too_few_rows():
+    with pytest.raises(InvalidEmbeddingsError, match="at least 2 rows"):
+        i_cos(np.ones((1, 3)))
+    X = np.array([[1.0], [2.0], [-3.0]])
+    assert i_cos_exact(X) == pytest.approx(-1 / 3)  # pairs: (1,2)=1, (1,3)=-1, (2,3)=-1
+    assert 0 < i_pc(X) <= 1

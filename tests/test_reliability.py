@@ -1,0 +1,64 @@
+"""Reliability: determinism, tracking-store failures, a fresh SQLite store under parallel workers."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from geomexp.cache import load_sample
+from geomexp.errors import ConfigError
+from geomexp.pipeline import run
+
+SMALL = ["model=minilm", "lang=sw", "data.n_tokens=300", "analysis.isotropy.n_pairs=200", "analysis.isotropy.plot=false", "layer=all"]
+
+
+def test_same_config_and_seed_give_identical_metrics_across_fresh_caches(make_cfg, tmp_path):
+    a = run(make_cfg(*SMALL, f"paths.cache_dir={tmp_path / 'cache_a'}"))
+    b = run(make_cfg(*SMALL, f"paths.cache_dir={tmp_path / 'cache_b'}"))
+    assert not a.cache_hit and not b.cache_hit
+    assert a.metrics == b.metrics  # bit-identical on CPU
+    hit = run(make_cfg(*SMALL, f"paths.cache_dir={tmp_path / 'cache_a'}"))
+    assert hit.cache_hit and hit.metrics == a.metrics
+
+
+def test_different_seeds_sample_different_tokens(make_cfg, tmp_path):
+    cfgs = [make_cfg(*SMALL, f"seed={s}") for s in (0, 1)]
+    results = [run(c) for c in cfgs]
+    samples = [load_sample(c.paths.cache_dir, r.cache_key) for c, r in zip(cfgs, results)]
+    assert set(samples[0].sentence_ids.tolist()) != set(samples[1].sentence_ids.tolist())
+    assert results[0].metrics[("i_cos", 6)] != results[1].metrics[("i_cos", 6)]
+
+
+def test_unanswering_http_tracking_server_fails_before_any_model_load(make_cfg, monkeypatch):
+    import geomexp.pipeline as pipeline
+
+    def no_model(*a, **k):
+        raise AssertionError("the model must not be touched")
+
+    monkeypatch.setattr(pipeline, "describe_encoder", no_model)
+    with pytest.raises(ConfigError, match=r"tracking.uri=http://127.0.0.1:9 does not answer"):
+        run(make_cfg(*SMALL, "tracking.uri=http://127.0.0.1:9"))
+
+
+ENSURE = r"""
+import sys
+sys.path.insert(0, {root!r})
+from geomexp.tracking import ensure_experiment
+print(ensure_experiment(sys.argv[1], "race"))
+"""
+
+
+def test_fresh_sqlite_store_created_by_parallel_workers_does_not_race(tmp_path):
+    script = tmp_path / "ensure.py"
+    script.write_text(ENSURE.format(root=str(ROOT)))
+    uri = f"sqlite:///{tmp_path / 'fresh' / 'mlflow.db'}"
+    procs = [subprocess.Popen([sys.executable, str(script), uri], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
+    assert len({o[0].strip() for o in outs}) == 1  # one experiment, the same id for all
+
+
+def test_relative_sqlite_path_is_refused(make_cfg):
+    with pytest.raises(ConfigError, match="absolute SQLite path"):
+        run(make_cfg(*SMALL, "tracking.uri=sqlite:///relative.db"))
