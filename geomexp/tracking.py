@@ -92,7 +92,10 @@ def runs_with_hash(uri: str, experiment: str, digest: str) -> list:
 
 
 def check_store_reachable(uri: str, timeout: float = 5.0) -> None:
-    """Fail fast (``ConfigError``) when an http(s) tracking server does not answer; other stores pass."""
+    """Fail fast (``ConfigError``) on a relative SQLite path or an http(s) server that does not answer."""
+    db = sqlite_path(uri)
+    if db is not None and not db.is_absolute():
+        raise ConfigError(f"tracking.uri={uri!r}: use an absolute SQLite path (sqlite:////abs/path/mlflow.db)")
     if not uri.startswith(("http://", "https://")):
         return
     import urllib.error

@@ -59,6 +59,8 @@ def test_fresh_sqlite_store_created_by_parallel_workers_does_not_race(tmp_path):
     assert len({o[0].strip() for o in outs}) == 1  # one experiment, the same id for all
 
 
-def test_relative_sqlite_path_is_refused(make_cfg):
+def test_relative_sqlite_path_is_refused_and_creates_nothing(make_cfg, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="absolute SQLite path"):
         run(make_cfg(*SMALL, "tracking.uri=sqlite:///relative.db"))
+    assert not (tmp_path / "relative.db").exists()
