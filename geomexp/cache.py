@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from geomexp.data.download import file_digest
 from geomexp.errors import GeomexpError
 from geomexp.extraction import TokenSample
 
@@ -41,15 +42,6 @@ def entry_dir(cache_dir: str | Path, key: str) -> Path:
 
 class CorruptCacheEntry(GeomexpError):
     """A cache entry whose files do not match what was written (truncated, altered)."""
-
-
-def file_digest(path: Path, chunk: int = 1 << 22) -> str:
-    """SHA-256 hex of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verify_entry(folder: Path) -> dict:

@@ -37,12 +37,18 @@ def pca_scatter(X: np.ndarray, *, title: str = "", max_points: int = 2000, seed:
     coords, explained = pca_2d(X)
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.scatter(coords[:, 0], coords[:, 1], s=3, alpha=0.5, linewidths=0)
+    _finish_pca_axes(fig, ax, explained, title or f"2-D PCA of {X.shape[0]} token vectors")
+    return fig
+
+
+def _finish_pca_axes(fig, ax, explained, title: str, equal: bool = True) -> None:
+    """Axis labels with the explained variance of PC1/PC2, title, aspect and layout."""
     ax.set_xlabel(f"PC1 ({100 * explained[0]:.1f} % var.)")
     ax.set_ylabel(f"PC2 ({100 * explained[1]:.1f} % var.)")
-    ax.set_title(title or f"2-D PCA of {X.shape[0]} token vectors")
-    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_title(title)
+    if equal:
+        ax.set_aspect("equal", adjustable="datalim")
     fig.tight_layout()
-    return fig
 
 
 def metric_vs_layer(layers: Sequence[int], values: Mapping[str, Sequence[float]], *, title: str = "", ylabel: str = ""):
@@ -153,11 +159,7 @@ def frequency_pca_plot(
     fig, ax = plt.subplots(figsize=(5.8, 5))
     points = ax.scatter(coords[:, 0], coords[:, 1], c=log_freq, cmap="viridis", s=4, alpha=0.7, linewidths=0)
     fig.colorbar(points, ax=ax, label=label)
-    ax.set_xlabel(f"PC1 ({100 * explained[0]:.1f} % var.)")
-    ax.set_ylabel(f"PC2 ({100 * explained[1]:.1f} % var.)")
-    ax.set_title(title or f"2-D PCA of {vectors.shape[0]} word vectors by frequency")
-    ax.set_aspect("equal", adjustable="datalim")
-    fig.tight_layout()
+    _finish_pca_axes(fig, ax, explained, title or f"2-D PCA of {vectors.shape[0]} word vectors by frequency")
     return fig
 
 
@@ -180,11 +182,8 @@ def language_pca_scatter(reps: Mapping[str, np.ndarray], *, title: str = "", max
     for code in reps:
         sel = labels == code
         ax.scatter(coords[sel, 0], coords[sel, 1], s=3, alpha=0.5, linewidths=0, label=code)
-    ax.set_xlabel(f"PC1 ({100 * explained[0]:.1f} % var.)")
-    ax.set_ylabel(f"PC2 ({100 * explained[1]:.1f} % var.)")
     ax.legend(markerscale=4, title="language")
-    ax.set_title(title or "joint 2-D PCA by language")
-    fig.tight_layout()
+    _finish_pca_axes(fig, ax, explained, title or "joint 2-D PCA by language", equal=False)
     return fig
 
 

@@ -14,13 +14,18 @@ from tqdm.auto import tqdm
 from geomexp.errors import DataNotFoundError
 
 
-def md5_of(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex MD5 of a file's bytes."""
-    h = hashlib.md5()
+def file_digest(path: Path, algorithm: str = "sha256", chunk: int = 1 << 22) -> str:
+    """Hex digest (``hashlib`` algorithm name) of a file's bytes, read in chunks."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def md5_of(path: Path) -> str:
+    """Hex MD5 of a file's bytes (the checksums the data's README publishes)."""
+    return file_digest(path, "md5")
 
 
 def download_file(url: str, dest: Path, *, md5: str | None = None, timeout: float = 30.0) -> Path:
