@@ -258,9 +258,13 @@ def run_analysis(name: str, node: DictConfig, X, context: dict) -> AnalysisResul
 
     The node's other keys are its parameters; from ``context`` the function gets
     those it names among: ``seed``, ``title``, ``layer``, ``lang``, ``model_name``,
-    ``sample`` (the ``TokenSample``, for token metadata), ``sentences`` (the corpus)
-    ``lang_reps`` (``{code: (N, d) array}`` of the same layer for ``cfg.langs``) and
-    ``layernorm_weights`` (a callable returning the (L, d) output-LayerNorm weights; loads the model).
+    ``sample`` (the ``TokenSample``, for token metadata), ``sentences`` (the corpus),
+    ``lang_reps`` (``{code: (N, d) array}`` of the same layer for ``cfg.langs``),
+    ``layernorm_weights`` (a callable returning the (L, d) output-LayerNorm weights; loads the model),
+    ``load_sts`` (track -> ``StsTrack``), ``encode`` (sentences -> ``TokenSample`` of all their
+    tokens, cached), ``make_enhancer`` (-> a new unfitted enhancer of ``cfg.enhancement``, or None)
+    and ``english_reps`` (-> the English corpus sample at this layer). See ``Job.context``.
+    An analysis that does not use ``X`` sets ``fn.uses_corpus_sample = False``.
     """
     fn = analysis_function(name, node)
     params = OmegaConf.to_container(node, resolve=True)
