@@ -25,7 +25,7 @@ from geomexp.errors import GeomexpError
 from geomexp.extraction import TokenSample
 
 #: bump when extraction changes what it returns for the same inputs
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 _META_FIELDS = ("token_ids", "sentence_ids", "positions", "word_ids", "char_spans")
 
 

@@ -1,8 +1,9 @@
 """Token representations from every layer of an encoder, for a seeded sample of a corpus's tokens.
 
-One forward pass per batch returns all hidden states (embeddings + each layer);
-only the sampled tokens' rows are kept, so memory grows with the sample, not
-the corpus.
+The corpus is only counted (content tokens per sentence) to plan the sample; the
+planned sentences alone are tokenized in full and encoded. One forward pass per
+batch returns all hidden states (embeddings + each layer); only the sampled
+tokens' rows are kept, so memory grows with the sample, not the corpus.
 """
 
 from __future__ import annotations
@@ -92,43 +93,88 @@ def tokenize_corpus(tokenizer, sentences, *, add_special_tokens: bool = True, ma
     return TokenizedCorpus(input_ids, content_positions, word_ids, char_spans)
 
 
-def _batches(lengths: np.ndarray, batch_size: int):
-    """Slot indices grouped into batches of similar length (longest first)."""
+def count_content_tokens(tokenizer, sentences, *, add_special_tokens: bool = True, max_length: int = 512, batch_size: int = 1024) -> np.ndarray:
+    """(S,) content (non-special) tokens of each sentence, tokenized exactly as ``tokenize_corpus`` does.
+
+    Keeps nothing else, so counting a corpus costs O(S) memory, not O(tokens).
+    """
+    counts = np.zeros(len(sentences), dtype=np.int64)
+    for start in range(0, len(sentences), batch_size):
+        enc = tokenizer(
+            list(sentences[start : start + batch_size]),
+            add_special_tokens=add_special_tokens,
+            truncation=True,
+            max_length=max_length,
+            return_special_tokens_mask=True,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
+        for i, mask in enumerate(enc["special_tokens_mask"]):
+            counts[start + i] = len(mask) - sum(mask)
+    return counts
+
+
+#: On CPU a batch also holds at most this many tokens (padding included). Fixed sentence counts
+#: make batches of long sentences large (32 x 130 tokens: ~50 MB per intermediate activation),
+#: which fall out of cache and make the allocator map fresh pages on every forward pass;
+#: capping at 1024 tokens made extraction 1.1-1.3x faster on a BERT-base-sized model,
+#: multilingual-e5-small and MiniLM on 2 CPU cores (benchmarks/RESULTS.md). Other devices
+#: keep ``batch_size`` sentences per batch. Batching changes values only at float rounding.
+CPU_BATCH_TOKENS = 1024
+
+
+def _batches(lengths: np.ndarray, batch_size: int, max_tokens: int | None = None):
+    """Slot indices grouped into batches of similar length (longest first).
+
+    Each batch holds at most ``batch_size`` sentences and, with ``max_tokens``, at most
+    ``max_tokens`` padded tokens (batch size x its longest length; always at least one sentence).
+    """
     order = np.argsort(-lengths, kind="stable")
-    for start in range(0, order.size, batch_size):
-        yield order[start : start + batch_size]
+    start = 0
+    while start < order.size:
+        size = batch_size
+        if max_tokens is not None:
+            size = max(1, min(batch_size, max_tokens // max(1, int(lengths[order[start]]))))
+        yield order[start : start + size]
+        start += size
 
 
 @torch.inference_mode()
 def encode_plan(model, tokenizer, tokens: TokenizedCorpus, plan: TokenPlan, *, batch_size: int = 32, device="cpu", progress: bool = True) -> TokenSample:
     """Run ``model`` over the planned sentences and keep the planned tokens at every layer.
 
-    Sentences are sorted by length and padded per batch; rows come out in the
-    plan's order (sentence by sentence, position by position) whatever the batch size.
+    Sentences are sorted by length and padded per batch (at most ``batch_size``
+    sentences, and on CPU at most ``CPU_BATCH_TOKENS`` padded tokens, per batch);
+    rows come out in the plan's order (sentence by sentence, position by position)
+    whatever the batching. Only the sampled rows of each layer are gathered and copied
+    (never a stacked copy of all hidden states).
     """
     sent_ids = plan.sentence_ids
     n = plan.n_tokens
     num_hidden = model.config.num_hidden_layers + 1
     d = model.config.hidden_size
     hidden = np.empty((num_hidden, n, d), dtype=np.float32)
-    row_start = np.concatenate([[0], np.cumsum([o.size for o in plan.offsets])])
+    sizes = np.array([o.size for o in plan.offsets], dtype=np.int64)
+    row_start = np.concatenate([[0], np.cumsum(sizes)])
     positions = np.concatenate([tokens.content_positions[s][o] for s, o in zip(sent_ids, plan.offsets)])
-    lengths = np.array([len(tokens.input_ids[s]) for s in sent_ids])
+    lengths = np.array([len(tokens.input_ids[s]) for s in sent_ids], dtype=np.int64)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    max_tokens = CPU_BATCH_TOKENS if torch.device(device).type == "cpu" else None
     bar = tqdm(total=n, unit="tok", desc="encode", disable=not progress)
-    for slots in _batches(lengths, batch_size):
+    for slots in _batches(lengths, batch_size, max_tokens):
         width = int(lengths[slots].max())
-        ids = torch.full((slots.size, width), pad_id, dtype=torch.long)
-        mask = torch.zeros((slots.size, width), dtype=torch.long)
+        ids = np.full((slots.size, width), pad_id, dtype=np.int64)
+        mask = np.zeros((slots.size, width), dtype=np.int64)
         for b, k in enumerate(slots):
-            seq = tokens.input_ids[sent_ids[k]]
-            ids[b, : len(seq)] = torch.tensor(seq)
-            mask[b, : len(seq)] = 1
-        out = model(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True)
-        states = torch.stack(out.hidden_states)  # (L + 1, B, T, d)
-        b_idx = np.concatenate([np.full(plan.offsets[k].size, b) for b, k in enumerate(slots)])
+            ids[b, : lengths[k]] = tokens.input_ids[sent_ids[k]]
+            mask[b, : lengths[k]] = 1
+        out = model(input_ids=torch.from_numpy(ids).to(device), attention_mask=torch.from_numpy(mask).to(device), output_hidden_states=True)
         rows = np.concatenate([np.arange(row_start[k], row_start[k + 1]) for k in slots])
-        picked = states[:, torch.as_tensor(b_idx), torch.as_tensor(positions[rows])]
+        b_idx = torch.from_numpy(np.repeat(np.arange(slots.size), sizes[slots])).to(device)
+        pos = torch.from_numpy(positions[rows]).to(device)
+        # the sampled rows of each layer (B, T, d) -> (L + 1, rows, d): one copy to the host
+        picked = torch.stack([states[b_idx, pos] for states in out.hidden_states])
+        del out  # free this batch's activations before the next forward pass
         hidden[:, rows] = picked.float().cpu().numpy()
         bar.update(rows.size)
     bar.close()
@@ -136,7 +182,7 @@ def encode_plan(model, tokenizer, tokens: TokenizedCorpus, plan: TokenPlan, *, b
     return TokenSample(
         hidden=hidden,
         token_ids=all_ids,
-        sentence_ids=np.repeat(sent_ids.astype(np.int64), [o.size for o in plan.offsets]),
+        sentence_ids=np.repeat(sent_ids.astype(np.int64), sizes),
         positions=positions.astype(np.int64),
         word_ids=np.concatenate([tokens.word_ids[s][o] for s, o in zip(sent_ids, plan.offsets)]),
         char_spans=np.concatenate([tokens.char_spans[s][o] for s, o in zip(sent_ids, plan.offsets)]),
@@ -151,9 +197,17 @@ def extract_tokens(model, tokenizer, sentences, *, n_tokens: int = 10_000, n_sen
     Special-token rows are never kept; ``add_special_tokens=False`` feeds the
     sentences without [CLS]/[SEP] (as the paper's released notebook did).
     """
-    tokens = tokenize_corpus(tokenizer, sentences, add_special_tokens=add_special_tokens, max_length=max_length)
+    counts = count_content_tokens(tokenizer, sentences, add_special_tokens=add_special_tokens, max_length=max_length)
     if n_sentences is not None:
-        plan = plan_sentence_sample(tokens.content_counts, n_sentences, seed=seed, allow_fewer=allow_fewer, what=what)
+        plan = plan_sentence_sample(counts, n_sentences, seed=seed, allow_fewer=allow_fewer, what=what)
     else:
-        plan = plan_token_sample(tokens.content_counts, n_tokens, seed=seed, allow_fewer=allow_fewer, what=what)
-    return encode_plan(model, tokenizer, tokens, plan, batch_size=batch_size, device=device, progress=progress)
+        plan = plan_token_sample(counts, n_tokens, seed=seed, allow_fewer=allow_fewer, what=what)
+    # Only the planned sentences are tokenized in full (ids, offsets, word ids): memory grows
+    # with the sample, not the corpus. They are encoded under local indices 0..S-1 (same order,
+    # so the same batches) and the rows then point back at the corpus.
+    chosen = plan.sentence_ids
+    tokens = tokenize_corpus(tokenizer, [sentences[int(i)] for i in chosen], add_special_tokens=add_special_tokens, max_length=max_length)
+    local = TokenPlan(sentence_ids=np.arange(chosen.size), offsets=plan.offsets, n_available=plan.n_available)
+    sample = encode_plan(model, tokenizer, tokens, local, batch_size=batch_size, device=device, progress=progress)
+    sample.sentence_ids = chosen.astype(np.int64)[sample.sentence_ids]
+    return sample

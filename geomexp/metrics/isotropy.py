@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
 from geomexp.metrics.validation import InvalidEmbeddingsError, as_embeddings, check_positive_int
 
@@ -67,15 +66,45 @@ def principal_directions(X: np.ndarray) -> np.ndarray:
     return vecs[:, ::-1]
 
 
+#: directions per block in ``_log_partition``: a (block, N) float64 scratch buffer stays cache-sized
+_LSE_BLOCK = 32
+
+
+def _log_partition(Zt: np.ndarray, negate: bool = False) -> np.ndarray:
+    """Row-wise log-sum-exp of ``Zt`` (d, N) (of ``-Zt`` with ``negate``): log F(u) per direction, (d,).
+
+    Shifted by each row's maximum (every term <= 1, the largest exactly 1: no overflow,
+    no underflow of the sum), exponentiated in place in a reused block buffer.
+    """
+    d, n = Zt.shape
+    out = np.empty(d)
+    buf = np.empty((min(_LSE_BLOCK, d), n))
+    for a in range(0, d, _LSE_BLOCK):
+        block = Zt[a : a + _LSE_BLOCK]
+        t = buf[: block.shape[0]]
+        if negate:  # rows of -block, shifted by their maximum -min(block)
+            low = block.min(axis=1)
+            np.subtract(low[:, None], block, out=t)
+            shift = -low
+        else:
+            shift = block.max(axis=1)
+            np.subtract(block, shift[:, None], out=t)
+        np.exp(t, out=t)
+        out[a : a + block.shape[0]] = np.log(t.sum(axis=1)) + shift
+    return out
+
+
 def log_i_pc(X, signs: str = "both") -> float:
     """Natural log of ``i_pc(X, signs)``; finite even where ``i_pc`` underflows to 0."""
     if signs not in I_PC_SIGNS:
         raise InvalidEmbeddingsError(f"signs must be one of {list(I_PC_SIGNS)}; got {signs!r}")
     W = as_embeddings(X)
-    Z = W @ principal_directions(W)  # (N, d): projection of every row on every direction
-    log_f = logsumexp(Z, axis=0)  # log F(u) for each eigenvector u
+    # (d, N): projection of every row on every direction, one float64 GEMM; rows are contiguous,
+    # so each direction's log F(u) reduces along memory.
+    Zt = np.ascontiguousarray(principal_directions(W).T) @ W.T
+    log_f = _log_partition(Zt)  # log F(u) for each eigenvector u
     if signs == "both":
-        log_f = np.concatenate([log_f, logsumexp(-Z, axis=0)])
+        log_f = np.concatenate([log_f, _log_partition(Zt, negate=True)])
     return float(log_f.min() - log_f.max())
 
 
