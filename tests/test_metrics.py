@@ -138,3 +138,10 @@ def test_integer_float16_and_non_contiguous_inputs_work():
     assert np.isfinite(i_pc(np.arange(12).reshape(4, 3)))
     wide = np.asfortranarray(np.concatenate([X, X], axis=1))[:, ::2]
     assert i_cos_exact(wide) == pytest.approx(i_cos_exact(np.ascontiguousarray(wide)), rel=1e-12)
+
+
+def test_cosines_of_tiny_and_huge_vectors_do_not_underflow_or_overflow():
+    X = np.array([[1.0, 2.0], [2.0, 1.0], [-1.0, 0.5]])
+    for scale in (1e-184, 1e-300, 1e200):  # squares under/overflow float64
+        assert i_cos_exact(X * scale) == pytest.approx(i_cos_exact(X), rel=1e-12)
+        assert i_cos(X * scale, n_pairs=100) == pytest.approx(i_cos(X, n_pairs=100), rel=1e-12)

@@ -19,6 +19,9 @@ I_PC_SIGNS = ("both", "single")
 
 def unit_rows(X: np.ndarray) -> np.ndarray:
     """Rows of ``X`` (N, d) scaled to unit L2 norm, float64."""
+    # Divide by each row's largest |entry| first: squaring tiny (or huge) entries
+    # would underflow (overflow) and make the norm 0 (inf).
+    X = X / np.abs(X).max(axis=1, keepdims=True)
     return X / np.linalg.norm(X, axis=1, keepdims=True)
 
 
