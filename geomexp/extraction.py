@@ -70,18 +70,29 @@ class TokenSample:
         return np.asarray(self.hidden[index])
 
 
-def tokenize_corpus(tokenizer, sentences, *, add_special_tokens: bool = True, max_length: int = 512, batch_size: int = 1024) -> TokenizedCorpus:
-    """Tokenize ``sentences`` with a fast tokenizer, truncated to ``max_length`` tokens."""
-    input_ids, content_positions, word_ids, char_spans = [], [], [], []
+def _tokenized_batches(tokenizer, sentences, *, add_special_tokens: bool, max_length: int, batch_size: int, **extra):
+    """Yield (start index, BatchEncoding) over ``sentences`` in batches, truncated to ``max_length``.
+
+    Both the counting pass and the full tokenization go through here, so they agree token for token.
+    """
     for start in range(0, len(sentences), batch_size):
-        enc = tokenizer(
+        yield start, tokenizer(
             list(sentences[start : start + batch_size]),
             add_special_tokens=add_special_tokens,
             truncation=True,
             max_length=max_length,
             return_special_tokens_mask=True,
-            return_offsets_mapping=True,
+            **extra,
         )
+
+
+def tokenize_corpus(tokenizer, sentences, *, add_special_tokens: bool = True, max_length: int = 512, batch_size: int = 1024) -> TokenizedCorpus:
+    """Tokenize ``sentences`` with a fast tokenizer, truncated to ``max_length`` tokens."""
+    input_ids, content_positions, word_ids, char_spans = [], [], [], []
+    batches = _tokenized_batches(
+        tokenizer, sentences, add_special_tokens=add_special_tokens, max_length=max_length, batch_size=batch_size, return_offsets_mapping=True
+    )
+    for _, enc in batches:
         for i, ids in enumerate(enc["input_ids"]):
             mask = np.asarray(enc["special_tokens_mask"][i], dtype=bool)
             pos = np.flatnonzero(~mask)
@@ -99,16 +110,11 @@ def count_content_tokens(tokenizer, sentences, *, add_special_tokens: bool = Tru
     Keeps nothing else, so counting a corpus costs O(S) memory, not O(tokens).
     """
     counts = np.zeros(len(sentences), dtype=np.int64)
-    for start in range(0, len(sentences), batch_size):
-        enc = tokenizer(
-            list(sentences[start : start + batch_size]),
-            add_special_tokens=add_special_tokens,
-            truncation=True,
-            max_length=max_length,
-            return_special_tokens_mask=True,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )
+    batches = _tokenized_batches(
+        tokenizer, sentences, add_special_tokens=add_special_tokens, max_length=max_length, batch_size=batch_size,
+        return_attention_mask=False, return_token_type_ids=False,
+    )
+    for start, enc in batches:
         for i, mask in enumerate(enc["special_tokens_mask"]):
             counts[start + i] = len(mask) - sum(mask)
     return counts
