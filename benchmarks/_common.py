@@ -38,6 +38,15 @@ def english_sentences(n: int | None = None) -> list[str]:
     return sentences if n is None else sentences[:n]
 
 
+def run_env() -> dict:
+    """Environment for ``run.py`` subprocesses: the shared data, quiet warnings, no outside tracking URI."""
+    import os
+
+    env = {**os.environ, "GEOMEXP_DATA_DIR": str(data_root()), "PYTHONWARNINGS": "ignore"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    return env
+
+
 def loadavg() -> float:
     """1-minute load average (other jobs on the machine skew timings; it is recorded with each result)."""
     try:

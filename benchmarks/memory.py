@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401  (sys.path)
-from _common import HERE, ROOT, data_root, english_sentences, loadavg, machine, table, write_json
+from _common import HERE, ROOT, english_sentences, loadavg, machine, run_env, table, write_json
 
 
 def run_rss(cmd: list[str], env: dict) -> tuple[float, float]:
@@ -49,8 +49,7 @@ def main() -> None:
     info = machine()
     print(f"machine: {info['cpu']}, {info['cpus']} CPUs, {info.get('memory_gib')} GiB, load {info['loadavg_1min_at_start']}")
     tmp = Path(tempfile.mkdtemp(prefix="geomexp_bench_mem_"))
-    env = {**os.environ, "GEOMEXP_DATA_DIR": str(data_root()), "PYTHONWARNINGS": "ignore"}
-    env.pop("MLFLOW_TRACKING_URI", None)
+    env = run_env()
     sentences = [" ".join(s.split()) for s in english_sentences()]
     variants = {"now": [sys.executable, "run.py"]}
     if args.legacy:

@@ -23,7 +23,6 @@ job is also reported.
 from __future__ import annotations
 
 import argparse
-import os
 import pstats
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401  (sys.path)
-from _common import ROOT, data_root, loadavg, machine, table, write_json
+from _common import ROOT, loadavg, machine, run_env, table, write_json
 
 IMPORTS = {
     "python -c pass": "pass",
@@ -92,8 +91,7 @@ def main() -> None:
     info = machine()
     print(f"machine: {info['cpu']}, {info['cpus']} CPUs, load {info['loadavg_1min_at_start']}")
     tmp = Path(tempfile.mkdtemp(prefix="geomexp_bench_sweep_"))
-    env = {**os.environ, "GEOMEXP_DATA_DIR": str(data_root()), "PYTHONWARNINGS": "ignore"}
-    env.pop("MLFLOW_TRACKING_URI", None)
+    env = run_env()
 
     def cmd(layer: str, extra: list[str] | None = None) -> list[str]:
         return [sys.executable, *(extra or []), "run.py", f"model={args.model}", f"lang={args.lang}", f"layer={layer}",

@@ -192,8 +192,7 @@ class LazyEncoder:
 
 def get_token_sample(cfg: DictConfig, encoder: LazyEncoder, corpus: Corpus, whole_corpus: bool = False) -> tuple[TokenSample, str, bool]:
     """The sampled representations from the cache, or encoded now and cached. Returns (sample, key, hit)."""
-    spec, info = encoder.spec, encoder.info
-    description = sample_description(cfg, info, corpus, whole_corpus)
+    description = sample_description(cfg, encoder.info, corpus, whole_corpus)
     key = cache_key(description)
     sample = load_sample(cfg.paths.cache_dir, key)
     if sample is not None:

@@ -4,7 +4,7 @@ import pytest
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf.errors import ConfigKeyError, ValidationError
 
-from conftest import CONF, compose_config
+from conftest import CONF
 from geomexp.config import rewrite_layer_overrides, validate
 from geomexp.pipeline import check_config, parse_layer_index
 

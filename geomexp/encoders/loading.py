@@ -211,8 +211,8 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
     return Encoder(spec=spec, info=info, model=model, tokenizer=tokenizer, device=device)
 
 
-def output_layernorm_weights(model) -> "np.ndarray":
-    """(L, d) float64 weights of each transformer layer's output LayerNorm (BERT, RoBERTa, XLM-R naming).
+def output_layernorm_weights(model):
+    """(L, d) float64 NumPy array: the weights of each transformer layer's output LayerNorm (BERT, RoBERTa, XLM-R naming).
 
     Raises ``ModelUnavailableError`` for a model without ``encoder.layer.<i>.output.LayerNorm``.
     """
