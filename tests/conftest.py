@@ -66,6 +66,14 @@ def make_cfg(tmp_path, store_uri, data_root):
     return make
 
 
+def all_artifacts(client, run_id: str, path: str | None = None) -> list[str]:
+    """Every artifact file path of an MLflow run, recursively."""
+    out = []
+    for a in client.list_artifacts(run_id, path):
+        out.extend(all_artifacts(client, run_id, a.path) if a.is_dir else [a.path])
+    return out
+
+
 @pytest.fixture(scope="session")
 def minilm_dir() -> Path:
     from geomexp.encoders.loading import package_file
@@ -93,3 +101,11 @@ def tiny_bert_dir(tmp_path_factory, minilm_dir) -> Path:
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_bert_dir):
+    """(model, tokenizer) of the tiny BERT, loaded with from_pretrained from its folder."""
+    from transformers import AutoModel, AutoTokenizer
+
+    return AutoModel.from_pretrained(tiny_bert_dir).eval(), AutoTokenizer.from_pretrained(tiny_bert_dir)

@@ -1,9 +1,7 @@
 """Extraction with a tiny random BERT loaded with from_pretrained from a folder."""
 
 import numpy as np
-import pytest
 import torch
-from transformers import AutoModel, AutoTokenizer
 
 from geomexp.extraction import extract_tokens, tokenize_corpus
 
@@ -15,11 +13,6 @@ SENTENCES = [
     "Its surface is covered in regolith and craters, formed by impacts over billions of years.",
     "Short one.",
 ]
-
-
-@pytest.fixture(scope="module")
-def tiny(tiny_bert_dir):
-    return AutoModel.from_pretrained(tiny_bert_dir).eval(), AutoTokenizer.from_pretrained(tiny_bert_dir)
 
 
 def content_count(tokenizer):

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 from scipy.special import logsumexp
-from transformers import AutoModel, AutoTokenizer
 
 import geomexp.extraction as extraction
 from geomexp.extraction import TokenSample, count_content_tokens, encode_plan, extract_tokens, tokenize_corpus
@@ -29,11 +28,6 @@ SENTENCES = [
     "Astronauts left retroreflectors that still return laser pulses sent from observatories today.",
     "Eclipses happen when the Sun, Earth and Moon line up.",
 ]
-
-
-@pytest.fixture(scope="module")
-def tiny(tiny_bert_dir):
-    return AutoModel.from_pretrained(tiny_bert_dir).eval(), AutoTokenizer.from_pretrained(tiny_bert_dir)
 
 
 @torch.inference_mode()

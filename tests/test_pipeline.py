@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
+from conftest import all_artifacts
+
 from geomexp.errors import ConfigError, DataNotFoundError
 from geomexp.frequency import FrequencyFallbackWarning
 from geomexp.pipeline import run
@@ -15,13 +17,6 @@ from geomexp.reproduce import reproduce
 from geomexp.sampling import NotEnoughTokensError
 
 SMALL = ["model=minilm", "lang=sw", "data.n_tokens=300", "analysis.isotropy.n_pairs=200"]
-
-
-def artifacts(client, run_id, path=None):
-    out = []
-    for a in client.list_artifacts(run_id, path):
-        out.extend(artifacts(client, run_id, a.path) if a.is_dir else [a.path])
-    return out
 
 
 def test_run_logs_params_metrics_config_and_plot(make_cfg, store_uri):
@@ -38,7 +33,7 @@ def test_run_logs_params_metrics_config_and_plot(make_cfg, store_uri):
     assert m["i_cos"] == pytest.approx(m["i_cos_exact"], abs=0.05)
     assert r.data.tags["cache_hit"] == "false" and r.data.tags["n_tokens"] == "300"
     assert r.data.tags["lang"] == "sw" and r.data.tags["num_layers"] == "6"
-    files = artifacts(client, result.run_id)
+    files = all_artifacts(client, result.run_id)
     assert "config/config.yaml" in files and "figures/isotropy/pca_2d.png" in files
     assert result.layers == [6]
 
@@ -63,7 +58,7 @@ def test_all_layers_log_steps_and_layer_curves(make_cfg, store_uri):
     history = client.get_metric_history(result.run_id, "i_cos")
     assert sorted(h.step for h in history) == list(range(7))
     assert [result.metrics[("i_cos", s)] for s in range(7)] == [h.value for h in sorted(history, key=lambda h: h.step)]
-    files = artifacts(client, result.run_id)
+    files = all_artifacts(client, result.run_id)
     assert "figures/by_layer/i_cos.png" in files and "figures/by_layer/i_pc.png" in files
     assert "figures/isotropy/layer_00/pca_2d.png" in files and "tables/metrics_by_layer.json" in files
     with open(client.download_artifacts(result.run_id, "tables/metrics_by_layer.json")) as f:
@@ -146,7 +141,7 @@ def test_every_single_language_analysis_runs_per_layer(make_cfg, store_uri):
     assert sorted(h.step for h in client.get_metric_history(result.run_id, "isoscore")) == list(range(7))
     for layer in range(7):  # the contributions sum to the sampled I_Cos over the same pairs
         assert result.metrics[("cc_sum", layer)] == pytest.approx(result.metrics[("i_cos", layer)], rel=1e-9)
-    files = artifacts(client, result.run_id)
+    files = all_artifacts(client, result.run_id)
     assert "figures/dimensions/layer_06/cosine_contributions.png" in files
     assert "figures/outliers/layer_06/outlier_dimensions.png" in files
     assert "figures/by_layer/isoscore.png" in files and "tables/outliers/layer_06/outliers.json" in files
@@ -183,7 +178,7 @@ def test_a_failing_analysis_leaves_no_half_logged_results(make_cfg, store_uri):
     assert r.info.status == "FAILED" and "boom on layer 3" in r.data.tags["error"]
     assert r.data.metrics == {}  # layers 0-2 succeeded, yet nothing was written
     client = MlflowClient(store_uri)
-    files = artifacts(client, r.info.run_id)
+    files = all_artifacts(client, r.info.run_id)
     assert "error.txt" in files and "config/config.yaml" in files
     assert not [f for f in files if f.startswith(("figures/", "tables/"))]
 

@@ -15,20 +15,13 @@ from hydra import compose, initialize_config_dir
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
-from conftest import CONF, ROOT, compose_config, isolated_overrides
+from conftest import CONF, ROOT, all_artifacts, compose_config, isolated_overrides
 from geomexp.errors import GeomexpError
 from geomexp.pipeline import check_config, run
 from geomexp.report import build_tables, collect_runs, main, make_report, to_markdown, write_report
 from geomexp.tracking import ensure_experiment
 
 SMALL = ["model=minilm", "data.n_tokens=150", "analysis.isotropy.n_pairs=100", "analysis.isotropy.plot=false", "tracking.log_figures=false"]
-
-
-def artifacts(client, run_id, path=None):
-    out = []
-    for a in client.list_artifacts(run_id, path):
-        out.extend(artifacts(client, run_id, a.path) if a.is_dir else [a.path])
-    return out
 
 
 def report_runs(uri, experiment):
@@ -100,7 +93,7 @@ def test_report_of_real_runs_tables_files_and_mlflow_run(real_store, tmp_path, c
     (rep,) = report_runs(uri, "real")
     assert rep.info.status == "FINISHED" and rep.info.run_name == "report"
     assert rep.data.tags["report.n_runs"] == "3" and rep.data.tags["report.layer"] == "last"
-    files = artifacts(MlflowClient(uri), rep.info.run_id)
+    files = all_artifacts(MlflowClient(uri), rep.info.run_id)
     for name in ("report.md", "isotropy.md", "isotropy.csv", "sts.csv", "sts_by_track.md", "summary.png", "runs.csv", "run_ids.txt"):
         assert f"report/{name}" in files
 
