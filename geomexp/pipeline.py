@@ -397,6 +397,13 @@ def default_run_name(cfg: DictConfig) -> str:
     return name
 
 
+def enhancement_label(cfg: DictConfig) -> str:
+    """`` · after <method>[ fit on <lang>]`` for titles of figures drawn on the enhanced space; empty for ``none``."""
+    if cfg.enhancement.name == "none":
+        return ""
+    return f" · after {cfg.enhancement.name}" + (f" fit on {cfg.enhancement.fit_lang}" if cfg.enhancement.fit_lang else "")
+
+
 def uses_corpus_sample(cfg: DictConfig) -> bool:
     """Whether any selected analysis works on the run's corpus sample (STS does not)."""
     return any(getattr(analysis_function(n, node), "uses_corpus_sample", True) for n, node in cfg.analysis.items())
@@ -521,14 +528,16 @@ def run(cfg: DictConfig) -> RunResult:
                         log_enhancer(logger, enhancer, layer)
                 context = job.context(layer)
                 for name, node in cfg.analysis.items():
-                    out = run_analysis(name, node, X, context)
-                    if enhance and getattr(analysis_function(name, node), "uses_corpus_sample", True):
+                    on_enhanced = enhance and getattr(analysis_function(name, node), "uses_corpus_sample", True)
+                    title = context["title"] + enhancement_label(cfg) if on_enhanced else context["title"]
+                    out = run_analysis(name, node, X, {**context, "title": title})
+                    if on_enhanced:
                         out.metrics = {f"{m}/after": v for m, v in out.metrics.items()}
                     record(out.metrics, layer)
                     log_outputs(logger, name, layer, out, per_layer=per_layer, log_figures=cfg.tracking.log_figures)
             log.info(summary(result, cfg, uri))
             if per_layer:
-                log_layer_curves(logger, layers, by_layer, f"{cfg.model.name} · {cfg.lang.code}", log_figures=cfg.tracking.log_figures)
+                log_layer_curves(logger, layers, by_layer, f"{cfg.model.name} · {cfg.lang.code}" + enhancement_label(cfg), log_figures=cfg.tracking.log_figures)
     return result
 
 
