@@ -9,7 +9,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from geomexp.metrics.isotropy import I_PC_SIGNS, principal_directions
-from geomexp.metrics.validation import InvalidEmbeddingsError, as_embeddings
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings
 
 
 def legacy_log_i_pc(X, signs: str = "both") -> float:

@@ -10,7 +10,7 @@ import pytest
 from geomexp.analyses.dimensions import dimensions_analysis
 from geomexp.metrics.dimensions import cosine_contributions, top_dimensions
 from geomexp.metrics.isotropy import i_cos, i_cos_exact
-from geomexp.metrics.validation import InvalidEmbeddingsError
+from geomexp.validation import InvalidEmbeddingsError
 
 
 def rogue(n=3000, d=32, dim=7, offset=10.0, seed=0):

@@ -24,7 +24,7 @@ from geomexp.enhancement import (
 )
 from geomexp.errors import ConfigError
 from geomexp.metrics import i_pc
-from geomexp.metrics.validation import InvalidEmbeddingsError
+from geomexp.validation import InvalidEmbeddingsError
 
 
 def anisotropic(n=400, d=12, seed=0):
@@ -304,13 +304,13 @@ def test_bad_cluster_parameters_fail_before_kmeans(monkeypatch):
     X = np.random.default_rng(0).standard_normal((20, 5))
     cases = [
         ({"n_clusters": 21}, r"n_clusters=21 exceeds the 20 rows.*allowed: 1\.\.20"),
-        ({"n_clusters": 0}, r"n_clusters must be >= 1; got 0"),
-        ({"n_clusters": 2.5}, r"n_clusters must be an integer"),
+        ({"n_clusters": 0}, r"n_clusters must be a positive integer; got 0"),
+        ({"n_clusters": 2.5}, r"n_clusters must be a positive integer; got 2\.5"),
         ({"n_components": 5}, r"n_components=5 must be smaller than .* d=5.*allowed: 0\.\.4"),
-        ({"n_components": -1}, r"n_components must be >= 0; got -1"),
+        ({"n_components": -1}, r"n_components must be an integer >= 0; got -1"),
         ({"small_cluster_policy": "drop"}, r"small_cluster_policy must be one of \['reduce', 'merge', 'error'\]"),
         ({"init": "kmeans++"}, r"init must be one of"),
-        ({"random_state": -3}, r"random_state must be >= 0"),
+        ({"random_state": -3}, r"random_state must be an integer in 0\.\.2147483646; got -3"),
     ]
     for params, message in cases:
         with pytest.raises(ConfigError, match=message):

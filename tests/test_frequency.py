@@ -22,7 +22,7 @@ from geomexp.frequency import (
     wordfreq_covers,
 )
 from geomexp.frequency.measures import PROBE_ALPHAS, ridge_loo_fit
-from geomexp.metrics.validation import InvalidEmbeddingsError
+from geomexp.validation import InvalidEmbeddingsError
 
 POOL_SENTENCES = [
     "Unbelievably, regolith covers the craters.",

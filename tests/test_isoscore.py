@@ -7,7 +7,7 @@ import pytest
 
 from geomexp.analyses.isoscore import isoscore_analysis
 from geomexp.metrics.isoscore import isoscore, isoscore_from_variances, pca_variances
-from geomexp.metrics.validation import InvalidEmbeddingsError
+from geomexp.validation import InvalidEmbeddingsError
 
 
 def gaussian(n=20000, d=32, seed=0):

@@ -8,7 +8,7 @@ import pytest
 
 from geomexp.analyses.outliers import outliers_analysis
 from geomexp.metrics.outliers import OutlierResult, layernorm_outlier_dimensions, outlier_dimensions
-from geomexp.metrics.validation import InvalidEmbeddingsError
+from geomexp.validation import InvalidEmbeddingsError
 
 
 def gaussian(n=4000, d=64, seed=0):

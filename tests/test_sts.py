@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import pearsonr, spearmanr
 
 from geomexp.metrics.correlation import pearson, spearman
-from geomexp.metrics.validation import InvalidEmbeddingsError
+from geomexp.validation import InvalidEmbeddingsError
 from geomexp.sts import cosine_scores, mean_pool, sts_scores
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from geomexp.metrics.subspace import principal_angles, subspace_overlap, top_principal_subspace
-from geomexp.metrics.validation import InvalidEmbeddingsError
+from geomexp.validation import InvalidEmbeddingsError
 
 
 def random_rotation(d, seed=0):

@@ -8,7 +8,7 @@ import numpy as np
 from geomexp.analyses.base import AnalysisResult
 from geomexp.errors import ConfigError
 from geomexp.metrics.subspace import principal_angles, subspace_overlap, top_principal_subspace
-from geomexp.metrics.validation import as_embeddings
+from geomexp.validation import as_embeddings
 
 
 def crosslingual_analysis(

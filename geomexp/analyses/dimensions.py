@@ -6,7 +6,7 @@ import numpy as np
 
 from geomexp.analyses.base import AnalysisResult
 from geomexp.metrics.dimensions import cosine_contributions, top_dimensions
-from geomexp.metrics.validation import check_positive_int
+from geomexp.validation import check_positive_int
 from geomexp.plots import cosine_contribution_bars
 
 

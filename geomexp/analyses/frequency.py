@@ -16,7 +16,7 @@ from geomexp.frequency.errors import FrequencyError
 from geomexp.frequency.measures import frequency_bias, principal_axes
 from geomexp.frequency.sources import MIN_CORPUS_WORDS, word_log_frequencies
 from geomexp.frequency.words import WordReps, pool_words
-from geomexp.metrics.validation import check_positive_int
+from geomexp.validation import check_positive_int
 from geomexp.plots import frequency_pca_plot
 
 

@@ -10,7 +10,7 @@ Every enhancer follows scikit-learn's estimator shape:
 - ``fit_transform(X)`` is ``fit(X).transform(X)``.
 
 Dtypes: input of any real float or integer dtype is accepted (checked by
-``geomexp.metrics.validation.as_embeddings``). All arithmetic is in float64; the
+``geomexp.validation.as_embeddings``). All arithmetic is in float64; the
 result is float32 when the input of ``transform`` was float32, else float64
 (float16 and integer input give float64).
 
@@ -23,7 +23,6 @@ and the fitted scalars/lists; ``Class.load(path)`` or
 from __future__ import annotations
 
 import json
-import math
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,8 +32,8 @@ import numpy as np
 from scipy.linalg import blas, eigh
 from sklearn.base import BaseEstimator
 
-from geomexp.errors import ConfigError, GeomexpError
-from geomexp.metrics.validation import InvalidEmbeddingsError, as_embeddings
+from geomexp.errors import GeomexpError
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings
 
 FORMAT_NAME = "geomexp.enhancer"
 FORMAT_VERSION = 1
@@ -50,63 +49,6 @@ class NotFittedError(GeomexpError, ValueError, AttributeError):
 
 class EnhancerFileError(GeomexpError, ValueError):
     """A file given to ``load`` is not a saved enhancer (or not of the expected class)."""
-
-
-# --------------------------------------------------------------------------- parameter checks
-
-
-def check_int(value, name: str, *, minimum: int, maximum: int | None = None, allow_none: bool = False) -> int | None:
-    """``value`` as an int in ``[minimum, maximum]`` (None passes if ``allow_none``); else ConfigError."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        allowed = f"an integer >= {minimum}" + (" or None" if allow_none else "")
-        raise ConfigError(f"{name} must be {allowed}; got {value!r}")
-    value = int(value)
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = f" and <= {maximum}" if maximum is not None else ""
-        raise ConfigError(f"{name} must be >= {minimum}{upper}; got {value}")
-    return value
-
-
-def check_float(value, name: str, *, minimum: float) -> float:
-    """Return ``value`` as a finite float >= ``minimum``, else raise ConfigError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConfigError(f"{name} must be a number >= {minimum}; got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < minimum:
-        raise ConfigError(f"{name} must be a finite number >= {minimum}; got {value}")
-    return value
-
-
-def check_choice(value, name: str, choices: tuple[str, ...]) -> str:
-    """Return ``value`` if it is one of ``choices``, else raise ConfigError listing them."""
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {list(choices)}; got {value!r}")
-    return value
-
-
-def check_n_components(n_components, d: int, n_rows: int | None = None) -> int:
-    """Return the number of directions to remove, ``0 <= D < d`` (and ``D <= n_rows - 1`` if given)."""
-    D = check_int(n_components, "n_components", minimum=0)
-    if D >= d:
-        raise ConfigError(
-            f"n_components={D} must be smaller than the number of dimensions d={d} "
-            f"(removing all {d} directions leaves nothing); allowed: 0..{d - 1}"
-        )
-    if n_rows is not None and D > n_rows - 1:
-        raise ConfigError(
-            f"n_components={D} needs at least {D + 1} rows: {n_rows} centred rows span at most "
-            f"{n_rows - 1} directions; allowed: 0..{n_rows - 1}"
-        )
-    return D
-
-
-def resolve_seed(random_state) -> int:
-    """A concrete seed in ``[0, 2**31 - 1)`` from ``random_state`` (int, or None for a fresh random seed)."""
-    if random_state is None:
-        return int(np.random.default_rng().integers(0, 2**31 - 1))
-    return check_int(random_state, "random_state", minimum=0, maximum=2**31 - 2)
 
 
 # --------------------------------------------------------------------------- linear algebra helpers

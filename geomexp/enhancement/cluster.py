@@ -42,17 +42,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomexp.enhancement.base import (
-    Enhancer,
-    check_choice,
-    check_int,
-    check_n_components,
-    faiss_threads,
-    resolve_seed,
-    top_directions,
-)
+from geomexp.enhancement.base import Enhancer, faiss_threads, top_directions
 from geomexp.errors import ConfigError, GeomexpError
-from geomexp.metrics.validation import InvalidEmbeddingsError
+from geomexp.validation import InvalidEmbeddingsError, check_choice, check_int, check_n_components, resolve_seed
 
 SMALL_CLUSTER_POLICIES = ("reduce", "merge", "error")
 # k-means initialisations -> name of the faiss ``ClusteringInitMethod`` constant.

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomexp.enhancement.base import Enhancer, check_float, check_int, check_n_components, flip_signs, top_directions
+from geomexp.enhancement.base import Enhancer, flip_signs, top_directions
 from geomexp.errors import ConfigError
-from geomexp.metrics.validation import InvalidEmbeddingsError
+from geomexp.validation import InvalidEmbeddingsError, check_float, check_int, check_n_components
 
 
 class IdentityEnhancer(Enhancer):

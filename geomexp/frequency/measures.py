@@ -12,7 +12,7 @@ from scipy.stats import spearmanr
 from sklearn.model_selection import KFold
 
 from geomexp.frequency.errors import FrequencyError
-from geomexp.metrics.validation import as_embeddings, check_positive_int
+from geomexp.validation import as_embeddings, check_positive_int
 
 #: fewest words any measure accepts
 MIN_WORDS = 10

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geomexp.frequency.errors import FrequencyError
-from geomexp.metrics.validation import as_embeddings
+from geomexp.validation import as_embeddings
 
 
 @dataclass

@@ -6,7 +6,7 @@ from geomexp.metrics.isoscore import isoscore
 from geomexp.metrics.isotropy import i_cos, i_cos_exact, i_pc, log_i_pc, sample_pairs
 from geomexp.metrics.outliers import OutlierResult, layernorm_outlier_dimensions, outlier_dimensions
 from geomexp.metrics.subspace import principal_angles, subspace_overlap, top_principal_subspace
-from geomexp.metrics.validation import InvalidEmbeddingsError, as_embeddings
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings
 
 __all__ = [
     "i_cos",

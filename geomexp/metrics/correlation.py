@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
-from geomexp.metrics.validation import InvalidEmbeddingsError
+from geomexp.validation import InvalidEmbeddingsError
 
 
 def _paired(pred, gold) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from geomexp.metrics.isotropy import sample_pairs, unit_rows
-from geomexp.metrics.validation import InvalidEmbeddingsError, as_embeddings, check_positive_int
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_positive_int
 
 # Pairs handled at once in the sampled mode: bounds memory at CHUNK x d floats.
 _CHUNK = 8192

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from geomexp.metrics.validation import InvalidEmbeddingsError, as_embeddings
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings
 
 
 def pca_variances(X) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomexp.metrics.validation import InvalidEmbeddingsError, as_embeddings, check_positive_int
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_choice, check_positive_int
 
 I_PC_SIGNS = ("both", "single")
 
@@ -99,8 +99,7 @@ def _log_partition(Zt: np.ndarray, negate: bool = False) -> np.ndarray:
 
 def log_i_pc(X, signs: str = "both") -> float:
     """Natural log of ``i_pc(X, signs)``; finite even where ``i_pc`` underflows to 0."""
-    if signs not in I_PC_SIGNS:
-        raise InvalidEmbeddingsError(f"signs must be one of {list(I_PC_SIGNS)}; got {signs!r}")
+    check_choice(signs, "signs", I_PC_SIGNS, error=InvalidEmbeddingsError)
     W = as_embeddings(X)
     # (d, N): projection of every row on every direction, one float64 GEMM; rows are contiguous,
     # so each direction's log F(u) reduces along memory.

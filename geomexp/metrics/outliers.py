@@ -11,13 +11,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from geomexp.metrics.validation import InvalidEmbeddingsError, as_embeddings
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_choice, check_positive_real
 
 SIGMA_CONVENTIONS = ("entries", "means")
 
@@ -52,14 +51,6 @@ class OutlierResult:
         return (self.mean_vector - self.center) / self.sigma
 
 
-def check_positive_real(value, name: str) -> float:
-    """Return ``value`` as a float if it is a finite real number > 0, else raise naming it."""
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not math.isfinite(float(value)) or float(value) <= 0:
-        raise InvalidEmbeddingsError(f"{name} must be a finite number > 0; got {value!r}")
-    return float(value)
-
-
 def _flag(values: np.ndarray, center: float, sigma: float, k_sigma: float) -> np.ndarray:
     """Boolean mask ``|values - center| >= k_sigma * sigma``; nothing is flagged when ``sigma`` is 0."""
     if sigma <= 0:
@@ -85,8 +76,7 @@ def outlier_dimensions(X, k_sigma: float = 3.0, sigma: str = "entries") -> Outli
     Both standard deviations are population ones (ddof=0). If sigma is 0 (all compared
     values equal) nothing is flagged.
     """
-    if sigma not in SIGMA_CONVENTIONS:
-        raise InvalidEmbeddingsError(f"sigma must be one of {list(SIGMA_CONVENTIONS)}; got {sigma!r}")
+    check_choice(sigma, "sigma", SIGMA_CONVENTIONS, error=InvalidEmbeddingsError)
     k_sigma = check_positive_real(k_sigma, "k_sigma")
     W = as_embeddings(X)
     mean_vector = W.mean(axis=0)

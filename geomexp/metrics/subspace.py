@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import subspace_angles
 
-from geomexp.metrics.validation import InvalidEmbeddingsError, as_embeddings, check_positive_int
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_positive_int
 
 
 def top_principal_subspace(X, n_components: int) -> np.ndarray:

@@ -1,0 +1,140 @@
+"""One family of input checks: arrays (``as_embeddings``) and parameters (``check_*``, ``resolve_seed``).
+
+Every check returns the cleaned value or raises an error whose message names the
+parameter, the bad value and what is allowed (``"n_clusters must be a positive
+integer; got 0"``). Parameter checks raise ``error``: ``ConfigError`` by
+default (a configuration value is wrong); the metric functions pass
+``InvalidEmbeddingsError`` (their shorthands ``check_positive_int`` and
+``check_positive_real`` do so by default), so that a metric reports every bad
+input, array or parameter, as one error type. Both are ``ValueError``s.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from geomexp.errors import ConfigError, GeomexpError
+
+
+class InvalidEmbeddingsError(GeomexpError, ValueError):
+    """The array (or a parameter) given to a metric is not usable, e.g. not an ``(N, d)`` matrix."""
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def as_embeddings(X, *, name: str = "X", min_rows: int = 2, nonzero_rows: bool = False) -> np.ndarray:
+    """Return ``X`` as a C-contiguous float64 ``(N, d)`` array, or raise a clear error.
+
+    Rejects non-2-D input, non-numeric dtypes, fewer than ``min_rows`` rows, zero
+    columns, NaN/inf entries and (with ``nonzero_rows``) all-zero rows, whose cosine
+    is undefined. Integer and float16/float32 input is converted to float64.
+    """
+    arr = np.asarray(X)
+    if arr.ndim != 2:
+        raise InvalidEmbeddingsError(f"{name} must be a 2-D array of shape (N, d); got shape {arr.shape}")
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise InvalidEmbeddingsError(f"{name} must hold real numbers; got dtype {arr.dtype}")
+    n, d = arr.shape
+    if n < min_rows:
+        raise InvalidEmbeddingsError(f"{name} needs at least {min_rows} rows (vectors); got {n}")
+    if d < 1:
+        raise InvalidEmbeddingsError(f"{name} needs at least 1 column (dimension); got {d}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    finite = np.isfinite(arr).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise InvalidEmbeddingsError(
+            f"{name} has {bad.size} row(s) with NaN or inf values (first: row {bad[0]})"
+        )
+    if nonzero_rows:
+        zero = ~arr.any(axis=1)
+        if zero.any():
+            bad = np.flatnonzero(zero)
+            raise InvalidEmbeddingsError(
+                f"{name} has {bad.size} all-zero row(s) (first: row {bad[0]}); their cosine is undefined"
+            )
+    return arr
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def _integers(minimum: int, maximum: int | None) -> str:
+    """What ``check_int`` allows, in words: 'a positive integer', 'an integer >= 0', 'an integer in 0..9'."""
+    if maximum is not None:
+        return f"an integer in {minimum}..{maximum}"
+    return "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+
+
+def check_int(
+    value, name: str, *, minimum: int, maximum: int | None = None, allow_none: bool = False, error=ConfigError
+) -> int | None:
+    """``value`` as an int in ``minimum..maximum`` (None passes if ``allow_none``); else ``error``.
+
+    bool and non-integral numbers (2.5, 2.0) are refused.
+    """
+    if value is None and allow_none:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        allowed = _integers(minimum, maximum) + (" or None" if allow_none else "")
+        raise error(f"{name} must be {allowed}; got {value!r}")
+    return int(value)
+
+
+def check_positive_int(value, name: str, *, error=InvalidEmbeddingsError) -> int:
+    """``check_int(value, name, minimum=1)`` raising ``InvalidEmbeddingsError`` (the metrics' shorthand)."""
+    return check_int(value, name, minimum=1, error=error)
+
+
+def check_float(value, name: str, *, minimum: float, exclusive: bool = False, error=ConfigError) -> float:
+    """``value`` as a finite float ``>= minimum`` (``> minimum`` if ``exclusive``); else ``error``."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if ok:
+        number = float(value)
+        ok = math.isfinite(number) and (number > minimum if exclusive else number >= minimum)
+    if not ok:
+        raise error(f"{name} must be a finite number {'>' if exclusive else '>='} {minimum}; got {value!r}")
+    return number
+
+
+def check_positive_real(value, name: str, *, error=InvalidEmbeddingsError) -> float:
+    """``check_float(value, name, minimum=0, exclusive=True)`` raising ``InvalidEmbeddingsError`` (the metrics' shorthand)."""
+    return check_float(value, name, minimum=0, exclusive=True, error=error)
+
+
+def check_choice(value, name: str, choices, *, error=ConfigError):
+    """``value`` if it is one of ``choices`` (any container of allowed values), else ``error`` listing them."""
+    if value not in choices:
+        raise error(f"{name} must be one of {list(choices)}; got {value!r}")
+    return value
+
+
+def check_n_components(n_components, d: int, n_rows: int | None = None) -> int:
+    """The number of directions to remove, ``0 <= D < d`` (and ``D <= n_rows - 1`` if given); else ConfigError."""
+    D = check_int(n_components, "n_components", minimum=0)
+    if D >= d:
+        raise ConfigError(
+            f"n_components={D} must be smaller than the number of dimensions d={d} "
+            f"(removing all {d} directions leaves nothing); allowed: 0..{d - 1}"
+        )
+    if n_rows is not None and D > n_rows - 1:
+        raise ConfigError(
+            f"n_components={D} needs at least {D + 1} rows: {n_rows} centred rows span at most "
+            f"{n_rows - 1} directions; allowed: 0..{n_rows - 1}"
+        )
+    return D
+
+
+def resolve_seed(random_state) -> int:
+    """A concrete seed in ``[0, 2**31 - 1)`` from ``random_state`` (int, or None for a fresh random seed)."""
+    if random_state is None:
+        return int(np.random.default_rng().integers(0, 2**31 - 1))
+    return check_int(random_state, "random_state", minimum=0, maximum=2**31 - 2)
