@@ -10,19 +10,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from geomexp.linalg import principal_coordinates  # noqa: E402
+
 
 def pca_2d(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Project ``X`` (N, d) on its first two principal components (after centring).
 
     Returns the (N, 2) coordinates and the fraction of variance each explains (2,).
+    Axes and signs as everywhere in geomexp (``geomexp.linalg.principal_coordinates``).
     """
-    Xc = np.asarray(X, dtype=np.float64)
-    Xc = Xc - Xc.mean(axis=0)
-    _, s, vt = np.linalg.svd(Xc, full_matrices=False)
-    var = s**2
-    total = var.sum()
-    explained = var[:2] / total if total > 0 else np.zeros(2)
-    return Xc @ vt[:2].T, explained
+    X = np.asarray(X, dtype=np.float64)
+    coords, _, variance = principal_coordinates(X, 2, method="svd")
+    total = ((X - X.mean(axis=0)) ** 2).sum() / (X.shape[0] - 1)
+    explained = variance / total if total > 0 else np.zeros(2)
+    return coords, explained
 
 
 def pca_scatter(X: np.ndarray, *, title: str = "", max_points: int = 2000, seed: int = 0):

@@ -16,7 +16,6 @@ from geomexp.frequency import (
     FrequencyFallbackWarning,
     frequency_bias,
     pool_words,
-    principal_axes,
     word_log_frequencies,
     word_units,
     wordfreq_covers,
@@ -91,19 +90,6 @@ def test_ridge_loo_matches_sklearn_ridgecv():
         assert alpha == ref.alpha_
         np.testing.assert_allclose(coef, ref.coef_, atol=1e-10)
         assert intercept == pytest.approx(ref.intercept_, abs=1e-10)
-
-
-def test_principal_axes_match_sklearn_pca():
-    from sklearn.decomposition import PCA
-
-    rng = np.random.default_rng(5)
-    for n in (500, 12):  # tall (scatter-matrix route) and wide (SVD route)
-        X = rng.normal(size=(n, 20)) * np.arange(1, 21)
-        coords, axes, sing = principal_axes(X, 3)
-        ref = PCA(3).fit(X)
-        np.testing.assert_allclose(axes, ref.components_, atol=1e-8)
-        np.testing.assert_allclose(sing, ref.singular_values_, rtol=1e-8)
-        np.testing.assert_allclose(coords, ref.transform(X), atol=1e-8)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from geomexp.analyses.isoscore import isoscore_analysis
-from geomexp.metrics.isoscore import isoscore, isoscore_from_variances, pca_variances
+from geomexp.linalg import principal_variances
+from geomexp.metrics.isoscore import isoscore, isoscore_from_variances
 from geomexp.validation import InvalidEmbeddingsError
 
 
@@ -58,9 +59,9 @@ def test_invariant_to_rotation_scaling_and_translation():
     assert isoscore(X + 40.0) == pytest.approx(ref, rel=1e-9)
 
 
-def test_pca_variances_are_covariance_eigenvalues():
+def test_principal_variances_are_covariance_eigenvalues():
     X = gaussian(400, 5, seed=5) * np.array([5.0, 4.0, 3.0, 2.0, 1.0])
-    np.testing.assert_allclose(pca_variances(X), np.sort(np.linalg.eigvalsh(np.cov(X.T)))[::-1], rtol=1e-10)
+    np.testing.assert_allclose(principal_variances(X), np.sort(np.linalg.eigvalsh(np.cov(X.T)))[::-1], rtol=1e-10)
 
 
 @pytest.mark.parametrize(

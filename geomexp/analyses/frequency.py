@@ -13,9 +13,10 @@ import numpy as np
 
 from geomexp.analyses.base import AnalysisResult
 from geomexp.frequency.errors import FrequencyError
-from geomexp.frequency.measures import frequency_bias, principal_axes
+from geomexp.frequency.measures import frequency_bias
 from geomexp.frequency.sources import MIN_CORPUS_WORDS, word_log_frequencies
 from geomexp.frequency.words import WordReps, pool_words
+from geomexp.linalg import principal_coordinates as principal_axes  # (coords, axes, variances)
 from geomexp.validation import check_positive_int
 from geomexp.plots import frequency_pca_plot
 

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.linalg import blas, eigh
 from sklearn.base import BaseEstimator
 
 from geomexp.errors import GeomexpError
@@ -51,46 +50,7 @@ class EnhancerFileError(GeomexpError, ValueError):
     """A file given to ``load`` is not a saved enhancer (or not of the expected class)."""
 
 
-# --------------------------------------------------------------------------- linear algebra helpers
-
-
-def top_directions(C: np.ndarray, n: int) -> np.ndarray:
-    """The top ``n`` principal directions of the already-centred rows ``C`` (s, d), as ROWS of an (n, d) array.
-
-    Ordered by decreasing variance; each direction's sign is fixed so that its
-    largest-magnitude coordinate is positive (deterministic, like scikit-learn's
-    ``svd_flip``). ``n`` must be ``<= min(s, d)``; ``n == 0`` gives a (0, d) array.
-    Uses an SVD of ``C`` when s < d, else the top-n eigenvectors of ``C^T C``
-    (LAPACK ``syevr``). The scatter matrix is formed with scipy's BLAS (``dsyrk``)
-    so that this hot loop stays inside ONE BLAS library: alternating numpy's and
-    scipy's OpenBLAS thread pools made it several times slower on 2 cores.
-    """
-    s, d = C.shape
-    if n == 0:
-        return np.zeros((0, d))
-    if s < d:
-        _, _, vt = np.linalg.svd(C, full_matrices=False)
-        V = vt[:n]
-    else:
-        scatter = blas.dsyrk(1.0, np.asarray(C, dtype=np.float64).T)  # upper triangle of C^T C
-        _, vecs = eigh(scatter, lower=False, subset_by_index=[d - n, d - 1], driver="evr")
-        V = vecs[:, ::-1].T
-    return flip_signs(np.ascontiguousarray(V))
-
-
-def flip_signs(V: np.ndarray) -> np.ndarray:
-    """Rows of ``V`` (n, d) with signs flipped so each row's largest-|.| entry is positive."""
-    if V.shape[0] == 0:
-        return V
-    pivots = V[np.arange(V.shape[0]), np.abs(V).argmax(axis=1)]
-    return V * np.where(pivots < 0, -1.0, 1.0)[:, None]
-
-
-def remove_directions(Xc: np.ndarray, V: np.ndarray) -> np.ndarray:
-    """``Xc - (Xc V^T) V`` for rows ``Xc`` (M, d) and orthonormal directions ``V`` (n, d); new array."""
-    if V.shape[0] == 0:
-        return Xc.copy()
-    return Xc - (Xc @ V.T) @ V
+# --------------------------------------------------------------------------- faiss
 
 
 @contextmanager

@@ -42,8 +42,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomexp.enhancement.base import Enhancer, faiss_threads, top_directions
+from geomexp.enhancement.base import Enhancer, faiss_threads
 from geomexp.errors import ConfigError, GeomexpError
+from geomexp.linalg import principal_axes, remove_directions
 from geomexp.validation import InvalidEmbeddingsError, check_choice, check_int, check_n_components, resolve_seed
 
 SMALL_CLUSTER_POLICIES = ("reduce", "merge", "error")
@@ -264,7 +265,7 @@ class ClusterEnhancer(Enhancer):
                     f"removing its top {n_dirs} direction(s) instead of {D} [{tag}]"
                 )
             means.append(mean)
-            components.append(top_directions(members - mean, n_dirs))
+            components.append(principal_axes(members - mean, n_dirs, centred=True)[0])
 
         self.kmeans_centroids_ = centroids32.astype(np.float64)
         self.kmeans_sizes_ = kmeans_sizes
@@ -352,7 +353,7 @@ class ClusterEnhancer(Enhancer):
             rows = order[bounds[c] : bounds[c + 1]]
             if rows.size:
                 block = X[rows] - self.means_[c]
-                out[rows] = block - (block @ V.T) @ V if V.shape[0] else block
+                out[rows] = remove_directions(block, V)
         return out
 
     # -- persistence of the ragged components_ ---------------------------------------------

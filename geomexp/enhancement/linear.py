@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomexp.enhancement.base import Enhancer, flip_signs, top_directions
+from geomexp.enhancement.base import Enhancer
 from geomexp.errors import ConfigError
+from geomexp.linalg import principal_axes, remove_directions
 from geomexp.validation import InvalidEmbeddingsError, check_float, check_int, check_n_components
 
 
@@ -90,14 +91,10 @@ class ABTTEnhancer(Enhancer):
         check_n_components(self.n_components, X.shape[1], n_rows=X.shape[0])
 
     def _fit(self, X: np.ndarray) -> None:
-        self.mean_ = X.mean(axis=0)
-        C = X - self.mean_
-        self.components_ = top_directions(C, int(self.n_components))
-        self.explained_variance_ = ((C @ self.components_.T) ** 2).sum(axis=0) / (X.shape[0] - 1)
+        self.components_, self.explained_variance_, self.mean_ = principal_axes(X, int(self.n_components))
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
-        C = X - self.mean_
-        return C - (C @ self.components_.T) @ self.components_
+        return remove_directions(X - self.mean_, self.components_)
 
 
 class WhiteningEnhancer(Enhancer):
@@ -162,11 +159,7 @@ class WhiteningEnhancer(Enhancer):
 
     def _fit(self, X: np.ndarray) -> None:
         n_out = X.shape[1] if self.n_components is None else int(self.n_components)
-        self.mean_ = X.mean(axis=0)
-        C = X - self.mean_
-        cov = (C.T @ C) / (X.shape[0] - 1)
-        values, vectors = np.linalg.eigh(cov)
-        values = np.clip(values[::-1], 0.0, None)
+        vectors, values, self.mean_ = principal_axes(X, X.shape[1], method="eigh")  # all d eigenpairs
         if values[0] <= 0.0:
             raise InvalidEmbeddingsError("X has zero variance (all rows are equal); it cannot be whitened")
         kept = values[:n_out]
@@ -176,7 +169,7 @@ class WhiteningEnhancer(Enhancer):
                 f"the covariance of X is singular ({int(np.sum(kept <= 0))} of the {n_out} kept eigenvalues are 0) "
                 f"and eps=0: set eps > 0 or n_components <= {int(np.sum(values > 0))}"
             )
-        self.components_ = flip_signs(np.ascontiguousarray(vectors[:, ::-1][:, :n_out].T))
+        self.components_ = vectors[:n_out]
         self.explained_variance_ = kept
         self.scale_ = 1.0 / np.sqrt(kept + floor)
         self.n_features_out_ = n_out

@@ -4,7 +4,7 @@ Pure functions on NumPy arrays and strings; no Hydra, MLflow or models.
 """
 
 from geomexp.frequency.errors import FrequencyError, FrequencyFallbackWarning
-from geomexp.frequency.measures import frequency_bias, principal_axes, probe_r2
+from geomexp.frequency.measures import frequency_bias, probe_r2
 from geomexp.frequency.sources import FrequencyTable, word_log_frequencies, word_units, wordfreq_covers
 from geomexp.frequency.words import WordReps, pool_words
 
@@ -15,7 +15,6 @@ __all__ = [
     "WordReps",
     "frequency_bias",
     "pool_words",
-    "principal_axes",
     "probe_r2",
     "word_log_frequencies",
     "word_units",

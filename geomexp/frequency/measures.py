@@ -12,6 +12,7 @@ from scipy.stats import spearmanr
 from sklearn.model_selection import KFold
 
 from geomexp.frequency.errors import FrequencyError
+from geomexp.linalg import principal_coordinates
 from geomexp.validation import as_embeddings, check_positive_int
 
 #: fewest words any measure accepts
@@ -37,29 +38,6 @@ def as_log_freq(log_freq, n: int) -> np.ndarray:
     if np.ptp(f) == 0:
         raise FrequencyError(f"log_freq is constant (all {n} words have {f[0]:g}); a correlation with it is undefined")
     return f
-
-
-def principal_axes(vectors: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Top principal components of the centred ``vectors`` (W, d).
-
-    Returns coordinates (W, k), axes (k, d) (unit rows) and singular values (k,).
-    Computed from the d x d scatter matrix when W > d (much faster than an SVD
-    of a tall matrix; accurate for the leading components). Each axis's sign
-    is fixed so that its largest-magnitude loading is positive (scikit-learn's
-    convention): signs are reproducible, but still a convention.
-    """
-    V = np.asarray(vectors, dtype=np.float64)
-    Vc = V - V.mean(axis=0)
-    if Vc.shape[0] > Vc.shape[1]:
-        evals, evecs = np.linalg.eigh(Vc.T @ Vc)
-        order = np.argsort(evals)[::-1][:n_components]
-        vt, s = evecs[:, order].T, np.sqrt(np.clip(evals[order], 0.0, None))
-    else:
-        _, s, vt = np.linalg.svd(Vc, full_matrices=False)
-        vt, s = vt[:n_components], s[:n_components]
-    signs = np.sign(vt[np.arange(vt.shape[0]), np.abs(vt).argmax(axis=1)])
-    vt = vt * np.where(signs == 0, 1.0, signs)[:, None]
-    return Vc @ vt.T, vt, s
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -124,7 +102,7 @@ def frequency_bias(vectors, log_freq, n_components: int = 5, cv_folds: int = 5, 
     Returns (Spearman rho, signed, in [-1, 1]; NaN where the projection is constant):
       ``rho_pc1`` .. ``rho_pc<k>``: with the coordinate on each of the top
         ``n_components`` principal components of the centred vectors (signs as
-        in ``principal_axes``); ``abs_rho_pc_max``: the largest ``|rho_pcK|``;
+        in ``geomexp.linalg.fix_signs``); ``abs_rho_pc_max``: the largest ``|rho_pcK|``;
       ``rho_norm``: with the Euclidean norm of each (raw) vector;
       ``rho_mean_dir``: with the projection on the unit mean of the raw vectors;
       ``probe_r2``: cross-validated R² of a linear probe (see ``probe_r2``).
@@ -146,10 +124,10 @@ def frequency_bias(vectors, log_freq, n_components: int = 5, cv_folds: int = 5, 
     if n_components > d:
         raise FrequencyError(f"n_components={n_components} exceeds the vector dimension d={d}")
 
-    coords, _, sing = principal_axes(V, n_components)
+    coords, _, variance = principal_coordinates(V, n_components)
     out = {}
     for k in range(n_components):
-        degenerate = sing[k] <= 1e-10 * sing[0]
+        degenerate = variance[k] <= 1e-20 * variance[0]  # singular value ratio <= 1e-10
         out[f"rho_pc{k + 1}"] = float("nan") if degenerate else _spearman(coords[:, k], f)
     rhos = np.array([out[f"rho_pc{k + 1}"] for k in range(n_components)])
     out["abs_rho_pc_max"] = float(np.nanmax(np.abs(rhos))) if np.isfinite(rhos).any() else float("nan")

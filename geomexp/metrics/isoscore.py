@@ -4,7 +4,8 @@ Embedding Space Utilization", Findings of ACL), Algorithm 1.
 For a point cloud ``X`` (N, d), with n = d:
 
 1. reorient: PCA of the centred points (rotate onto the principal axes);
-2. variance vector ``v`` (d,) of the reoriented coordinates (the covariance eigenvalues);
+2. variance vector ``v`` (d,) of the reoriented coordinates (the covariance eigenvalues,
+   ``geomexp.linalg.principal_variances``);
 3. normalise: ``v_hat = sqrt(n) v / ||v||``;
 4. isotropy defect: ``delta = ||v_hat - 1|| / sqrt(2 (n - sqrt(n)))``, in [0, 1];
 5. fraction of dimensions used: ``phi = (n - delta^2 (n - sqrt(n)))^2 / n^2``, in [1/n, 1];
@@ -23,19 +24,8 @@ import math
 
 import numpy as np
 
+from geomexp.linalg import principal_variances
 from geomexp.validation import InvalidEmbeddingsError, as_embeddings
-
-
-def pca_variances(X) -> np.ndarray:
-    """Variances (d,) of the PCA-reoriented centred rows of ``X`` (N, d), largest first.
-
-    These are the eigenvalues of the sample covariance (ddof=1), clipped at 0 against
-    rounding; computed from the (d, d) covariance, O(N d^2), no N x N matrix.
-    """
-    W = as_embeddings(X)
-    Wc = W - W.mean(axis=0)
-    cov = (Wc.T @ Wc) / (W.shape[0] - 1)
-    return np.clip(np.linalg.eigvalsh(cov)[::-1], 0.0, None)
 
 
 def isoscore_from_variances(variances) -> float:
@@ -66,4 +56,4 @@ def isoscore(X) -> float:
     W = as_embeddings(X)
     if W.shape[1] < 2:
         raise InvalidEmbeddingsError(f"IsoScore needs at least 2 dimensions (columns); got d={W.shape[1]}")
-    return isoscore_from_variances(pca_variances(W))
+    return isoscore_from_variances(principal_variances(W))

@@ -10,27 +10,24 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import subspace_angles
 
+from geomexp.linalg import principal_axes
 from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_positive_int
 
 
 def top_principal_subspace(X, n_components: int) -> np.ndarray:
     """Orthonormal basis (d, D) of the top ``D = n_components`` principal directions of ``X`` (N, d).
 
-    Centred PCA: eigenvectors of the covariance of ``X``, as COLUMNS, ordered by
-    decreasing variance. Each column's sign is fixed so that its largest-magnitude
-    entry is positive (deterministic output). With N - 1 < D the trailing directions
-    carry no variance and are arbitrary (but still orthonormal).
+    Centred PCA (``geomexp.linalg.principal_axes``, every eigenpair of the covariance):
+    the principal directions as COLUMNS, ordered by decreasing variance, each column's
+    sign fixed by ``geomexp.linalg.fix_signs`` (deterministic output). With N - 1 < D the
+    trailing directions carry no variance and are arbitrary (but still orthonormal).
     """
     W = as_embeddings(X)
     d = W.shape[1]
     n_components = check_positive_int(n_components, "n_components")
     if n_components > d:
         raise InvalidEmbeddingsError(f"n_components={n_components} is larger than the dimension d={d}; use 1..{d}")
-    Wc = W - W.mean(axis=0)
-    _, vecs = np.linalg.eigh(Wc.T @ Wc)
-    basis = vecs[:, ::-1][:, :n_components]
-    signs = np.sign(basis[np.abs(basis).argmax(axis=0), np.arange(n_components)])
-    return basis * np.where(signs == 0, 1.0, signs)
+    return principal_axes(W, n_components, method="eigh")[0].T
 
 
 def _orthonormal_basis(A, name: str) -> np.ndarray:
