@@ -209,7 +209,7 @@ def test_all_points_count_unless_told_otherwise():
 
 def test_small_cluster_policy_reduce_keeps_it_with_fewer_directions():
     X = small_cluster_data()
-    enh = ClusterEnhancer(n_clusters=3, n_components=5).fit(X)
+    enh = ClusterEnhancer(n_clusters=3, n_components=5, small_cluster_policy="reduce").fit(X)
     assert sorted(enh.kmeans_sizes_.tolist()) == [3, 200, 200]  # precondition: the far blob is its own cluster
     small = int(np.flatnonzero(enh.cluster_sizes_ == 3)[0])
     assert enh.n_clusters_ == 3

@@ -18,12 +18,12 @@ fit rows themselves, so fit on one language and transform another (zero-shot)
 is ``ClusterEnhancer().fit(X_en).transform(X_sw)``.
 
 Small or empty clusters (``small_cluster_policy``):
-  - ``"reduce"`` (default): keep the cluster and remove as many directions as it
+  - ``"reduce"``: keep the cluster and remove as many directions as it
     supports, ``D_c = min(D, size - 1)``. A cluster of ``size <= D + 1`` fit
     rows then maps ALL its fit rows to the zero vector (its centred members span
     at most size - 1 directions, all removed): watch for zero rows downstream
     (cosine is undefined for them).
-  - ``"merge"``: drop the cluster's centroid and send its rows to the nearest
+  - ``"merge"`` (default): drop the cluster's centroid and send its rows to the nearest
     remaining centroid; repeated, smallest cluster first (ties: lowest k-means
     id), until no cluster is small. If a single cluster is left and is still
     small (N < D + 1), it is reduced as above (recorded).
@@ -138,7 +138,7 @@ class ClusterEnhancer(Enhancer):
         seeded random subsample of ``k * m`` rows when N is larger (as faiss
         does by default with m = 256). All rows are still assigned and used for
         the means and directions.
-    small_cluster_policy : {"reduce", "merge", "error"}, default "reduce"
+    small_cluster_policy : {"reduce", "merge", "error"}, default "merge"
         What to do with a cluster of fewer than D + 1 fit rows (or none);
         see the module docstring.
     n_threads : int or None, default 1
@@ -196,7 +196,7 @@ class ClusterEnhancer(Enhancer):
         n_init: int = 1,
         init: str = "k-means++",
         max_points_per_centroid: int | None = None,
-        small_cluster_policy: str = "reduce",
+        small_cluster_policy: str = "merge",
         n_threads: int | None = 1,
     ):
         self.n_clusters = n_clusters
