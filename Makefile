@@ -1,4 +1,5 @@
-# Two commands on a fresh machine:  `make run` (the main job)  and  `make test` (the tests).
+# Two commands on a fresh machine:  `make run` (the main job)  and  `make test` (the fast tests).
+# `make test-full` = `make test` + the slow sweeps; `make lint` = ruff check + format check (.ci/run runs both).
 # Both create .venv and install the pinned dependencies first (once).
 PYTHON ?= python3
 VENV := .venv
@@ -11,7 +12,7 @@ ifneq ($(wildcard $(SHARED_DATA)/Wikipedia),)
 export GEOMEXP_DATA_DIR ?= $(SHARED_DATA)
 endif
 
-.PHONY: setup run sweep test ui clean
+.PHONY: setup run sweep test test-full lint format ui clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml Makefile
@@ -26,8 +27,19 @@ run: setup  ## the main job: paper §3.1 isotropy of Swahili, offline multilingu
 sweep: setup  ## both offline encoders x English/Swahili, one parent MLflow run
 	$(BIN)/python run.py -m model=me5_small,minilm lang=en,sw
 
-test: setup
-	$(BIN)/python -m pytest -q
+test: setup  ## the fast suite (about 4 minutes on 2 cores)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-full: test  ## the fast suite, then the slow sweeps (real -m sweeps with three launchers)
+	$(BIN)/python -m pytest -q -m slow
+
+lint: setup  ## ruff: lint rules and formatting (configured in pyproject.toml)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 ui: setup  ## MLflow UI on the project's store: http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(abspath mlflow.db) --port 5000

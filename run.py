@@ -1,6 +1,6 @@
 """Entry point: ``python run.py [group=option ...] [key=value ...]`` (add ``-m`` to sweep).
 
-Composes ``conf/config.yaml`` and hands the config to ``geomexp.pipeline.run``.
+Composes ``conf/config.yaml`` and hands it to ``geomexp.experiment.run``.
 """
 
 import sys
@@ -14,15 +14,15 @@ from geomexp.errors import GeomexpError
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> None:
-    from geomexp.pipeline import hydra_context, run
+    from geomexp.experiment import RunContext, run
     from geomexp.sweep import report_job_failure
 
-    ctx = hydra_context()
+    context = RunContext.from_hydra()
     try:
-        run(cfg)
+        run(cfg, context)
     except Exception as err:
-        if ctx.get("is_sweep_job"):  # the other jobs go on; the sweep ends non-zero, naming this one
-            report_job_failure(ctx, err)
+        if context.is_sweep_job:  # the other jobs go on; the sweep ends non-zero, naming this one
+            report_job_failure(context, err)
         elif isinstance(err, GeomexpError):
             print(f"error: {err}", file=sys.stderr)
             sys.exit(2)

@@ -6,9 +6,9 @@ import runpy
 import sys
 
 import _common  # noqa: F401  (sys.path)
-import geomexp.pipeline
+import geomexp.experiment.representations
 from legacy_extraction import legacy_extract_tokens
 
-geomexp.pipeline.extract_tokens = legacy_extract_tokens
+geomexp.experiment.representations.extract_tokens = legacy_extract_tokens
 sys.argv = [str(_common.ROOT / "run.py"), *sys.argv[1:]]
 runpy.run_path(str(_common.ROOT / "run.py"), run_name="__main__")

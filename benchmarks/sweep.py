@@ -39,24 +39,24 @@ IMPORTS = {
     "import transformers (BertModel)": "from transformers import BertModel",
     "import mlflow": "import mlflow",
     "import hydra + geomexp.config": "import hydra, geomexp.config",
-    "import geomexp.pipeline": "import geomexp.pipeline",
+    "import geomexp.experiment": "import geomexp.experiment",
     "import matplotlib.pyplot": "import matplotlib.pyplot",
-    "all of the above": "import torch, mlflow, hydra, geomexp.config, geomexp.pipeline, matplotlib.pyplot; from transformers import BertModel",
+    "all of the above": "import torch, mlflow, hydra, geomexp.config, geomexp.experiment, matplotlib.pyplot; from transformers import BertModel",
 }
 
 # (label, substring of the pstats function key "file:line(name)") for the profile summary
 PROFILE_POINTS = [
     ("whole run (run.py main)", "run.py", "main"),
-    ("geomexp.pipeline.run", "pipeline.py", "run"),
-    ("check_config (imports analyses, enhancers)", "pipeline.py", "check_config"),
-    ("git_state", "tracking.py", "git_state"),
-    ("tracked_run: create/end the MLflow run", "tracking.py", "tracked_run"),
-    ("log_params", "tracking.py", "log_params"),
-    ("load_corpus", "pipeline.py", "load_corpus"),
+    ("geomexp.experiment.run", "runner.py", "run"),
+    ("RunSpec.from_config (imports analyses, enhancers)", "spec.py", "from_config"),
+    ("git_state", "store.py", "git_state"),
+    ("tracked_run: create/end the MLflow run", "run.py", "tracked_run"),
+    ("log_params", "run.py", "log_params"),
+    ("load_corpus", "representations.py", "load_corpus"),
     ("describe_encoder", "loading.py", "describe_encoder"),
-    ("get_token_sample (cache read)", "pipeline.py", "get_token_sample"),
-    ("run_analysis (isotropy + figure)", "pipeline.py", "run_analysis"),
-    ("log_outputs (figures, tables to MLflow)", "pipeline.py", "log_outputs"),
+    ("corpus_sample (cache read)", "representations.py", "corpus_sample"),
+    ("call_analysis (isotropy + figure)", "runner.py", "call_analysis"),
+    ("record (figures, tables to the logger)", "runner.py", "record"),
 ]
 
 

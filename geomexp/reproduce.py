@@ -1,11 +1,11 @@
 """Re-run a tracked run from the config saved with it and compare the metrics.
 
-    python -m geomexp.reproduce <run_id> [--tracking-uri URI] [--rtol 1e-9]
+    python -m geomexp.reproduce <run_id> [--tracking-uri URI] [--rtol 1e-9] [--fresh]
 
-Downloads ``config/config.yaml`` (the resolved config) from the run, validates
-it against the schema, runs the pipeline on it as a new run tagged
-``reproduced_from=<run_id>`` (under the same experiment), and prints every
-metric side by side. Exits 0 when all metrics agree within ``rtol``, 1 otherwise.
+Reads ``config/config.yaml`` (the resolved config) from the run, validates it against the
+schema, runs it as a new run tagged ``reproduced_from=<run_id>`` (same experiment; the report
+leaves such runs out by default), and prints every metric side by side. Exits 0 when all
+metrics agree within ``rtol``, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import math
 import sys
 import tempfile
 from pathlib import Path
-
-from omegaconf import OmegaConf
 
 from geomexp.config import validate
 from geomexp.errors import GeomexpError
@@ -29,36 +27,6 @@ def default_tracking_uri() -> str:
     from geomexp.config import project_root
 
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project_root() / 'mlflow.db'}"
-
-
-def load_run_config(uri: str, run_id: str):
-    """The validated config saved with ``run_id`` in the store at ``uri``."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=uri)
-    try:
-        client.get_run(run_id)
-    except MlflowException as err:
-        raise GeomexpError(f"run {run_id!r} not found in the tracking store {uri}") from err
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = client.download_artifacts(run_id, "config/config.yaml", tmp)
-        except (MlflowException, OSError) as err:
-            raise GeomexpError(f"run {run_id} has no saved config (artifact config/config.yaml)") from err
-        return validate(OmegaConf.load(path))
-
-
-def run_metrics(uri: str, run_id: str) -> dict[tuple[str, int], float]:
-    """Every metric value of a run, keyed by (name, step)."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=uri)
-    out = {}
-    for name in client.get_run(run_id).data.metrics:
-        for m in client.get_metric_history(run_id, name):
-            out[(name, m.step)] = m.value
-    return out
 
 
 def compare(original: dict, again: dict, rtol: float) -> tuple[list[tuple], bool]:
@@ -78,18 +46,22 @@ def reproduce(run_id: str, uri: str | None = None, rtol: float = 1e-9, output_di
     ``fresh`` ignores the representation cache (a temporary one is used), so the
     encoding itself is redone and checked.
     """
-    from geomexp.pipeline import run
+    from geomexp.experiment import RunContext, run
+    from geomexp.tracking import load_run_config, run_metrics
+    from geomexp.tracking.query import get_run
 
     uri = uri or default_tracking_uri()
-    cfg = load_run_config(uri, run_id)
+    original_name = get_run(uri, run_id).info.run_name
+    cfg = validate(load_run_config(uri, run_id))
     cfg.tracking.uri = uri
     cfg.tracking.enabled = True
+    cfg.tracking.run_name = f"reproduce {original_name}"
     cfg.tags = {**cfg.tags, "reproduced_from": run_id}
     cfg.paths.output_dir = output_dir or str(Path(cfg.paths.root_dir) / "outputs" / "reproduce" / run_id)
     with tempfile.TemporaryDirectory(prefix="geomexp-fresh-cache-") as tmp_cache:
         if fresh:
             cfg.paths.cache_dir = tmp_cache
-        result = run(cfg)
+        result = run(cfg, RunContext())
     rows, ok = compare(run_metrics(uri, run_id), run_metrics(uri, result.run_id), rtol)
     return result.run_id, rows, ok
 

@@ -91,7 +91,7 @@ class SweepParentCallback(Callback):
             sys.exit(1)
 
 
-def report_job_failure(hydra_ctx: dict, err: BaseException) -> None:
-    """In a sweep job: log the error and record it for the closing summary (the sweep goes on)."""
-    log.error("job %s failed: %s: %s", hydra_ctx.get("job_num"), type(err).__name__, err)
-    record_job_failure(hydra_ctx["sweep_dir"], hydra_ctx.get("job_num"), hydra_ctx.get("overrides", []), err)
+def report_job_failure(context, err: BaseException) -> None:
+    """In a sweep job (``context``: a ``RunContext``): log the error and record it for the closing summary."""
+    log.error("job %s failed: %s: %s", context.job_num, type(err).__name__, err)
+    record_job_failure(context.sweep_dir, context.job_num, list(context.overrides), err)

@@ -39,7 +39,7 @@ def sweep_runs(store_uri, experiment="geomexp"):
     client = MlflowClient(store_uri)
     exp = client.get_experiment_by_name(experiment)
     runs = client.search_runs([exp.experiment_id], max_results=100)
-    parents = [r for r in runs if r.data.tags.get("geomexp.sweep") == "parent"]
+    parents = [r for r in runs if r.data.tags.get("geomexp.kind") == "sweep"]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     return parents, children
 
@@ -50,11 +50,11 @@ def check_sweep(store_uri, expected_jobs):
     parent = parents[0]
     assert parent.info.status == "FINISHED" and parent.data.tags["children"] == str(len(expected_jobs))
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent.info.run_id}
-    assert {(c.data.params["model.name"], c.data.params["lang.code"]) for c in children} == expected_jobs
+    assert {(c.data.params["model"], c.data.params["subject"]) for c in children} == expected_jobs
     for c in children:
         assert c.info.status == "FINISHED"
         assert {"i_cos", "i_pc", "i_cos_exact"} <= set(c.data.metrics)
-        assert c.data.tags["choice.model"] == c.data.params["model.name"]
+        assert c.data.tags["choice.model"] == c.data.params["model"]
     return parent, children
 
 
@@ -106,7 +106,7 @@ def test_a_failing_job_does_not_stop_the_sweep(tmp_path, store_uri, data_root, l
     assert "job 1 (model=minilm lang=sw layer.index=9" in proc.stderr and "out of range" in proc.stderr
     parents, children = sweep_runs(store_uri)
     assert parents[0].info.status == "FAILED" and parents[0].data.tags["failed_jobs"] == "1"
-    status = {c.data.params["layer.index"]: c.info.status for c in children}
+    status = {c.data.params["layer"]: c.info.status for c in children}
     assert status == {"2": "FINISHED", "9": "FAILED", "4": "FINISHED"}
     failed = next(c for c in children if c.info.status == "FAILED")
     assert "layer.index=9 is out of range" in failed.data.tags["error"]
@@ -118,22 +118,52 @@ def test_rerunning_a_sweep_skips_finished_jobs_and_reruns_failed_ones(tmp_path, 
     first = run_py([*base, f"hydra.sweep.dir={tmp_path / 's1'}"], tmp_path, store_uri, data_root)
     assert first.returncode == 1
     second = run_py([*base, f"hydra.sweep.dir={tmp_path / 's2'}"], tmp_path, store_uri, data_root)
-    assert second.returncode == 1 and "skipped: this exact config already FINISHED" in second.stdout + second.stderr
+    assert second.returncode == 1 and "skipped: this measurement already FINISHED" in second.stdout + second.stderr
     client = MlflowClient(store_uri)
     runs = client.search_runs([client.get_experiment_by_name("geomexp").experiment_id], max_results=100)
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     by_layer = {}
     for r in children:
-        by_layer.setdefault(r.data.params["layer.index"], []).append(r)
-    assert len(by_layer["2"]) == 1  # not run again
-    assert by_layer["2"][0].data.tags["geomexp.skipped_in_sweep"]
+        by_layer.setdefault(r.data.tags.get("geomexp.layer"), []).append(r)
+    measured = [r for r in by_layer["2"] if r.data.tags["geomexp.kind"] == "measurement"]
+    stand_ins = [r for r in by_layer["2"] if r.data.tags["geomexp.kind"] == "skipped"]
+    assert len(measured) == 1  # not run again ...
+    assert len(stand_ins) == 1 and stand_ins[0].data.tags["geomexp.same_as"] == measured[0].info.run_id  # ... but still in sweep 2
+    assert stand_ins[0].data.tags["mlflow.parentRunId"] != measured[0].data.tags["mlflow.parentRunId"]
     assert len(by_layer["9"]) == 2  # the failed one ran again, and says so
     newest = max(by_layer["9"], key=lambda r: r.info.start_time)
     oldest = min(by_layer["9"], key=lambda r: r.info.start_time)
     assert newest.data.tags["resumed_after"] == oldest.info.run_id
-    parents = sorted((r for r in runs if r.data.tags.get("geomexp.sweep") == "parent"), key=lambda r: r.info.start_time)
+    parents = sorted((r for r in runs if r.data.tags.get("geomexp.kind") == "sweep"), key=lambda r: r.info.start_time)
     assert parents[1].data.tags["skipped"] == "1"
     third = run_py([*base, "tracking.resume=false", f"hydra.sweep.dir={tmp_path / 's3'}"], tmp_path, store_uri, data_root)
     assert third.returncode == 1
-    layer2 = [r for r in client.search_runs([runs[0].info.experiment_id], max_results=100) if r.data.params.get("layer.index") == "2"]
+    layer2 = [r for r in client.search_runs([runs[0].info.experiment_id], max_results=100) if r.data.params.get("layer") == "2"]
     assert len(layer2) == 2  # resume switched off: run again
+
+
+@pytest.mark.slow
+def test_layer_sweep_logs_each_run_at_its_layer_step(tmp_path, store_uri, data_root):
+    proc = run_py(["-m", "model=minilm", "lang=sw", "layer=0,3,6", *FAST], tmp_path, store_uri, data_root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    client = MlflowClient(store_uri)
+    _, children = sweep_runs(store_uri)
+    steps = {c.data.params["layer"]: [m.step for m in client.get_metric_history(c.info.run_id, "i_pc")] for c in children}
+    assert steps == {"0": [0], "3": [3], "6": [6]}
+
+
+@pytest.mark.slow
+def test_enhancement_sweep_gives_every_run_the_same_raw_keys(tmp_path, store_uri, data_root):
+    methods = ["none", "center", "abtt", "whiten", "cluster"]
+    proc = run_py(["-m", "model=minilm", "lang=sw", f"enhancement={','.join(methods)}", *FAST], tmp_path, store_uri, data_root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _, children = sweep_runs(store_uri)
+    keys = {c.data.params["enhancement"]: set(c.data.metrics) for c in children}
+    assert set(keys) == set(methods)
+    raw = keys["none"]
+    assert raw >= {"i_cos", "i_cos_exact", "i_pc", "log_i_pc"}
+    for method in methods[1:]:
+        assert keys[method] == raw | {f"{k}/{method}" for k in raw}, method  # raw keys in every run, enhanced ones suffixed
+    assert all(len(c.data.params) <= 25 for c in children)
+    names = [c.info.run_name for c in children]
+    assert len(set(names)) == len(names)

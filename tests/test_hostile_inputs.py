@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from geomexp.enhancement import ENHANCERS, make_enhancer
+from geomexp.enhancement import enhancers, make_enhancer
 from geomexp.metrics import (
     InvalidEmbeddingsError,
     cosine_contributions,
@@ -90,7 +90,7 @@ def test_outliers_and_isoscore_are_sane_or_refuse(X):
 
 
 @SETTINGS
-@given(matrices(min_rows=8, max_rows=40, max_cols=5), st.sampled_from(sorted(ENHANCERS)))
+@given(matrices(min_rows=8, max_rows=40, max_cols=5), st.sampled_from(sorted(enhancers())))
 def test_enhancers_keep_shape_and_finiteness_or_refuse(X, name):
     params = {"cluster": {"n_clusters": 2, "n_components": 1}, "abtt": {"n_components": 1}}.get(name, {})
     if name == "abtt" and X.shape[1] < 2 or name == "cluster" and X.shape[1] < 2:

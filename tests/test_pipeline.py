@@ -12,7 +12,8 @@ from conftest import all_artifacts
 
 from geomexp.errors import ConfigError, DataNotFoundError
 from geomexp.frequency import FrequencyFallbackWarning
-from geomexp.pipeline import run
+from geomexp.analyses.base import AnalysisResult, MetricInfo, analysis
+from geomexp.experiment import run
 from geomexp.reproduce import reproduce
 from geomexp.sampling import NotEnoughTokensError
 
@@ -25,14 +26,18 @@ def test_run_logs_params_metrics_config_and_plot(make_cfg, store_uri):
     r = client.get_run(result.run_id)
     assert r.info.status == "FINISHED"
     assert r.info.run_name == "minilm-sw-last"
-    assert r.data.params["model.name"] == "minilm" and r.data.params["data.n_tokens"] == "300"
-    assert r.data.params["analysis.isotropy.n_pairs"] == "200"
+    assert r.data.params["model"] == "minilm" and r.data.params["data.n_tokens"] == "300"
+    assert "n_pairs=200" in r.data.params["analysis.isotropy"].split()
+    assert "plot" not in r.data.params["analysis.isotropy"]  # display switches are not params
+    assert len(r.data.params) <= 25
     m = r.data.metrics
     assert set(m) >= {"i_cos", "i_cos_exact", "i_pc", "log_i_pc"}
     assert 0 < m["i_cos"] < 1 and 0 < m["i_pc"] <= 1
     assert m["i_cos"] == pytest.approx(m["i_cos_exact"], abs=0.05)
     assert r.data.tags["cache_hit"] == "false" and r.data.tags["n_tokens"] == "300"
-    assert r.data.tags["lang"] == "sw" and r.data.tags["num_layers"] == "6"
+    assert r.data.tags["geomexp.subject"] == "sw" and r.data.tags["num_layers"] == "6"
+    assert [h.step for h in client.get_metric_history(result.run_id, "i_cos")] == [6]  # step = layer, single-layer runs too
+    assert r.data.tags["version.torch"] and r.data.tags["device"] == "cpu" and len(r.data.tags["geomexp.identity"]) == 64
     files = all_artifacts(client, result.run_id)
     assert "config/config.yaml" in files and "figures/isotropy/pca_2d.png" in files
     assert result.layers == [6]
@@ -162,16 +167,20 @@ def test_layernorm_rule_reads_the_real_model_weights(make_cfg, store_uri, minilm
         assert json.load(f)["indices"] == expected.tolist()
 
 
-def explode_on_layer_3(X, *, layer):
-    """An analysis that works on layers 0-2 and fails on layer 3 (for the test below)."""
-    from geomexp.analyses import AnalysisResult
+CALLS = []
 
-    if layer == 3:
+
+@analysis("boom", "fails on its 4th call", metrics=[MetricInfo("fine", "fine")])
+def explode_on_layer_3(X, *, seed=0, title=""):
+    """An analysis that works on layers 0-2 and fails on layer 3 (its 4th call; for the test below)."""
+    CALLS.append(title)
+    if len(CALLS) == 4:
         raise RuntimeError("boom on layer 3")
     return AnalysisResult(metrics={"fine": 1.0})
 
 
 def test_a_failing_analysis_leaves_no_half_logged_results(make_cfg, store_uri):
+    CALLS.clear()
     with pytest.raises(RuntimeError, match="boom on layer 3"):
         run(make_cfg(*SMALL, "layer=all", "+analysis.boom._target_=test_pipeline.explode_on_layer_3"))
     r = failed_run(store_uri)

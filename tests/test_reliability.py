@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 from geomexp.cache import load_sample
 from geomexp.errors import ConfigError
-from geomexp.pipeline import run
+from geomexp.experiment import run
 
 SMALL = ["model=minilm", "lang=sw", "data.n_tokens=300", "analysis.isotropy.n_pairs=200", "analysis.isotropy.plot=false", "layer=all"]
 
@@ -31,12 +31,12 @@ def test_different_seeds_sample_different_tokens(make_cfg, tmp_path):
 
 
 def test_unanswering_http_tracking_server_fails_before_any_model_load(make_cfg, monkeypatch):
-    import geomexp.pipeline as pipeline
+    import geomexp.experiment.runner as runner
 
     def no_model(*a, **k):
         raise AssertionError("the model must not be touched")
 
-    monkeypatch.setattr(pipeline, "describe_encoder", no_model)
+    monkeypatch.setattr(runner, "describe_encoder", no_model)
     with pytest.raises(ConfigError, match=r"tracking.uri=http://127.0.0.1:9 does not answer"):
         run(make_cfg(*SMALL, "tracking.uri=http://127.0.0.1:9"))
 

@@ -1,290 +1,339 @@
-"""geomexp.report: paper-style tables read back from a real SQLite MLflow store.
+"""geomexp.report: tables read back from REAL runs (``geomexp.experiment.run``) in a real SQLite store.
 
-Runs come from the real pipeline (offline MiniLM, tiny samples) or, where a case
-needs exact control (duplicates, steps, tracks, sweeps), are logged with
-MlflowClient the way the pipeline names its tags and metrics.
+Experiment ``plant`` (MiniLM on Swahili, 200 tokens, unless said): two runs that differ only in the
+seed (aggregated), one with 300 tokens, one on a text-file corpus, one of a tiny BERT loaded from a
+folder (``model.path``), one with a toy analysis defined here, a sweep (a resume-skipped job and a
+new one with 250 tokens), and a reproduce run. Experiment ``tasks``: STS track 5 with ABTT (tiny BERT),
+crosslingual en+sw, IsoScore at every layer, and top dimensions before/after centring fitted on English. Experiment ``broken``: one FAILED run.
 """
 
-import re
-import subprocess
-import sys
+from __future__ import annotations
 
+import math
+import statistics
+
+import numpy as np
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
-from mlflow.entities import Metric, Param
-from mlflow.tracking import MlflowClient
 
-from conftest import CONF, ROOT, all_artifacts, compose_config, isolated_overrides
-from geomexp.errors import GeomexpError
-from geomexp.pipeline import check_config, run
-from geomexp.report import build_tables, collect_runs, main, make_report, to_markdown, write_report
-from geomexp.tracking import ensure_experiment
+from conftest import compose_config, isolated_overrides
+from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
+from geomexp.errors import ConfigError, GeomexpError
+from geomexp.experiment import RunContext, run
+from geomexp.report import build_tables, collect_runs, main, make_report, to_markdown
+from geomexp.report.collect import Measurement, Runs
+from geomexp.tracking import RunRecord, end_parent_run, run_records, start_parent_run
 
-SMALL = ["model=minilm", "data.n_tokens=150", "analysis.isotropy.n_pairs=100", "analysis.isotropy.plot=false", "tracking.log_figures=false"]
-
-
-def report_runs(uri, experiment):
-    client = MlflowClient(uri)
-    exp = client.get_experiment_by_name(experiment)
-    return client.search_runs([exp.experiment_id], filter_string="tags.`geomexp.report` = 'true'", order_by=["attributes.start_time ASC"])
+BASE = ["model=minilm", "lang=sw", "data.n_tokens=200", "tracking.log_figures=false"]
+SW = [*BASE, "analysis.isotropy.plot=false"]  # the default analysis: isotropy
+LAST = 6  # MiniLM's last layer
 
 
-def read_csv(path):
-    return pd.read_csv(path, dtype={"track": str, "lang": str})
-
-
-# --------------------------------------------------------------------------- real pipeline runs
+@analysis(
+    "toy",
+    "Toy analysis",
+    metrics=[MetricInfo("toy_norm", "mean norm", 2, "higher", headline=True)],
+    tables=[ReportTable("toy", "Toy: mean token norm", ("toy_norm",), description="an analysis defined in a test module")],
+)
+def toy_analysis(X, *, seed: int = 0, title: str = "", scale: float = 1.0) -> AnalysisResult:
+    return AnalysisResult(metrics={"toy_norm": float(np.linalg.norm(X, axis=1).mean() * scale)})
 
 
 @pytest.fixture(scope="module")
-def real_store(tmp_path_factory, data_root, tiny_bert_dir):
-    """Three real runs in experiment ``real``: MiniLM isotropy+IsoScore on en and sw, and STS track 5
-    with the cluster enhancement (a tiny random BERT: encoding the track's 500 sentences stays fast)."""
-    tmp = tmp_path_factory.mktemp("report-real")
+def store(tmp_path_factory, data_root, tiny_bert_dir, monkeypatch_module):
+    """The planted runs (see the module docstring): ``(uri, {name: RunResult}, tmp folder)``."""
+    from geomexp.reproduce import reproduce
+    from geomexp.tracking import PARENT_RUN_ENV
+
+    tmp = tmp_path_factory.mktemp("report")
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    base = isolated_overrides(tmp, uri, data_root) + ["tracking.experiment=real"]
-    results = {}
-    for lang in ("en", "sw"):
-        results[lang] = run(compose_config(base + SMALL + [f"lang={lang}", "analysis=[isotropy,isoscore]"]))
-    sts = ["model=bert", f"model.path={tiny_bert_dir}", "analysis=sts", "analysis.sts.track=5", "analysis.sts.plot=false"]
-    sts += ["enhancement=cluster", "enhancement.params.n_clusters=5", "enhancement.params.n_components=4", "enhancement.save=false"]
-    results["sts5"] = run(compose_config(base + sts))
-    return uri, results
+
+    def go(experiment, *overrides, context=None):
+        return run(compose_config(isolated_overrides(tmp, uri, data_root) + [f"tracking.experiment={experiment}", *overrides]), context)
+
+    text = tmp / "corpus.txt"
+    text.write_text("\n".join(f"Sentence number {i} says that the weather in town {i % 7} was fine today." for i in range(60)) + "\n")
+    r = {}
+    r["seed0"] = go("plant", *SW)
+    r["seed1"] = go("plant", *SW, "seed=1")
+    r["n300"] = go("plant", *SW, "data.n_tokens=300")
+    r["text"] = go("plant", *SW, "data.corpus=text", f"data.text_file={text}")
+    r["tiny"] = go("plant", *SW, "model=bert", f"model.path={tiny_bert_dir}")
+    r["toy"] = go("plant", *BASE, "analysis=[isoscore]", f"+analysis.toy._target_={__name__}.toy_analysis")
+    # a sweep: its first job measured the same as seed0 (skipped: a stand-in), its second is new
+    parent = start_parent_run(uri, "plant", "sweep")
+    monkeypatch_module.setenv(PARENT_RUN_ENV, parent)
+    job = RunContext(sweep_dir=str(tmp / "sweep"), job_num=0)
+    r["skipped"] = go("plant", *SW, context=job)
+    r["n250"] = go("plant", *SW, "data.n_tokens=250", context=job)
+    monkeypatch_module.delenv(PARENT_RUN_ENV)
+    end_parent_run(uri, parent)
+    r["reproduce"], _, ok = reproduce(r["seed0"].run_id, uri, output_dir=str(tmp / "reproduce"))
+    assert ok and r["skipped"].skipped and r["skipped"].same_as == r["seed0"].run_id
+
+    tiny = ["model=bert", f"model.path={tiny_bert_dir}"]  # encodes the track's 500 sentences in a blink
+    sts = ["analysis=[sts]", "analysis.sts.track=5", "analysis.sts.plot=false", "enhancement=abtt", "enhancement.save=false"]
+    r["sts"] = go("tasks", *tiny, *sts)
+    r["xl"] = go("tasks", *BASE, "analysis=[crosslingual]", "langs=[en,sw]", "analysis.crosslingual.plot=false")
+    r["all"] = go("tasks", *BASE, "analysis=[isoscore]", "layer=all")
+    dims = ["analysis=[dimensions]", "analysis.dimensions.plot=false", "enhancement=center", "enhancement.fit_lang=en"]
+    r["dims"] = go("tasks", *BASE, *dims)
+    r["enh_none"] = go("enh", *SW)
+    r["enh_abtt"] = go("enh", *SW, "enhancement=abtt", "enhancement.save=false")
+    r["enh_abtt_dims"] = go("enh", *SW, "enhancement=abtt", "enhancement.save=false", "analysis=[isotropy,dimensions]", "analysis.dimensions.plot=false")
+    with pytest.raises(ConfigError):
+        go("broken", *SW, "analysis.isotropy.n_pairs=0")
+    return uri, r, tmp, parent
 
 
-def test_report_of_real_runs_tables_files_and_mlflow_run(real_store, tmp_path, capsys):
-    uri, results = real_store
-    out = tmp_path / "rep"
-    assert main(["--experiment", "real", "--tracking-uri", uri, "--out", str(out)]) == 0
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def value(result, key, layer=LAST):
+    return result.metrics[(key, layer)]
+
+
+def row(df, **where) -> pd.Series:
+    hit = df
+    for k, v in where.items():
+        hit = hit[hit[k].astype(str) == str(v)]
+    assert len(hit) == 1, f"{len(hit)} rows match {where} in\n{df}"
+    return hit.iloc[0]
+
+
+# --------------------------------------------------------------------------- experiment "plant"
+
+
+@pytest.fixture(scope="module")
+def plant(store, tmp_path_factory):
+    uri, r, _, _ = store
+    out = tmp_path_factory.mktemp("plant-report")
+    return make_report(uri, experiment="plant", out_dir=out), r
+
+
+def test_seed_only_runs_aggregate_other_settings_split_into_rows(plant, tiny_bert_dir):
+    report, r = plant
+    df = report.tables["i_cos"]
+    assert df.attrs["settings"] == ["data.corpus", "data.n_tokens"]
+    assert list(df.columns[:4]) == ["model", "data.corpus", "data.n_tokens", "layer"]
+    a, b = value(r["seed0"], "i_cos"), value(r["seed1"], "i_cos")
+    agg = row(df, model="minilm", **{"data.n_tokens": 200, "data.corpus": "wikipedia"})
+    assert agg["sw"] == pytest.approx((a + b) / 2, rel=1e-12) and agg["sw sd"] == pytest.approx(statistics.stdev([a, b]), rel=1e-12)
+    assert agg["sw n"] == 2 and set(agg["runs"].split()) == {r["seed0"].run_id[:8], r["seed1"].run_id[:8]}
+    for name, n_tokens, corpus in (("n300", 300, "wikipedia"), ("n250", 250, "wikipedia"), ("text", 200, "text:corpus.txt")):
+        single = row(df, model="minilm", **{"data.n_tokens": n_tokens, "data.corpus": corpus})
+        assert single["sw"] == value(r[name], "i_cos") and single["sw n"] == 1
+    # a model.path run: labelled by the folder it loaded, not by the config name "bert"
+    tiny = f"{tiny_bert_dir.parent.name}/{tiny_bert_dir.name}"
+    assert set(df["model"]) == {"minilm", tiny}
+    assert row(df, model=tiny)["sw"] == value(r["tiny"], "i_cos", 2)
+
+    md = to_markdown(df)
+    assert f"| {(a + b) / 2:.4f} ± {statistics.stdev([a, b]):.4f} (n=2) |" in md
+    assert f"| {value(r['n300'], 'i_cos'):.4f} |" in md  # a single run: just the value
+    notes = " ".join(df.attrs["notes"])
+    assert "data.n_tokens: 200 vs 250 vs 300" in notes and "data.corpus: text:corpus.txt vs wikipedia" in notes
+    assert "differ only in the seed" in notes
+    # I_PC: 6 decimals, as its metadata declares
+    assert f"| {value(r['n300'], 'i_pc'):.6f} |" in to_markdown(report.tables["i_pc"])
+
+
+def test_files_runs_csv_and_the_report_run(plant, store):
+    report, r = plant
+    uri = store[0]
+    out = report.out_dir
+    names = {p.name for p in report.paths}
+    assert {"report.md", "runs.csv", "i_cos.md", "i_cos.csv", "i_pc.md", "isoscore.csv", "toy.md", "toy.csv"} <= names
+    csv = pd.read_csv(out / "i_cos.csv")
+    assert list(csv.columns) == ["model", "data.corpus", "data.n_tokens", "layer", "sw", "sw sd", "sw n", "runs"]
+    text = (out / "report.md").read_text()
+    assert text.startswith("# Report: experiment 'plant'") and f"MLflow run {report.run_id}" in text and "Generated 20" in text
+    assert "## I_Cos by language" in text and "## Toy: mean token norm" in text and "reproduce run(s) left out" in text
+
+    runs = pd.read_csv(out / "runs.csv", dtype=str).fillna("")
+    by_id = runs.set_index("run_id")
+    shown = set(runs.loc[runs["shown"] == "yes", "run_id"])
+    assert shown == {r[k].run_id for k in ("seed0", "seed1", "n300", "text", "tiny", "toy", "n250")}
+    assert by_id.loc[r["reproduce"], "reason"] == f"reproduce run of {r['seed0'].run_id}"
+    assert by_id.loc[r["skipped"].run_id, "reason"] == f"skipped sweep job: stands for run {r['seed0'].run_id}"
+    assert by_id.loc[r["seed0"].run_id, "stand_in"] == r["skipped"].run_id
+    assert float(by_id.loc[r["seed0"].run_id, "i_cos"]) == value(r["seed0"], "i_cos")
+    assert set(runs["kind"]) == {"measurement", "skipped"}  # never the sweep parent or a report
+
+    (rec,) = [x for x in run_records(uri, experiment="plant") if x.tags.get("geomexp.kind") == "report" and x.run_id == report.run_id]
+    assert rec.status == "FINISHED" and rec.run_name.startswith("report") and rec.tags["report.n_runs"] == "7"
+    again = make_report(uri, experiment="plant", out_dir=out.parent / "again", log=False)
+    assert sorted(m.run_id for m in again.runs) == sorted(m.run_id for m in report.runs)  # the report run is not read
+
+
+def test_toy_analysis_defined_outside_the_package_gets_its_table(plant):
+    report, r = plant
+    toy = report.tables["toy"]
+    assert toy.attrs["title"] == "Toy: mean token norm" and toy.attrs["description"] == "an analysis defined in a test module"
+    assert list(toy.columns) == ["model", "subject", "layer", "mean norm", "runs"]
+    assert toy.iloc[0]["mean norm"] == value(r["toy"], "toy_norm")
+    assert f"| minilm | sw | 6 | {value(r['toy'], 'toy_norm'):.2f} |" in to_markdown(toy)
+
+
+def test_reproduce_runs_are_left_out_unless_asked(store):
+    uri, r, _, _ = store
+    runs = collect_runs(uri, experiment="plant")
+    assert r["reproduce"] not in {m.run_id for m in runs}
+    runs = collect_runs(uri, experiment="plant", include_reproduce=True)
+    ids = {m.run_id for m in runs}
+    assert r["reproduce"] in ids and r["seed0"].run_id not in ids  # same identity: counted once, the newest
+    assert any("same geomexp.identity" in n for n in runs.notes)
+    df = build_tables(runs)["i_cos"]
+    assert row(df, model="minilm", **{"data.n_tokens": 200, "data.corpus": "wikipedia"})["sw n"] == 2
+
+
+def test_where_filters_on_params_and_tags(store, tmp_path, capsys):
+    uri, r, _, _ = store
+    runs = collect_runs(uri, experiment="plant", where=["data.n_tokens=300"])
+    assert [m.run_id for m in runs] == [r["n300"].run_id]
+    df = build_tables(runs)["i_cos"]
+    assert df.attrs["settings"] == [] and len(df) == 1 and df.iloc[0]["sw"] == value(r["n300"], "i_cos")
+    runs = collect_runs(uri, experiment="plant", where=["geomexp.model=minilm", "seed=1"])
+    assert [m.run_id for m in runs] == [r["seed1"].run_id]
+    assert main(["--experiment", "plant", "--tracking-uri", uri, "--where", "data.n_tokens=5", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--where data.n_tokens=5: data.n_tokens among the runs: 200, 250, 300" in err
+    assert main(["--experiment", "plant", "--tracking-uri", uri, "--where", "n_tokens", "--out", str(tmp_path)]) == 2
+    assert "use key=value" in capsys.readouterr().err
+
+
+def test_parent_shows_every_job_of_a_sweep(store, tmp_path):
+    uri, r, _, parent = store
+    report = make_report(uri, parent=parent, out_dir=tmp_path / "sweep", log=False)
+    runs = report.runs
+    assert runs.source == f"sweep {parent} (experiment 'plant')"
+    assert [m.run_id for m in runs] == [r["seed0"].run_id, r["n250"].run_id]  # the skipped job as the run it stands for
+    assert runs[0].via == r["skipped"].run_id
+    df = report.tables["i_cos"]
+    assert df["data.n_tokens"].tolist() == ["200", "250"] and "sw n" not in df  # nothing aggregated
+
+
+# --------------------------------------------------------------------------- experiment "tasks"
+
+
+def test_raw_values_of_enhanced_runs_share_the_raw_row(store, tmp_path):
+    """The raw space of an enhanced run is the same measurement as a run without enhancement (same
+    sample, same analysis settings): one raw row, counted once; what other analyses ran does not matter."""
+    uri, r, _, _ = store
+    df = make_report(uri, experiment="enh", out_dir=tmp_path, log=False).tables["i_cos"]
+    assert df["space"].tolist() == ["raw", "abtt"] and df["enhancement"].tolist() == ["none", "abtt"]
+    raw = row(df, space="raw")
+    assert raw["sw"] == value(r["enh_none"], "i_cos") == value(r["enh_abtt"], "i_cos") == value(r["enh_abtt_dims"], "i_cos")
+    assert "sw n" not in df.columns  # three runs, one measurement: no spread to show
+    assert set(raw["runs"].split()) == {r[k].run_id[:8] for k in ("enh_none", "enh_abtt", "enh_abtt_dims")}
+    assert row(df, space="abtt")["sw"] == value(r["enh_abtt"], "i_cos/abtt")
+    assert df.attrs["settings"] == [] and not any("differ in" in n for n in df.attrs["notes"])
+
+
+def test_sts_track_table_and_crosslingual_matrix(store, tmp_path, tiny_bert_dir):
+    uri, r, _, _ = store
+    report = make_report(uri, experiment="tasks", out_dir=tmp_path, log=False)
+    sts = report.tables["sts"]
+    assert list(sts.columns) == ["model", "layer", "enhancement", "space", "sts5 en-en", "runs"]
+    assert sts["space"].tolist() == ["raw", "abtt"] and sts["enhancement"].tolist() == ["none", "abtt"]
+    assert sts["sts5 en-en"].tolist() == [value(r["sts"], "sts_spearman", 2), value(r["sts"], "sts_spearman/abtt", 2)]
+    tiny = f"{tiny_bert_dir.parent.name}/{tiny_bert_dir.name}"
+    assert f"| {tiny} | 2 | abtt | abtt | {value(r['sts'], 'sts_spearman/abtt', 2):.1f} |" in to_markdown(sts)
+    assert "tracks: 1 ar-ar" in (tmp_path / "sts.md").read_text()  # the description the task declares
+
+    xl = report.tables["crosslingual"]
+    assert list(xl.columns) == ["model", "subject", "layer", "language", "en", "sw", "runs"]
+    en, sw = row(xl, language="en"), row(xl, language="sw")
+    overlap = value(r["xl"], "xl_overlap.en_sw")
+    assert en["sw"] == sw["en"] == overlap and math.isnan(en["en"]) and math.isnan(sw["sw"])
+    assert f"| minilm | en+sw | 6 | en | — | {overlap:.3f} |" in to_markdown(xl)
+    # a layer=all run contributes its last layer by default
+    assert report.tables["isoscore"].iloc[0]["sw"] == value(r["all"], "isoscore")
+
+    # a long table (metrics as columns, labels and decimals from the metadata), raw and enhanced rows
+    dims = report.tables["dimensions"]
+    assert list(dims.columns) == ["model", "subject", "layer", "enhancement", "space"] + [
+        "top-1 dim", "top-1 dim share", "top-2 dim", "top-2 share", "top-3 dim", "top-3 share", "runs"
+    ]
+    assert dims["space"].tolist() == ["raw", "center fit on en"] and dims["enhancement"].tolist() == ["none", "center fit on en"]
+    assert dims["top-2 share"].tolist() == [value(r["dims"], "cc_top2_share"), value(r["dims"], "cc_top2_share/center/zero_shot")]
+    dim, share = value(r["dims"], "cc_top1_dim/center/zero_shot"), value(r["dims"], "cc_top1_share/center/zero_shot")
+    assert f"| minilm | sw | 6 | center fit on en | center fit on en | {dim:.0f} | {share:.3f} |" in to_markdown(dims)
+
+
+def test_layer_option(store, tmp_path, capsys):
+    uri, r, _, _ = store
+    runs = collect_runs(uri, experiment="tasks", layer=3)
+    assert [(m.run_id, m.layer) for m in runs] == [(r["all"].run_id, 3)]
+    assert any("without layer 3 left out" in n for n in runs.notes)
+    assert build_tables(runs)["isoscore"].iloc[0]["sw"] == value(r["all"], "isoscore", 3)
+    assert [m.layer for m in collect_runs(uri, experiment="tasks", layer="-1")] == [2, LAST, LAST, LAST]  # tiny BERT: 2 layers
+    with pytest.raises(GeomexpError, match="--layer all"):
+        collect_runs(uri, experiment="tasks", layer="all")
+    assert main(["--experiment", "plant", "--tracking-uri", uri, "--layer", "3", "--out", str(tmp_path)]) == 2
+    assert "no layer 3 (logged: 6)" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- command line and errors
+
+
+def test_cli_writes_logs_and_prints(store, tmp_path, capsys):
+    uri = store[0]
+    assert main(["--experiment", "tasks", "--tracking-uri", uri, "--out", str(tmp_path / "rep")]) == 0
     printed = capsys.readouterr().out
-    assert f"in {out}" in printed and str(out / "isotropy.md") in printed and "MLflow run" in printed
-
-    iso = read_csv(out / "isotropy.csv")
-    assert list(iso.columns) == ["model", "lang", "layer", "I_Cos", "I_PC", "IsoScore", "run_id"]
-    assert iso["lang"].tolist() == ["en", "sw"] and iso["layer"].tolist() == [6, 6]
-    for lang in ("en", "sw"):
-        row = iso[iso["lang"] == lang].iloc[0]
-        m = results[lang].metrics
-        assert row["I_Cos"] == m[("i_cos", 6)] and row["I_PC"] == m[("i_pc", 6)] and row["IsoScore"] == m[("isoscore", 6)]
-        assert row["run_id"] == results[lang].run_id
-    pivot = read_csv(out / "isotropy_i_pc.csv")
-    assert list(pivot.columns) == ["model", "en", "sw"]
-    assert pivot.iloc[0].tolist() == ["minilm", results["en"].metrics[("i_pc", 6)], results["sw"].metrics[("i_pc", 6)]]
-
-    sts = read_csv(out / "sts.csv")
-    assert list(sts.columns) == ["model", "track", "pair", "layer", "enhancement", "baseline", "individual", "run_id"]  # en-en: no zero-shot
-    (row,) = sts.to_dict("records")
-    m = results["sts5"].metrics
-    assert (row["model"], row["track"], row["pair"], row["layer"], row["enhancement"]) == ("bert", "5", "en-en", 2, "cluster")
-    assert row["baseline"] == m[("sts_spearman/baseline", 2)] and row["individual"] == m[("sts_spearman/individual", 2)]
-    by_track = read_csv(out / "sts_by_track.csv")
-    assert by_track["method"].tolist() == ["baseline", "individual"] and list(by_track.columns) == ["model", "method", "5"]
-
-    md = (out / "isotropy.md").read_text()
-    assert "| model | lang | layer | I_Cos | I_PC | IsoScore | run_id |" in md
-    en = results["en"]
-    assert f"| minilm | en | 6 | {en.metrics[('i_cos', 6)]:.4g} | {en.metrics[('i_pc', 6)]:.4g} | {en.metrics[('isoscore', 6)]:.4g} | {en.run_id[:8]} |" in md
-    report_md = (out / "report.md").read_text()
-    assert "## STS 2017: Spearman × 100" in report_md and "## I_PC by language" in report_md and "![summary](summary.png)" in report_md
-    assert not (out / "dimensions.md").exists() and not (out / "outliers.csv").exists()  # no data, no table
-    assert (out / "summary.png").stat().st_size > 1000
-
-    (rep,) = report_runs(uri, "real")
-    assert rep.info.status == "FINISHED" and rep.info.run_name == "report"
-    assert rep.data.tags["report.n_runs"] == "3" and rep.data.tags["report.layer"] == "last"
-    files = all_artifacts(MlflowClient(uri), rep.info.run_id)
-    for name in ("report.md", "isotropy.md", "isotropy.csv", "sts.csv", "sts_by_track.md", "summary.png", "runs.csv", "run_ids.txt"):
-        assert f"report/{name}" in files
-
-    # a second report reads the same three runs, not the first report run
-    second = make_report(uri, experiment="real", out_dir=tmp_path / "again")
-    assert sorted(r["run_id"] for r in second.records) == sorted(r.run_id for r in results.values())
-    assert rep.info.run_id not in {r["run_id"] for r in second.records}
-    assert [r.info.run_id for r in report_runs(uri, "real")] == [rep.info.run_id, second.run_id]
-    assert read_csv(tmp_path / "again" / "isotropy.csv").equals(iso)
-
-
-# --------------------------------------------------------------------------- runs logged directly
-
-
-T0 = 1_700_000_000_000
-
-
-def log_run(uri, experiment, *, metrics=None, tags=None, params=None, start=T0, status="FINISHED", steps=None, name="run"):
-    """A run as the pipeline would log it; ``steps``: {step: {metric: value}} for a layer=all run."""
-    client = MlflowClient(uri)
-    exp_id = ensure_experiment(uri, experiment)
-    base = {"model": "minilm", "lang": "en", "layer": "last", "enhancement": "none", "enhancement_fit": "individual", "num_layers": "6"}
-    run_ = client.create_run(exp_id, start_time=start, tags={"mlflow.runName": name, **base, **(tags or {})})
-    rid = run_.info.run_id
-    batch = [Metric(k, v, start, 0) for k, v in (metrics or {}).items()]
-    batch += [Metric(k, v, start, step) for step, values in (steps or {}).items() for k, v in values.items()]
-    client.log_batch(rid, metrics=batch, params=[Param(k, v) for k, v in (params or {}).items()])
-    client.set_terminated(rid, status, end_time=start + 500)
-    return rid
-
-
-def test_duplicates_take_the_most_recent_finished_run_and_say_so(store_uri, tmp_path):
-    old = log_run(store_uri, "dup", metrics={"i_cos": 0.5, "i_pc": 0.1}, start=T0)
-    new = log_run(store_uri, "dup", metrics={"i_cos": 0.6, "i_pc": 0.2}, start=T0 + 1000)
-    log_run(store_uri, "dup", metrics={"i_cos": 0.9, "i_pc": 0.9}, start=T0 + 2000, status="FAILED")
-    sw = log_run(store_uri, "dup", metrics={"i_cos": 0.7, "i_pc": 0.3}, tags={"lang": "sw"}, start=T0 + 100)
-    log_run(store_uri, "dup", metrics={"i_pc": 0.99}, tags={"geomexp.report": "true"}, start=T0 + 3000, name="report")
-    log_run(store_uri, "dup", tags={"geomexp.sweep": "parent"}, start=T0 + 4000, name="sweep-x")
-
-    records = collect_runs(store_uri, experiment="dup")
-    assert [r["run_id"] for r in records] == [old, sw, new]  # oldest first; failed, report and parent runs left out
-    tables = build_tables(records)
-    iso = tables["isotropy"]
-    assert iso[["lang", "I_Cos", "I_PC"]].values.tolist() == [["en", 0.6, 0.2], ["sw", 0.7, 0.3]]
-    assert iso["run_id"].tolist() == [new, sw]
-    (note,) = iso.attrs["notes"]
-    assert note.startswith("minilm · en · layer 6: 2 finished runs; shown: the most recent, run " + new[:8]) and note.endswith(old[:8])
-    assert tables["isotropy_i_pc"].values.tolist() == [["minilm", 0.2, 0.3]]
-    paths = write_report(tables, tmp_path / "out")
-    assert "Note: minilm · en · layer 6: 2 finished runs" in (tmp_path / "out" / "isotropy.md").read_text()
-    assert {p.name for p in paths} >= {"report.md", "isotropy.md", "isotropy.csv", "isotropy_i_pc.csv", "summary.png"}
-
-
-def test_enhancement_before_after_dimensions_outliers_and_frequency(store_uri):
-    dims = {"cc_top1_dim": 588.0, "cc_top1": 0.3, "cc_top1_share": 0.6, "cc_top2_dim": 21.0, "cc_top2": 0.1, "cc_top2_share": 0.2}
-    dims |= {"cc_top3_dim": 300.0, "cc_top3": 0.05, "cc_top3_share": 0.1}
-    log_run(store_uri, "geo", metrics={"i_cos": 0.4, "i_pc": 0.01, "isoscore": 0.2, **dims, "n_outliers": 2.0, "n_outliers_layernorm": 1.0})
-    log_run(store_uri, "geo", metrics={"freq_rho_pc1": -0.42, "freq_probe_r2": 0.31}, tags={"lang": "sw"}, start=T0 + 10)
-    enhanced = {"i_cos/before": 0.45, "i_pc/before": 0.02, "i_cos/after": 0.01, "i_pc/after": 0.8, "isoscore/after": 0.5, "n_outliers/after": 0.0}
-    log_run(store_uri, "geo", metrics=enhanced, tags={"lang": "sw", "enhancement": "cluster"}, start=T0 + 20)
-    tables = build_tables(collect_runs(store_uri, experiment="geo"))
-
-    iso = tables["isotropy"]
-    cols = ["lang", "enhancement", "I_Cos", "I_PC", "IsoScore", "I_Cos after", "I_PC after", "IsoScore after"]
-    assert iso[cols].fillna(-1).values.tolist() == [["en", "none", 0.4, 0.01, 0.2, -1, -1, -1], ["sw", "cluster", 0.45, 0.02, -1, 0.01, 0.8, 0.5]]
-    pc = tables["isotropy_i_pc"]  # raw space ("none") and after the enhancement, per language
-    assert list(pc.columns) == ["model", "enhancement", "en", "sw"]
-    assert pc.fillna(-1).values.tolist() == [["minilm", "none", 0.01, 0.02], ["minilm", "cluster", -1, 0.8]]
-
-    d = tables["dimensions"]
-    assert d[["top1 dim", "top2 dim", "top3 dim"]].values.tolist() == [[588, 21, 300]] and str(d["top1 dim"].dtype) == "Int64"
-    assert d[["top1 CC", "top1 share", "top3 share"]].values.tolist() == [[0.3, 0.6, 0.1]]
-    assert tables["dimensions_top3"].values.tolist() == [["minilm", "588 (60.0%), 21 (20.0%), 300 (10.0%)"]]
-    out = tables["outliers"]
-    assert out[["lang", "enhancement", "n_outliers"]].values.tolist() == [["en", "none", 2], ["sw", "cluster", 0]]
-    assert out["n_outliers_layernorm"].tolist()[0] == 1 and out["n_outliers_layernorm"].isna().tolist() == [False, True]
-    assert tables["frequency"][["lang", "rho PC1", "probe R2"]].values.tolist() == [["sw", -0.42, 0.31]]
-    assert "sts" not in tables
-    assert "n_outliers_both" not in out  # never logged: no column
-    assert "| minilm | sw | 6 | cluster | individual | 0 | — |" in to_markdown(out)
-
-
-def test_layer_choice_for_runs_that_logged_every_layer(store_uri):
-    steps = {s: {"i_pc": s / 10, "i_cos": 1 - s / 10} for s in range(7)}
-    every = log_run(store_uri, "layers", tags={"layer": "all"}, steps=steps)
-    single = log_run(store_uri, "layers", metrics={"i_pc": 0.55}, tags={"lang": "sw"}, start=T0 + 10)
-    last = build_tables(collect_runs(store_uri, experiment="layers"))["isotropy"]
-    assert last[["lang", "layer", "I_PC"]].values.tolist() == [["en", 6, 0.6], ["sw", 6, 0.55]]
-    records = collect_runs(store_uri, experiment="layers", layer=2)
-    assert [(r["run_id"], r["layer"], r["i_pc"], r["i_cos"]) for r in records] == [(every, 2, 0.2, 0.8)]
-    assert records.notes == [f"run {single[:8]} (run) analysed layer 6, not layer 2; left out (only runs with layer=all have every layer)"]
-    assert [r["layer"] for r in collect_runs(store_uri, experiment="layers", layer=-1)] == [6, 6]
-    with pytest.raises(GeomexpError, match="none of the 2 finished runs of experiment 'layers' has layer 9"):
-        collect_runs(store_uri, experiment="layers", layer=9)
-
-
-def test_sts_tracks_in_the_paper_order(store_uri):
-    for i, track in enumerate(["6", "4b", "1", "5", "4a", "3", "2"]):
-        tags = {"sts_track": track, "sts_pair": "x-y", "analyses": "sts"} if track != "3" else {"analyses": "sts"}
-        metrics = {"sts_spearman/baseline": 50.0 + i, "sts_spearman/individual": 60.0 + i}
-        if track != "5":
-            metrics["sts_spearman/zero_shot"] = 70.0 + i
-        log_run(store_uri, "sts", metrics=metrics, tags={**tags, "enhancement": "cluster"}, params={"analysis.sts.track": track}, start=T0 + i)
-    tables = build_tables(collect_runs(store_uri, experiment="sts"))
-    assert tables["sts"]["track"].tolist() == ["1", "2", "3", "4a", "4b", "5", "6"]
-    wide = tables["sts_by_track"]
-    assert list(wide.columns) == ["model", "method", "1", "2", "3", "4a", "4b", "5", "6"]
-    assert wide["method"].tolist() == ["baseline", "individual", "zero_shot"]
-    assert wide.iloc[0, 2:].tolist() == [52.0, 56.0, 55.0, 54.0, 51.0, 53.0, 50.0]
-    assert pd.isna(wide.iloc[2]["5"])  # en-en has no zero-shot
-
-
-def test_parent_reports_one_sweep(store_uri, tmp_path):
-    p1 = log_run(store_uri, "sweeps", tags={"geomexp.sweep": "parent"}, name="sweep-1")
-    p2 = log_run(store_uri, "sweeps", tags={"geomexp.sweep": "parent"}, name="sweep-2")
-    a = log_run(store_uri, "sweeps", metrics={"i_pc": 0.1}, tags={"mlflow.parentRunId": p1})
-    b = log_run(store_uri, "sweeps", metrics={"i_pc": 0.2}, tags={"mlflow.parentRunId": p1, "lang": "sw"}, start=T0 + 10)
-    log_run(store_uri, "sweeps", metrics={"i_pc": 0.3}, tags={"mlflow.parentRunId": p2})
-    log_run(store_uri, "sweeps", metrics={"i_pc": 0.4}, tags={"mlflow.parentRunId": p1, "lang": "ar"}, status="FAILED")
-    report = make_report(store_uri, parent=p1, out_dir=tmp_path / "r")
-    assert [r["run_id"] for r in report.records] == [a, b]
-    assert report.tables["isotropy_i_pc"].values.tolist() == [["minilm", 0.1, 0.2]]
-    tags = MlflowClient(store_uri).get_run(report.run_id).data.tags
-    assert tags["report.parent"] == p1 and tags["geomexp.report"] == "true" and "mlflow.parentRunId" not in tags
-    assert len(collect_runs(store_uri, experiment="sweeps")) == 3  # the whole experiment: every finished child
+    assert f"in {tmp_path / 'rep'}" in printed and str(tmp_path / "rep" / "sts.md") in printed
+    assert "tag geomexp.kind=report" in printed
+    (rep,) = [x for x in run_records(uri, experiment="tasks") if x.tags.get("geomexp.kind") == "report"]
+    assert rep.tags["report.tables"] == "sts,crosslingual,isoscore,dimensions" and rep.tags["report.layer"] == "last"
 
 
 @pytest.mark.parametrize(
-    "case, match",
+    "args, message",
     [
-        ("unknown_experiment", r"error: experiment 'nope' not found in sqlite:///.*; experiments there: Default, bad"),
-        ("no_finished_runs", r"error: experiment 'bad' has no finished runs \(1 run\(s\), none FINISHED\)"),
-        ("unknown_parent", r"error: run '0123abc' not found in the tracking store sqlite:///"),
-        ("not_a_parent", r"error: run \w+ \(experiment 'bad'\) has no child runs \(--parent takes the id of a sweep's parent run"),
-        ("no_store", r"error: no MLflow store at .*missing\.db"),
-        ("bad_layer", r"error: --layer 'top' is not valid: use last or an integer layer"),
+        (["--experiment", "nope"], "experiment 'nope' not found in sqlite:///"),
+        (["--experiment", "broken"], "experiment 'broken' has no finished measurement runs to tabulate (1 unfinished)"),
+        (["--parent", "0123456789abcdef"], "run '0123456789abcdef' not found in the tracking store"),
     ],
 )
-def test_bad_input_is_one_clear_line(store_uri, tmp_path, capsys, case, match):
-    failed = log_run(store_uri, "bad", metrics={"i_pc": 0.1}, status="FAILED")
-    args = {
-        "unknown_experiment": ["--experiment", "nope"],
-        "no_finished_runs": ["--experiment", "bad"],
-        "unknown_parent": ["--parent", "0123abc"],
-        "not_a_parent": ["--parent", failed],
-        "no_store": ["--experiment", "bad", "--tracking-uri", f"sqlite:///{tmp_path / 'missing.db'}"],
-        "bad_layer": ["--experiment", "bad", "--layer", "top"],
-    }[case]
-    if "--tracking-uri" not in args:
-        args += ["--tracking-uri", store_uri]
-    capsys.readouterr()  # MLflow's own lines from creating the store above
-    assert main([*args, "--out", str(tmp_path / "out")]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1
-    assert re.fullmatch(match + ".*", captured.err.strip()), captured.err
-    assert not (tmp_path / "out").exists() and not (tmp_path / "missing.db").exists()
-    assert report_runs(store_uri, "bad") == []
+def test_cli_errors_name_the_value_and_what_exists(store, tmp_path, capsys, args, message):
+    uri, _, _, parent = store
+    assert main([*args, "--tracking-uri", uri, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    if "nope" in args:
+        assert "experiments there: Default, broken, enh, plant, tasks" in err
+    if "--parent" in args:
+        assert f"sweep parent runs there: {parent} (sweep, experiment 'plant')" in err
 
 
-def test_the_command_line_exits_2_without_a_traceback(store_uri):
-    log_run(store_uri, "cli", metrics={"i_pc": 0.1})
-    proc = subprocess.run(
-        [sys.executable, "-m", "geomexp.report", "--experiment", "nope", "--tracking-uri", store_uri],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip() == f"error: experiment 'nope' not found in {store_uri}; experiments there: Default, cli"
+def test_errors_for_a_missing_store_and_a_run_that_is_no_sweep(store, tmp_path, capsys):
+    uri, r, _, _ = store
+    missing = f"sqlite:///{tmp_path / 'none.db'}"
+    assert main(["--experiment", "plant", "--tracking-uri", missing]) == 2
+    assert f"no MLflow store at {tmp_path / 'none.db'}" in capsys.readouterr().err
+    assert not (tmp_path / "none.db").exists()
+    with pytest.raises(GeomexpError, match="has no child runs: --parent takes a sweep's parent run id"):
+        collect_runs(uri, parent=r["seed0"].run_id)
 
 
-def test_no_tabulated_metric_is_an_error(store_uri):
-    log_run(store_uri, "other", metrics={"something_else": 1.0})
-    with pytest.raises(GeomexpError, match="none of the 1 finished runs of experiment 'other' logged a metric the report tabulates"):
-        make_report(store_uri, experiment="other")
+# --------------------------------------------------------------------------- tables without a store
 
 
-# --------------------------------------------------------------------------- experiment files
+def _measurement(run_id, start, group, identity, i_cos, params=None):
+    tags = {"geomexp.kind": "measurement", "geomexp.model": "m", "geomexp.subject": "sw"}
+    tags.update({"geomexp.group": group, "geomexp.identity": identity})
+    rec = RunRecord(run_id, run_id, "x", "FINISHED", start, params={"model": "m", "seed": "0", **(params or {})}, tags=tags)
+    from geomexp.analyses.isotropy import isotropy_analysis
+
+    return Measurement(rec, 6, {"i_cos": i_cos}, {"isotropy": isotropy_analysis.info})
 
 
-@pytest.mark.parametrize(
-    "experiment, analyses, enhancement, sweep",
-    [
-        ("paper_sts", ["sts"], "cluster", {"model": "mbert,xlmr", "analysis.sts.track": "1,2,3,4a,4b,5,6"}),
-        ("offline_sts", ["sts"], "cluster", {"model": "me5_small", "analysis.sts.track": "1,2,3,4a,4b,5,6"}),
-        ("offline_geometry", ["isotropy", "dimensions", "outliers", "isoscore"], "none", {"model": "minilm,me5_small", "lang": "en,es,ar,tr,sw,su"}),
-    ],
-)
-def test_report_experiments_compose_with_their_sweeps(tmp_path, store_uri, data_root, experiment, analyses, enhancement, sweep):
-    overrides = isolated_overrides(tmp_path, store_uri, data_root) + [f"experiment={experiment}"]
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF), job_name="test"):
-        cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
-    assert list(cfg.analysis) == analyses and cfg.enhancement.name == enhancement
-    assert cfg.layer.index == "last" and cfg.tracking.experiment == experiment
-    assert {k: str(v) for k, v in cfg.hydra.sweeper.params.items()} == sweep
-    check_config(compose_config(overrides))
+def test_groups_that_nothing_tells_apart_still_get_separate_rows():
+    runs = Runs([_measurement("a" * 32, 1, "g1", "i1", 0.1), _measurement("b" * 32, 2, "g2", "i2", 0.3)])
+    df = build_tables(runs)["i_cos"]
+    assert df["group"].tolist() == ["g1", "g2"] and df["sw"].tolist() == [0.1, 0.3]
+    assert any("could not be told apart" in n for n in df.attrs["notes"])

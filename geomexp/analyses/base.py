@@ -1,16 +1,34 @@
-"""The value an analysis returns."""
+"""What an analysis returns and what it declares about itself, in one place.
+
+An analysis is a pure function ``fn(X, *, <inputs it needs>, seed, title, **params) -> AnalysisResult``
+of one layer's token representations ``X`` (N, d), decorated with ``@analysis(...)``, which
+attaches an ``AnalysisInfo``: the metrics it produces (display name, decimals, which direction is
+better, headline or not), the extra inputs it needs (see ``INPUTS``) and its report tables. The
+runner reads ``needs`` to prepare the inputs, the console reads ``headline``, the report reads the
+rest (it never re-lists metric names). Add an analysis: one module + one ``conf/analysis/*.yaml``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+#: extra inputs an analysis may declare in ``needs`` (``X``, ``seed`` and ``title`` are always given)
+INPUTS = {
+    "sample": "TokenSample of the run's corpus sample: row metadata (sentence_ids, word_ids, char_spans, ...)",
+    "sentences": "tuple of the corpus's sentences (what sample.sentence_ids index)",
+    "lang": "the run's language code",
+    "lang_reps": "{code: (N_code, d) array} of the same model, layer and space for every language of `langs`",
+    "layernorm_weights": "(L, d) float64 output-LayerNorm weights of the model (loads the model)",
+}
 
 
 @dataclass
 class AnalysisResult:
     """What one analysis computed on one layer's representations.
 
-    metrics: scalar results, e.g. ``{"i_cos": 0.41}``; logged per layer.
+    metrics: scalar results, e.g. ``{"i_cos": 0.41}``; logged per layer (step = layer).
     figures: matplotlib figures by file name, e.g. ``{"pca_2d.png": fig}``.
     tables: JSON-serialisable tables by file name, e.g. ``{"top_dims.json": {...}}``.
     tags: run tags, e.g. ``{"freq_source": "corpus"}``.
@@ -20,3 +38,108 @@ class AnalysisResult:
     figures: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """One metric (or a family: ``{name}`` placeholders, e.g. ``cc_top{rank}_dim``).
+
+    label: display name. decimals: fixed decimals in tables (0 for counts and indices).
+    better: ``"higher"``, ``"lower"`` or None (no direction, e.g. an index).
+    headline: shown first on the console. log_scale: spans decades (plot on a log axis).
+    """
+
+    key: str
+    label: str
+    decimals: int = 4
+    better: str | None = None
+    headline: bool = False
+    log_scale: bool = False
+    description: str = ""
+
+    def matches(self, key: str) -> bool:
+        """Whether the metric ``key`` (without a space suffix) is this metric or a member of its family."""
+        if "{" not in self.key:
+            return key == self.key
+        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(self.key))
+        return re.fullmatch(pattern, key) is not None
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """A table of the report: one row per model (and differing settings), ``columns`` are metric keys.
+
+    pivot: ``None`` (a long table, the metrics as columns) or the run attribute whose values
+    become columns for the FIRST metric of ``columns`` (``"subject"``: languages or STS tracks).
+    """
+
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    pivot: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class AnalysisInfo:
+    """Everything the runner, console and report need to know about an analysis or task."""
+
+    name: str
+    title: str
+    metrics: tuple[MetricInfo, ...] = ()
+    needs: frozenset[str] = frozenset()
+    tables: tuple[ReportTable, ...] = ()
+    kind: str = "analysis"  # "analysis" (a function of X) or "task" (encodes its own data)
+    #: inputs needed only when a boolean parameter is true, e.g. {"layernorm_weights": "layernorm_rule"}
+    needs_when: tuple[tuple[str, str], ...] = ()
+
+    def inputs(self, params: dict) -> set[str]:
+        """The inputs to prepare for a call with ``params``."""
+        return set(self.needs) | {inp for inp, flag in self.needs_when if params.get(flag)}
+
+    def metric(self, key: str) -> MetricInfo | None:
+        """The declared ``MetricInfo`` of metric ``key`` (a space suffix such as ``/cluster`` is ignored)."""
+        base = key.split("/", 1)[0]
+        return next((m for m in self.metrics if m.matches(base)), None)
+
+    def headline(self) -> list[str]:
+        """Keys of the headline metrics, in declaration order."""
+        return [m.key for m in self.metrics if m.headline]
+
+    def to_dict(self) -> dict:
+        """JSON-ready form, logged with every run (``meta/analyses.json``) for the report to read."""
+        out = asdict(self)
+        out["needs"] = sorted(self.needs)
+        out["needs_when"] = [list(p) for p in self.needs_when]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> AnalysisInfo:
+        return cls(
+            name=data["name"],
+            title=data.get("title", data["name"]),
+            metrics=tuple(MetricInfo(**m) for m in data.get("metrics", ())),
+            needs=frozenset(data.get("needs", ())),
+            tables=tuple(ReportTable(**{**t, "columns": tuple(t["columns"])}) for t in data.get("tables", ())),
+            kind=data.get("kind", "analysis"),
+            needs_when=tuple(tuple(p) for p in data.get("needs_when", ())),
+        )
+
+
+def analysis(name: str, title: str, *, metrics=(), needs=(), tables=(), needs_when=None):
+    """Decorator: attach ``AnalysisInfo`` to an analysis function as ``fn.info``.
+
+    needs_when: ``{input: boolean parameter}`` for inputs needed only when that parameter is true.
+    """
+    needs_when = tuple((needs_when or {}).items())
+    unknown = (set(needs) | {i for i, _ in needs_when}) - set(INPUTS)
+    if unknown:
+        raise ValueError(f"analysis {name!r} needs unknown inputs {sorted(unknown)}; known: {sorted(INPUTS)}")
+
+    def attach(fn):
+        fn.info = AnalysisInfo(
+            name=name, title=title, metrics=tuple(metrics), needs=frozenset(needs), tables=tuple(tables), needs_when=needs_when
+        )
+        return fn
+
+    return attach

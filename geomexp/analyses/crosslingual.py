@@ -5,12 +5,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomexp.analyses.base import AnalysisResult
+from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.errors import ConfigError
 from geomexp.metrics.subspace import principal_angles, subspace_overlap, top_principal_subspace
 from geomexp.validation import as_embeddings
 
 
+@analysis(
+    "crosslingual",
+    "Cross-language subspaces",
+    metrics=[
+        MetricInfo("xl_overlap_mean", "subspace overlap (mean)", 3, headline=True, description="mean over language pairs of the top-D PC subspace overlap"),
+        MetricInfo("xl_overlap_min", "subspace overlap (min)", 3),
+        MetricInfo("xl_overlap_chance", "overlap by chance (D/d)", 3),
+        MetricInfo("xl_mean_cos_mean", "cosine of mean vectors", 3),
+        MetricInfo("xl_overlap.{pair}", "overlap {pair}", 3, description="overlap of two languages' top-D PC subspaces"),
+    ],
+    needs=("lang_reps",),
+    tables=[ReportTable("crosslingual", "Subspace overlap between languages", ("xl_overlap.{pair}",), pivot="pair")],
+)
 def crosslingual_analysis(
     X: np.ndarray,
     *,
@@ -26,7 +39,7 @@ def crosslingual_analysis(
 
     lang_reps: ``{code: (N_code, d)}`` representations of the same model and layer
     (the run's own language among them; ``X`` is not used beyond a shape check).
-    Metrics: ``xl_overlap/<a>_<b>`` for every pair (subspace overlap, mean squared
+    Metrics: ``xl_overlap.<a>_<b>`` for every pair (subspace overlap, mean squared
     cosine of the principal angles: 1 = same subspace, 0 = orthogonal),
     ``xl_overlap_mean`` / ``xl_overlap_min`` over pairs, ``xl_overlap_chance``
     (= D / d, the expected overlap of random subspaces), and
@@ -58,7 +71,7 @@ def crosslingual_analysis(
             overlap[i, j] = overlap[j, i] = ov
             mean_cos[i, j] = mean_cos[j, i] = mc
             angle_deg[i, j] = angle_deg[j, i] = ang
-            metrics[f"xl_overlap/{a}_{b}"] = ov
+            metrics[f"xl_overlap.{a}_{b}"] = ov
     upper = np.triu_indices(k, 1)
     metrics.update(
         xl_overlap_mean=float(overlap[upper].mean()),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomexp.analyses.base import AnalysisResult
+from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.metrics.dimensions import cosine_contributions, top_dimensions
 from geomexp.validation import check_positive_int
 from geomexp.plots import cosine_contribution_bars
@@ -19,6 +19,26 @@ def _table(top: list[tuple[int, float, float]]) -> dict:
     }
 
 
+@analysis(
+    "dimensions",
+    "Cosine contribution per dimension",
+    metrics=[
+        MetricInfo("cc_top1_share", "top-1 dim share", 3, "lower", headline=True, description="share of the mean cosine carried by the top dimension"),
+        MetricInfo("cc_top{rank}_dim", "top-{rank} dim", 0, description="index of the dimension"),
+        MetricInfo("cc_top{rank}_share", "top-{rank} share", 3, "lower", description="its fraction of the mean cosine"),
+        MetricInfo("cc_top{rank}", "top-{rank} CC", 4, description="its mean cosine contribution"),
+        MetricInfo("cc_sum", "sum of CC (sampled)", 4, description="equals the sampled I_Cos over the same pairs"),
+        MetricInfo("cc_sum_exact", "sum of CC (all pairs)", 4, description="equals the exact I_Cos"),
+    ],
+    tables=[
+        ReportTable(
+            "dimensions",
+            "Top-3 dimensions by cosine contribution",
+            ("cc_top1_dim", "cc_top1_share", "cc_top2_dim", "cc_top2_share", "cc_top3_dim", "cc_top3_share"),
+            description="dim: dimension index; share: its contribution / the mean cosine (Timkey & van Schijndel 2021)",
+        )
+    ],
+)
 def dimensions_analysis(
     X: np.ndarray,
     *,

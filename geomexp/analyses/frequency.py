@@ -11,12 +11,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from geomexp.analyses.base import AnalysisResult
+from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.frequency.errors import FrequencyError
 from geomexp.frequency.measures import frequency_bias
 from geomexp.frequency.sources import MIN_CORPUS_WORDS, word_log_frequencies
 from geomexp.frequency.words import WordReps, pool_words
-from geomexp.linalg import principal_coordinates as principal_axes  # (coords, axes, variances)
+from geomexp.linalg import principal_coordinates
 from geomexp.validation import check_positive_int
 from geomexp.plots import frequency_pca_plot
 
@@ -46,6 +46,23 @@ def _words_table(
     }
 
 
+@analysis(
+    "frequency",
+    "Frequency bias",
+    metrics=[
+        MetricInfo("freq_rho_pc1", "rho(freq, PC1)", 3, headline=True, description="Spearman of log frequency with PC1"),
+        MetricInfo("freq_probe_r2", "probe R2", 3, headline=True, description="cross-validated R2 of a linear probe for log frequency"),
+        MetricInfo("freq_rho_pc{k}", "rho(freq, PC{k})", 3),
+        MetricInfo("freq_abs_rho_pc_max", "max |rho(freq, PC)|", 3),
+        MetricInfo("freq_rho_norm", "rho(freq, norm)", 3),
+        MetricInfo("freq_rho_mean_dir", "rho(freq, mean direction)", 3),
+        MetricInfo("freq_n_words", "words used", 0),
+        MetricInfo("freq_n_dropped", "words without a frequency", 0),
+        MetricInfo("freq_mean_pieces", "tokens per word", 2),
+    ],
+    needs=("sample", "sentences", "lang"),
+    tables=[ReportTable("frequency", "Frequency bias", ("freq_rho_pc1", "freq_probe_r2"), description="Spearman rho of log word frequency with PC1; R2 of a linear probe")],
+)
 def frequency_analysis(
     X: np.ndarray,
     *,
@@ -99,7 +116,7 @@ def frequency_analysis(
         freq_n_dropped=float(len(reps) - n_known),
         freq_mean_pieces=float(used.n_pieces.mean()),
     )
-    pc1 = principal_axes(used.vectors, 1)[0][:, 0]
+    pc1 = principal_coordinates(used.vectors, 1)[0][:, 0]
     words = _words_table(used, log_freq, pc1, rows=table_rows, seed=seed, source=freqs.source, note=freqs.note)
     figures = {}
     if plot:

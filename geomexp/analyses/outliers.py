@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomexp.analyses.base import AnalysisResult
+from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.metrics.outliers import layernorm_outlier_dimensions, outlier_dimensions
 from geomexp.plots import outlier_dimension_bars
 
 
+@analysis(
+    "outliers",
+    "Outlier dimensions",
+    metrics=[
+        MetricInfo("n_outliers", "outlier dims", 0, "lower", headline=True, description="dimensions of the averaged vector >= k sigma from its mean"),
+        MetricInfo("outlier_max_abs_z", "max |z|", 2, "lower", description="largest |mean_i - center| / sigma"),
+        MetricInfo("n_outliers_layernorm", "LayerNorm outlier dims", 0, description="flagged by the output-LayerNorm weights"),
+        MetricInfo("n_outliers_both", "found by both rules", 0),
+    ],
+    needs_when={"layernorm_weights": "layernorm_rule"},
+    tables=[ReportTable("outliers", "Number of outlier dimensions by language", ("n_outliers",), pivot="subject")],
+)
 def outliers_analysis(
     X: np.ndarray,
     *,
@@ -34,8 +46,8 @@ def outliers_analysis(
 
     With ``layernorm_rule`` also the data-free rule of Kovaleva et al. 2021 (dimensions
     whose output-LayerNorm weight is a ``k_sigma`` outlier in more than
-    ``layernorm_min_layers`` layers): ``layernorm_weights`` is a callable returning the
-    (L, d) weights (the pipeline passes one); metrics ``n_outliers_layernorm`` and
+    ``layernorm_min_layers`` layers): ``layernorm_weights`` is the (L, d) weights
+    (the runner passes them); metrics ``n_outliers_layernorm`` and
     ``n_outliers_both`` (found by both rules), table ``layernorm_outliers.json``.
     """
     res = outlier_dimensions(X, k_sigma=k_sigma, sigma=sigma)
@@ -66,7 +78,7 @@ def outliers_analysis(
     if layernorm_rule:
         if layernorm_weights is None:
             raise ValueError("layernorm_rule=true needs the model's LayerNorm weights (layernorm_weights)")
-        ln = layernorm_outlier_dimensions(layernorm_weights(), k_sigma=k_sigma, min_layers=layernorm_min_layers)
+        ln = layernorm_outlier_dimensions(layernorm_weights, k_sigma=k_sigma, min_layers=layernorm_min_layers)
         metrics["n_outliers_layernorm"] = float(ln.size)
         metrics["n_outliers_both"] = float(np.intersect1d(ln, res.indices).size)
         tables["layernorm_outliers.json"] = {"indices": ln.tolist(), "k_sigma": k_sigma, "min_layers": layernorm_min_layers}

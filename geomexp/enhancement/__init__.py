@@ -13,10 +13,9 @@ float64). Fit on one set and transform another of any size (zero-shot).
 from geomexp.enhancement.base import Enhancer, EnhancerFileError, NotFittedError
 from geomexp.enhancement.cluster import SMALL_CLUSTER_POLICIES, ClusterEnhancer, SmallClusterError
 from geomexp.enhancement.linear import ABTTEnhancer, CenterEnhancer, IdentityEnhancer, WhiteningEnhancer
-from geomexp.enhancement.registry import ENHANCERS, load_enhancer, make_enhancer
+from geomexp.enhancement.registry import enhancers, load_enhancer, make_enhancer
 
 __all__ = [
-    "ENHANCERS",
     "SMALL_CLUSTER_POLICIES",
     "ABTTEnhancer",
     "CenterEnhancer",
@@ -27,6 +26,7 @@ __all__ = [
     "NotFittedError",
     "SmallClusterError",
     "WhiteningEnhancer",
+    "enhancers",
     "load_enhancer",
     "make_enhancer",
 ]

@@ -33,7 +33,7 @@ def run_case(overrides: list[str], workdir: Path, cache_dir) -> dict[str, float]
     from hydra import compose, initialize_config_dir
 
     import geomexp.config  # noqa: F401
-    from geomexp.pipeline import run
+    from geomexp.experiment import run
 
     base = [
         f"paths.root_dir={workdir}",

@@ -79,8 +79,8 @@ class DataConfig:
 class EnhancementConfig:
     """Isotropy enhancement applied to the representations before the analyses.
 
-    name: a key of ``geomexp.enhancement.ENHANCERS`` (none, center, abtt, whiten, cluster).
-    params: the enhancer's constructor parameters (e.g. n_clusters, n_components).
+    name: the method (none, center, abtt, whiten, cluster; the metric-key suffix of enhanced values).
+    params: ``_target_`` (the enhancer class) and its constructor parameters (e.g. n_clusters, n_components).
     fit_lang: null fits on the run's own language ("individual"); a code (e.g. ``en``)
         fits on that language's representations (same model, layer, sampling) and
         applies the result to the run's language ("zero-shot").
@@ -115,7 +115,7 @@ class PathsConfig:
 
     root_dir: str = MISSING
     cache_dir: str = MISSING
-    output_dir: str = MISSING
+    output_dir: Optional[str] = MISSING
 
 
 @dataclass
@@ -141,28 +141,13 @@ def project_root() -> Path:
     env = os.environ.get("GEOMEXP_ROOT")
     if env:
         return Path(env).expanduser().resolve()
-    here = Path(__file__).resolve().parents[1]
+    here = Path(__file__).resolve().parents[2]
     return here if (here / "run.py").is_file() else Path.cwd().resolve()
 
 
 def config_dir() -> Path:
     """The ``conf/`` folder shipped beside the package."""
-    return Path(__file__).resolve().parents[1] / "conf"
-
-
-def rewrite_layer_overrides(args: list[str]) -> list[str]:
-    """Turn ``layer=8`` / ``layer=0,6,12`` on a command line into ``layer.index=...``.
-
-    ``layer`` is a config group (``last``, ``all``), so Hydra itself rejects a
-    number there; every other argument is returned unchanged.
-    """
-    out = []
-    for arg in args:
-        key, sep, value = arg.partition("=")
-        if key == "layer" and sep and value and all(v.strip().lstrip("-").isdigit() for v in value.split(",")):
-            arg = f"layer.index={value}"
-        out.append(arg)
-    return out
+    return Path(__file__).resolve().parents[2] / "conf"
 
 
 def load_lang_config(code: str) -> LangConfig:

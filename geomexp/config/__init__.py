@@ -1,0 +1,42 @@
+"""Configuration: the structured schema of ``conf/`` (``schema``) and the typed run spec (``spec``).
+
+``geomexp.config`` registers the schema in Hydra's ConfigStore and the ``${geomexp_root:}``
+resolver on import; ``RunSpec.from_config(cfg)`` turns a composed config into frozen,
+checked dataclasses once, and nothing below the entry point sees a ``DictConfig``.
+"""
+
+from geomexp.config.schema import (
+    Config,
+    DataConfig,
+    EnhancementConfig,
+    LangConfig,
+    LayerConfig,
+    ModelConfig,
+    PathsConfig,
+    TrackingConfig,
+    config_dir,
+    load_lang_config,
+    project_root,
+    register_configs,
+    register_resolvers,
+    validate,
+)
+from geomexp.layers import rewrite_layer_overrides
+
+__all__ = [
+    "Config",
+    "DataConfig",
+    "EnhancementConfig",
+    "LangConfig",
+    "LayerConfig",
+    "ModelConfig",
+    "PathsConfig",
+    "TrackingConfig",
+    "config_dir",
+    "load_lang_config",
+    "project_root",
+    "register_configs",
+    "register_resolvers",
+    "rewrite_layer_overrides",
+    "validate",
+]

@@ -1,0 +1,319 @@
+"""The typed run spec: the composed config resolved and checked ONCE into frozen dataclasses.
+
+``RunSpec.from_config(cfg)`` (a ``DictConfig`` or a plain dict matching ``geomexp.config.Config``)
+is the only place that reads a config; the runner, tasks and tracking take specs. Every
+check here raises ``ConfigError`` naming the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from geomexp.analyses.base import AnalysisInfo
+from geomexp.encoders.base import EncoderSpec
+from geomexp.errors import ConfigError
+from geomexp.layers import LayerChoice, parse_layer
+
+CORPORA = ("wikipedia", "text")
+SAMPLE_UNITS = ("tokens", "sentences")
+
+
+def load_target(path: str, what: str):
+    """The object named by the dotted ``path`` (a ``_target_``), or a ``ConfigError`` naming ``what``."""
+    from hydra.utils import get_object
+
+    try:
+        return get_object(str(path))
+    except Exception as err:
+        raise ConfigError(f"{what}._target_={path!r} cannot be imported: {err}") from err
+
+
+@dataclass(frozen=True)
+class LangSpec:
+    """A language: ISO code, name, and its file of the paper's Wikipedia corpus (with MD5)."""
+
+    code: str
+    name: str
+    wikipedia_file: str | None = None
+    wikipedia_md5: str | None = None
+
+    @classmethod
+    def load(cls, code: str) -> LangSpec:
+        """The spec of ``conf/lang/<code>.yaml`` (``ConfigError`` listing the known codes otherwise)."""
+        from omegaconf import OmegaConf
+
+        from geomexp.config.schema import load_lang_config
+
+        return cls(**OmegaConf.to_container(load_lang_config(code)))
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where corpora and STS files come from (none of it changes results, only availability)."""
+
+    corpus: str = "wikipedia"
+    root: str | None = None
+    download_dir: str = "."
+    download: bool = True
+    base_url: str = ""
+    text_file: str | None = None
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """Which tokens are sampled: ``n_tokens`` tokens or every token of ``n_sentences`` sentences."""
+
+    unit: str = "tokens"
+    n_tokens: int = 10000
+    n_sentences: int = 500
+    allow_fewer: bool = False
+    add_special_tokens: bool = True
+    max_length: int = 512
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class EnhancementSpec:
+    """An isotropy enhancement: the estimator class ``target`` with ``params``; ``fit_lang`` None = individual."""
+
+    name: str
+    target: str
+    params: dict = field(default_factory=dict, hash=False)
+    fit_lang: str | None = None
+    save: bool = True
+
+    def build(self):
+        """A new, unfitted enhancer (sklearn estimator shape: ``fit(X)``, ``transform(X)``)."""
+        cls = load_target(self.target, "enhancement.params")
+        try:
+            return cls(**self.params)
+        except TypeError as err:
+            allowed = sorted(cls._get_param_names()) if hasattr(cls, "_get_param_names") else "see its docstring"
+            raise ConfigError(f"enhancement {self.name!r}: {err}; its parameters: {allowed}") from err
+
+    @property
+    def suffix(self) -> str:
+        """Metric-key suffix of values measured in the enhanced space: ``/<name>`` or ``/<name>/zero_shot``."""
+        return f"/{self.name}" + ("/zero_shot" if self.fit_lang else "")
+
+    @property
+    def label(self) -> str:
+        """``cluster`` or ``cluster fit on en`` (titles)."""
+        return self.name + (f" fit on {self.fit_lang}" if self.fit_lang else "")
+
+
+@dataclass(frozen=True)
+class AnalysisSpec:
+    """One selected analysis: its function, its parameters and its declared ``info``."""
+
+    name: str
+    target: str
+    fn: Any = field(hash=False, compare=False)
+    params: dict = field(default_factory=dict, hash=False)
+
+    @property
+    def info(self) -> AnalysisInfo:
+        return self.fn.info
+
+    @property
+    def inputs(self) -> set[str]:
+        return self.info.inputs(self.params)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One selected task (see ``geomexp.tasks``): the task object built from its parameters."""
+
+    name: str
+    target: str
+    task: Any = field(hash=False, compare=False)
+    params: dict = field(default_factory=dict, hash=False)
+
+    @property
+    def info(self) -> AnalysisInfo:
+        return self.task.info
+
+
+@dataclass(frozen=True)
+class TrackingSpec:
+    enabled: bool = True
+    uri: str | None = None
+    experiment: str = "geomexp"
+    run_name: str | None = None
+    log_figures: bool = True
+    resume: bool = True
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run, fully resolved. ``resolved`` is the whole resolved config (logged as an artifact)."""
+
+    encoder: EncoderSpec
+    batch_size: int
+    lang: LangSpec
+    langs: tuple[str, ...]
+    layer: LayerChoice
+    data: DataSpec
+    sample: SampleSpec
+    enhancement: EnhancementSpec | None
+    analyses: tuple[AnalysisSpec, ...]
+    tasks: tuple[TaskSpec, ...]
+    tracking: TrackingSpec
+    root_dir: str
+    cache_dir: str
+    output_dir: str | None
+    progress: bool = True
+    tags: dict = field(default_factory=dict, hash=False)
+    multilingual: bool = False
+    resolved: dict = field(default_factory=dict, hash=False, compare=False, repr=False)
+
+    @property
+    def seed(self) -> int:
+        return self.sample.seed
+
+    @property
+    def uses_corpus(self) -> bool:
+        """Whether the run samples its language's corpus (any analysis; tasks encode their own data)."""
+        return bool(self.analyses)
+
+    @property
+    def infos(self) -> list[AnalysisInfo]:
+        return [a.info for a in self.analyses] + [t.info for t in self.tasks]
+
+    @classmethod
+    def from_config(cls, cfg) -> RunSpec:
+        """Resolve and check a composed config (``DictConfig`` or dict); raises ``ConfigError``."""
+        from omegaconf import DictConfig, OmegaConf
+
+        from geomexp.config.schema import validate
+
+        cfg = validate(cfg) if not isinstance(cfg, DictConfig) else cfg.copy()
+        if OmegaConf.select(cfg, "paths.output_dir", throw_on_resolution_failure=False) is None:
+            cfg.paths.output_dir = None  # Hydra's output dir is unset under the compose API
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+        return cls._build(resolved)
+
+    @classmethod
+    def _build(cls, c: dict) -> RunSpec:
+        m, d = c["model"], c["data"]
+        encoder = EncoderSpec(
+            name=m["name"], source=m["source"], hf_id=m["hf_id"], path=m["path"], revision=m["revision"], dtype=m["dtype"], device=m["device"]
+        )
+        if d["corpus"] not in CORPORA:
+            raise ConfigError(f"data.corpus={d['corpus']!r} is not known; choose one of {list(CORPORA)}")
+        if d["sample_unit"] not in SAMPLE_UNITS:
+            raise ConfigError(f"data.sample_unit={d['sample_unit']!r} is not known; choose one of {list(SAMPLE_UNITS)}")
+        for key, value in (("data.n_tokens", d["n_tokens"]), ("data.n_sentences", d["n_sentences"]), ("data.max_length", d["max_length"]), ("model.batch_size", m["batch_size"])):
+            if value < 1:
+                raise ConfigError(f"{key} must be a positive integer; got {value}")
+        lang = LangSpec(**c["lang"])
+        data = DataSpec(
+            corpus=d["corpus"], root=d["root"] or None, download_dir=d["download_dir"], download=d["download"], base_url=d["base_url"], text_file=d["text_file"]
+        )
+        sample = SampleSpec(
+            unit=d["sample_unit"],
+            n_tokens=int(d["n_tokens"]),
+            n_sentences=int(d["n_sentences"]),
+            allow_fewer=bool(d["allow_fewer"]),
+            add_special_tokens=bool(d["add_special_tokens"]),
+            max_length=int(d["max_length"]),
+            seed=int(c["seed"]),
+        )
+        analyses, tasks = _analyses_and_tasks(c["analysis"])
+        if analyses:
+            if data.corpus == "text" and not data.text_file:
+                raise ConfigError("data.corpus=text needs data.text_file=<path to a file with one sentence a line>")
+            if data.corpus == "wikipedia" and not lang.wikipedia_file:
+                raise ConfigError(f"lang={lang.code!r} has no wikipedia_file; use data.corpus=text with data.text_file=...")
+        enhancement = _enhancement(c["enhancement"], sample)
+        langs = tuple(c["langs"])
+        for code in langs:
+            LangSpec.load(code)
+        if any("lang_reps" in a.inputs for a in analyses) and len(langs) < 2:
+            raise ConfigError(f"analysis {[a.name for a in analyses]} compares languages: give two or more, e.g. langs=[en,es,ar,tr,sw,su]")
+        t, p = c["tracking"], c["paths"]
+        return cls(
+            encoder=encoder,
+            batch_size=int(m["batch_size"]),
+            lang=lang,
+            langs=langs,
+            layer=parse_layer(c["layer"]["index"]),
+            data=data,
+            sample=sample,
+            enhancement=enhancement,
+            analyses=analyses,
+            tasks=tasks,
+            tracking=TrackingSpec(
+                enabled=bool(t["enabled"]),
+                uri=str(t["uri"]) if t["enabled"] else None,
+                experiment=str(t["experiment"]),
+                run_name=t["run_name"],
+                log_figures=bool(t["log_figures"]),
+                resume=bool(t["resume"]),
+            ),
+            root_dir=str(p["root_dir"]),
+            cache_dir=str(p["cache_dir"]),
+            output_dir=p.get("output_dir"),
+            progress=bool(c["progress"]),
+            tags={str(k): str(v) for k, v in (c.get("tags") or {}).items()},
+            multilingual=bool(m.get("multilingual", False)),
+            resolved=c,
+        )
+
+
+def _analyses_and_tasks(nodes: dict) -> tuple[tuple[AnalysisSpec, ...], tuple[TaskSpec, ...]]:
+    """Split ``cfg.analysis`` into analyses (functions with ``info``) and tasks (classes with ``evaluate``)."""
+    if not nodes:
+        raise ConfigError("no analysis selected: use e.g. analysis=[isotropy]")
+    analyses, tasks = [], []
+    for name, node in nodes.items():
+        if not isinstance(node, dict) or "_target_" not in node:
+            raise ConfigError(f"analysis.{name} has no _target_ (the function or task class to call)")
+        params = {k: v for k, v in node.items() if k != "_target_"}
+        for key, value in params.items():
+            is_count = key.startswith("n_") or key.endswith("_points")
+            if is_count and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ConfigError(f"analysis.{name}.{key} must be a positive integer; got {value!r}")
+        target = load_target(node["_target_"], f"analysis.{name}")
+        info = getattr(target, "info", None)
+        if not isinstance(info, AnalysisInfo):
+            raise ConfigError(
+                f"analysis.{name}._target_={node['_target_']!r} declares no AnalysisInfo: decorate the function with "
+                "@geomexp.analyses.base.analysis(...) or give the task class an `info` (see README, Extending)"
+            )
+        if info.kind == "task":
+            try:
+                task = target(**params)
+            except TypeError as err:
+                raise ConfigError(f"analysis.{name}: {err}") from err
+            tasks.append(TaskSpec(name=name, target=node["_target_"], task=task, params=params))
+        else:
+            analyses.append(AnalysisSpec(name=name, target=node["_target_"], fn=target, params=params))
+    return tuple(analyses), tuple(tasks)
+
+
+def _enhancement(node: dict, sample: SampleSpec) -> EnhancementSpec | None:
+    """The enhancement spec (None for ``none``), its parameters checked by building one."""
+    if node["name"] == "none":
+        return None
+    params = dict(node.get("params") or {})
+    target = params.pop("_target_", None)
+    if not target:
+        from geomexp.config.schema import config_dir
+
+        known = sorted(p.stem for p in (config_dir() / "enhancement").glob("*.yaml"))
+        raise ConfigError(
+            f"enhancement.name={node['name']!r} has no params._target_ (the enhancer class): "
+            f"choose enhancement=<option> from conf/enhancement: {known}"
+        )
+    spec = EnhancementSpec(name=node["name"], target=target, params=params, fit_lang=node["fit_lang"] or None, save=bool(node["save"]))
+    enhancer = spec.build()
+    if hasattr(enhancer, "check_params"):
+        enhancer.check_params()  # unknown method or parameter, k < 1, D < 0: fail now
+    if spec.fit_lang:
+        LangSpec.load(spec.fit_lang)
+    k = params.get("n_clusters")
+    if isinstance(k, int) and sample.unit == "tokens" and k > sample.n_tokens:
+        raise ConfigError(f"enhancement.params.n_clusters={k} exceeds the {sample.n_tokens} sampled tokens (data.n_tokens)")
+    return spec

@@ -1,0 +1,33 @@
+"""The few lines a run prints: headline metrics per layer first, then how many more were logged."""
+
+from __future__ import annotations
+
+MAX_COLUMNS = 8
+
+
+def headline_keys(infos, keys) -> list[str]:
+    """``keys`` ordered: each analysis's headline metrics (raw, then enhanced variants) first, the rest after."""
+    keys = list(dict.fromkeys(keys))
+    first = []
+    for info in infos:
+        for head in info.headline():
+            first += [k for k in keys if k == head or k.startswith(head + "/")]
+    first = list(dict.fromkeys(first))
+    return first + sorted(k for k in keys if k not in first)
+
+
+def summary(result, infos, *, title: str, where: str | None) -> str:
+    """Headline metrics per layer (at most ``MAX_COLUMNS`` columns), the count of the rest, and where they went."""
+    ordered = headline_keys(infos, [k for k, _ in result.metrics])
+    shown, hidden = ordered[:MAX_COLUMNS], len(ordered) - MAX_COLUMNS
+    cache = ("hit" if result.cache_hit else "miss") if result.cache_key else "not used"
+    lines = [f"{title} · {len(result.layers)} layer(s) · representation cache {cache}"]
+    width = max([12, *(len(k) for k in shown)])
+    lines.append("layer  " + "  ".join(f"{k:>{width}}" for k in shown))
+    for layer in result.layers:
+        lines.append(f"{layer:>5}  " + "  ".join(f"{result.metrics.get((k, layer), float('nan')):>{width}.5g}" for k in shown))
+    if hidden > 0:
+        lines.append(f"... and {hidden} more metrics in MLflow")
+    if where:
+        lines.append(where)
+    return "\n".join(lines)

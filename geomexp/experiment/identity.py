@@ -1,0 +1,200 @@
+"""What a run measured, as the results schema records it: labels, params, identity hashes, name.
+
+- ``model_label``: the config name, or for ``model.path`` runs the folder that was loaded.
+- ``subject``: what was measured: the language (``sw``), the languages (``en+sw+ar``) or the
+  STS track (``sts2 ar-en``); never the default ``lang`` of a run that did not use it.
+- ``measurement_identity``: SHA-256 of the resolved config minus paths, tracking, display and
+  availability keys (and of ``lang`` where no corpus is sampled): equal identity, same numbers.
+- ``measurement_group``: the same without the seed(s): runs that differ only in the seed.
+- ``run_params``: the values that change results, at most ``MAX_PARAMS`` (the full config is an artifact).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from geomexp.config.spec import AnalysisSpec, RunSpec
+
+MAX_PARAMS = 25
+#: config keys that never change numbers (paths, tracking, display, where data comes from)
+NON_RESULT_KEYS = (
+    "paths",
+    "tracking",
+    "progress",
+    "tags",
+    "data.root",
+    "data.download_dir",
+    "data.download",
+    "data.base_url",
+    "model.batch_size",
+    "model.device",
+    "model.multilingual",
+    "enhancement.save",
+)
+DISPLAY_PARAMS = ("plot", "plot_points", "table_rows")
+SEED_KEYS = ("seed", "enhancement.params.random_state")
+
+
+def flatten(cfg: dict, prefix: str = "") -> dict[str, object]:
+    """``{"model": {"name": "x"}}`` -> ``{"model.name": "x"}`` (lists kept as lists)."""
+    out = {}
+    for key, value in cfg.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _under(key: str, prefixes) -> bool:
+    return any(key == p or key.startswith(p + ".") for p in prefixes)
+
+
+def identity_items(spec: RunSpec) -> dict[str, object]:
+    """The flattened config items that determine the run's numbers."""
+    flat = flatten(spec.resolved)
+    skip = list(NON_RESULT_KEYS)
+    if not spec.uses_corpus:
+        skip.append("lang")
+    if not any("lang_reps" in a.inputs for a in spec.analyses):
+        skip.append("langs")
+    return {
+        k: v
+        for k, v in flat.items()
+        if not _under(k, skip) and not (k.startswith("analysis.") and k.rsplit(".", 1)[-1] in DISPLAY_PARAMS)
+    }
+
+
+def _digest(items: dict) -> str:
+    return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def measurement_identity(spec: RunSpec) -> str:
+    """Hash of everything that determines the numbers (equal hash: the same measurement)."""
+    return _digest(identity_items(spec))
+
+
+def measurement_group(spec: RunSpec) -> str:
+    """Hash of the identity without the seeds: runs that differ only in the seed share it."""
+    return _digest({k: v for k, v in identity_items(spec).items() if k not in SEED_KEYS})
+
+
+def analysis_identities(spec: RunSpec) -> dict[str, str]:
+    """Per analysis or task ``<name>``, the identity of ITS numbers, as tags (the report's cells):
+
+    ``geomexp.identity.<name>`` / ``geomexp.group.<name>``: the run's identity items minus the other
+    analyses' parameters (with / without the seeds); ``... .raw``: also minus the enhancement, for its
+    raw-space values (the same in a ``none`` run and a ``cluster`` run of the same sample).
+    """
+    items = identity_items(spec)
+    out = {}
+    for a in (*spec.analyses, *spec.tasks):
+        own = {k: v for k, v in items.items() if not (k.startswith("analysis.") and not k.startswith(f"analysis.{a.name}."))}
+        if isinstance(a, AnalysisSpec) and "lang_reps" not in a.inputs:
+            own.pop("langs", None)
+        raw = {k: v for k, v in own.items() if not _under(k, ("enhancement",))}
+        for suffix, chosen in (("", own), (".raw", raw)):
+            out[f"geomexp.identity.{a.name}{suffix}"] = _digest(chosen)
+            out[f"geomexp.group.{a.name}{suffix}"] = _digest({k: v for k, v in chosen.items() if k not in SEED_KEYS})
+    return out
+
+
+def model_label(spec: RunSpec) -> str:
+    """``mbert``, or for a ``model.path`` run the loaded folder as ``<parent>/<folder>``."""
+    if not spec.encoder.path:
+        return spec.encoder.name
+    path = Path(spec.encoder.path).expanduser()
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+
+def subject(spec: RunSpec) -> str:
+    """What the run measured: ``sw``, ``en+sw+ar`` (languages compared), ``sts2 ar-en`` (a task)."""
+    parts = []
+    if spec.analyses:
+        compares = any("lang_reps" in a.inputs for a in spec.analyses)
+        parts.append("+".join(spec.langs) if compares else spec.lang.code)
+    parts += [t.task.subject for t in spec.tasks]
+    return ", ".join(parts)
+
+
+def run_params(spec: RunSpec) -> dict[str, str]:
+    """The params logged with a run: the values that change results (at most ``MAX_PARAMS``)."""
+    s = spec.sample
+    p: dict[str, object] = {"model": model_label(spec)}
+    if spec.encoder.source == "hf" and not spec.encoder.path:
+        p["model.revision"] = spec.encoder.revision
+    if spec.encoder.dtype != "float32":
+        p["model.dtype"] = spec.encoder.dtype
+    p["subject"] = subject(spec)
+    p["layer"] = spec.layer
+    if spec.uses_corpus or spec.tasks:
+        if spec.uses_corpus:
+            p["data.corpus"] = spec.data.corpus if spec.data.corpus != "text" else f"text:{Path(spec.data.text_file).name}"
+        p["data.sample_unit"] = s.unit
+        p["data.n_tokens" if s.unit == "tokens" else "data.n_sentences"] = s.n_tokens if s.unit == "tokens" else s.n_sentences
+        p["data.allow_fewer"] = s.allow_fewer
+        p["data.add_special_tokens"] = s.add_special_tokens
+        p["data.max_length"] = s.max_length
+    p["seed"] = s.seed
+    enh = spec.enhancement
+    p["enhancement"] = enh.name if enh else "none"
+    if enh:
+        p["enhancement.fit_lang"] = enh.fit_lang or "individual"
+    analysis_params = {
+        f"analysis.{a.name}": _compact({k: v for k, v in a.params.items() if k not in DISPLAY_PARAMS}) for a in (*spec.analyses, *spec.tasks)
+    }
+    enh_params = {f"enhancement.{k}": v for k, v in (enh.params if enh else {}).items() if k != "random_state"}
+    if len(p) + len(analysis_params) + len(enh_params) > MAX_PARAMS:
+        enh_params = {"enhancement.params": _compact(enh.params)} if enh else {}
+    p.update(enh_params)
+    p.update(analysis_params)
+    return {k: str(v) for k, v in p.items()}
+
+
+def _compact(params: dict) -> str:
+    """``{"n_pairs": 1000, "exact": True}`` -> ``"exact=True n_pairs=1000"`` (sorted; one column in MLflow)."""
+    return " ".join(f"{k}={v}" for k, v in sorted(params.items())) or "-"
+
+
+def default_run_name(spec: RunSpec, extras: list[str] = ()) -> str:
+    """``<model>-<subject>-<layer>[-<method>[@<fit lang>]]`` plus what differs from the defaults (``extras``)."""
+    what = subject(spec).replace(", ", "+").replace(" ", "-")
+    name = f"{model_label(spec)}-{what}-{spec.layer}"
+    if spec.enhancement:
+        name += f"-{spec.enhancement.name}" + (f"@{spec.enhancement.fit_lang}" if spec.enhancement.fit_lang else "")
+    return " ".join([name, *extras])
+
+
+#: command-line keys that are already in the default name (group choices) or never change numbers
+_NAMED_KEYS = ("model", "lang", "layer", "layer.index", "analysis", "enhancement", "enhancement.fit_lang", "experiment", "debug", "langs")
+
+
+def name_extras(overrides: list[str]) -> list[str]:
+    """From Hydra's command-line overrides, those that change results but are not in the default name."""
+    out = []
+    for item in overrides:
+        key, sep, value = item.lstrip("+~").partition("=")
+        if not sep or key in _NAMED_KEYS or _under(key, NON_RESULT_KEYS) or key.startswith("hydra"):
+            continue
+        if key.startswith("analysis.") and key.rsplit(".", 1)[-1] in DISPLAY_PARAMS:
+            continue
+        short = key.split(".", 1)[1] if key.startswith(("data.", "model.", "enhancement.params.")) else key
+        short = short.split(".", 1)[1] if short.startswith("params.") else short
+        out.append(f"{short}={value}")
+    return out
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries the numbers depend on (read from package metadata, nothing imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for tag, dist in (("torch", "torch"), ("transformers", "transformers"), ("numpy", "numpy"), ("faiss", "faiss-cpu"), ("mlflow", "mlflow"), ("geomexp", "geomexp")):
+        try:
+            out[f"version.{tag}"] = version(dist)
+        except PackageNotFoundError:
+            out[f"version.{tag}"] = "not installed"
+    return out

@@ -1,0 +1,153 @@
+"""Token representations for a run: corpus samples per language and whole sentence lists, from
+the content-keyed cache or encoded now (the encoder is loaded only on a cache miss).
+
+``Representations`` is what the runner and tasks ask for data; it holds no config, only specs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from geomexp.cache import cache_key, entry_lock, load_sample, save_sample
+from geomexp.config.spec import DataSpec, LangSpec, SampleSpec
+from geomexp.data import Corpus, load_text_corpus, load_wikipedia_corpus
+from geomexp.encoders import EncoderInfo, EncoderSpec, load_encoder
+from geomexp.extraction import TokenSample, extract_tokens
+
+log = logging.getLogger(__name__)
+
+
+def load_corpus(data: DataSpec, lang: LangSpec) -> Corpus:
+    """The corpus of ``lang`` as ``data`` says: the data root, a download, or a text file."""
+    if data.corpus == "text":
+        return load_text_corpus(lang.code, data.text_file)
+    return load_wikipedia_corpus(
+        lang.code,
+        lang.wikipedia_file,
+        root=data.root,
+        download_dir=data.download_dir,
+        download=data.download,
+        md5=lang.wikipedia_md5,
+        base_url=data.base_url,
+    )
+
+
+def sample_description(info: EncoderInfo, corpus: Corpus, sample: SampleSpec, whole_corpus: bool = False) -> dict:
+    """Everything that determines the sampled representations (the cache key's content).
+
+    ``whole_corpus``: every token of every sentence (a task's data) instead of ``sample``'s sampling.
+    """
+    unit = "sentences" if whole_corpus else sample.unit
+    return {
+        "model": info.identity,
+        "corpus": {"lang": corpus.lang, "checksum": corpus.checksum},
+        "sample_unit": unit,
+        "whole_corpus": whole_corpus,
+        "n_tokens": sample.n_tokens if unit == "tokens" else None,
+        "n_sentences": (len(corpus.sentences) if whole_corpus else sample.n_sentences) if unit == "sentences" else None,
+        "allow_fewer": sample.allow_fewer,
+        "seed": sample.seed,
+        "add_special_tokens": sample.add_special_tokens,
+        "max_length": int(min(sample.max_length, info.max_length)),
+    }
+
+
+class Representations:
+    """Cached token representations of one encoder, under one sampling, for any corpus of the run.
+
+    corpus_sample(code): the run's sampling of a language's corpus; encode(sentences): every
+    token of a sentence list; sts_track(track): an STS track's data; layernorm_weights(): (L, d).
+    ``cache_key``/``cache_hit`` record the first corpus sample fetched (the run's own language).
+    """
+
+    def __init__(self, encoder: EncoderSpec, info: EncoderInfo, sample: SampleSpec, data: DataSpec, *, cache_dir: str, batch_size: int = 32, progress: bool = True):
+        self.encoder_spec, self.info, self.sample, self.data = encoder, info, sample, data
+        self.cache_dir, self.batch_size, self.progress = cache_dir, batch_size, progress
+        self._encoder = None
+        self._corpora: dict[str, Corpus] = {}
+        self._samples: dict[str, TokenSample] = {}
+        self._encoded: dict[str, TokenSample] = {}
+        self.fetched: list[tuple[str, str, bool]] = []  # (what, cache key, hit)
+
+    @property
+    def encoder_loaded(self) -> bool:
+        return self._encoder is not None
+
+    def encoder(self):
+        """The loaded encoder (loaded now if it was not)."""
+        if self._encoder is None:
+            self._encoder = load_encoder(self.encoder_spec, self.info)
+        return self._encoder
+
+    def corpus(self, code: str) -> Corpus:
+        if code not in self._corpora:
+            self._corpora[code] = load_corpus(self.data, LangSpec.load(code))
+        return self._corpora[code]
+
+    def add_corpus(self, corpus: Corpus) -> None:
+        """Use ``corpus`` (already loaded) for its language."""
+        self._corpora[corpus.lang] = corpus
+
+    def corpus_sample(self, code: str) -> TokenSample:
+        """The run's sampling of language ``code``'s corpus (cached on disk and in memory)."""
+        if code not in self._samples:
+            self._samples[code] = self._get(self.corpus(code), whole_corpus=False, what=f"corpus {code}")
+        return self._samples[code]
+
+    def encode(self, sentences) -> TokenSample:
+        """Every token of every sentence of ``sentences`` (e.g. one side of an STS track), cached."""
+        from geomexp.data.corpus import sentences_checksum
+
+        checksum = sentences_checksum(sentences)
+        if checksum not in self._encoded:
+            corpus = Corpus(lang="sentences", sentences=tuple(sentences), source="list", checksum=checksum)
+            self._encoded[checksum] = self._get(corpus, whole_corpus=True, what=f"{len(corpus.sentences)} sentences")
+        return self._encoded[checksum]
+
+    def sts_track(self, track):
+        """The ``StsTrack`` of ``track`` from the data root or a download."""
+        from geomexp.data.sts import load_sts_track
+
+        d = self.data
+        return load_sts_track(track, root=d.root, download_dir=d.download_dir, download=d.download, base_url=d.base_url)
+
+    def layernorm_weights(self):
+        """(L, d) float64 output-LayerNorm weights of the model (loads it)."""
+        from geomexp.encoders.loading import output_layernorm_weights
+
+        return output_layernorm_weights(self.encoder().model)
+
+    def _get(self, corpus: Corpus, *, whole_corpus: bool, what: str) -> TokenSample:
+        description = sample_description(self.info, corpus, self.sample, whole_corpus)
+        key = cache_key(description)
+        sample = load_sample(self.cache_dir, key)
+        if sample is None:
+            with entry_lock(self.cache_dir, key):  # another worker may be computing this very key
+                sample = load_sample(self.cache_dir, key)
+                if sample is None:
+                    sample = self._encode_and_save(corpus, key, description)
+                    self.fetched.append((what, key, False))
+                    return sample
+        log.info("cache hit %s (%s)", key[:12], what)
+        self.fetched.append((what, key, True))
+        return sample
+
+    def _encode_and_save(self, corpus: Corpus, key: str, description: dict) -> TokenSample:
+        enc = self.encoder()
+        sample = extract_tokens(
+            enc.model,
+            enc.tokenizer,
+            corpus.sentences,
+            n_tokens=description["n_tokens"],
+            n_sentences=description["n_sentences"],
+            seed=description["seed"],
+            allow_fewer=description["allow_fewer"] or description["whole_corpus"],
+            add_special_tokens=description["add_special_tokens"],
+            max_length=description["max_length"],
+            batch_size=self.batch_size,
+            device=enc.device,
+            progress=self.progress,
+            what=f"the {corpus.lang} corpus ({corpus.source}) tokenized by {self.encoder_spec.name}",
+        )
+        save_sample(self.cache_dir, key, sample, description)
+        return sample

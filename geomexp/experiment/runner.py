@@ -1,0 +1,305 @@
+"""The runner: spec -> corpus -> representations (cache) -> enhancer -> analyses -> tasks -> tracking.
+
+``run(cfg)`` is what ``run.py`` calls; ``run(spec)`` works from a notebook. Every analysis runs
+on the raw space (plain metric keys, in every run) and, with an enhancement, on the enhanced
+space too (keys with the suffix ``/<method>`` or ``/<method>/zero_shot``); ``step`` = layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from geomexp.analyses.base import AnalysisResult
+from geomexp.config.spec import AnalysisSpec, RunSpec
+from geomexp.encoders import describe_encoder
+from geomexp.errors import ConfigError
+from geomexp.experiment import identity as ident
+from geomexp.experiment.console import headline_keys, summary
+from geomexp.experiment.context import RunContext
+from geomexp.experiment.representations import Representations
+from geomexp.layers import resolve_layers
+from geomexp.tracking import (
+    RunLogger,
+    check_store_reachable,
+    failed_runs_with_tag,
+    finished_runs_with_tag,
+    git_state,
+    parent_run_id_for_job,
+    record_skipped_job,
+    tracked_run,
+)
+from geomexp.tracking.query import CONFIG_ARTIFACT, META_ARTIFACT
+
+log = logging.getLogger(__name__)
+logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # one INFO line per CPU feature it probes
+
+
+@dataclass
+class RunResult:
+    """What a run produced: ``metrics[(key, layer)]``, the MLflow run id and name, the cache key and hit.
+
+    skipped: a sweep job skipped because ``same_as`` (a FINISHED run) measured the same thing.
+    """
+
+    run_id: str | None
+    run_name: str = ""
+    metrics: dict[tuple[str, int], float] = field(default_factory=dict)
+    cache_key: str = ""
+    cache_hit: bool = False
+    layers: list[int] = field(default_factory=list)
+    skipped: bool = False
+    same_as: str | None = None
+
+
+def run(cfg, context: RunContext | None = None) -> RunResult:
+    """Run one job from a composed config (``DictConfig``/dict) or a ``RunSpec``.
+
+    A config that fails its checks raises ``ConfigError``; with tracking on, the error is first
+    recorded as a FAILED run (so a sweep's bad job is visible in MLflow).
+    """
+    context = context or RunContext()
+    if isinstance(cfg, RunSpec):
+        return execute(cfg, context)
+    try:
+        spec = RunSpec.from_config(cfg)
+    except ConfigError as err:
+        _record_config_error(cfg, context, err)
+        raise
+    return execute(spec, context)
+
+
+def execute(spec: RunSpec, context: RunContext) -> RunResult:
+    """Run ``spec``, top to bottom (see the module docstring)."""
+    uri = spec.tracking.uri
+    if uri:
+        check_store_reachable(uri)
+    foreign = sorted({spec.lang.code, *spec.langs} - {"en"}) if spec.analyses else []
+    if not spec.multilingual and foreign:
+        log.warning("model %r is monolingual (model.multilingual=false) but measures %s", spec.encoder.name, ", ".join(foreign))
+    identity = ident.measurement_identity(spec)
+    parent = parent_run_id_for_job(context.sweep_dir) if context.is_sweep_job else None
+    name = spec.tracking.run_name or ident.default_run_name(spec, ident.name_extras(list(context.overrides)))
+    tags = run_tags(spec, context, identity)
+    if uri and context.is_sweep_job and spec.tracking.resume:
+        finished = finished_runs_with_tag(uri, spec.tracking.experiment, "geomexp.identity", identity)
+        if finished:
+            log.info("skipped: this measurement already FINISHED as run %s (tracking.resume=false to rerun)", finished[0])
+            stand_in = record_skipped_job(uri, spec.tracking.experiment, finished[0], name, parent_run_id=parent, tags=tags)
+            return RunResult(run_id=stand_in, run_name=name, skipped=True, same_as=finished[0])
+        failed = failed_runs_with_tag(uri, spec.tracking.experiment, "geomexp.identity", identity)
+        if failed:
+            tags["resumed_after"] = failed[0]
+    with tracked_run(uri, spec.tracking.experiment, name, parent_run_id=parent, tags=tags) as logger:
+        logger.log_params(ident.run_params(spec))
+        logger.log_dict(spec.resolved, CONFIG_ARTIFACT)
+        logger.log_dict({i.name: i.to_dict() for i in spec.infos}, META_ARTIFACT)
+        if context.output_dir:
+            logger.log_artifacts(Path(context.output_dir) / ".hydra", "hydra")
+        result = measure(spec, logger)
+        log.info(summary(result, spec.infos, title=f"{ident.model_label(spec)} · {ident.subject(spec)}", where=_where(logger, spec)))
+    return result
+
+
+def run_tags(spec: RunSpec, context: RunContext, identity: str) -> dict[str, str]:
+    """The run's tags: the results schema's identity tags, versions, git state, choices, user tags."""
+    return {
+        "geomexp.kind": "measurement",
+        "geomexp.identity": identity,
+        "geomexp.group": ident.measurement_group(spec),
+        **ident.analysis_identities(spec),
+        "geomexp.model": ident.model_label(spec),
+        "geomexp.subject": ident.subject(spec),
+        "geomexp.layer": str(spec.layer),
+        "geomexp.analyses": ",".join(a.name for a in (*spec.analyses, *spec.tasks)),
+        "geomexp.enhancement": spec.enhancement.label if spec.enhancement else "none",
+        "geomexp.multilingual": str(spec.multilingual).lower(),
+        **({"model.path": str(Path(spec.encoder.path).expanduser().resolve())} if spec.encoder.path else {}),
+        **ident.library_versions(),
+        **{f"choice.{k}": v for k, v in context.choices.items()},
+        "overrides": " ".join(context.overrides),
+        **git_state(spec.root_dir),
+        **spec.tags,
+    }
+
+
+def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
+    """Encode (or read the cache), enhance and analyse every layer; log it all at the end or nothing."""
+    reps = Representations(
+        spec.encoder, None, spec.sample, spec.data, cache_dir=spec.cache_dir, batch_size=spec.batch_size, progress=spec.progress
+    )
+    if spec.uses_corpus:
+        corpus = reps.corpus(spec.lang.code)  # a missing corpus fails before the model is read
+        logger.set_tags({"corpus_source": corpus.source, "corpus_checksum": corpus.checksum})
+    reps.info = info = describe_encoder(spec.encoder)
+    check_against_model(spec, info.hidden_size)
+    layers = resolve_layers(spec.layer, info.num_layers, spec.encoder.name)
+    logger.set_tags({"num_layers": info.num_layers, "hidden_size": info.hidden_size})
+    result = RunResult(run_id=logger.run_id, run_name=logger.run_name or "", layers=layers)
+    sample = None
+    if spec.uses_corpus:
+        sample = reps.corpus_sample(spec.lang.code)
+        _, result.cache_key, result.cache_hit = reps.fetched[0]
+        logger.set_tags({"cache_key": result.cache_key, "cache_hit": str(result.cache_hit).lower(), "n_tokens": sample.n_tokens})
+    per_layer = len(layers) > 1
+    title = f"{ident.model_label(spec)} · {ident.subject(spec)}"
+    with logger.deferred():  # all layers' results are written together, or none
+        for layer in layers:
+            spaces = [("", sample.layer(layer) if sample is not None else None, None)]
+            if spec.enhancement and spec.analyses:
+                spaces.append(enhanced_space(spec, reps, layer, spaces[0][1], logger))
+            for suffix, X, enhancer in spaces:
+                lang_reps = lang_representations(spec, reps, layer, enhancer)
+                where = f"{title} · layer {layer}" + (f" · after {spec.enhancement.label}" if suffix else "")
+                for a in spec.analyses:
+                    out = call_analysis(a, X, spec, reps, sample, lang_reps, title=where)
+                    folder = a.name + (f"/{suffix.strip('/').replace('/', '_')}" if suffix else "")
+                    record(logger, result, out, folder, layer, suffix, per_layer, spec)
+            for t in spec.tasks:
+                out = t.task.evaluate(reps, layer, spec.enhancement, seed=spec.seed, title=f"{ident.model_label(spec)} · layer {layer}")
+                record(logger, result, out, t.name, layer, "", per_layer, spec)
+        if per_layer:
+            log_layer_curves(logger, result, spec, title)
+    logger.set_tags({"device": str(reps.encoder().device) if reps.encoder_loaded else "none (cache hit)"})
+    return result
+
+
+def check_against_model(spec: RunSpec, hidden_size: int) -> None:
+    """Checks that need the model's width: an enhancement removing D >= d directions."""
+    D = spec.enhancement.params.get("n_components") if spec.enhancement else None
+    if isinstance(D, int) and D >= hidden_size:
+        raise ConfigError(f"enhancement.params.n_components={D} must be below the model's {hidden_size} dimensions ({spec.encoder.name})")
+
+
+def enhanced_space(spec: RunSpec, reps: Representations, layer: int, X: np.ndarray, logger: RunLogger):
+    """(suffix, enhanced X, fitted enhancer) of ``layer``: fit on X itself, or on ``fit_lang``'s sample."""
+    enh = spec.enhancement
+    fit_X = reps.corpus_sample(enh.fit_lang).layer(layer) if enh.fit_lang else X
+    enhancer = enh.build().fit(fit_X)
+    if enh.save:
+        log_enhancer(logger, enhancer, layer)
+    return enh.suffix, enhancer.transform(X), enhancer
+
+
+def lang_representations(spec: RunSpec, reps: Representations, layer: int, enhancer) -> dict | None:
+    """``{code: (N, d)}`` for ``spec.langs`` if an analysis needs it, in the same space as X.
+
+    Enhanced space: zero-shot applies the one fitted enhancer to every language; individual
+    fits a new enhancer on each language.
+    """
+    if not any("lang_reps" in a.inputs for a in spec.analyses):
+        return None
+    raw = {code: reps.corpus_sample(code).layer(layer) for code in spec.langs}
+    if enhancer is None:
+        return raw
+    if spec.enhancement.fit_lang:
+        return {code: enhancer.transform(X) for code, X in raw.items()}
+    return {code: spec.enhancement.build().fit_transform(X) for code, X in raw.items()}
+
+
+def call_analysis(a: AnalysisSpec, X, spec: RunSpec, reps: Representations, sample, lang_reps, *, title: str) -> AnalysisResult:
+    """Call analysis ``a`` on ``X`` (N, d) with its parameters and the inputs it declares
+    (see ``geomexp.analyses.base.INPUTS``)."""
+    inputs = {}
+    for name in a.inputs:
+        if name == "sample":
+            inputs[name] = sample
+        elif name == "sentences":
+            inputs[name] = reps.corpus(spec.lang.code).sentences
+        elif name == "lang":
+            inputs[name] = spec.lang.code
+        elif name == "lang_reps":
+            inputs[name] = lang_reps
+        elif name == "layernorm_weights":
+            inputs[name] = reps.layernorm_weights()
+    return a.fn(X, seed=spec.seed, title=title, **inputs, **a.params)
+
+
+def record(logger: RunLogger, result: RunResult, out: AnalysisResult, folder: str, layer: int, suffix: str, per_layer: bool, spec: RunSpec) -> None:
+    """Log one analysis result of one layer: metrics (key + suffix, step = layer), tables, figures, tags."""
+    metrics = {f"{k}{suffix}": float(v) for k, v in out.metrics.items()}
+    logger.log_metrics(metrics, step=layer)
+    for key, value in metrics.items():
+        result.metrics[(key, layer)] = value
+    logger.set_tags(out.tags)
+    prefix = f"{folder}/layer_{layer:02d}" if per_layer else folder
+    for fname, table in out.tables.items():
+        logger.log_dict(table, f"tables/{prefix}/{fname}")
+    for fname, fig in out.figures.items():
+        if spec.tracking.log_figures:
+            logger.log_figure(fig, f"figures/{prefix}/{fname}")
+        else:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+
+
+def log_layer_curves(logger: RunLogger, result: RunResult, spec: RunSpec, title: str) -> None:
+    """``tables/metrics_by_layer.json`` (every metric) and one metric-vs-layer figure per headline metric
+    (raw and enhanced on the same axes)."""
+    keys = headline_keys(spec.infos, [k for k, _ in result.metrics])
+    table = {"layer": result.layers, **{k: [result.metrics.get((k, layer)) for layer in result.layers] for k in keys}}
+    logger.log_dict(table, "tables/metrics_by_layer.json")
+    if not spec.tracking.log_figures:
+        return
+    from geomexp.plots import metric_vs_layer
+
+    for info in spec.infos:
+        for head in info.headline():
+            series = {k: table[k] for k in keys if (k == head or k.startswith(head + "/")) and None not in table[k]}
+            if series:
+                m = info.metric(head)
+                fig = metric_vs_layer(result.layers, series, title=f"{m.label} — {title}", ylabel=m.label)
+                if m.log_scale and all(v > 0 for vs in series.values() for v in vs):
+                    fig.axes[0].set_yscale("log")
+                logger.log_figure(fig, f"figures/by_layer/{head}.png")
+
+
+def log_enhancer(logger: RunLogger, enhancer, layer: int) -> None:
+    """Save a fitted enhancer as ``enhancer/layer_XX.npz`` and what it did as a table."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"layer_{layer:02d}.npz"
+        enhancer.save(path)
+        logger.log_bytes(path.read_bytes(), f"enhancer/{path.name}")
+    report = {}
+    for attr in ("cluster_sizes_", "components_removed_", "policy_events_"):
+        value = getattr(enhancer, attr, None)
+        if value is not None:
+            report[attr.rstrip("_")] = np.asarray(value).tolist() if not isinstance(value, list) else value
+    if report:
+        logger.log_dict(report, f"tables/enhancement/layer_{layer:02d}.json")
+        if report.get("policy_events"):
+            logger.set_tags({f"enhancement_events_layer_{layer:02d}": "; ".join(report["policy_events"])})
+
+
+def _where(logger: RunLogger, spec: RunSpec) -> str | None:
+    if not spec.tracking.uri:
+        return None
+    return f"MLflow run {logger.run_id} ({logger.run_name}) in {spec.tracking.uri} (experiment {spec.tracking.experiment!r})"
+
+
+def _record_config_error(cfg, context: RunContext, err: ConfigError) -> None:
+    """A FAILED run carrying the error and the config as given (tracking on and a usable store only)."""
+    from omegaconf import OmegaConf
+
+    try:
+        t = cfg.tracking
+        if not t.enabled:
+            return
+        uri = str(t.uri)
+        check_store_reachable(uri)
+        name = t.run_name or f"{cfg.model.name}-{cfg.lang.code} (config error)"
+        parent = parent_run_id_for_job(context.sweep_dir) if context.is_sweep_job else None
+        config = OmegaConf.to_container(cfg, resolve=False)
+    except Exception:
+        return  # the error itself is what the user must see
+    try:
+        with tracked_run(uri, str(t.experiment), name, parent_run_id=parent, tags={"geomexp.kind": "measurement"}) as logger:
+            logger.log_dict(config, CONFIG_ARTIFACT)
+            raise err
+    except ConfigError:
+        pass

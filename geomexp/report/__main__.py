@@ -1,0 +1,5 @@
+import sys
+
+from geomexp.report.cli import main
+
+sys.exit(main())

@@ -1,0 +1,447 @@
+"""Report tables, built from the metadata the runs logged (``meta/analyses.json``): every analysis's
+``ReportTable``s (or, for one that declares none, a table of its metrics), metric labels and decimals.
+
+Rows are models (``geomexp.model``) and the space a value was measured in; columns are metrics
+(``pivot=None``), subjects (``pivot="subject"``: languages or STS tracks) or languages (``pivot="pair"``:
+the matrix of a ``{pair}`` metric family). Runs with the same ``geomexp.group`` (they differ only in
+the seed) share a cell: mean ± sd over them, with n. Where different groups compete for a cell, the
+table gets a column per setting that tells them apart (the params that differ, else the saved configs)
+and a note says which settings differ.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+
+from geomexp.errors import GeomexpError
+
+RAW = "raw"
+NOT_SET = "(not set)"
+#: params a row already shows (model, subject, enhancement) or that cells aggregate over (seed)
+ROW_PARAMS = ("model", "subject", "enhancement", "enhancement.fit_lang", "seed")
+#: label columns in their order (settings that tell competing runs apart come after ``model``)
+LABELS = ("model", "subject", "metric", "layer", "enhancement", "space", "language")
+
+
+@dataclass
+class Entry:
+    """One value of one run in one cell of a table (before settings are added and cells aggregated)."""
+
+    m: object  # collect.Measurement
+    row: dict
+    column: str
+    base: str
+    value: float
+    depth: int = 0  # 0 raw, 1 enhanced (individual), 2 zero-shot
+    analysis: str = ""
+
+    def _tag(self, kind: str) -> str:
+        """The per-analysis ``geomexp.<kind>.<analysis>[.raw]`` tag, else the run's own ``geomexp.<kind>``."""
+        suffix = ".raw" if self.depth == 0 else ""
+        tags = self.m.run.tags
+        return tags.get(f"geomexp.{kind}.{self.analysis}{suffix}") or (self.m.group if kind == "group" else self.m.identity)
+
+    @property
+    def group(self) -> str:
+        """Entries of one group differ only in the seed (one cell, mean ± sd)."""
+        return self._tag("group")
+
+    @property
+    def identity(self) -> str:
+        """Entries of one identity are the same measurement (counted once, the newest)."""
+        return self._tag("identity")
+
+    def params(self) -> dict:
+        """The run's params that bear on this value: not the row's own, not the other analyses', and
+        for a raw-space value not the enhancement's."""
+        out = {}
+        for k, v in self.m.run.params.items():
+            if k in ROW_PARAMS or (k.startswith("analysis.") and k != f"analysis.{self.analysis}"):
+                continue
+            if self.depth == 0 and k.startswith("enhancement"):
+                continue
+            out[k] = v
+        return out
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """``"i_cos/cluster/zero_shot"`` -> ``("i_cos", "/cluster/zero_shot")``."""
+    base, sep, rest = key.partition("/")
+    return base, sep + rest
+
+
+def _pattern(key: str) -> re.Pattern:
+    """A regex for a metric key or family (``cc_top{rank}_dim``) with one named group per placeholder."""
+    parts = re.split(r"\{(\w+)\}", key)
+    regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>[^/]+)" for i, p in enumerate(parts))
+    return re.compile(regex)
+
+
+def matches(column: str, base: str) -> dict | None:
+    """The placeholder values if metric ``base`` is ``column`` (or a member of its family), else None."""
+    m = _pattern(column).fullmatch(base)
+    return m.groupdict() if m else None
+
+
+def metric_label(info, base: str) -> str:
+    """The declared label of ``base``, with a family's placeholders filled in (``top-2 dim``)."""
+    mi = info.metric(base)
+    if mi is None:
+        return base
+    found = matches(mi.key, base) or {}
+    try:
+        return mi.label.format(**found)
+    except (KeyError, IndexError, ValueError):
+        return mi.label
+
+
+def metric_decimals(info, base: str) -> int:
+    mi = info.metric(base)
+    return mi.decimals if mi is not None else 4
+
+
+def space(suffix: str, m) -> tuple[str, int]:
+    """Label and depth of the space a value was measured in: ``raw``, ``cluster``, ``cluster fit on en``,
+    ``abtt zero-shot`` (from the metric key's suffix and the run's ``geomexp.enhancement``)."""
+    if not suffix:
+        return RAW, 0
+    parts = suffix.strip("/").split("/")
+    if parts[1:] == ["zero_shot"]:
+        return (m.enhancement if " fit on " in m.enhancement else f"{parts[0]} zero-shot"), 2
+    return " ".join(parts), 1
+
+
+def subject_for(m, info) -> str:
+    """The part of the run's subject an analysis or task measured (``sw, sts5 en-en`` -> ``sw`` or ``sts5 en-en``)."""
+    parts = m.subject.split(", ")
+    if len(parts) == 1:
+        return m.subject
+    names = [n for n in m.analyses if n in m.infos] or list(m.infos)
+    kinds = {n: m.infos[n].kind for n in names}
+    has_analysis = any(k != "task" for k in kinds.values())
+    if info.kind != "task":
+        return parts[0]
+    tasks = [n for n in names if kinds[n] == "task"]
+    i = tasks.index(info.name) + int(has_analysis) if info.name in tasks else -1
+    return parts[i] if 0 <= i < len(parts) else m.subject
+
+
+def languages(m) -> list[str]:
+    """Languages a cross-language run compared (its subject ``en+sw+ar``)."""
+    return [p for p in m.subject.split(", ")[0].split("+") if p]
+
+
+def split_pair(pair: str, langs: list[str]) -> tuple[str, str]:
+    """``"en_sw"`` -> ``("en", "sw")``, using the run's languages where a code holds ``_``."""
+    for i, ch in enumerate(pair):
+        if ch == "_" and pair[:i] in langs and pair[i + 1 :] in langs:
+            return pair[:i], pair[i + 1 :]
+    a, _, b = pair.partition("_")
+    return a, b
+
+
+def table_specs(runs) -> list[tuple[object, object, str]]:
+    """``(AnalysisInfo, ReportTable, table name)`` for every analysis the runs logged, in order of first
+    appearance (the newest run's declaration wins); an analysis without tables gets one of its metrics."""
+    from geomexp.analyses.base import ReportTable
+
+    infos, order = {}, []
+    for m in runs:
+        for name, info in m.infos.items():
+            if name not in infos:
+                order.append(name)
+            infos[name] = info
+    specs, used = [], set()
+    for name in order:
+        info = infos[name]
+        tables = info.tables
+        if not tables:
+            plain = tuple(mi.key for mi in info.metrics if "{" not in mi.key) or tuple(mi.key for mi in info.metrics)
+            tables = (ReportTable(info.name, info.title, plain),)
+        for t in tables:
+            tname = t.name if t.name not in used else f"{name}_{t.name}"
+            used.add(tname)
+            specs.append((info, t, tname))
+    return specs
+
+
+def entries_of(runs, info, table) -> tuple[list[Entry], list[str], dict[str, int]]:
+    """The table's entries, its value columns in order, and their decimals."""
+    out: list[Entry] = []
+    columns: dict[str, int] = {}  # column -> decimals, in order
+    mine = [m for m in runs if info.name in m.infos]
+    if table.pivot is None:
+        present = sorted({split_key(k)[0] for m in mine for k in m.values}, key=_natural)
+        bases = []
+        for c in table.columns:
+            bases += [b for b in present if matches(c, b) is not None and b not in bases]
+        labels = {b: metric_label(info, b) for b in bases}
+        if len(set(labels.values())) < len(labels):
+            labels = {b: b for b in bases}
+        for b in bases:
+            columns[labels[b]] = metric_decimals(info, b)
+        for m in mine:
+            for key, value in m.values.items():
+                base, suffix = split_key(key)
+                if base in labels:
+                    label, depth = space(suffix, m)
+                    row = {"model": m.model, "subject": subject_for(m, info), "layer": m.layer, "enhancement": _enh(m, depth), "space": label}
+                    out.append(Entry(m, row, labels[base], base, value, depth, info.name))
+        return out, list(columns), columns
+    metric = table.columns[0]
+    family = "{" in metric
+    for m in mine:
+        for key, value in m.values.items():
+            base, suffix = split_key(key)
+            found = matches(metric, base)
+            if found is None:
+                continue
+            label, depth = space(suffix, m)
+            decimals = metric_decimals(info, base)
+            if table.pivot == "pair":
+                a, b = split_pair(next(iter(found.values()), base), languages(m))
+                common = {"model": m.model, "subject": subject_for(m, info), "layer": m.layer, "enhancement": _enh(m, depth), "space": label}
+                for x, y in ((a, b), (b, a)):
+                    out.append(Entry(m, {**common, "language": x}, y, base, value, depth, info.name))
+                    columns.setdefault(x, decimals)
+                    columns.setdefault(y, decimals)
+            else:  # "subject" (or another run attribute: its values become the columns)
+                if table.pivot == "subject":
+                    attr = subject_for(m, info)
+                else:
+                    attr = str(getattr(m, table.pivot, "") or m.run.tags.get(table.pivot, ""))
+                row = {"model": m.model, **({"metric": metric_label(info, base)} if family else {})}
+                row.update(layer=m.layer, enhancement=_enh(m, depth), space=label)
+                out.append(Entry(m, row, attr, base, value, depth, info.name))
+                columns.setdefault(attr, decimals)
+    if table.pivot == "pair":
+        order = []
+        for m in mine:
+            order += [lang for lang in languages(m) if lang not in order]
+        ordered = [c for c in order if c in columns] + [c for c in columns if c not in order]
+        return out, ordered, columns
+    return out, list(columns), columns
+
+
+def _enh(m, depth: int) -> str:
+    """The row's enhancement: ``none`` for a raw-space value (whatever else the run enhanced)."""
+    return "none" if depth == 0 else m.enhancement
+
+
+def _natural(text) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(text))]
+
+
+def _row_key(row: dict) -> tuple:
+    return tuple(row.items())
+
+
+def _differing(settings: list[dict]) -> list[str]:
+    keys = []
+    for s in settings:
+        keys += [k for k in s if k not in keys]
+    return [k for k in keys if len({s.get(k, NOT_SET) for s in settings}) > 1]
+
+
+def _config_settings(m, uri: str | None) -> dict:
+    """The run's saved config, flattened, minus what never changes numbers and the seeds (``config.<key>``)."""
+    if not uri:
+        return {}
+    from geomexp.experiment.identity import DISPLAY_PARAMS, NON_RESULT_KEYS, SEED_KEYS, flatten
+    from geomexp.tracking import load_run_config
+
+    try:
+        flat = flatten(load_run_config(uri, m.run_id))
+    except GeomexpError:  # a run without a saved config: its params are all there is
+        return {}
+    skip = (*NON_RESULT_KEYS, *SEED_KEYS)
+    return {
+        f"config.{k}": str(v)
+        for k, v in flat.items()
+        if not any(k == p or k.startswith(p + ".") for p in skip) and k.rsplit(".", 1)[-1] not in DISPLAY_PARAMS
+    }
+
+
+def _describe(row: dict, column: str) -> str:
+    """``minilm · layer 6 · sw``: a cell in words (the raw space and no enhancement left unsaid)."""
+    parts = []
+    for k, v in row.items():
+        if not ((k == "enhancement" and v == "none") or (k == "space" and v == RAW)):
+            parts.append(f"layer {v}" if k == "layer" else str(v))
+    return " · ".join(parts + [column])
+
+
+def resolve_conflicts(entries: list[Entry], uri: str | None) -> tuple[list[str], list[str]]:
+    """Add to every entry's row the settings that tell apart groups competing for one cell.
+
+    Returns the setting keys added and the notes saying which settings differ where.
+    """
+    cells = defaultdict(dict)
+    for e in entries:
+        cells[(_row_key(e.row), e.column)][e.group] = e  # runs are oldest first: the newest of a group
+    conflicts = [(cell, list(groups.values())) for cell, groups in cells.items() if len(groups) > 1]
+    if not conflicts:
+        return [], []
+    keys: list[str] = []
+    configs: dict[str, dict] = {}
+    by_diff = defaultdict(lambda: ([], defaultdict(set)))
+    for (row, column), es in conflicts:
+        settings = [e.params() for e in es]
+        diff = _differing(settings)
+        if not diff:
+            for e in es:
+                configs.setdefault(e.m.run_id, _config_settings(e.m, uri))
+            settings = [configs[e.m.run_id] for e in es]
+            diff = _differing(settings)
+        cells_, values = by_diff[tuple(diff)]
+        cells_.append(_describe(dict(row), column))
+        for k in diff:
+            values[k] |= {s.get(k, NOT_SET) for s in settings}
+        keys += [k for k in diff if k not in keys]
+
+    def value(e, key):
+        if key.startswith("config."):
+            if e.m.run_id not in configs:
+                configs[e.m.run_id] = _config_settings(e.m, uri)
+            return configs[e.m.run_id].get(key, NOT_SET)
+        return e.params().get(key, NOT_SET)
+
+    for e in entries:
+        e.row = _with_settings(e.row, {k: value(e, k) for k in keys})
+    notes = []
+    for diff, (where, values) in by_diff.items():
+        what = "; ".join(f"{k}: {' vs '.join(sorted(values[k], key=_natural))}" for k in diff)
+        what = what or "a setting logged neither as a param nor in the config"
+        more = f" and {len(where) - 3} more" if len(where) > 3 else ""
+        notes.append(f"Separate rows for runs that differ in {what} (at {'; '.join(where[:3])}{more}).")
+    # groups still sharing a cell (nothing saved tells them apart): one row per group
+    cells = defaultdict(set)
+    for e in entries:
+        cells[(_row_key(e.row), e.column)].add(e.group)
+    if any(len(g) > 1 for g in cells.values()):
+        keys.append("group")
+        for e in entries:
+            e.row = _with_settings(e.row, {"group": e.group[:8]})
+        notes.append("Runs of different measurement groups could not be told apart by their params or configs: rows by geomexp.group.")
+    if any(k.startswith("config.") for k in keys):
+        notes.append("config.<key>: a setting of the saved config (config/config.yaml) that is not logged as a param.")
+    return keys, notes
+
+
+def _with_settings(row: dict, settings: dict) -> dict:
+    """``row`` with ``settings`` after ``model`` (a setting named like a label column gets `` (setting)``)."""
+    out = {"model": row["model"]}
+    for k, v in settings.items():
+        out[f"{k} (setting)" if k in LABELS else k] = v
+    out.update({k: v for k, v in row.items() if k != "model"})
+    return out
+
+
+def build_table(runs, info, table, uri: str | None = None):
+    """One table as a ``pandas.DataFrame`` (or None without data); see ``build_tables``."""
+    import pandas as pd
+
+    entries, columns, decimals = entries_of(runs, info, table)
+    if not entries:
+        return None
+    _, notes = resolve_conflicts(entries, uri)
+
+    # order of rows: by first appearance (runs are oldest first), raw space first, numbers numerically
+    first: dict[str, dict] = defaultdict(dict)
+    depth: dict[str, int] = {}
+    for e in entries:
+        for k, v in e.row.items():
+            first[k].setdefault(v, len(first[k]))
+        depth[e.row.get("space", RAW)] = e.depth
+    first["enhancement"] = {**first.get("enhancement", {}), "none": -1}
+
+    def order(k, v):
+        if k == "space":
+            return (depth.get(v, 0), first[k].get(v, 0), "")
+        if k == "layer" or (isinstance(v, str) and _is_number(v) and all(_is_number(x) for x in first[k])):
+            return (0, float(v), "")
+        return (1, first[k].get(v, 0), str(v))
+
+    cells: dict[tuple, dict[str, dict]] = defaultdict(lambda: defaultdict(dict))
+    rows: dict[tuple, dict] = {}
+    runs_of: dict[tuple, list[str]] = defaultdict(list)
+    for e in entries:  # oldest first: of entries with one identity (the same measurement) the newest counts
+        key = _row_key(e.row)
+        rows.setdefault(key, e.row)
+        cells[key][e.column][e.identity] = e.value
+        if e.m.run_id not in runs_of[key]:
+            runs_of[key].append(e.m.run_id)
+    keys = sorted(rows, key=lambda key: [order(k, v) for k, v in key])
+
+    records, spread = [], {}
+    for key in keys:
+        rec = dict(rows[key])
+        for c in columns:
+            values = list(cells[key].get(c, {}).values())
+            n = len(values)
+            rec[c] = math.fsum(values) / n if n else math.nan
+            rec[f"{c} sd"] = statistics.stdev(values) if n > 1 else math.nan
+            rec[f"{c} n"] = n
+            if n > 1:
+                spread[c] = (f"{c} sd", f"{c} n")
+        rec["runs"] = " ".join(r[:8] for r in runs_of[key])
+        records.append(rec)
+    df = pd.DataFrame.from_records(records)
+    labels = [k for k in rows[keys[0]]]
+    drop = []
+    if set(df.get("enhancement", [])) <= {"none"} and set(df.get("space", [])) <= {RAW}:
+        drop += ["enhancement", "space"]
+    if "metric" in df and df["metric"].nunique() <= 1:
+        drop.append("metric")
+    labels = [k for k in labels if k not in drop]
+    value_cols = []
+    for c in columns:
+        value_cols += [c, *spread.get(c, ())]
+    df = df[labels + value_cols + ["runs"]].copy()
+    for c, (_, n) in spread.items():
+        df[n] = df[n].astype("Int64")
+    if spread:
+        notes.insert(0, "mean ± sd (n runs) over runs that differ only in the seed (sd: sample standard deviation).")
+    df.attrs.update(
+        title=table.title,
+        description=table.description,
+        notes=notes,
+        analysis=info.name,
+        pivot=table.pivot,
+        labels=labels,
+        settings=[k for k in labels if k not in LABELS],
+        decimals={c: decimals[c] for c in columns},
+        spread=spread,
+    )
+    return df
+
+
+def _is_number(v) -> bool:
+    try:
+        float(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def build_tables(runs) -> dict:
+    """``{table name: pandas.DataFrame}`` for every table with data, from the runs' own metadata.
+
+    ``runs``: a ``collect.Runs`` (or any list of ``Measurement``). Each frame has label columns
+    (``model``, settings that tell competing runs apart, ``subject``/``layer``/``enhancement``/
+    ``space``/``language`` as the table needs), value columns (mean over the runs of a cell) with
+    ``<col> sd`` and ``<col> n`` after those where a cell aggregates runs, and ``runs`` (their ids).
+    ``attrs``: ``title``, ``description``, ``notes``, ``decimals`` ({value column: decimals}),
+    ``spread`` ({column: (sd column, n column)}), ``labels``, ``settings``, ``analysis``, ``pivot``.
+    """
+    uri = getattr(runs, "uri", None)
+    out = {}
+    for info, table, name in table_specs(runs):
+        df = build_table(runs, info, table, uri)
+        if df is not None:
+            out[name] = df
+    return out

@@ -1,0 +1,142 @@
+"""Writing a report: every table as ``<name>.md`` and ``<name>.csv``, all of them in ``report.md``,
+and ``runs.csv`` (one row per run read: shown, or why not).
+
+Markdown shows each metric with the decimals its analysis declares, and a cell that aggregates
+runs (same measurement but the seed) as ``0.6616 ± 0.0012 (n=3)``. CSV keeps full precision, with
+``<col> sd`` and ``<col> n`` beside such columns.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+#: the ``runs`` column of a Markdown table lists at most this many ids (else a count)
+MAX_IDS = 3
+
+
+def format_value(value, decimals: int) -> str:
+    """``0.66161`` -> ``"0.6616"`` (4 decimals); missing -> ``"—"``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    try:
+        return f"{float(value):.{decimals}f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def format_cell(row, column: str, decimals: dict, spread: dict) -> str:
+    """One value cell: the mean, and ``± sd (n=k)`` where it aggregates k > 1 runs."""
+    d = decimals[column]
+    text = format_value(row[column], d)
+    if column in spread:
+        sd, n = spread[column]
+        count = row[n]
+        if not _missing(count) and int(count) > 1:
+            text += f" ± {format_value(row[sd], d)} (n={int(count)})"
+    return text
+
+
+def _missing(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+def _escape(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(df) -> str:
+    """A table as Markdown, formatted with its ``attrs`` (decimals, spread)."""
+    labels = df.attrs.get("labels", [])
+    decimals = df.attrs.get("decimals", {})
+    spread = df.attrs.get("spread", {})
+    values = list(decimals)
+    header = labels + values + (["runs"] if "runs" in df else [])
+    rule = ["---" if h in labels or h == "runs" else "---:" for h in header]
+    lines = ["| " + " | ".join(_escape(h) for h in header) + " |", "|" + "|".join(rule) + "|"]
+    for _, row in df.iterrows():
+        cells = [_escape(row[c]) for c in labels] + [format_cell(row, c, decimals, spread) for c in values]
+        if "runs" in df:
+            ids = str(row["runs"]).split()
+            cells.append(" ".join(ids) if len(ids) <= MAX_IDS else f"{len(ids)} runs")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def section(df, level: str = "##") -> str:
+    """Title, description, table and notes of one table."""
+    parts = [f"{level} {df.attrs.get('title', '')}".rstrip()]
+    if df.attrs.get("description"):
+        parts.append(df.attrs["description"])
+    parts.append(to_markdown(df))
+    notes = df.attrs.get("notes", [])
+    if notes:
+        parts.append("\n".join(f"- {n}" for n in notes))
+    return "\n\n".join(parts) + "\n"
+
+
+def runs_frame(runs):
+    """One row per run read: id, name, shown or why not, what it measured, its params and (if shown)
+    its metric values at the tabulated layer."""
+    import pandas as pd
+
+    from geomexp.report.collect import started
+
+    shown = {m.run_id: m for m in runs}
+    records = []
+    for r in runs.read:
+        rec, m = r.run, shown.get(r.run.run_id)
+        row = {
+            "run_id": rec.run_id,
+            "run_name": rec.run_name,
+            "shown": "yes" if m is not None else "no",
+            "reason": r.reason if m is None else "",
+            "stand_in": r.via or "",
+            "started": started(rec),
+            "status": rec.status,
+            "kind": rec.tags.get("geomexp.kind", ""),
+            "model": rec.tags.get("geomexp.model", rec.params.get("model", "")),
+            "subject": rec.tags.get("geomexp.subject", ""),
+            "layer": m.layer if m is not None else (r.layer if r.layer is not None else ""),
+            "enhancement": rec.tags.get("geomexp.enhancement", ""),
+            "seed": rec.params.get("seed", ""),
+            "identity": rec.tags.get("geomexp.identity", ""),
+            "group": rec.tags.get("geomexp.group", ""),
+            "reproduced_from": rec.tags.get("reproduced_from", ""),
+            **{f"param.{k}": v for k, v in sorted(rec.params.items())},
+        }
+        if m is not None:
+            row.update(dict(sorted(m.values.items())))
+        records.append(row)
+    df = pd.DataFrame.from_records(records)
+    fixed = [c for c in df.columns if c in records[0] and not c.startswith("param.")] if records else []
+    params = sorted(c for c in df.columns if c.startswith("param."))
+    metrics = sorted(c for c in df.columns if c not in fixed and c not in params)
+    return df[fixed + params + metrics]
+
+
+def write_report(tables: dict, out_dir, *, header: str = "", runs=None) -> list[Path]:
+    """Write ``<name>.md`` + ``<name>.csv`` per table, ``report.md`` and (given ``runs``) ``runs.csv``
+    to ``out_dir``; return the paths written (``report.md`` first)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    sections = [header.rstrip() + "\n"] if header else []
+    if runs is not None and runs.notes:
+        sections.append("Runs left out or replaced:\n\n" + "\n".join(f"- {n}" for n in runs.notes) + "\n")
+    for name, df in tables.items():
+        md, csv = out / f"{name}.md", out / f"{name}.csv"
+        md.write_text(section(df, "#"), encoding="utf-8")
+        df.to_csv(csv, index=False)
+        paths += [md, csv]
+        sections.append(section(df) + f"\nFiles: [{md.name}]({md.name}), [{csv.name}]({csv.name})\n")
+    if runs is not None:
+        path = out / "runs.csv"
+        runs_frame(runs).to_csv(path, index=False)
+        paths.append(path)
+        sections.append(f"Every run read, shown or not (and why): [runs.csv](runs.csv) ({len(runs.read)} runs).\n")
+    report = out / "report.md"
+    report.write_text("\n".join(sections), encoding="utf-8")
+    return [report, *paths]

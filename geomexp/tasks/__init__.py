@@ -1,0 +1,14 @@
+"""Tasks: things that encode their own data and score it (STS first).
+
+A task is a class with ``info`` (an ``AnalysisInfo`` with ``kind="task"``), a ``subject``
+(what it measures, for run names and titles) and
+``evaluate(reps, layer, enhancement, *, seed, title) -> AnalysisResult``, where ``reps`` is a
+``geomexp.experiment.Representations`` (``encode(sentences)``, ``corpus_sample(lang)``,
+``data``) and ``enhancement`` a ``geomexp.config.spec.EnhancementSpec`` or None. It is
+selected like an analysis, by ``_target_`` in ``conf/analysis/<name>.yaml``.
+"""
+
+from geomexp.tasks.base import Task
+from geomexp.tasks.sts import StsTask
+
+__all__ = ["StsTask", "Task"]

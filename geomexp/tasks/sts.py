@@ -1,0 +1,120 @@
+"""STS 2017 (paper §5): cosine of mean-pooled token vectors against gold scores, raw and after an
+isotropy enhancement fitted on the track itself ("individual") or on English ("zero-shot")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from geomexp.analyses.base import AnalysisInfo, AnalysisResult, MetricInfo, ReportTable
+from geomexp.data.sts import track_info
+from geomexp.sts import cosine_scores, mean_pool, sts_scores
+
+STS_INFO = AnalysisInfo(
+    name="sts",
+    title="STS 2017",
+    kind="task",
+    metrics=(
+        MetricInfo("sts_spearman", "STS Spearman x100", 1, "higher", headline=True, description="Spearman x 100 of cosine vs gold"),
+        MetricInfo("sts_pearson", "STS Pearson x100", 1, "higher"),
+        MetricInfo("sts_gain", "STS gain", 1, "higher", description="Spearman gain of an enhanced space over the raw one"),
+        MetricInfo("sts_n_pairs", "pairs", 0),
+    ),
+    tables=(
+        ReportTable(
+            "sts",
+            "STS 2017 by track: Spearman x 100",
+            ("sts_spearman",),
+            pivot="subject",
+            description="tracks: 1 ar-ar, 2 ar-en, 3 es-es, 4a es-en, 4b es-en (WMT), 5 en-en, 6 tr-en",
+        ),
+    ),
+)
+
+
+def _pooled_scores(Ya, Yb, ids_a, ids_b, n) -> np.ndarray:
+    return cosine_scores(mean_pool(Ya, ids_a, n), mean_pool(Yb, ids_b, n))
+
+
+@dataclass(frozen=True)
+class StsTask:
+    """One STS 2017 track. ``track``: 1, 2, 3, 4a, 4b, 5, 6. ``zero_shot``: also fit on English.
+
+    A sentence is the mean of its token vectors at a layer (special tokens excluded); the
+    prediction is the cosine of the two sentences. With an enhancement (``enhancement`` not None):
+
+    - individual (key suffix ``/<method>``): fitted on the track's own token vectors (both sides);
+    - zero-shot (suffix ``/<method>/zero_shot``): fitted on English and applied to both sides:
+      the English side of a cross-lingual track, or the English corpus sample for a
+      non-English monolingual track; not defined for en-en (skipped).
+
+    Metrics: ``sts_spearman``, ``sts_pearson`` (raw space) and with the suffixes above,
+    ``sts_gain/<...>`` (Spearman gain over the raw space), ``sts_n_pairs``. Table
+    ``sts_predictions.json``; figure ``sts_scatter.png``. Tags ``sts_track``, ``sts_pair``,
+    ``sts_zero_shot_fit``.
+    """
+
+    track: str = "5"
+    zero_shot: bool = True
+    plot: bool = True
+
+    info = STS_INFO
+
+    def __post_init__(self):
+        object.__setattr__(self, "track", str(self.track).strip().lower())
+        track_info(self.track)  # unknown track: ConfigError naming the known ones
+
+    @property
+    def subject(self) -> str:
+        info = track_info(self.track)
+        return f"sts{self.track} {info.pair}"
+
+    def evaluate(self, reps, layer: int, enhancement=None, *, seed: int = 0, title: str = "") -> AnalysisResult:
+        t = reps.sts_track(self.track)
+        n = len(t.gold)
+        sa, sb = reps.encode(t.sentences_a), reps.encode(t.sentences_b)
+        Xa, Xb = sa.layer(layer), sb.layer(layer)
+        preds = {"": _pooled_scores(Xa, Xb, sa.sentence_ids, sb.sentence_ids, n)}
+        tags = {"sts_track": t.track, "sts_pair": t.pair}
+        if enhancement is not None:
+            individual = enhancement.build().fit(np.concatenate([Xa, Xb]))
+            preds[f"/{enhancement.name}"] = _pooled_scores(
+                individual.transform(Xa), individual.transform(Xb), sa.sentence_ids, sb.sentence_ids, n
+            )
+            if self.zero_shot and not (t.lang_a == t.lang_b == "en"):
+                if "en" in (t.lang_a, t.lang_b):
+                    fit_on, tags["sts_zero_shot_fit"] = (Xa if t.lang_a == "en" else Xb), "english side"
+                else:
+                    fit_on, tags["sts_zero_shot_fit"] = reps.corpus_sample("en").layer(layer), "english corpus"
+                zs = enhancement.build().fit(fit_on)
+                preds[f"/{enhancement.name}/zero_shot"] = _pooled_scores(
+                    zs.transform(Xa), zs.transform(Xb), sa.sentence_ids, sb.sentence_ids, n
+                )
+        metrics: dict[str, float] = {"sts_n_pairs": float(n)}
+        for suffix, pred in preds.items():
+            scores = sts_scores(pred, t.gold)
+            metrics[f"sts_spearman{suffix}"] = scores["spearman"]
+            metrics[f"sts_pearson{suffix}"] = scores["pearson"]
+            if suffix:
+                metrics[f"sts_gain{suffix}"] = scores["spearman"] - metrics["sts_spearman"]
+        names = {suffix: suffix.lstrip("/").replace("/", " ") or "raw" for suffix in preds}
+        table = {
+            "track": t.track,
+            "pair": t.pair,
+            "sentence_a": list(t.sentences_a),
+            "sentence_b": list(t.sentences_b),
+            "gold": t.gold.tolist(),
+            **{f"pred_{names[s]}": p.round(6).tolist() for s, p in preds.items()},
+        }
+        figures = {}
+        if self.plot:
+            from geomexp.plots import sts_scatter
+
+            figures["sts_scatter.png"] = sts_scatter(
+                t.gold,
+                {names[s]: p for s, p in preds.items()},
+                {names[s]: metrics[f"sts_spearman{s}"] for s in preds},
+                title=f"STS track {t.track} ({t.pair}) — {title}",
+            )
+        return AnalysisResult(metrics=metrics, figures=figures, tables={"sts_predictions.json": table}, tags=tags)

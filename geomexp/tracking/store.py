@@ -1,0 +1,92 @@
+"""The MLflow store: client, experiment creation under a lock, reachability, git state.
+
+Only ``geomexp.tracking`` imports MLflow (a test checks it).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from contextlib import nullcontext
+from pathlib import Path
+
+from filelock import FileLock
+
+from geomexp.errors import ConfigError
+
+MAX_PARAM_CHARS = 6000
+
+
+def client(uri: str):
+    """An ``MlflowClient`` for ``uri``."""
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI, or None for other stores."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(uri[len("sqlite:///") :])
+
+
+def ensure_experiment(uri: str, name: str) -> str:
+    """Create the store and the experiment ``name`` if needed (once, under a file lock); return its id.
+
+    For SQLite stores the artifacts go to ``mlartifacts/<name>`` beside the database.
+    """
+    db = sqlite_path(uri)
+    if db is not None:
+        if not db.is_absolute():
+            raise ConfigError(f"tracking.uri={uri!r}: use an absolute SQLite path (sqlite:////abs/path/mlflow.db)")
+        db.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(db) + ".lock", timeout=120)
+    else:
+        lock = None
+    with lock if lock is not None else nullcontext():
+        mlflow_client = client(uri)
+        exp = mlflow_client.get_experiment_by_name(name)
+        if exp is not None:
+            return exp.experiment_id
+        artifacts = None
+        if db is not None:
+            artifacts = (db.parent / "mlartifacts" / re.sub(r"[^\w.-]+", "_", name)).as_uri()
+        return mlflow_client.create_experiment(name, artifact_location=artifacts)
+
+
+def check_store_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Fail fast (``ConfigError``) on a relative SQLite path or an http(s) server that does not answer."""
+    db = sqlite_path(uri)
+    if db is not None and not db.is_absolute():
+        raise ConfigError(f"tracking.uri={uri!r}: use an absolute SQLite path (sqlite:////abs/path/mlflow.db)")
+    if not uri.startswith(("http://", "https://")):
+        return
+    import urllib.error
+    import urllib.request
+
+    url = uri.rstrip("/") + "/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return
+    except urllib.error.HTTPError:
+        return  # it answered (some servers have no /health)
+    except (urllib.error.URLError, OSError) as err:
+        raise ConfigError(f"tracking.uri={uri} does not answer ({err}); start the server or choose another tracking.uri") from err
+
+
+def git_state(folder: str | Path) -> dict[str, str]:
+    """``git_commit`` and ``git_dirty`` of the repository at ``folder`` ("unknown" outside git)."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10)
+
+    try:
+        head = git("rev-parse", "HEAD")
+        status = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return {"git_commit": "unknown", "git_dirty": "unknown"}
+    if head.returncode != 0:
+        return {"git_commit": "unknown", "git_dirty": "unknown"}
+    return {"git_commit": head.stdout.strip(), "git_dirty": str(bool(status.stdout.strip())).lower()}
+
+
