@@ -59,7 +59,11 @@ def machine() -> dict:
     """CPU model, cores, memory, library versions, date."""
     import numpy as np
 
-    info = {"date": _dt.datetime.now().isoformat(timespec="seconds"), "python": platform.python_version(), "numpy": np.__version__}
+    info = {
+        "date": _dt.datetime.now().isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
         fields = dict(line.split(":", 1) for line in lscpu.splitlines() if ":" in line)
@@ -68,7 +72,9 @@ def machine() -> dict:
     except OSError:
         info["cpu"], info["cpus"] = platform.processor(), os.cpu_count()
     try:
-        mem_kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+        mem_kb = int(
+            next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1]
+        )
         info["memory_gib"] = round(mem_kb / 2**20, 1)
     except (OSError, StopIteration):
         pass
@@ -123,6 +129,7 @@ def write_json(name: str, payload: dict) -> Path:
 
 def table(rows: list[dict], columns: list[str]) -> str:
     """A plain-text table of ``rows`` (dicts) with ``columns``."""
+
     def fmt(v):
         if isinstance(v, float):
             return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.3e}"

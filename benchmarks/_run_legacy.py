@@ -6,8 +6,9 @@ import runpy
 import sys
 
 import _common  # noqa: F401  (sys.path)
-import geomexp.experiment.representations
 from legacy_extraction import legacy_extract_tokens
+
+import geomexp.experiment.representations
 
 geomexp.experiment.representations.extract_tokens = legacy_extract_tokens
 sys.argv = [str(_common.ROOT / "run.py"), *sys.argv[1:]]

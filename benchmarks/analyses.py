@@ -34,8 +34,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
-    from geomexp.metrics import cosine_contributions, i_cos, i_cos_exact, i_pc, isoscore, outlier_dimensions
     from legacy_metrics import legacy_i_pc
+
+    from geomexp.metrics import cosine_contributions, i_cos, i_cos_exact, i_pc, isoscore, outlier_dimensions
 
     X = make_matrix(args.n, args.d)
     info = machine()
@@ -55,20 +56,40 @@ def main() -> None:
     rows = []
     for name, fn in cases.items():
         t = timeit(fn, repeat=args.repeat)
-        rows.append({"analysis": name, "median_s": t["median_s"], "min_s": t["min_s"], "runs_s": t["runs_s"],
-                     "target_met": t["median_s"] < 1.0})
+        rows.append(
+            {
+                "analysis": name,
+                "median_s": t["median_s"],
+                "min_s": t["min_s"],
+                "runs_s": t["runs_s"],
+                "target_met": t["median_s"] < 1.0,
+            }
+        )
         print(f"  {name:<36} {t['median_s']:.3f} s", flush=True)
     new, old = i_pc(X), legacy_i_pc(X)
     rel = abs(new - old) / abs(old)
     before = next(r for r in rows if r["analysis"] == "i_pc (before, both signs)")["median_s"]
     after = next(r for r in rows if r["analysis"] == "i_pc (both signs)")["median_s"]
     print()
-    print(table([{k: r[k] for k in ("analysis", "median_s", "min_s", "target_met")} for r in rows],
-                ["analysis", "median_s", "min_s", "target_met"]))
-    print(f"\ni_pc: {before:.3f} s before -> {after:.3f} s now ({before / after:.2f}x); value {new!r} vs {old!r}, relative difference {rel:.1e}")
+    print(
+        table(
+            [{k: r[k] for k in ("analysis", "median_s", "min_s", "target_met")} for r in rows],
+            ["analysis", "median_s", "min_s", "target_met"],
+        )
+    )
+    print(
+        f"\ni_pc: {before:.3f} s before -> {after:.3f} s now ({before / after:.2f}x); value {new!r} vs {old!r}, relative difference {rel:.1e}"
+    )
     info["loadavg_1min_at_end"] = loadavg()
-    path = write_json("analyses", {"machine": info, "args": vars(args), "results": rows,
-                                   "i_pc": {"now": new, "before": old, "relative_difference": rel, "speedup": before / after}})
+    path = write_json(
+        "analyses",
+        {
+            "machine": info,
+            "args": vars(args),
+            "results": rows,
+            "i_pc": {"now": new, "before": old, "relative_difference": rel, "speedup": before / after},
+        },
+    )
     print(f"written {path}")
 
 

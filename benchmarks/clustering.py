@@ -52,8 +52,17 @@ def faiss_kmeans(X, init: str, threads: int):
     from geomexp.enhancement.cluster import INIT_METHODS
 
     faiss.omp_set_num_threads(threads)
-    km = faiss.Kmeans(X.shape[1], K, niter=N_ITER, nredo=1, seed=0, max_points_per_centroid=math.ceil(X.shape[0] / K),
-                      min_points_per_centroid=1, init_method=getattr(faiss, INIT_METHODS[init]), verbose=False)
+    km = faiss.Kmeans(
+        X.shape[1],
+        K,
+        niter=N_ITER,
+        nredo=1,
+        seed=0,
+        max_points_per_centroid=math.ceil(X.shape[0] / K),
+        min_points_per_centroid=1,
+        init_method=getattr(faiss, INIT_METHODS[init]),
+        verbose=False,
+    )
     km.train(X)
     return km
 
@@ -88,13 +97,17 @@ def main() -> None:
 
     cores = len(os.sched_getaffinity(0))
     info = machine()
-    print(f"machine: {info['cpu']}, {info['cpus']} CPUs, faiss {info.get('faiss')}, scikit-learn {info.get('sklearn')}, load {info['loadavg_1min_at_start']}")
+    print(
+        f"machine: {info['cpu']}, {info['cpus']} CPUs, faiss {info.get('faiss')}, scikit-learn {info.get('sklearn')}, load {info['loadavg_1min_at_start']}"
+    )
     X = make_data(args.n, args.d)
     bandwidth = read_bandwidth(X)
     # Lloyd reads X twice per iteration (distances, then the centroid update); its GEMM does
     # 2 N k d FLOPs per iteration, with 2 k = 54 FLOPs per 4-byte value read: memory-bound here.
     floor = 2 * N_ITER * X.nbytes / (bandwidth * 1e9)
-    print(f"X: {X.shape} {X.dtype} ({X.nbytes / 1e6:.0f} MB), k={K}, {N_ITER} iterations, n_init=1, median of {args.repeat}")
+    print(
+        f"X: {X.shape} {X.dtype} ({X.nbytes / 1e6:.0f} MB), k={K}, {N_ITER} iterations, n_init=1, median of {args.repeat}"
+    )
     print(f"streaming read {bandwidth:.1f} GB/s: 20 Lloyd iterations reading X twice each take >= {floor:.2f} s\n")
     default_threads = faiss.omp_get_max_threads()
     rows, by = [], {}
@@ -110,17 +123,27 @@ def main() -> None:
                 n_iter, cost = int(model.n_iter_), inertia(X, model.cluster_centers_)
             else:
                 n_iter, cost = N_ITER, inertia(X, model.centroids)
-            row = {"init": init, "method": label, "median_s": t["median_s"], "min_s": t["min_s"], "iterations": n_iter,
-                   "inertia": cost, "runs_s": t["runs_s"]}
+            row = {
+                "init": init,
+                "method": label,
+                "median_s": t["median_s"],
+                "min_s": t["min_s"],
+                "iterations": n_iter,
+                "inertia": cost,
+                "runs_s": t["runs_s"],
+            }
             rows.append(row)
             by[(init, label.split(" ")[0] + (" 1" if "1 thread" in label else ""))] = t["median_s"]
-            print(f"  {init:<9} {label:<20} {t['median_s']:.2f} s  ({n_iter} iterations, inertia {cost:.6g})", flush=True)
+            print(
+                f"  {init:<9} {label:<20} {t['median_s']:.2f} s  ({n_iter} iterations, inertia {cost:.6g})", flush=True
+            )
     faiss.omp_set_num_threads(default_threads)
     ratios = {init: by[(init, "sklearn")] / by[(init, "faiss")] for init in ("random", "k-means++")}
     ratios_1 = {init: by[(init, "sklearn")] / by[(init, "faiss 1")] for init in ("random", "k-means++")}
 
     enh_rows = []
     for threads in (1, None):
+
         def fit_transform():
             return ClusterEnhancer(n_clusters=K, n_components=12, random_state=0, n_threads=threads).fit(X).transform(X)
 
@@ -129,7 +152,9 @@ def main() -> None:
         fit_t = timeit(lambda: fitted.fit(X), repeat=1, warmup=0)["median_s"]
         tr_t = timeit(lambda: fitted.transform(X), repeat=1, warmup=0)["median_s"]
         label = "ClusterEnhancer fit+transform (n_threads=%s)" % threads
-        enh_rows.append({"method": label, "median_s": t["median_s"], "fit_s": fit_t, "transform_s": tr_t, "runs_s": t["runs_s"]})
+        enh_rows.append(
+            {"method": label, "median_s": t["median_s"], "fit_s": fit_t, "transform_s": tr_t, "runs_s": t["runs_s"]}
+        )
         print(f"  {label:<46} {t['median_s']:.2f} s (one run: fit {fit_t:.2f} s, transform {tr_t:.2f} s)", flush=True)
 
     print()
@@ -137,13 +162,25 @@ def main() -> None:
     print()
     print(table(enh_rows, ["method", "median_s", "fit_s", "transform_s"]))
     for init in ratios:
-        print(f"sklearn / faiss, init={init}: {ratios[init]:.2f}x with {cores} threads each, "
-              f"{ratios_1[init]:.2f}x against faiss on 1 thread (target faiss >= 3x faster)")
+        print(
+            f"sklearn / faiss, init={init}: {ratios[init]:.2f}x with {cores} threads each, "
+            f"{ratios_1[init]:.2f}x against faiss on 1 thread (target faiss >= 3x faster)"
+        )
     info["loadavg_1min_at_end"] = loadavg()
     print(f"memory-bandwidth floor of 20 iterations (2 reads of X each): {floor:.2f} s")
-    path = write_json("clustering", {"machine": info, "args": vars(args), "read_gb_s": bandwidth, "lloyd_floor_s": floor,
-                                     "kmeans": rows, "enhancer": enh_rows,
-                                     "sklearn_over_faiss": ratios, "sklearn_over_faiss_1_thread": ratios_1})
+    path = write_json(
+        "clustering",
+        {
+            "machine": info,
+            "args": vars(args),
+            "read_gb_s": bandwidth,
+            "lloyd_floor_s": floor,
+            "kmeans": rows,
+            "enhancer": enh_rows,
+            "sklearn_over_faiss": ratios,
+            "sklearn_over_faiss_1_thread": ratios_1,
+        },
+    )
     print(f"written {path}")
 
 

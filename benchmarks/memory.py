@@ -47,7 +47,9 @@ def main() -> None:
     ap.add_argument("--legacy", action="store_true", help="also run with the pre-change extractor")
     args = ap.parse_args()
     info = machine()
-    print(f"machine: {info['cpu']}, {info['cpus']} CPUs, {info.get('memory_gib')} GiB, load {info['loadavg_1min_at_start']}")
+    print(
+        f"machine: {info['cpu']}, {info['cpus']} CPUs, {info.get('memory_gib')} GiB, load {info['loadavg_1min_at_start']}"
+    )
     tmp = Path(tempfile.mkdtemp(prefix="geomexp_bench_mem_"))
     env = run_env()
     sentences = [" ".join(s.split()) for s in english_sentences()]
@@ -59,13 +61,33 @@ def main() -> None:
         text = tmp / f"en_x{factor}.txt"
         text.write_text("\n".join(sentences * factor) + "\n", encoding="utf-8")
         for variant, prefix in variants.items():
-            cmd = [*prefix, f"model={args.model}", "lang=en", "data.corpus=text", f"data.text_file={text}",
-                   "data.n_tokens=10000", f"paths.cache_dir={tmp / f'cache_{variant}_{factor}'}",
-                   f"tracking.uri=sqlite:///{tmp / 'mlflow.db'}", "progress=false", f"hydra.run.dir={tmp / 'out' / f'{variant}_{factor}'}"]
+            cmd = [
+                *prefix,
+                f"model={args.model}",
+                "lang=en",
+                "data.corpus=text",
+                f"data.text_file={text}",
+                "data.n_tokens=10000",
+                f"paths.cache_dir={tmp / f'cache_{variant}_{factor}'}",
+                f"tracking.uri=sqlite:///{tmp / 'mlflow.db'}",
+                "progress=false",
+                f"hydra.run.dir={tmp / 'out' / f'{variant}_{factor}'}",
+            ]
             rss, wall = run_rss(cmd, env)
-            rows.append({"code": variant, "corpus": f"{factor}x", "sentences": len(sentences) * factor,
-                         "file_MB": text.stat().st_size / 1e6, "max_rss_MiB": rss, "wall_s": wall})
-            print(f"  {variant:<6} {factor:>2}x ({len(sentences) * factor} sentences): max RSS {rss:.0f} MiB, {wall:.1f} s", flush=True)
+            rows.append(
+                {
+                    "code": variant,
+                    "corpus": f"{factor}x",
+                    "sentences": len(sentences) * factor,
+                    "file_MB": text.stat().st_size / 1e6,
+                    "max_rss_MiB": rss,
+                    "wall_s": wall,
+                }
+            )
+            print(
+                f"  {variant:<6} {factor:>2}x ({len(sentences) * factor} sentences): max RSS {rss:.0f} MiB, {wall:.1f} s",
+                flush=True,
+            )
     for r in rows:
         base = next(b for b in rows if b["code"] == r["code"] and b["corpus"] == rows[0]["corpus"])
         r["vs_1x_%"] = 100 * (r["max_rss_MiB"] / base["max_rss_MiB"] - 1)

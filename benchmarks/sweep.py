@@ -74,10 +74,14 @@ def profile_summary(path: Path) -> list[dict]:
     total = max(ct for (_, _, _), (_, _, _, ct, _) in stats.stats.items())
     rows = []
     for label, file_part, func in PROFILE_POINTS:
-        ct = max((v[3] for (f, _, name), v in stats.stats.items() if name == func and f.endswith(file_part)), default=0.0)
+        ct = max(
+            (v[3] for (f, _, name), v in stats.stats.items() if name == func and f.endswith(file_part)), default=0.0
+        )
         rows.append({"part": label, "seconds": ct})
     imports = max((v[3] for (f, _, name), v in stats.stats.items() if name == "_find_and_load"), default=0.0)
-    rows.append({"part": "all imports inside the run (cumulative _find_and_load, overlaps the above)", "seconds": imports})
+    rows.append(
+        {"part": "all imports inside the run (cumulative _find_and_load, overlaps the above)", "seconds": imports}
+    )
     rows.append({"part": "profiled process total", "seconds": total})
     return rows
 
@@ -94,9 +98,18 @@ def main() -> None:
     env = run_env()
 
     def cmd(layer: str, extra: list[str] | None = None) -> list[str]:
-        return [sys.executable, *(extra or []), "run.py", f"model={args.model}", f"lang={args.lang}", f"layer={layer}",
-                f"paths.cache_dir={tmp / 'cache'}", f"tracking.uri=sqlite:///{tmp / 'mlflow.db'}", "progress=false",
-                f"hydra.run.dir={tmp / 'outputs' / layer}"]
+        return [
+            sys.executable,
+            *(extra or []),
+            "run.py",
+            f"model={args.model}",
+            f"lang={args.lang}",
+            f"layer={layer}",
+            f"paths.cache_dir={tmp / 'cache'}",
+            f"tracking.uri=sqlite:///{tmp / 'mlflow.db'}",
+            "progress=false",
+            f"hydra.run.dir={tmp / 'outputs' / layer}",
+        ]
 
     cold, cold_log = run(cmd("last"), env)
     print(f"  cold run (layer=last, empty cache, new store): {cold:.1f} s", flush=True)
@@ -108,12 +121,24 @@ def main() -> None:
     prof_wall, _ = run(cmd("6", ["-m", "cProfile", "-o", str(prof)]), env)
     breakdown = profile_summary(prof)
     sweep_layers = ["last", "0", "3", "6", "9"]
-    sweep_cmd = [sys.executable, "run.py", "-m", f"model={args.model}", f"lang={args.lang}", f"layer.index={','.join(sweep_layers)}",
-                 f"paths.cache_dir={tmp / 'cache_sweep'}", f"tracking.uri=sqlite:///{tmp / 'mlflow_sweep.db'}", "progress=false",
-                 f"hydra.sweep.dir={tmp / 'multirun'}"]
+    sweep_cmd = [
+        sys.executable,
+        "run.py",
+        "-m",
+        f"model={args.model}",
+        f"lang={args.lang}",
+        f"layer.index={','.join(sweep_layers)}",
+        f"paths.cache_dir={tmp / 'cache_sweep'}",
+        f"tracking.uri=sqlite:///{tmp / 'mlflow_sweep.db'}",
+        "progress=false",
+        f"hydra.sweep.dir={tmp / 'multirun'}",
+    ]
     sweep_wall, sweep_log = run(sweep_cmd, env)
     marginal = (sweep_wall - cold) / (len(sweep_layers) - 1)
-    print(f"  in-process sweep of {len(sweep_layers)} layers (-m):  {sweep_wall:.1f} s -> {marginal:.2f} s per cache-hit job", flush=True)
+    print(
+        f"  in-process sweep of {len(sweep_layers)} layers (-m):  {sweep_wall:.1f} s -> {marginal:.2f} s per cache-hit job",
+        flush=True,
+    )
     imports = []
     for label, code in IMPORTS.items():
         t, _ = run([sys.executable, "-c", code], env)
@@ -126,10 +151,23 @@ def main() -> None:
     print("\nstart-up costs (each in a fresh interpreter, wall seconds):")
     print(table(imports, ["fresh interpreter", "seconds"]))
     info["loadavg_1min_at_end"] = loadavg()
-    path = write_json("sweep", {"machine": info, "args": vars(args), "cold_s": cold, "warm_s": warm, "ratio": cold / warm,
-                                "profiled_warm_wall_s": prof_wall,
-                                "sweep_layers": sweep_layers, "sweep_wall_s": sweep_wall, "marginal_hit_job_s": marginal,
-                                "ratio_in_process": cold / marginal, "warm_breakdown": breakdown, "imports": imports})
+    path = write_json(
+        "sweep",
+        {
+            "machine": info,
+            "args": vars(args),
+            "cold_s": cold,
+            "warm_s": warm,
+            "ratio": cold / warm,
+            "profiled_warm_wall_s": prof_wall,
+            "sweep_layers": sweep_layers,
+            "sweep_wall_s": sweep_wall,
+            "marginal_hit_job_s": marginal,
+            "ratio_in_process": cold / marginal,
+            "warm_breakdown": breakdown,
+            "imports": imports,
+        },
+    )
     print(f"written {path}")
     if not args.keep:
         import shutil

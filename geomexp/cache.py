@@ -55,7 +55,9 @@ def verify_entry(folder: Path) -> dict:
         path = folder / name
         if not path.is_file() or path.stat().st_size != expected["size"]:
             got = path.stat().st_size if path.is_file() else "missing"
-            raise CorruptCacheEntry(f"cache entry {folder}: {name} has size {got}, expected {expected['size']} (truncated?)")
+            raise CorruptCacheEntry(
+                f"cache entry {folder}: {name} has size {got}, expected {expected['size']} (truncated?)"
+            )
         if file_digest(path) != expected["sha256"]:
             raise CorruptCacheEntry(f"cache entry {folder}: {name} does not match its checksum (corrupted)")
     return info
@@ -120,11 +122,15 @@ def save_sample(cache_dir: str | Path, key: str, sample: TokenSample, descriptio
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=folder.parent))
     except OSError as err:
-        raise GeomexpError(f"cannot write the cache under {folder.parent}: {err} (set paths.cache_dir or GEOMEXP_CACHE_DIR)") from err
+        raise GeomexpError(
+            f"cannot write the cache under {folder.parent}: {err} (set paths.cache_dir or GEOMEXP_CACHE_DIR)"
+        ) from err
     try:
         np.save(tmp / "hidden.npy", np.ascontiguousarray(sample.hidden, dtype=np.float32))
         np.savez(tmp / "meta.npz", **{name: getattr(sample, name) for name in _META_FIELDS})
-        files = {n: {"size": (tmp / n).stat().st_size, "sha256": file_digest(tmp / n)} for n in ("hidden.npy", "meta.npz")}
+        files = {
+            n: {"size": (tmp / n).stat().st_size, "sha256": file_digest(tmp / n)} for n in ("hidden.npy", "meta.npz")
+        }
         info = {"key": key, "cache_version": CACHE_VERSION, "files": files, **description}
         (tmp / "info.json").write_text(json.dumps(info, indent=2, default=str))
         try:
@@ -133,7 +139,9 @@ def save_sample(cache_dir: str | Path, key: str, sample: TokenSample, descriptio
             if not (folder / "info.json").is_file():
                 raise
     except OSError as err:
-        raise GeomexpError(f"cannot write the cache entry {folder}: {err} (set paths.cache_dir or GEOMEXP_CACHE_DIR)") from err
+        raise GeomexpError(
+            f"cannot write the cache entry {folder}: {err} (set paths.cache_dir or GEOMEXP_CACHE_DIR)"
+        ) from err
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder

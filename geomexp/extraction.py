@@ -76,21 +76,31 @@ def _tokenized_batches(tokenizer, sentences, *, add_special_tokens: bool, max_le
     Both the counting pass and the full tokenization go through here, so they agree token for token.
     """
     for start in range(0, len(sentences), batch_size):
-        yield start, tokenizer(
-            list(sentences[start : start + batch_size]),
-            add_special_tokens=add_special_tokens,
-            truncation=True,
-            max_length=max_length,
-            return_special_tokens_mask=True,
-            **extra,
+        yield (
+            start,
+            tokenizer(
+                list(sentences[start : start + batch_size]),
+                add_special_tokens=add_special_tokens,
+                truncation=True,
+                max_length=max_length,
+                return_special_tokens_mask=True,
+                **extra,
+            ),
         )
 
 
-def tokenize_corpus(tokenizer, sentences, *, add_special_tokens: bool = True, max_length: int = 512, batch_size: int = 1024) -> TokenizedCorpus:
+def tokenize_corpus(
+    tokenizer, sentences, *, add_special_tokens: bool = True, max_length: int = 512, batch_size: int = 1024
+) -> TokenizedCorpus:
     """Tokenize ``sentences`` with a fast tokenizer, truncated to ``max_length`` tokens."""
     input_ids, content_positions, word_ids, char_spans = [], [], [], []
     batches = _tokenized_batches(
-        tokenizer, sentences, add_special_tokens=add_special_tokens, max_length=max_length, batch_size=batch_size, return_offsets_mapping=True
+        tokenizer,
+        sentences,
+        add_special_tokens=add_special_tokens,
+        max_length=max_length,
+        batch_size=batch_size,
+        return_offsets_mapping=True,
     )
     for _, enc in batches:
         for i, ids in enumerate(enc["input_ids"]):
@@ -104,15 +114,22 @@ def tokenize_corpus(tokenizer, sentences, *, add_special_tokens: bool = True, ma
     return TokenizedCorpus(input_ids, content_positions, word_ids, char_spans)
 
 
-def count_content_tokens(tokenizer, sentences, *, add_special_tokens: bool = True, max_length: int = 512, batch_size: int = 1024) -> np.ndarray:
+def count_content_tokens(
+    tokenizer, sentences, *, add_special_tokens: bool = True, max_length: int = 512, batch_size: int = 1024
+) -> np.ndarray:
     """(S,) content (non-special) tokens of each sentence, tokenized exactly as ``tokenize_corpus`` does.
 
     Keeps nothing else, so counting a corpus costs O(S) memory, not O(tokens).
     """
     counts = np.zeros(len(sentences), dtype=np.int64)
     batches = _tokenized_batches(
-        tokenizer, sentences, add_special_tokens=add_special_tokens, max_length=max_length, batch_size=batch_size,
-        return_attention_mask=False, return_token_type_ids=False,
+        tokenizer,
+        sentences,
+        add_special_tokens=add_special_tokens,
+        max_length=max_length,
+        batch_size=batch_size,
+        return_attention_mask=False,
+        return_token_type_ids=False,
     )
     for start, enc in batches:
         for i, mask in enumerate(enc["special_tokens_mask"]):
@@ -146,7 +163,16 @@ def _batches(lengths: np.ndarray, batch_size: int, max_tokens: int | None = None
 
 
 @torch.inference_mode()
-def encode_plan(model, tokenizer, tokens: TokenizedCorpus, plan: TokenPlan, *, batch_size: int = 32, device="cpu", progress: bool = True) -> TokenSample:
+def encode_plan(
+    model,
+    tokenizer,
+    tokens: TokenizedCorpus,
+    plan: TokenPlan,
+    *,
+    batch_size: int = 32,
+    device="cpu",
+    progress: bool = True,
+) -> TokenSample:
     """Run ``model`` over the planned sentences and keep the planned tokens at every layer.
 
     Sentences are sorted by length and padded per batch (at most ``batch_size``
@@ -174,7 +200,11 @@ def encode_plan(model, tokenizer, tokens: TokenizedCorpus, plan: TokenPlan, *, b
         for b, k in enumerate(slots):
             ids[b, : lengths[k]] = tokens.input_ids[sent_ids[k]]
             mask[b, : lengths[k]] = 1
-        out = model(input_ids=torch.from_numpy(ids).to(device), attention_mask=torch.from_numpy(mask).to(device), output_hidden_states=True)
+        out = model(
+            input_ids=torch.from_numpy(ids).to(device),
+            attention_mask=torch.from_numpy(mask).to(device),
+            output_hidden_states=True,
+        )
         rows = np.concatenate([np.arange(row_start[k], row_start[k + 1]) for k in slots])
         b_idx = torch.from_numpy(np.repeat(np.arange(slots.size), sizes[slots])).to(device)
         pos = torch.from_numpy(positions[rows]).to(device)
@@ -184,7 +214,12 @@ def encode_plan(model, tokenizer, tokens: TokenizedCorpus, plan: TokenPlan, *, b
         hidden[:, rows] = picked.float().cpu().numpy()
         bar.update(rows.size)
     bar.close()
-    all_ids = np.concatenate([np.asarray(tokens.input_ids[s], dtype=np.int64)[tokens.content_positions[s][o]] for s, o in zip(sent_ids, plan.offsets)])
+    all_ids = np.concatenate(
+        [
+            np.asarray(tokens.input_ids[s], dtype=np.int64)[tokens.content_positions[s][o]]
+            for s, o in zip(sent_ids, plan.offsets)
+        ]
+    )
     return TokenSample(
         hidden=hidden,
         token_ids=all_ids,
@@ -195,7 +230,22 @@ def encode_plan(model, tokenizer, tokens: TokenizedCorpus, plan: TokenPlan, *, b
     )
 
 
-def extract_tokens(model, tokenizer, sentences, *, n_tokens: int = 10_000, n_sentences: int | None = None, seed: int = 0, allow_fewer: bool = False, add_special_tokens: bool = True, max_length: int = 512, batch_size: int = 32, device="cpu", progress: bool = True, what: str = "corpus") -> TokenSample:
+def extract_tokens(
+    model,
+    tokenizer,
+    sentences,
+    *,
+    n_tokens: int = 10_000,
+    n_sentences: int | None = None,
+    seed: int = 0,
+    allow_fewer: bool = False,
+    add_special_tokens: bool = True,
+    max_length: int = 512,
+    batch_size: int = 32,
+    device="cpu",
+    progress: bool = True,
+    what: str = "corpus",
+) -> TokenSample:
     """Sample tokens of ``sentences`` (seeded) and return their representations at every layer.
 
     By default ``n_tokens`` tokens (``plan_token_sample``); with ``n_sentences``
@@ -212,7 +262,9 @@ def extract_tokens(model, tokenizer, sentences, *, n_tokens: int = 10_000, n_sen
     # with the sample, not the corpus. They are encoded under local indices 0..S-1 (same order,
     # so the same batches) and the rows then point back at the corpus.
     chosen = plan.sentence_ids
-    tokens = tokenize_corpus(tokenizer, [sentences[int(i)] for i in chosen], add_special_tokens=add_special_tokens, max_length=max_length)
+    tokens = tokenize_corpus(
+        tokenizer, [sentences[int(i)] for i in chosen], add_special_tokens=add_special_tokens, max_length=max_length
+    )
     local = TokenPlan(sentence_ids=np.arange(chosen.size), offsets=plan.offsets, n_available=plan.n_available)
     sample = encode_plan(model, tokenizer, tokens, local, batch_size=batch_size, device=device, progress=progress)
     sample.sentence_ids = chosen.astype(np.int64)[sample.sentence_ids]

@@ -18,7 +18,9 @@ def parse_layer(value, *, what: str = "layer.index") -> LayerChoice:
     try:
         return int(text)
     except ValueError:
-        raise ConfigError(f"{what}={value!r} is not valid: use last, all, or an integer layer (0 = embeddings)") from None
+        raise ConfigError(
+            f"{what}={value!r} is not valid: use last, all, or an integer layer (0 = embeddings)"
+        ) from None
 
 
 def resolve_layers(choice: LayerChoice, num_layers: int, model_name: str = "the model") -> list[int]:

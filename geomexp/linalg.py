@@ -93,7 +93,7 @@ def principal_axes(
     if N < 2:
         raise InvalidEmbeddingsError(f"principal axes need at least 2 rows (a variance); got N={N}")
     if method == "auto":
-        method = "svd" if N < d else "eigh_top"
+        method = "svd" if d > N else "eigh_top"
     if method == "svd":
         if n > min(N, d):
             raise ConfigError(f"method='svd' gives at most min(N, d) = {min(N, d)} axes; got n={n} (use method='eigh')")

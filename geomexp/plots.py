@@ -152,7 +152,9 @@ def frequency_pca_plot(
     vectors = np.asarray(vectors)
     log_freq = np.asarray(log_freq, dtype=np.float64)
     if log_freq.shape != (vectors.shape[0],):
-        raise ValueError(f"log_freq must have shape ({vectors.shape[0]},) (one value per row of vectors); got {log_freq.shape}")
+        raise ValueError(
+            f"log_freq must have shape ({vectors.shape[0]},) (one value per row of vectors); got {log_freq.shape}"
+        )
     if vectors.shape[0] > max_points:
         rows = np.sort(np.random.default_rng(seed).choice(vectors.shape[0], size=max_points, replace=False))
         vectors, log_freq = vectors[rows], log_freq[rows]
@@ -197,7 +199,15 @@ def heatmap(matrix: np.ndarray, labels: Sequence[str], *, title: str = "", vmin=
     ax.set_yticks(range(len(labels)), labels)
     for i in range(matrix.shape[0]):
         for j in range(matrix.shape[1]):
-            ax.text(j, i, format(matrix[i, j], fmt), ha="center", va="center", color="w" if matrix[i, j] < (vmax or 1) * 0.6 else "k", fontsize=8)
+            ax.text(
+                j,
+                i,
+                format(matrix[i, j], fmt),
+                ha="center",
+                va="center",
+                color="w" if matrix[i, j] < (vmax or 1) * 0.6 else "k",
+                fontsize=8,
+            )
     fig.colorbar(im, ax=ax, fraction=0.046)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()

@@ -34,13 +34,19 @@ def compare(original: dict, again: dict, rtol: float) -> tuple[list[tuple], bool
     rows, ok = [], True
     for key in sorted(set(original) | set(again), key=lambda k: (k[0], k[1])):
         a, b = original.get(key), again.get(key)
-        same = a is not None and b is not None and (math.isclose(a, b, rel_tol=rtol, abs_tol=1e-12) or (math.isnan(a) and math.isnan(b)))
+        same = (
+            a is not None
+            and b is not None
+            and (math.isclose(a, b, rel_tol=rtol, abs_tol=1e-12) or (math.isnan(a) and math.isnan(b)))
+        )
         ok &= same
         rows.append((key[0], key[1], a, b, same))
     return rows, ok
 
 
-def reproduce(run_id: str, uri: str | None = None, rtol: float = 1e-9, output_dir: str | None = None, fresh: bool = False):
+def reproduce(
+    run_id: str, uri: str | None = None, rtol: float = 1e-9, output_dir: str | None = None, fresh: bool = False
+):
     """Re-run ``run_id`` from its saved config; return (new run id, comparison rows, all equal).
 
     ``fresh`` ignores the representation cache (a temporary one is used), so the
@@ -69,7 +75,9 @@ def reproduce(run_id: str, uri: str | None = None, rtol: float = 1e-9, output_di
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m geomexp.reproduce", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_id")
-    parser.add_argument("--tracking-uri", default=None, help="default: MLFLOW_TRACKING_URI or sqlite:///<project>/mlflow.db")
+    parser.add_argument(
+        "--tracking-uri", default=None, help="default: MLFLOW_TRACKING_URI or sqlite:///<project>/mlflow.db"
+    )
     parser.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for equal metrics")
     parser.add_argument("--fresh", action="store_true", help="re-encode instead of reading the representation cache")
     args = parser.parse_args(argv)

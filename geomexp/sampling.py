@@ -33,7 +33,9 @@ class TokenPlan:
         return int(sum(len(o) for o in self.offsets))
 
 
-def plan_token_sample(token_counts, n_tokens: int, *, seed: int = 0, allow_fewer: bool = False, what: str = "corpus") -> TokenPlan:
+def plan_token_sample(
+    token_counts, n_tokens: int, *, seed: int = 0, allow_fewer: bool = False, what: str = "corpus"
+) -> TokenPlan:
     """Sample ``n_tokens`` content tokens uniformly from the fewest random sentences that hold them.
 
     token_counts: (S_total,) content tokens per sentence (special tokens excluded).
@@ -68,7 +70,9 @@ def plan_token_sample(token_counts, n_tokens: int, *, seed: int = 0, allow_fewer
     return TokenPlan(sentence_ids=chosen[keep], offsets=[offsets[k] for k in keep], n_available=available)
 
 
-def plan_sentence_sample(token_counts, n_sentences: int, *, seed: int = 0, allow_fewer: bool = False, what: str = "corpus") -> TokenPlan:
+def plan_sentence_sample(
+    token_counts, n_sentences: int, *, seed: int = 0, allow_fewer: bool = False, what: str = "corpus"
+) -> TokenPlan:
     """Keep every content token of ``n_sentences`` sentences drawn in a seeded random order.
 
     token_counts: (S_total,) content tokens per sentence; sentences without any

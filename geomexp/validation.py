@@ -46,9 +46,7 @@ def as_embeddings(X, *, name: str = "X", min_rows: int = 2, nonzero_rows: bool =
     finite = np.isfinite(arr).all(axis=1)
     if not finite.all():
         bad = np.flatnonzero(~finite)
-        raise InvalidEmbeddingsError(
-            f"{name} has {bad.size} row(s) with NaN or inf values (first: row {bad[0]})"
-        )
+        raise InvalidEmbeddingsError(f"{name} has {bad.size} row(s) with NaN or inf values (first: row {bad[0]})")
     if nonzero_rows:
         zero = ~arr.any(axis=1)
         if zero.any():
@@ -120,12 +118,12 @@ def check_choice(value, name: str, choices, *, error=ConfigError):
 def check_n_components(n_components, d: int, n_rows: int | None = None) -> int:
     """The number of directions to remove, ``0 <= D < d`` (and ``D <= n_rows - 1`` if given); else ConfigError."""
     D = check_int(n_components, "n_components", minimum=0)
-    if D >= d:
+    if d <= D:
         raise ConfigError(
             f"n_components={D} must be smaller than the number of dimensions d={d} "
             f"(removing all {d} directions leaves nothing); allowed: 0..{d - 1}"
         )
-    if n_rows is not None and D > n_rows - 1:
+    if n_rows is not None and n_rows - 1 < D:
         raise ConfigError(
             f"n_components={D} needs at least {D + 1} rows: {n_rows} centred rows span at most "
             f"{n_rows - 1} directions; allowed: 0..{n_rows - 1}"

@@ -5,9 +5,8 @@ import subprocess
 import sys
 
 import pytest
-from mlflow.tracking import MlflowClient
-
 from conftest import ROOT, isolated_overrides
+from mlflow.tracking import MlflowClient
 
 FAST = ["data.n_tokens=150", "analysis.isotropy.n_pairs=100", "analysis.isotropy.plot=false"]
 
@@ -62,7 +61,7 @@ def check_sweep(store_uri, expected_jobs):
 def test_sweep_basic_launcher_one_parent_four_children(tmp_path, store_uri, data_root):
     proc = run_py(["-m", "model=minilm,me5_small", "lang=en,sw", *FAST], tmp_path, store_uri, data_root)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    parent, _ = check_sweep(store_uri, {(m, l) for m in ("minilm", "me5_small") for l in ("en", "sw")})
+    parent, _ = check_sweep(store_uri, {(m, lang) for m in ("minilm", "me5_small") for lang in ("en", "sw")})
     sweep_dirs = list((tmp_path / "multirun").glob("*/*"))
     assert len(sweep_dirs) == 1
     assert (sweep_dirs[0] / "mlflow_parent_run_id.txt").read_text().strip() == parent.info.run_id
@@ -74,7 +73,7 @@ def test_sweep_joblib_launcher_in_parallel_on_a_fresh_store(tmp_path, store_uri,
     args = ["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "model=minilm", "lang=en,sw,es,su", *FAST]
     proc = run_py(args, tmp_path, store_uri, data_root)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    check_sweep(store_uri, {("minilm", l) for l in ("en", "sw", "es", "su")})
+    check_sweep(store_uri, {("minilm", lang) for lang in ("en", "sw", "es", "su")})
 
 
 @pytest.mark.slow
@@ -86,7 +85,13 @@ def test_sweep_submitit_local_launcher(tmp_path, store_uri, data_root):
 
 
 def test_slurm_launcher_config_composes(tmp_path, store_uri, data_root):
-    proc = run_py(["hydra/launcher=slurm"], tmp_path, store_uri, data_root, flags=["--cfg", "hydra", "--package", "hydra.launcher"])
+    proc = run_py(
+        ["hydra/launcher=slurm"],
+        tmp_path,
+        store_uri,
+        data_root,
+        flags=["--cfg", "hydra", "--package", "hydra.launcher"],
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "SlurmLauncher" in proc.stdout and "timeout_min: 120" in proc.stdout
 
@@ -99,7 +104,15 @@ def jobs_by_layer(store_uri):
 @pytest.mark.slow
 @pytest.mark.parametrize("launcher", ["basic", "joblib"])
 def test_a_failing_job_does_not_stop_the_sweep(tmp_path, store_uri, data_root, launcher):
-    args = ["-m", f"hydra/launcher={launcher}", "model=minilm", "lang=sw", "layer.index=2,9,4", f"hydra.sweep.dir={tmp_path / 'sweep'}", *FAST]
+    args = [
+        "-m",
+        f"hydra/launcher={launcher}",
+        "model=minilm",
+        "lang=sw",
+        "layer.index=2,9,4",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        *FAST,
+    ]
     proc = run_py(args, tmp_path, store_uri, data_root)
     assert proc.returncode == 1
     assert "1 sweep job(s) failed:" in proc.stderr
@@ -128,7 +141,9 @@ def test_rerunning_a_sweep_skips_finished_jobs_and_reruns_failed_ones(tmp_path, 
     measured = [r for r in by_layer["2"] if r.data.tags["geomexp.kind"] == "measurement"]
     stand_ins = [r for r in by_layer["2"] if r.data.tags["geomexp.kind"] == "skipped"]
     assert len(measured) == 1  # not run again ...
-    assert len(stand_ins) == 1 and stand_ins[0].data.tags["geomexp.same_as"] == measured[0].info.run_id  # ... but still in sweep 2
+    assert (
+        len(stand_ins) == 1 and stand_ins[0].data.tags["geomexp.same_as"] == measured[0].info.run_id
+    )  # ... but still in sweep 2
     assert stand_ins[0].data.tags["mlflow.parentRunId"] != measured[0].data.tags["mlflow.parentRunId"]
     assert len(by_layer["9"]) == 2  # the failed one ran again, and says so
     newest = max(by_layer["9"], key=lambda r: r.info.start_time)
@@ -136,9 +151,15 @@ def test_rerunning_a_sweep_skips_finished_jobs_and_reruns_failed_ones(tmp_path, 
     assert newest.data.tags["resumed_after"] == oldest.info.run_id
     parents = sorted((r for r in runs if r.data.tags.get("geomexp.kind") == "sweep"), key=lambda r: r.info.start_time)
     assert parents[1].data.tags["skipped"] == "1"
-    third = run_py([*base, "tracking.resume=false", f"hydra.sweep.dir={tmp_path / 's3'}"], tmp_path, store_uri, data_root)
+    third = run_py(
+        [*base, "tracking.resume=false", f"hydra.sweep.dir={tmp_path / 's3'}"], tmp_path, store_uri, data_root
+    )
     assert third.returncode == 1
-    layer2 = [r for r in client.search_runs([runs[0].info.experiment_id], max_results=100) if r.data.params.get("layer") == "2"]
+    layer2 = [
+        r
+        for r in client.search_runs([runs[0].info.experiment_id], max_results=100)
+        if r.data.params.get("layer") == "2"
+    ]
     assert len(layer2) == 2  # resume switched off: run again
 
 
@@ -148,14 +169,18 @@ def test_layer_sweep_logs_each_run_at_its_layer_step(tmp_path, store_uri, data_r
     assert proc.returncode == 0, proc.stderr[-3000:]
     client = MlflowClient(store_uri)
     _, children = sweep_runs(store_uri)
-    steps = {c.data.params["layer"]: [m.step for m in client.get_metric_history(c.info.run_id, "i_pc")] for c in children}
+    steps = {
+        c.data.params["layer"]: [m.step for m in client.get_metric_history(c.info.run_id, "i_pc")] for c in children
+    }
     assert steps == {"0": [0], "3": [3], "6": [6]}
 
 
 @pytest.mark.slow
 def test_enhancement_sweep_gives_every_run_the_same_raw_keys(tmp_path, store_uri, data_root):
     methods = ["none", "center", "abtt", "whiten", "cluster"]
-    proc = run_py(["-m", "model=minilm", "lang=sw", f"enhancement={','.join(methods)}", *FAST], tmp_path, store_uri, data_root)
+    proc = run_py(
+        ["-m", "model=minilm", "lang=sw", f"enhancement={','.join(methods)}", *FAST], tmp_path, store_uri, data_root
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     _, children = sweep_runs(store_uri)
     keys = {c.data.params["enhancement"]: set(c.data.metrics) for c in children}
@@ -163,7 +188,9 @@ def test_enhancement_sweep_gives_every_run_the_same_raw_keys(tmp_path, store_uri
     raw = keys["none"]
     assert raw >= {"i_cos", "i_cos_exact", "i_pc", "log_i_pc"}
     for method in methods[1:]:
-        assert keys[method] == raw | {f"{k}/{method}" for k in raw}, method  # raw keys in every run, enhanced ones suffixed
+        assert keys[method] == raw | {f"{k}/{method}" for k in raw}, (
+            method
+        )  # raw keys in every run, enhanced ones suffixed
     assert all(len(c.data.params) <= 25 for c in children)
     names = [c.info.run_name for c in children]
     assert len(set(names)) == len(names)

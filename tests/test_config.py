@@ -1,10 +1,10 @@
 """Composition of every config option, and clear failures for wrong names, keys and types."""
 
 import pytest
+from conftest import CONF
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf.errors import ConfigKeyError, ValidationError
 
-from conftest import CONF
 from geomexp.config import rewrite_layer_overrides, validate
 from geomexp.config.spec import RunSpec
 from geomexp.layers import parse_layer
@@ -33,7 +33,9 @@ def test_every_model_and_language_composes_and_passes_checks(make_cfg, model, la
     assert cfg.lang.wikipedia_file.endswith(".csv") and len(cfg.lang.wikipedia_md5) == 32
 
 
-@pytest.mark.parametrize("override, expected", [("layer=last", "last"), ("layer=all", "all"), ("layer.index=8", 8), ("layer.index=-2", -2)])
+@pytest.mark.parametrize(
+    "override, expected", [("layer=last", "last"), ("layer=all", "all"), ("layer.index=8", 8), ("layer.index=-2", -2)]
+)
 def test_layer_options(make_cfg, override, expected):
     assert parse_layer(make_cfg(override).layer.index) == expected
     assert check_config(make_cfg(override)).layer == expected
@@ -92,8 +94,14 @@ def test_saved_config_is_validated_against_the_schema():
         ("data.corpus=books", "data.corpus='books' is not known"),
         ("data.corpus=text", "data.text_file"),
         ("layer.index=middle", "layer.index='middle' is not valid"),
-        ("enhancement.name=magic", r"enhancement.name='magic' has no params._target_.*\['abtt', 'center', 'cluster', 'none', 'whiten'\]"),
-        ("enhancement=center enhancement.params._target_=geomexp.nothing.Here", r"enhancement.params._target_='geomexp.nothing.Here' cannot be imported"),
+        (
+            "enhancement.name=magic",
+            r"enhancement.name='magic' has no params._target_.*\['abtt', 'center', 'cluster', 'none', 'whiten'\]",
+        ),
+        (
+            "enhancement=center enhancement.params._target_=geomexp.nothing.Here",
+            r"enhancement.params._target_='geomexp.nothing.Here' cannot be imported",
+        ),
         ("analysis.isotropy._target_=numpy.mean", r"analysis.isotropy._target_='numpy.mean' declares no AnalysisInfo"),
         ("analysis.isotropy.n_pairs=0", "analysis.isotropy.n_pairs must be a positive integer; got 0"),
         ("analysis.isotropy.plot_points=-5", "analysis.isotropy.plot_points must be a positive integer"),
@@ -132,4 +140,6 @@ def test_yaml_values_are_the_library_defaults(file, name, params):
         if key == "_target_" or (isinstance(value, str) and value.startswith("${")):
             continue  # interpolations (random_state: ${seed}) follow the run's seed
         assert key in signature.parameters, f"{file}: {key} is not a parameter of {params['_target_']}"
-        assert signature.parameters[key].default == value, f"{file}: {key}={value!r}, library default {signature.parameters[key].default!r}"
+        assert signature.parameters[key].default == value, (
+            f"{file}: {key}={value!r}, library default {signature.parameters[key].default!r}"
+        )

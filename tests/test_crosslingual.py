@@ -41,7 +41,9 @@ def test_crosslingual_run_reads_every_language(make_cfg, store_uri):
     result = run(make_cfg("model=minilm", "lang=sw", "analysis=crosslingual", "langs=[en,sw,su]", "data.n_tokens=200"))
     r = MlflowClient(store_uri).get_run(result.run_id)
     assert {"xl_overlap.en_sw", "xl_overlap.en_su", "xl_overlap.sw_su", "xl_overlap_mean"} <= set(r.data.metrics)
-    assert r.data.tags["geomexp.subject"] == "en+sw+su" and r.info.run_name == "minilm-en+sw+su-last"  # not the default lang
+    assert (
+        r.data.tags["geomexp.subject"] == "en+sw+su" and r.info.run_name == "minilm-en+sw+su-last"
+    )  # not the default lang
     files = [a.path for a in MlflowClient(store_uri).list_artifacts(result.run_id, "figures/crosslingual")]
     assert "figures/crosslingual/joint_pca.png" in files and "figures/crosslingual/subspace_overlap.png" in files
 

@@ -49,7 +49,9 @@ def test_download_when_no_root_checks_md5_and_reuses_the_file(served, tmp_path):
     corpus = load_wikipedia_corpus("sw", "sawahili.csv", root=None, download_dir=tmp_path, md5=SW_MD5, base_url=served)
     assert len(corpus.sentences) == 449
     assert (tmp_path / "Wikipedia" / "sawahili.csv").is_file()
-    again = load_wikipedia_corpus("sw", "sawahili.csv", root=None, download_dir=tmp_path, md5=SW_MD5, base_url="http://127.0.0.1:9/none")
+    again = load_wikipedia_corpus(
+        "sw", "sawahili.csv", root=None, download_dir=tmp_path, md5=SW_MD5, base_url="http://127.0.0.1:9/none"
+    )
     assert again.checksum == corpus.checksum  # second time read from disk, no server needed
 
 

@@ -10,7 +10,6 @@ from sklearn.metrics import adjusted_rand_score
 
 import geomexp.enhancement.cluster as cluster_module
 from geomexp.enhancement import (
-    enhancers,
     ABTTEnhancer,
     CenterEnhancer,
     ClusterEnhancer,
@@ -19,6 +18,7 @@ from geomexp.enhancement import (
     NotFittedError,
     SmallClusterError,
     WhiteningEnhancer,
+    enhancers,
     load_enhancer,
     make_enhancer,
 )

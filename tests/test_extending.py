@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT, compose_config, isolated_overrides
 from mlflow.tracking import MlflowClient
 
-from conftest import ROOT, compose_config, isolated_overrides
 from geomexp.experiment import run
 
 TOY = Path(__file__).resolve().parent / "toy_extension"
@@ -24,7 +24,9 @@ def test_only_the_tracking_package_imports_mlflow():
         if re.search(r"^\s*(import mlflow|from mlflow)", path.read_text(), flags=re.M):
             offenders.append(rel)
     assert not offenders, f"MLflow imported outside geomexp/tracking/: {offenders}"
-    assert re.search(r"^\s*from mlflow", (ROOT / "geomexp/tracking/store.py").read_text(), flags=re.M)  # the check can fail
+    assert re.search(
+        r"^\s*from mlflow", (ROOT / "geomexp/tracking/store.py").read_text(), flags=re.M
+    )  # the check can fail
 
 
 def test_a_toy_analysis_from_its_own_config_folder(tmp_path, store_uri, data_root, monkeypatch):

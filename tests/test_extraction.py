@@ -43,7 +43,9 @@ def test_rows_equal_a_plain_forward_pass_of_each_sentence(tiny):
         with torch.no_grad():
             states = model(**enc, output_hidden_states=True).hidden_states
         for layer in range(3):
-            np.testing.assert_allclose(sample.hidden[layer, row], states[layer][0, sample.positions[row]].numpy(), atol=1e-5)
+            np.testing.assert_allclose(
+                sample.hidden[layer, row], states[layer][0, sample.positions[row]].numpy(), atol=1e-5
+            )
 
 
 def test_batch_size_does_not_change_the_result(tiny):
@@ -68,7 +70,9 @@ def test_without_special_tokens_the_model_sees_no_cls_sep(tiny):
 def test_word_ids_group_wordpieces(tiny):
     _, tok = tiny
     tokens = tokenize_corpus(tok, ["unbelievably regolith"])
-    pieces = tok.convert_ids_to_tokens([tok("unbelievably regolith")["input_ids"][p] for p in tokens.content_positions[0]])
+    pieces = tok.convert_ids_to_tokens(
+        [tok("unbelievably regolith")["input_ids"][p] for p in tokens.content_positions[0]]
+    )
     words = tokens.word_ids[0]
     assert words[0] == 0 and words[-1] == 1
     for piece, w in zip(pieces, words):

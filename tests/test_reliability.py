@@ -4,13 +4,20 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
+
 from geomexp.cache import load_sample
 from geomexp.errors import ConfigError
 from geomexp.experiment import run
 
-SMALL = ["model=minilm", "lang=sw", "data.n_tokens=300", "analysis.isotropy.n_pairs=200", "analysis.isotropy.plot=false", "layer=all"]
+SMALL = [
+    "model=minilm",
+    "lang=sw",
+    "data.n_tokens=300",
+    "analysis.isotropy.n_pairs=200",
+    "analysis.isotropy.plot=false",
+    "layer=all",
+]
 
 
 def test_same_config_and_seed_give_identical_metrics_across_fresh_caches(make_cfg, tmp_path):
@@ -53,7 +60,10 @@ def test_fresh_sqlite_store_created_by_parallel_workers_does_not_race(tmp_path):
     script = tmp_path / "ensure.py"
     script.write_text(ENSURE.format(root=str(ROOT)))
     uri = f"sqlite:///{tmp_path / 'fresh' / 'mlflow.db'}"
-    procs = [subprocess.Popen([sys.executable, str(script), uri], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    procs = [
+        subprocess.Popen([sys.executable, str(script), uri], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-500:] for o in outs]
     assert len({o[0].strip() for o in outs}) == 1  # one experiment, the same id for all

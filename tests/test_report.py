@@ -15,8 +15,8 @@ import statistics
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import compose_config, isolated_overrides
+
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.errors import ConfigError, GeomexpError
 from geomexp.experiment import RunContext, run
@@ -33,7 +33,9 @@ LAST = 6  # MiniLM's last layer
     "toy",
     "Toy analysis",
     metrics=[MetricInfo("toy_norm", "mean norm", 2, "higher", headline=True)],
-    tables=[ReportTable("toy", "Toy: mean token norm", ("toy_norm",), description="an analysis defined in a test module")],
+    tables=[
+        ReportTable("toy", "Toy: mean token norm", ("toy_norm",), description="an analysis defined in a test module")
+    ],
 )
 def toy_analysis(X, *, seed: int = 0, title: str = "", scale: float = 1.0) -> AnalysisResult:
     return AnalysisResult(metrics={"toy_norm": float(np.linalg.norm(X, axis=1).mean() * scale)})
@@ -49,10 +51,16 @@ def store(tmp_path_factory, data_root, tiny_bert_dir, monkeypatch_module):
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
 
     def go(experiment, *overrides, context=None):
-        return run(compose_config(isolated_overrides(tmp, uri, data_root) + [f"tracking.experiment={experiment}", *overrides]), context)
+        return run(
+            compose_config(isolated_overrides(tmp, uri, data_root) + [f"tracking.experiment={experiment}", *overrides]),
+            context,
+        )
 
     text = tmp / "corpus.txt"
-    text.write_text("\n".join(f"Sentence number {i} says that the weather in town {i % 7} was fine today." for i in range(60)) + "\n")
+    text.write_text(
+        "\n".join(f"Sentence number {i} says that the weather in town {i % 7} was fine today." for i in range(60))
+        + "\n"
+    )
     r = {}
     r["seed0"] = go("plant", *SW)
     r["seed1"] = go("plant", *SW, "seed=1")
@@ -72,7 +80,13 @@ def store(tmp_path_factory, data_root, tiny_bert_dir, monkeypatch_module):
     assert ok and r["skipped"].skipped and r["skipped"].same_as == r["seed0"].run_id
 
     tiny = ["model=bert", f"model.path={tiny_bert_dir}"]  # encodes the track's 500 sentences in a blink
-    sts = ["analysis=[sts]", "analysis.sts.track=5", "analysis.sts.plot=false", "enhancement=abtt", "enhancement.save=false"]
+    sts = [
+        "analysis=[sts]",
+        "analysis.sts.track=5",
+        "analysis.sts.plot=false",
+        "enhancement=abtt",
+        "enhancement.save=false",
+    ]
     r["sts"] = go("tasks", *tiny, *sts)
     r["xl"] = go("tasks", *BASE, "analysis=[crosslingual]", "langs=[en,sw]", "analysis.crosslingual.plot=false")
     r["all"] = go("tasks", *BASE, "analysis=[isoscore]", "layer=all")
@@ -80,7 +94,14 @@ def store(tmp_path_factory, data_root, tiny_bert_dir, monkeypatch_module):
     r["dims"] = go("tasks", *BASE, *dims)
     r["enh_none"] = go("enh", *SW)
     r["enh_abtt"] = go("enh", *SW, "enhancement=abtt", "enhancement.save=false")
-    r["enh_abtt_dims"] = go("enh", *SW, "enhancement=abtt", "enhancement.save=false", "analysis=[isotropy,dimensions]", "analysis.dimensions.plot=false")
+    r["enh_abtt_dims"] = go(
+        "enh",
+        *SW,
+        "enhancement=abtt",
+        "enhancement.save=false",
+        "analysis=[isotropy,dimensions]",
+        "analysis.dimensions.plot=false",
+    )
     with pytest.raises(ConfigError):
         go("broken", *SW, "analysis.isotropy.n_pairs=0")
     return uri, r, tmp, parent
@@ -122,9 +143,15 @@ def test_seed_only_runs_aggregate_other_settings_split_into_rows(plant, tiny_ber
     assert list(df.columns[:4]) == ["model", "data.corpus", "data.n_tokens", "layer"]
     a, b = value(r["seed0"], "i_cos"), value(r["seed1"], "i_cos")
     agg = row(df, model="minilm", **{"data.n_tokens": 200, "data.corpus": "wikipedia"})
-    assert agg["sw"] == pytest.approx((a + b) / 2, rel=1e-12) and agg["sw sd"] == pytest.approx(statistics.stdev([a, b]), rel=1e-12)
+    assert agg["sw"] == pytest.approx((a + b) / 2, rel=1e-12) and agg["sw sd"] == pytest.approx(
+        statistics.stdev([a, b]), rel=1e-12
+    )
     assert agg["sw n"] == 2 and set(agg["runs"].split()) == {r["seed0"].run_id[:8], r["seed1"].run_id[:8]}
-    for name, n_tokens, corpus in (("n300", 300, "wikipedia"), ("n250", 250, "wikipedia"), ("text", 200, "text:corpus.txt")):
+    for name, n_tokens, corpus in (
+        ("n300", 300, "wikipedia"),
+        ("n250", 250, "wikipedia"),
+        ("text", 200, "text:corpus.txt"),
+    ):
         single = row(df, model="minilm", **{"data.n_tokens": n_tokens, "data.corpus": corpus})
         assert single["sw"] == value(r[name], "i_cos") and single["sw n"] == 1
     # a model.path run: labelled by the folder it loaded, not by the config name "bert"
@@ -151,7 +178,11 @@ def test_files_runs_csv_and_the_report_run(plant, store):
     csv = pd.read_csv(out / "i_cos.csv")
     assert list(csv.columns) == ["model", "data.corpus", "data.n_tokens", "layer", "sw", "sw sd", "sw n", "runs"]
     text = (out / "report.md").read_text()
-    assert text.startswith("# Report: experiment 'plant'") and f"MLflow run {report.run_id}" in text and "Generated 20" in text
+    assert (
+        text.startswith("# Report: experiment 'plant'")
+        and f"MLflow run {report.run_id}" in text
+        and "Generated 20" in text
+    )
     assert "## I_Cos by language" in text and "## Toy: mean token norm" in text and "reproduce run(s) left out" in text
 
     runs = pd.read_csv(out / "runs.csv", dtype=str).fillna("")
@@ -164,7 +195,11 @@ def test_files_runs_csv_and_the_report_run(plant, store):
     assert float(by_id.loc[r["seed0"].run_id, "i_cos"]) == value(r["seed0"], "i_cos")
     assert set(runs["kind"]) == {"measurement", "skipped"}  # never the sweep parent or a report
 
-    (rec,) = [x for x in run_records(uri, experiment="plant") if x.tags.get("geomexp.kind") == "report" and x.run_id == report.run_id]
+    (rec,) = [
+        x
+        for x in run_records(uri, experiment="plant")
+        if x.tags.get("geomexp.kind") == "report" and x.run_id == report.run_id
+    ]
     assert rec.status == "FINISHED" and rec.run_name.startswith("report") and rec.tags["report.n_runs"] == "7"
     again = make_report(uri, experiment="plant", out_dir=out.parent / "again", log=False)
     assert sorted(m.run_id for m in again.runs) == sorted(m.run_id for m in report.runs)  # the report run is not read
@@ -173,7 +208,10 @@ def test_files_runs_csv_and_the_report_run(plant, store):
 def test_toy_analysis_defined_outside_the_package_gets_its_table(plant):
     report, r = plant
     toy = report.tables["toy"]
-    assert toy.attrs["title"] == "Toy: mean token norm" and toy.attrs["description"] == "an analysis defined in a test module"
+    assert (
+        toy.attrs["title"] == "Toy: mean token norm"
+        and toy.attrs["description"] == "an analysis defined in a test module"
+    )
     assert list(toy.columns) == ["model", "subject", "layer", "mean norm", "runs"]
     assert toy.iloc[0]["mean norm"] == value(r["toy"], "toy_norm")
     assert f"| minilm | sw | 6 | {value(r['toy'], 'toy_norm'):.2f} |" in to_markdown(toy)
@@ -199,7 +237,10 @@ def test_where_filters_on_params_and_tags(store, tmp_path, capsys):
     assert df.attrs["settings"] == [] and len(df) == 1 and df.iloc[0]["sw"] == value(r["n300"], "i_cos")
     runs = collect_runs(uri, experiment="plant", where=["geomexp.model=minilm", "seed=1"])
     assert [m.run_id for m in runs] == [r["seed1"].run_id]
-    assert main(["--experiment", "plant", "--tracking-uri", uri, "--where", "data.n_tokens=5", "--out", str(tmp_path)]) == 2
+    assert (
+        main(["--experiment", "plant", "--tracking-uri", uri, "--where", "data.n_tokens=5", "--out", str(tmp_path)])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "--where data.n_tokens=5: data.n_tokens among the runs: 200, 250, 300" in err
     assert main(["--experiment", "plant", "--tracking-uri", uri, "--where", "n_tokens", "--out", str(tmp_path)]) == 2
@@ -227,7 +268,12 @@ def test_raw_values_of_enhanced_runs_share_the_raw_row(store, tmp_path):
     df = make_report(uri, experiment="enh", out_dir=tmp_path, log=False).tables["i_cos"]
     assert df["space"].tolist() == ["raw", "abtt"] and df["enhancement"].tolist() == ["none", "abtt"]
     raw = row(df, space="raw")
-    assert raw["sw"] == value(r["enh_none"], "i_cos") == value(r["enh_abtt"], "i_cos") == value(r["enh_abtt_dims"], "i_cos")
+    assert (
+        raw["sw"]
+        == value(r["enh_none"], "i_cos")
+        == value(r["enh_abtt"], "i_cos")
+        == value(r["enh_abtt_dims"], "i_cos")
+    )
     assert "sw n" not in df.columns  # three runs, one measurement: no spread to show
     assert set(raw["runs"].split()) == {r[k].run_id[:8] for k in ("enh_none", "enh_abtt", "enh_abtt_dims")}
     assert row(df, space="abtt")["sw"] == value(r["enh_abtt"], "i_cos/abtt")
@@ -257,10 +303,22 @@ def test_sts_track_table_and_crosslingual_matrix(store, tmp_path, tiny_bert_dir)
     # a long table (metrics as columns, labels and decimals from the metadata), raw and enhanced rows
     dims = report.tables["dimensions"]
     assert list(dims.columns) == ["model", "subject", "layer", "enhancement", "space"] + [
-        "top-1 dim", "top-1 dim share", "top-2 dim", "top-2 share", "top-3 dim", "top-3 share", "runs"
+        "top-1 dim",
+        "top-1 dim share",
+        "top-2 dim",
+        "top-2 share",
+        "top-3 dim",
+        "top-3 share",
+        "runs",
     ]
-    assert dims["space"].tolist() == ["raw", "center fit on en"] and dims["enhancement"].tolist() == ["none", "center fit on en"]
-    assert dims["top-2 share"].tolist() == [value(r["dims"], "cc_top2_share"), value(r["dims"], "cc_top2_share/center/zero_shot")]
+    assert dims["space"].tolist() == ["raw", "center fit on en"] and dims["enhancement"].tolist() == [
+        "none",
+        "center fit on en",
+    ]
+    assert dims["top-2 share"].tolist() == [
+        value(r["dims"], "cc_top2_share"),
+        value(r["dims"], "cc_top2_share/center/zero_shot"),
+    ]
     dim, share = value(r["dims"], "cc_top1_dim/center/zero_shot"), value(r["dims"], "cc_top1_share/center/zero_shot")
     assert f"| minilm | sw | 6 | center fit on en | center fit on en | {dim:.0f} | {share:.3f} |" in to_markdown(dims)
 
@@ -271,7 +329,12 @@ def test_layer_option(store, tmp_path, capsys):
     assert [(m.run_id, m.layer) for m in runs] == [(r["all"].run_id, 3)]
     assert any("without layer 3 left out" in n for n in runs.notes)
     assert build_tables(runs)["isoscore"].iloc[0]["sw"] == value(r["all"], "isoscore", 3)
-    assert [m.layer for m in collect_runs(uri, experiment="tasks", layer="-1")] == [2, LAST, LAST, LAST]  # tiny BERT: 2 layers
+    assert [m.layer for m in collect_runs(uri, experiment="tasks", layer="-1")] == [
+        2,
+        LAST,
+        LAST,
+        LAST,
+    ]  # tiny BERT: 2 layers
     with pytest.raises(GeomexpError, match="--layer all"):
         collect_runs(uri, experiment="tasks", layer="all")
     assert main(["--experiment", "plant", "--tracking-uri", uri, "--layer", "3", "--out", str(tmp_path)]) == 2
@@ -326,7 +389,9 @@ def test_errors_for_a_missing_store_and_a_run_that_is_no_sweep(store, tmp_path, 
 def _measurement(run_id, start, group, identity, i_cos, params=None):
     tags = {"geomexp.kind": "measurement", "geomexp.model": "m", "geomexp.subject": "sw"}
     tags.update({"geomexp.group": group, "geomexp.identity": identity})
-    rec = RunRecord(run_id, run_id, "x", "FINISHED", start, params={"model": "m", "seed": "0", **(params or {})}, tags=tags)
+    rec = RunRecord(
+        run_id, run_id, "x", "FINISHED", start, params={"model": "m", "seed": "0", **(params or {})}, tags=tags
+    )
     from geomexp.analyses.isotropy import isotropy_analysis
 
     return Measurement(rec, 6, {"i_cos": i_cos}, {"isotropy": isotropy_analysis.info})

@@ -5,8 +5,8 @@ import pytest
 from scipy.stats import pearsonr, spearmanr
 
 from geomexp.metrics.correlation import pearson, spearman
-from geomexp.validation import InvalidEmbeddingsError
 from geomexp.sts import cosine_scores, mean_pool, sts_scores
+from geomexp.validation import InvalidEmbeddingsError
 
 
 def test_spearman_on_a_hand_made_set_equals_scipy_and_the_hand_value():

@@ -10,13 +10,17 @@ from geomexp.errors import ConfigError, DataNotFoundError
 def test_every_track_has_250_scored_pairs(data_root, track):
     t = load_sts_track(track, root=data_root)
     assert len(t.sentences_a) == len(t.sentences_b) == len(t.gold) == 250
-    assert 0 <= t.gold.min() and t.gold.max() <= 5
+    assert t.gold.min() >= 0 and t.gold.max() <= 5
     assert t.cross_lingual == (t.lang_a != t.lang_b)
 
 
 def test_track6_keeps_the_first_250_of_500_lines(data_root):
     t = load_sts_track("6", root=data_root)
-    lines = (data_root / "multilingual sts/STS2017.eval.v1.1/STS.input.track6.tr-en.txt").read_text(encoding="utf-8").splitlines()
+    lines = (
+        (data_root / "multilingual sts/STS2017.eval.v1.1/STS.input.track6.tr-en.txt")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    )
     assert len(lines) == 500
     assert t.sentences_a[-1] == lines[249].split("\t")[0].strip()
     assert (t.lang_a, t.lang_b) == ("en", "tr")

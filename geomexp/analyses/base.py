@@ -138,7 +138,12 @@ def analysis(name: str, title: str, *, metrics=(), needs=(), tables=(), needs_wh
 
     def attach(fn):
         fn.info = AnalysisInfo(
-            name=name, title=title, metrics=tuple(metrics), needs=frozenset(needs), tables=tuple(tables), needs_when=needs_when
+            name=name,
+            title=title,
+            metrics=tuple(metrics),
+            needs=frozenset(needs),
+            tables=tuple(tables),
+            needs_when=needs_when,
         )
         return fn
 

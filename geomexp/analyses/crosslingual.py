@@ -15,11 +15,19 @@ from geomexp.validation import as_embeddings
     "crosslingual",
     "Cross-language subspaces",
     metrics=[
-        MetricInfo("xl_overlap_mean", "subspace overlap (mean)", 3, headline=True, description="mean over language pairs of the top-D PC subspace overlap"),
+        MetricInfo(
+            "xl_overlap_mean",
+            "subspace overlap (mean)",
+            3,
+            headline=True,
+            description="mean over language pairs of the top-D PC subspace overlap",
+        ),
         MetricInfo("xl_overlap_min", "subspace overlap (min)", 3),
         MetricInfo("xl_overlap_chance", "overlap by chance (D/d)", 3),
         MetricInfo("xl_mean_cos_mean", "cosine of mean vectors", 3),
-        MetricInfo("xl_overlap.{pair}", "overlap {pair}", 3, description="overlap of two languages' top-D PC subspaces"),
+        MetricInfo(
+            "xl_overlap.{pair}", "overlap {pair}", 3, description="overlap of two languages' top-D PC subspaces"
+        ),
     ],
     needs=("lang_reps",),
     tables=[ReportTable("crosslingual", "Subspace overlap between languages", ("xl_overlap.{pair}",), pivot="pair")],
@@ -93,5 +101,7 @@ def crosslingual_analysis(
         from geomexp.plots import heatmap, language_pca_scatter
 
         figures["joint_pca.png"] = language_pca_scatter(lang_reps, title=title, max_points=plot_points, seed=seed)
-        figures["subspace_overlap.png"] = heatmap(overlap, codes, title=f"top-{n_components} PC subspace overlap — {title}", vmin=0, vmax=1)
+        figures["subspace_overlap.png"] = heatmap(
+            overlap, codes, title=f"top-{n_components} PC subspace overlap — {title}", vmin=0, vmax=1
+        )
     return AnalysisResult(metrics=metrics, figures=figures, tables=tables)

@@ -6,8 +6,8 @@ import numpy as np
 
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.metrics.dimensions import cosine_contributions, top_dimensions
-from geomexp.validation import check_positive_int
 from geomexp.plots import cosine_contribution_bars
+from geomexp.validation import check_positive_int
 
 
 def _table(top: list[tuple[int, float, float]]) -> dict:
@@ -23,7 +23,14 @@ def _table(top: list[tuple[int, float, float]]) -> dict:
     "dimensions",
     "Cosine contribution per dimension",
     metrics=[
-        MetricInfo("cc_top1_share", "top-1 dim share", 3, "lower", headline=True, description="share of the mean cosine carried by the top dimension"),
+        MetricInfo(
+            "cc_top1_share",
+            "top-1 dim share",
+            3,
+            "lower",
+            headline=True,
+            description="share of the mean cosine carried by the top dimension",
+        ),
         MetricInfo("cc_top{rank}_dim", "top-{rank} dim", 0, description="index of the dimension"),
         MetricInfo("cc_top{rank}_share", "top-{rank} share", 3, "lower", description="its fraction of the mean cosine"),
         MetricInfo("cc_top{rank}", "top-{rank} CC", 4, description="its mean cosine contribution"),

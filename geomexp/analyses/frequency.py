@@ -17,8 +17,8 @@ from geomexp.frequency.measures import frequency_bias
 from geomexp.frequency.sources import MIN_CORPUS_WORDS, word_log_frequencies
 from geomexp.frequency.words import WordReps, pool_words
 from geomexp.linalg import principal_coordinates
-from geomexp.validation import check_positive_int
 from geomexp.plots import frequency_pca_plot
+from geomexp.validation import check_positive_int
 
 
 def _words_table(
@@ -50,8 +50,16 @@ def _words_table(
     "frequency",
     "Frequency bias",
     metrics=[
-        MetricInfo("freq_rho_pc1", "rho(freq, PC1)", 3, headline=True, description="Spearman of log frequency with PC1"),
-        MetricInfo("freq_probe_r2", "probe R2", 3, headline=True, description="cross-validated R2 of a linear probe for log frequency"),
+        MetricInfo(
+            "freq_rho_pc1", "rho(freq, PC1)", 3, headline=True, description="Spearman of log frequency with PC1"
+        ),
+        MetricInfo(
+            "freq_probe_r2",
+            "probe R2",
+            3,
+            headline=True,
+            description="cross-validated R2 of a linear probe for log frequency",
+        ),
         MetricInfo("freq_rho_pc{k}", "rho(freq, PC{k})", 3),
         MetricInfo("freq_abs_rho_pc_max", "max |rho(freq, PC)|", 3),
         MetricInfo("freq_rho_norm", "rho(freq, norm)", 3),
@@ -61,7 +69,14 @@ def _words_table(
         MetricInfo("freq_mean_pieces", "tokens per word", 2),
     ],
     needs=("sample", "sentences", "lang"),
-    tables=[ReportTable("frequency", "Frequency bias", ("freq_rho_pc1", "freq_probe_r2"), description="Spearman rho of log word frequency with PC1; R2 of a linear probe")],
+    tables=[
+        ReportTable(
+            "frequency",
+            "Frequency bias",
+            ("freq_rho_pc1", "freq_probe_r2"),
+            description="Spearman rho of log word frequency with PC1; R2 of a linear probe",
+        )
+    ],
 )
 def frequency_analysis(
     X: np.ndarray,
@@ -129,4 +144,6 @@ def frequency_analysis(
             seed=seed,
             label=f"log10 freq. per 1e9 words ({origin})",
         )
-    return AnalysisResult(metrics=metrics, figures=figures, tables={"frequency_words.json": words}, tags={"freq_source": freqs.source})
+    return AnalysisResult(
+        metrics=metrics, figures=figures, tables={"frequency_words.json": words}, tags={"freq_source": freqs.source}
+    )

@@ -11,8 +11,19 @@ from geomexp.metrics.isoscore import isoscore
 @analysis(
     "isoscore",
     "IsoScore",
-    metrics=[MetricInfo("isoscore", "IsoScore", 4, "higher", headline=True, description="uniformity of the variance over dimensions (1 = isotropic)")],
-    tables=[ReportTable("isoscore", "IsoScore by language", ("isoscore",), pivot="subject", description="1 = isotropic")],
+    metrics=[
+        MetricInfo(
+            "isoscore",
+            "IsoScore",
+            4,
+            "higher",
+            headline=True,
+            description="uniformity of the variance over dimensions (1 = isotropic)",
+        )
+    ],
+    tables=[
+        ReportTable("isoscore", "IsoScore by language", ("isoscore",), pivot="subject", description="1 = isotropic")
+    ],
 )
 def isoscore_analysis(X: np.ndarray, *, seed: int = 0, title: str = "") -> AnalysisResult:
     """Metric ``isoscore`` of ``X`` (N, d), in [0, 1] (1 = isotropic). ``seed`` and ``title`` are unused."""

@@ -13,14 +13,38 @@ from geomexp.plots import pca_scatter
     "isotropy",
     "Isotropy (I_Cos, I_PC)",
     metrics=[
-        MetricInfo("i_cos", "I_Cos", 4, "lower", headline=True, description="mean cosine of random token pairs (0 = isotropic)"),
+        MetricInfo(
+            "i_cos", "I_Cos", 4, "lower", headline=True, description="mean cosine of random token pairs (0 = isotropic)"
+        ),
         MetricInfo("i_cos_exact", "I_Cos (all pairs)", 4, "lower", description="mean cosine over all pairs i != j"),
-        MetricInfo("i_pc", "I_PC", 6, "higher", headline=True, log_scale=True, description="min/max partition function (1 = isotropic)"),
-        MetricInfo("log_i_pc", "log I_PC", 3, "higher", description="natural log of I_PC (finite where I_PC underflows)"),
+        MetricInfo(
+            "i_pc",
+            "I_PC",
+            6,
+            "higher",
+            headline=True,
+            log_scale=True,
+            description="min/max partition function (1 = isotropic)",
+        ),
+        MetricInfo(
+            "log_i_pc", "log I_PC", 3, "higher", description="natural log of I_PC (finite where I_PC underflows)"
+        ),
     ],
     tables=[
-        ReportTable("i_cos", "I_Cos by language", ("i_cos",), pivot="subject", description="mean cosine of random token pairs; 0 = isotropic"),
-        ReportTable("i_pc", "I_PC by language", ("i_pc",), pivot="subject", description="min/max of the partition function; 1 = isotropic"),
+        ReportTable(
+            "i_cos",
+            "I_Cos by language",
+            ("i_cos",),
+            pivot="subject",
+            description="mean cosine of random token pairs; 0 = isotropic",
+        ),
+        ReportTable(
+            "i_pc",
+            "I_PC by language",
+            ("i_pc",),
+            pivot="subject",
+            description="min/max of the partition function; 1 = isotropic",
+        ),
     ],
 )
 def isotropy_analysis(

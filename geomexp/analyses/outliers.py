@@ -13,9 +13,18 @@ from geomexp.plots import outlier_dimension_bars
     "outliers",
     "Outlier dimensions",
     metrics=[
-        MetricInfo("n_outliers", "outlier dims", 0, "lower", headline=True, description="dimensions of the averaged vector >= k sigma from its mean"),
+        MetricInfo(
+            "n_outliers",
+            "outlier dims",
+            0,
+            "lower",
+            headline=True,
+            description="dimensions of the averaged vector >= k sigma from its mean",
+        ),
         MetricInfo("outlier_max_abs_z", "max |z|", 2, "lower", description="largest |mean_i - center| / sigma"),
-        MetricInfo("n_outliers_layernorm", "LayerNorm outlier dims", 0, description="flagged by the output-LayerNorm weights"),
+        MetricInfo(
+            "n_outliers_layernorm", "LayerNorm outlier dims", 0, description="flagged by the output-LayerNorm weights"
+        ),
         MetricInfo("n_outliers_both", "found by both rules", 0),
     ],
     needs_when={"layernorm_weights": "layernorm_rule"},
@@ -81,5 +90,9 @@ def outliers_analysis(
         ln = layernorm_outlier_dimensions(layernorm_weights, k_sigma=k_sigma, min_layers=layernorm_min_layers)
         metrics["n_outliers_layernorm"] = float(ln.size)
         metrics["n_outliers_both"] = float(np.intersect1d(ln, res.indices).size)
-        tables["layernorm_outliers.json"] = {"indices": ln.tolist(), "k_sigma": k_sigma, "min_layers": layernorm_min_layers}
+        tables["layernorm_outliers.json"] = {
+            "indices": ln.tolist(),
+            "k_sigma": k_sigma,
+            "min_layers": layernorm_min_layers,
+        }
     return AnalysisResult(metrics=metrics, figures=figures, tables=tables)

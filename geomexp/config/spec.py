@@ -198,18 +198,34 @@ class RunSpec:
     def _build(cls, c: dict) -> RunSpec:
         m, d = c["model"], c["data"]
         encoder = EncoderSpec(
-            name=m["name"], source=m["source"], hf_id=m["hf_id"], path=m["path"], revision=m["revision"], dtype=m["dtype"], device=m["device"]
+            name=m["name"],
+            source=m["source"],
+            hf_id=m["hf_id"],
+            path=m["path"],
+            revision=m["revision"],
+            dtype=m["dtype"],
+            device=m["device"],
         )
         if d["corpus"] not in CORPORA:
             raise ConfigError(f"data.corpus={d['corpus']!r} is not known; choose one of {list(CORPORA)}")
         if d["sample_unit"] not in SAMPLE_UNITS:
             raise ConfigError(f"data.sample_unit={d['sample_unit']!r} is not known; choose one of {list(SAMPLE_UNITS)}")
-        for key, value in (("data.n_tokens", d["n_tokens"]), ("data.n_sentences", d["n_sentences"]), ("data.max_length", d["max_length"]), ("model.batch_size", m["batch_size"])):
+        for key, value in (
+            ("data.n_tokens", d["n_tokens"]),
+            ("data.n_sentences", d["n_sentences"]),
+            ("data.max_length", d["max_length"]),
+            ("model.batch_size", m["batch_size"]),
+        ):
             if value < 1:
                 raise ConfigError(f"{key} must be a positive integer; got {value}")
         lang = LangSpec(**c["lang"])
         data = DataSpec(
-            corpus=d["corpus"], root=d["root"] or None, download_dir=d["download_dir"], download=d["download"], base_url=d["base_url"], text_file=d["text_file"]
+            corpus=d["corpus"],
+            root=d["root"] or None,
+            download_dir=d["download_dir"],
+            download=d["download"],
+            base_url=d["base_url"],
+            text_file=d["text_file"],
         )
         sample = SampleSpec(
             unit=d["sample_unit"],
@@ -225,13 +241,17 @@ class RunSpec:
             if data.corpus == "text" and not data.text_file:
                 raise ConfigError("data.corpus=text needs data.text_file=<path to a file with one sentence a line>")
             if data.corpus == "wikipedia" and not lang.wikipedia_file:
-                raise ConfigError(f"lang={lang.code!r} has no wikipedia_file; use data.corpus=text with data.text_file=...")
+                raise ConfigError(
+                    f"lang={lang.code!r} has no wikipedia_file; use data.corpus=text with data.text_file=..."
+                )
         enhancement = _enhancement(c["enhancement"], sample)
         langs = tuple(c["langs"])
         for code in langs:
             LangSpec.load(code)
         if any("lang_reps" in a.inputs for a in analyses) and len(langs) < 2:
-            raise ConfigError(f"analysis {[a.name for a in analyses]} compares languages: give two or more, e.g. langs=[en,es,ar,tr,sw,su]")
+            raise ConfigError(
+                f"analysis {[a.name for a in analyses]} compares languages: give two or more, e.g. langs=[en,es,ar,tr,sw,su]"
+            )
         t, p = c["tracking"], c["paths"]
         return cls(
             encoder=encoder,
@@ -307,7 +327,9 @@ def _enhancement(node: dict, sample: SampleSpec) -> EnhancementSpec | None:
             f"enhancement.name={node['name']!r} has no params._target_ (the enhancer class): "
             f"choose enhancement=<option> from conf/enhancement: {known}"
         )
-    spec = EnhancementSpec(name=node["name"], target=target, params=params, fit_lang=node["fit_lang"] or None, save=bool(node["save"]))
+    spec = EnhancementSpec(
+        name=node["name"], target=target, params=params, fit_lang=node["fit_lang"] or None, save=bool(node["save"])
+    )
     enhancer = spec.build()
     if hasattr(enhancer, "check_params"):
         enhancer.check_params()  # unknown method or parameter, k < 1, D < 0: fail now
@@ -315,5 +337,7 @@ def _enhancement(node: dict, sample: SampleSpec) -> EnhancementSpec | None:
         LangSpec.load(spec.fit_lang)
     k = params.get("n_clusters")
     if isinstance(k, int) and sample.unit == "tokens" and k > sample.n_tokens:
-        raise ConfigError(f"enhancement.params.n_clusters={k} exceeds the {sample.n_tokens} sampled tokens (data.n_tokens)")
+        raise ConfigError(
+            f"enhancement.params.n_clusters={k} exceeds the {sample.n_tokens} sampled tokens (data.n_tokens)"
+        )
     return spec

@@ -12,8 +12,7 @@ from geomexp.errors import DataNotFoundError
 
 #: Raw files of the paper authors' repository, pinned to the commit the shared data was taken from.
 DEFAULT_BASE_URL = (
-    "https://raw.githubusercontent.com/Sara-Rajaee/Multilingual-Isotropy/"
-    "9b8b26c6696614eb52a66d5f9446636cde0263c3/data"
+    "https://raw.githubusercontent.com/Sara-Rajaee/Multilingual-Isotropy/9b8b26c6696614eb52a66d5f9446636cde0263c3/data"
 )
 WIKIPEDIA_DIR = "Wikipedia"
 
@@ -68,7 +67,9 @@ def read_wikipedia_csv(path: str | Path) -> list[str]:
     with open(path, encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
         if reader.fieldnames is None or "Sentence" not in reader.fieldnames:
-            raise DataNotFoundError(f"{path} is not a corpus CSV: it has no 'Sentence' column (columns: {reader.fieldnames})")
+            raise DataNotFoundError(
+                f"{path} is not a corpus CSV: it has no 'Sentence' column (columns: {reader.fieldnames})"
+            )
         return [row["Sentence"].strip() for row in reader if row["Sentence"] and row["Sentence"].strip()]
 
 

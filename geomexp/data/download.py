@@ -59,7 +59,9 @@ def download_file(url: str, dest: Path, *, md5: str | None = None, timeout: floa
     return dest
 
 
-def locate_data_file(rel: str, *, root, download_dir, download: bool = True, md5: str | None = None, base_url: str) -> Path:
+def locate_data_file(
+    rel: str, *, root, download_dir, download: bool = True, md5: str | None = None, base_url: str
+) -> Path:
     """Path of ``rel`` (a path inside the data folder), downloading it when needed.
 
     With ``root`` set (e.g. ``GEOMEXP_DATA_DIR``: the ``data/`` folder of a clone

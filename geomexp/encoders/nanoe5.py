@@ -23,6 +23,7 @@ The engine adds word, position (ids 0, 1, 2, ... from ``<s>``, not XLM-R's
 The engine mean-pools the last hidden states over all tokens (``<s>``/``</s>``
 included) of ``"query: "``/``"passage: "``-prefixed text and L2-normalizes.
 """
+
 from __future__ import annotations
 
 import pathlib
@@ -103,8 +104,9 @@ def _read_preamble(reader: _Reader) -> tuple[transformers.BertConfig, int]:
     """Header and tokenizer header -> (BertConfig, byte length of the vocabulary that follows)."""
     if reader.buf[:4] != MAGIC:
         raise ValueError(f"{reader.path}: bad magic {reader.buf[:4]!r}, expected {MAGIC!r}")
-    (_, version, hidden, layers, heads, ff, vocab, max_pos, n_types, eps, qk,
-     n_pieces, bos, eos, pad, _, blob_len) = reader.unpack(_PREAMBLE, "header")
+    (_, version, hidden, layers, heads, ff, vocab, max_pos, n_types, eps, qk, n_pieces, bos, eos, pad, _, blob_len) = (
+        reader.unpack(_PREAMBLE, "header")
+    )
     if version != VERSION:
         raise ValueError(f"{reader.path}: unsupported version {version}, expected {VERSION}")
     if qk != QK:

@@ -134,7 +134,7 @@ class Enhancer(BaseEstimator):
         """Whether ``fit`` has run (or fitted state was loaded)."""
         return hasattr(self, "n_features_in_")
 
-    def check_params(self) -> "Enhancer":
+    def check_params(self) -> Enhancer:
         """Validate the constructor parameters without any data (cheap); raise ConfigError. Returns self."""
         self._check_params()
         return self

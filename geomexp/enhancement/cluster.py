@@ -242,8 +242,15 @@ class ClusterEnhancer(Enhancer):
         mppc = -(-n // k) if mppc is None else int(mppc)  # ceil(n / k): every row counts
         X32 = as_float32(X)
         with faiss_threads(self.n_threads):
-            centroids32 = faiss_kmeans(X32, k, n_iter=int(self.n_iter), n_init=int(self.n_init), seed=seed,
-                                       max_points_per_centroid=mppc, init=self.init)
+            centroids32 = faiss_kmeans(
+                X32,
+                k,
+                n_iter=int(self.n_iter),
+                n_init=int(self.n_init),
+                seed=seed,
+                max_points_per_centroid=mppc,
+                init=self.init,
+            )
             labels, dist = nearest_centroid(X32, centroids32)
             kmeans_sizes = np.bincount(labels, minlength=k)
             kept, labels, events = self._apply_policy(X32, centroids32, labels, D)

@@ -25,7 +25,9 @@ def summary(result, infos, *, title: str, where: str | None) -> str:
     width = max([12, *(len(k) for k in shown)])
     lines.append("layer  " + "  ".join(f"{k:>{width}}" for k in shown))
     for layer in result.layers:
-        lines.append(f"{layer:>5}  " + "  ".join(f"{result.metrics.get((k, layer), float('nan')):>{width}.5g}" for k in shown))
+        lines.append(
+            f"{layer:>5}  " + "  ".join(f"{result.metrics.get((k, layer), float('nan')):>{width}.5g}" for k in shown)
+        )
     if hidden > 0:
         lines.append(f"... and {hidden} more metrics in MLflow")
     if where:

@@ -92,7 +92,11 @@ def analysis_identities(spec: RunSpec) -> dict[str, str]:
     items = identity_items(spec)
     out = {}
     for a in (*spec.analyses, *spec.tasks):
-        own = {k: v for k, v in items.items() if not (k.startswith("analysis.") and not k.startswith(f"analysis.{a.name}."))}
+        own = {
+            k: v
+            for k, v in items.items()
+            if not (k.startswith("analysis.") and not k.startswith(f"analysis.{a.name}."))
+        }
         if isinstance(a, AnalysisSpec) and "lang_reps" not in a.inputs:
             own.pop("langs", None)
         raw = {k: v for k, v in own.items() if not _under(k, ("enhancement",))}
@@ -132,9 +136,13 @@ def run_params(spec: RunSpec) -> dict[str, str]:
     p["layer"] = spec.layer
     if spec.uses_corpus or spec.tasks:
         if spec.uses_corpus:
-            p["data.corpus"] = spec.data.corpus if spec.data.corpus != "text" else f"text:{Path(spec.data.text_file).name}"
+            p["data.corpus"] = (
+                spec.data.corpus if spec.data.corpus != "text" else f"text:{Path(spec.data.text_file).name}"
+            )
         p["data.sample_unit"] = s.unit
-        p["data.n_tokens" if s.unit == "tokens" else "data.n_sentences"] = s.n_tokens if s.unit == "tokens" else s.n_sentences
+        p["data.n_tokens" if s.unit == "tokens" else "data.n_sentences"] = (
+            s.n_tokens if s.unit == "tokens" else s.n_sentences
+        )
         p["data.allow_fewer"] = s.allow_fewer
         p["data.add_special_tokens"] = s.add_special_tokens
         p["data.max_length"] = s.max_length
@@ -144,7 +152,8 @@ def run_params(spec: RunSpec) -> dict[str, str]:
     if enh:
         p["enhancement.fit_lang"] = enh.fit_lang or "individual"
     analysis_params = {
-        f"analysis.{a.name}": _compact({k: v for k, v in a.params.items() if k not in DISPLAY_PARAMS}) for a in (*spec.analyses, *spec.tasks)
+        f"analysis.{a.name}": _compact({k: v for k, v in a.params.items() if k not in DISPLAY_PARAMS})
+        for a in (*spec.analyses, *spec.tasks)
     }
     enh_params = {f"enhancement.{k}": v for k, v in (enh.params if enh else {}).items() if k != "random_state"}
     if len(p) + len(analysis_params) + len(enh_params) > MAX_PARAMS:
@@ -169,7 +178,18 @@ def default_run_name(spec: RunSpec, extras: list[str] = ()) -> str:
 
 
 #: command-line keys that are already in the default name (group choices) or never change numbers
-_NAMED_KEYS = ("model", "lang", "layer", "layer.index", "analysis", "enhancement", "enhancement.fit_lang", "experiment", "debug", "langs")
+_NAMED_KEYS = (
+    "model",
+    "lang",
+    "layer",
+    "layer.index",
+    "analysis",
+    "enhancement",
+    "enhancement.fit_lang",
+    "experiment",
+    "debug",
+    "langs",
+)
 
 
 def name_extras(overrides: list[str]) -> list[str]:
@@ -192,7 +212,14 @@ def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for tag, dist in (("torch", "torch"), ("transformers", "transformers"), ("numpy", "numpy"), ("faiss", "faiss-cpu"), ("mlflow", "mlflow"), ("geomexp", "geomexp")):
+    for tag, dist in (
+        ("torch", "torch"),
+        ("transformers", "transformers"),
+        ("numpy", "numpy"),
+        ("faiss", "faiss-cpu"),
+        ("mlflow", "mlflow"),
+        ("geomexp", "geomexp"),
+    ):
         try:
             out[f"version.{tag}"] = version(dist)
         except PackageNotFoundError:

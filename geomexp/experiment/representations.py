@@ -60,7 +60,17 @@ class Representations:
     ``cache_key``/``cache_hit`` record the first corpus sample fetched (the run's own language).
     """
 
-    def __init__(self, encoder: EncoderSpec, info: EncoderInfo, sample: SampleSpec, data: DataSpec, *, cache_dir: str, batch_size: int = 32, progress: bool = True):
+    def __init__(
+        self,
+        encoder: EncoderSpec,
+        info: EncoderInfo,
+        sample: SampleSpec,
+        data: DataSpec,
+        *,
+        cache_dir: str,
+        batch_size: int = 32,
+        progress: bool = True,
+    ):
         self.encoder_spec, self.info, self.sample, self.data = encoder, info, sample, data
         self.cache_dir, self.batch_size, self.progress = cache_dir, batch_size, progress
         self._encoder = None

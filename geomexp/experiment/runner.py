@@ -80,7 +80,9 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
         check_store_reachable(uri)
     foreign = sorted({spec.lang.code, *spec.langs} - {"en"}) if spec.analyses else []
     if not spec.multilingual and foreign:
-        log.warning("model %r is monolingual (model.multilingual=false) but measures %s", spec.encoder.name, ", ".join(foreign))
+        log.warning(
+            "model %r is monolingual (model.multilingual=false) but measures %s", spec.encoder.name, ", ".join(foreign)
+        )
     identity = ident.measurement_identity(spec)
     parent = parent_run_id_for_job(context.sweep_dir) if context.is_sweep_job else None
     name = spec.tracking.run_name or ident.default_run_name(spec, ident.name_extras(list(context.overrides)))
@@ -88,8 +90,12 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
     if uri and context.is_sweep_job and spec.tracking.resume:
         finished = finished_runs_with_tag(uri, spec.tracking.experiment, "geomexp.identity", identity)
         if finished:
-            log.info("skipped: this measurement already FINISHED as run %s (tracking.resume=false to rerun)", finished[0])
-            stand_in = record_skipped_job(uri, spec.tracking.experiment, finished[0], name, parent_run_id=parent, tags=tags)
+            log.info(
+                "skipped: this measurement already FINISHED as run %s (tracking.resume=false to rerun)", finished[0]
+            )
+            stand_in = record_skipped_job(
+                uri, spec.tracking.experiment, finished[0], name, parent_run_id=parent, tags=tags
+            )
             return RunResult(run_id=stand_in, run_name=name, skipped=True, same_as=finished[0])
         failed = failed_runs_with_tag(uri, spec.tracking.experiment, "geomexp.identity", identity)
         if failed:
@@ -101,7 +107,14 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
         if context.output_dir:
             logger.log_artifacts(Path(context.output_dir) / ".hydra", "hydra")
         result = measure(spec, logger)
-        log.info(summary(result, spec.infos, title=f"{ident.model_label(spec)} · {ident.subject(spec)}", where=_where(logger, spec)))
+        log.info(
+            summary(
+                result,
+                spec.infos,
+                title=f"{ident.model_label(spec)} · {ident.subject(spec)}",
+                where=_where(logger, spec),
+            )
+        )
     return result
 
 
@@ -130,7 +143,13 @@ def run_tags(spec: RunSpec, context: RunContext, identity: str) -> dict[str, str
 def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
     """Encode (or read the cache), enhance and analyse every layer; log it all at the end or nothing."""
     reps = Representations(
-        spec.encoder, None, spec.sample, spec.data, cache_dir=spec.cache_dir, batch_size=spec.batch_size, progress=spec.progress
+        spec.encoder,
+        None,
+        spec.sample,
+        spec.data,
+        cache_dir=spec.cache_dir,
+        batch_size=spec.batch_size,
+        progress=spec.progress,
     )
     if spec.uses_corpus:
         corpus = reps.corpus(spec.lang.code)  # a missing corpus fails before the model is read
@@ -144,7 +163,9 @@ def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
     if spec.uses_corpus:
         sample = reps.corpus_sample(spec.lang.code)
         _, result.cache_key, result.cache_hit = reps.fetched[0]
-        logger.set_tags({"cache_key": result.cache_key, "cache_hit": str(result.cache_hit).lower(), "n_tokens": sample.n_tokens})
+        logger.set_tags(
+            {"cache_key": result.cache_key, "cache_hit": str(result.cache_hit).lower(), "n_tokens": sample.n_tokens}
+        )
     per_layer = len(layers) > 1
     title = f"{ident.model_label(spec)} · {ident.subject(spec)}"
     with logger.deferred():  # all layers' results are written together, or none
@@ -160,7 +181,9 @@ def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
                     folder = a.name + (f"/{suffix.strip('/').replace('/', '_')}" if suffix else "")
                     record(logger, result, out, folder, layer, suffix, per_layer, spec)
             for t in spec.tasks:
-                out = t.task.evaluate(reps, layer, spec.enhancement, seed=spec.seed, title=f"{ident.model_label(spec)} · layer {layer}")
+                out = t.task.evaluate(
+                    reps, layer, spec.enhancement, seed=spec.seed, title=f"{ident.model_label(spec)} · layer {layer}"
+                )
                 record(logger, result, out, t.name, layer, "", per_layer, spec)
         if per_layer:
             log_layer_curves(logger, result, spec, title)
@@ -171,8 +194,10 @@ def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
 def check_against_model(spec: RunSpec, hidden_size: int) -> None:
     """Checks that need the model's width: an enhancement removing D >= d directions."""
     D = spec.enhancement.params.get("n_components") if spec.enhancement else None
-    if isinstance(D, int) and D >= hidden_size:
-        raise ConfigError(f"enhancement.params.n_components={D} must be below the model's {hidden_size} dimensions ({spec.encoder.name})")
+    if isinstance(D, int) and hidden_size <= D:
+        raise ConfigError(
+            f"enhancement.params.n_components={D} must be below the model's {hidden_size} dimensions ({spec.encoder.name})"
+        )
 
 
 def enhanced_space(spec: RunSpec, reps: Representations, layer: int, X: np.ndarray, logger: RunLogger):
@@ -201,7 +226,9 @@ def lang_representations(spec: RunSpec, reps: Representations, layer: int, enhan
     return {code: spec.enhancement.build().fit_transform(X) for code, X in raw.items()}
 
 
-def call_analysis(a: AnalysisSpec, X, spec: RunSpec, reps: Representations, sample, lang_reps, *, title: str) -> AnalysisResult:
+def call_analysis(
+    a: AnalysisSpec, X, spec: RunSpec, reps: Representations, sample, lang_reps, *, title: str
+) -> AnalysisResult:
     """Call analysis ``a`` on ``X`` (N, d) with its parameters and the inputs it declares
     (see ``geomexp.analyses.base.INPUTS``)."""
     inputs = {}
@@ -219,7 +246,16 @@ def call_analysis(a: AnalysisSpec, X, spec: RunSpec, reps: Representations, samp
     return a.fn(X, seed=spec.seed, title=title, **inputs, **a.params)
 
 
-def record(logger: RunLogger, result: RunResult, out: AnalysisResult, folder: str, layer: int, suffix: str, per_layer: bool, spec: RunSpec) -> None:
+def record(
+    logger: RunLogger,
+    result: RunResult,
+    out: AnalysisResult,
+    folder: str,
+    layer: int,
+    suffix: str,
+    per_layer: bool,
+    spec: RunSpec,
+) -> None:
     """Log one analysis result of one layer: metrics (key + suffix, step = layer), tables, figures, tags."""
     metrics = {f"{k}{suffix}": float(v) for k, v in out.metrics.items()}
     logger.log_metrics(metrics, step=layer)
@@ -298,7 +334,9 @@ def _record_config_error(cfg, context: RunContext, err: ConfigError) -> None:
     except Exception:
         return  # the error itself is what the user must see
     try:
-        with tracked_run(uri, str(t.experiment), name, parent_run_id=parent, tags={"geomexp.kind": "measurement"}) as logger:
+        with tracked_run(
+            uri, str(t.experiment), name, parent_run_id=parent, tags={"geomexp.kind": "measurement"}
+        ) as logger:
             logger.log_dict(config, CONFIG_ARTIFACT)
             raise err
     except ConfigError:

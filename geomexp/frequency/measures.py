@@ -116,7 +116,7 @@ def frequency_bias(vectors, log_freq, n_components: int = 5, cv_folds: int = 5, 
     if cv_folds < 2:
         raise FrequencyError(f"cv_folds must be at least 2; got {cv_folds}")
     need = max(MIN_WORDS, 2 * cv_folds, n_components + 1)
-    if W < need:
+    if need > W:
         raise FrequencyError(
             f"frequency_bias needs at least {need} words (max of {MIN_WORDS}, 2 x cv_folds={cv_folds}, "
             f"n_components+1={n_components + 1}); got {W}"

@@ -34,7 +34,7 @@ def _orthonormal_basis(A, name: str) -> np.ndarray:
     """Orthonormal basis (d, D) of the span of the columns of ``A`` (d, D); they must be independent."""
     M = as_embeddings(A, name=name, min_rows=1)
     d, D = M.shape
-    if D > d:
+    if d < D:
         raise InvalidEmbeddingsError(
             f"{name} has D={D} columns but only d={d} rows; a basis of R^d has at most d vectors"
         )

@@ -1,7 +1,7 @@
 """``make_report`` (collect, tabulate, write, log to MLflow) and the command line.
 
-    python -m geomexp.report --experiment NAME | --parent RUN_ID [--tracking-uri URI] [--out DIR]
-                             [--layer last|N] [--where key=value ...] [--include-reproduce]
+python -m geomexp.report --experiment NAME | --parent RUN_ID [--tracking-uri URI] [--out DIR]
+                         [--layer last|N] [--where key=value ...] [--include-reproduce]
 """
 
 from __future__ import annotations
@@ -71,10 +71,14 @@ def make_report(
     from geomexp.report.tables import build_tables
     from geomexp.report.write import write_report
 
-    runs = collect_runs(uri, experiment=experiment, parent=parent, layer=layer, where=where, include_reproduce=include_reproduce)
+    runs = collect_runs(
+        uri, experiment=experiment, parent=parent, layer=layer, where=where, include_reproduce=include_reproduce
+    )
     tables = build_tables(runs)
     if not tables:
-        raise GeomexpError(f"none of the {len(runs)} run(s) of {runs.source} logged a metric of a report table at the layer tabulated")
+        raise GeomexpError(
+            f"none of the {len(runs)} run(s) of {runs.source} logged a metric of a report table at the layer tabulated"
+        )
     out = Path(out_dir) if out_dir else default_out_dir(runs.experiment, parent)
     if not log:
         return Report(None, out, write_report(tables, out, header=header(runs, uri, None), runs=runs), tables, runs)
@@ -113,7 +117,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri", default=None, help="default: MLFLOW_TRACKING_URI or sqlite:///<project>/mlflow.db")
     p.add_argument("--out", default=None, help="output folder (default: reports/<experiment>/)")
     p.add_argument("--layer", default="last", help="last (default: the last layer each run logged) or a layer number")
-    p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE", help="keep runs whose param or tag KEY equals VALUE (repeatable)")
+    p.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="keep runs whose param or tag KEY equals VALUE (repeatable)",
+    )
     p.add_argument("--include-reproduce", action="store_true", help="also read reproduce runs (tag reproduced_from)")
     p.add_argument("--no-log", action="store_true", help="write the files only; log no report run")
     return p

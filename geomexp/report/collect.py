@@ -100,7 +100,15 @@ class Runs(list):
     """
 
     def __init__(
-        self, items=(), *, uri: str = "", experiment: str = "", parent: str | None = None, layer="last", where=(), include_reproduce=False
+        self,
+        items=(),
+        *,
+        uri: str = "",
+        experiment: str = "",
+        parent: str | None = None,
+        layer="last",
+        where=(),
+        include_reproduce=False,
     ):
         super().__init__(items)
         self.uri, self.experiment, self.parent = uri, experiment, parent
@@ -123,7 +131,9 @@ def report_layer(layer) -> str | int:
     """``last`` or an integer layer (the one layer parser); ``all`` is not a single layer."""
     choice = parse_layer("last" if layer is None else layer, what="--layer")
     if choice == "all":
-        raise GeomexpError("--layer all: a report tabulates one layer; give last (default) or a layer number (0 = embeddings)")
+        raise GeomexpError(
+            "--layer all: a report tabulates one layer; give last (default) or a layer number (0 = embeddings)"
+        )
     return choice
 
 
@@ -133,7 +143,9 @@ def parse_where(where) -> list[tuple[str, str]]:
     for item in where or ():
         key, sep, value = str(item).partition("=")
         if not sep or not key.strip():
-            raise GeomexpError(f"--where {item!r}: use key=value with a param or tag key, e.g. --where data.n_tokens=2000")
+            raise GeomexpError(
+                f"--where {item!r}: use key=value with a param or tag key, e.g. --where data.n_tokens=2000"
+            )
         out.append((key.strip(), value.strip()))
     return out
 
@@ -156,7 +168,13 @@ def pick_layer(run: RunRecord, choice) -> int | None:
 
 
 def collect_runs(
-    uri: str, experiment: str | None = None, parent: str | None = None, *, layer="last", where=(), include_reproduce: bool = False
+    uri: str,
+    experiment: str | None = None,
+    parent: str | None = None,
+    *,
+    layer="last",
+    where=(),
+    include_reproduce: bool = False,
 ) -> Runs:
     """The runs to tabulate from ``experiment`` (a name) or the sweep ``parent`` (its run id).
 
@@ -168,9 +186,13 @@ def collect_runs(
     choice = report_layer(layer)
     filters = parse_where(where)
     records = run_records(uri, experiment=experiment, parent=parent)
-    exp_name = records[0].experiment if records else (experiment or get_run_record(uri, parent, with_metrics=False).experiment)
+    exp_name = (
+        records[0].experiment if records else (experiment or get_run_record(uri, parent, with_metrics=False).experiment)
+    )
     where_text = [f"{k}={v}" for k, v in filters]
-    runs = Runs(uri=uri, experiment=exp_name, parent=parent, layer=choice, where=where_text, include_reproduce=include_reproduce)
+    runs = Runs(
+        uri=uri, experiment=exp_name, parent=parent, layer=choice, where=where_text, include_reproduce=include_reproduce
+    )
     if not records:
         _raise_empty(uri, runs, parent)
 
@@ -185,11 +207,18 @@ def collect_runs(
         if rec.status != "FINISHED":
             item.category, item.reason = "unfinished", f"status {rec.status}"
         elif kind == "skipped":
-            item.category, item.reason = "stand-in", f"skipped sweep job: stands for run {rec.tags.get('geomexp.same_as')}"
+            item.category, item.reason = (
+                "stand-in",
+                f"skipped sweep job: stands for run {rec.tags.get('geomexp.same_as')}",
+            )
             stand_ins.append(item)
         elif kind != "measurement":
             item.category = "other"
-            item.reason = f"geomexp.kind={kind}: not a measurement" if kind else "no geomexp.kind tag: not a run of the results schema"
+            item.reason = (
+                f"geomexp.kind={kind}: not a measurement"
+                if kind
+                else "no geomexp.kind tag: not a run of the results schema"
+            )
         else:
             candidates.append(item)
 
@@ -233,7 +262,10 @@ def collect_runs(
         identity = c.run.tags.get("geomexp.identity") or c.run.run_id
         if identity in newest:
             old = newest[identity]
-            old.category, old.reason = "duplicate", f"same measurement (identity) as the newer run {c.run.run_id}, which is shown"
+            old.category, old.reason = (
+                "duplicate",
+                f"same measurement (identity) as the newer run {c.run.run_id}, which is shown",
+            )
         newest[identity] = c
 
     for c in sorted(newest.values(), key=lambda c: c.run.start_time):
@@ -270,7 +302,9 @@ def _notes(runs: Runs, choice) -> list[str]:
         "reproduce": "{n} reproduce run(s) left out ({ids}); --include-reproduce to include them",
         "where": "{n} run(s) not matching --where " + " ".join(runs.where) + " left out",
         "no metrics": "{n} run(s) that logged no metrics left out ({ids})",
-        "layer": "{n} run(s) without layer " + str(choice) + " left out ({ids}); only runs with layer=all log every layer",
+        "layer": "{n} run(s) without layer "
+        + str(choice)
+        + " left out ({ids}); only runs with layer=all log every layer",
         "duplicate": "{n} run(s) measured the same as a newer run (same geomexp.identity) and count once: "
         "the newest is shown ({ids})",
         "other": "{n} run(s) not of the results schema left out ({ids})",

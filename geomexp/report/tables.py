@@ -43,7 +43,9 @@ class Entry:
         """The per-analysis ``geomexp.<kind>.<analysis>[.raw]`` tag, else the run's own ``geomexp.<kind>``."""
         suffix = ".raw" if self.depth == 0 else ""
         tags = self.m.run.tags
-        return tags.get(f"geomexp.{kind}.{self.analysis}{suffix}") or (self.m.group if kind == "group" else self.m.identity)
+        return tags.get(f"geomexp.{kind}.{self.analysis}{suffix}") or (
+            self.m.group if kind == "group" else self.m.identity
+        )
 
     @property
     def group(self) -> str:
@@ -189,7 +191,13 @@ def entries_of(runs, info, table) -> tuple[list[Entry], list[str], dict[str, int
                 base, suffix = split_key(key)
                 if base in labels:
                     label, depth = space(suffix, m)
-                    row = {"model": m.model, "subject": subject_for(m, info), "layer": m.layer, "enhancement": _enh(m, depth), "space": label}
+                    row = {
+                        "model": m.model,
+                        "subject": subject_for(m, info),
+                        "layer": m.layer,
+                        "enhancement": _enh(m, depth),
+                        "space": label,
+                    }
                     out.append(Entry(m, row, labels[base], base, value, depth, info.name))
         return out, list(columns), columns
     metric = table.columns[0]
@@ -204,7 +212,13 @@ def entries_of(runs, info, table) -> tuple[list[Entry], list[str], dict[str, int
             decimals = metric_decimals(info, base)
             if table.pivot == "pair":
                 a, b = split_pair(next(iter(found.values()), base), languages(m))
-                common = {"model": m.model, "subject": subject_for(m, info), "layer": m.layer, "enhancement": _enh(m, depth), "space": label}
+                common = {
+                    "model": m.model,
+                    "subject": subject_for(m, info),
+                    "layer": m.layer,
+                    "enhancement": _enh(m, depth),
+                    "space": label,
+                }
                 for x, y in ((a, b), (b, a)):
                     out.append(Entry(m, {**common, "language": x}, y, base, value, depth, info.name))
                     columns.setdefault(x, decimals)
@@ -326,7 +340,9 @@ def resolve_conflicts(entries: list[Entry], uri: str | None) -> tuple[list[str],
         keys.append("group")
         for e in entries:
             e.row = _with_settings(e.row, {"group": e.group[:8]})
-        notes.append("Runs of different measurement groups could not be told apart by their params or configs: rows by geomexp.group.")
+        notes.append(
+            "Runs of different measurement groups could not be told apart by their params or configs: rows by geomexp.group."
+        )
     if any(k.startswith("config.") for k in keys):
         notes.append("config.<key>: a setting of the saved config (config/config.yaml) that is not logged as a param.")
     return keys, notes
@@ -402,7 +418,7 @@ def build_table(runs, info, table, uri: str | None = None):
     for c in columns:
         value_cols += [c, *spread.get(c, ())]
     df = df[labels + value_cols + ["runs"]].copy()
-    for c, (_, n) in spread.items():
+    for _, n in spread.values():
         df[n] = df[n].astype("Int64")
     if spread:
         notes.insert(0, "mean ± sd (n runs) over runs that differ only in the seed (sd: sample standard deviation).")

@@ -16,9 +16,18 @@ STS_INFO = AnalysisInfo(
     title="STS 2017",
     kind="task",
     metrics=(
-        MetricInfo("sts_spearman", "STS Spearman x100", 1, "higher", headline=True, description="Spearman x 100 of cosine vs gold"),
+        MetricInfo(
+            "sts_spearman",
+            "STS Spearman x100",
+            1,
+            "higher",
+            headline=True,
+            description="Spearman x 100 of cosine vs gold",
+        ),
         MetricInfo("sts_pearson", "STS Pearson x100", 1, "higher"),
-        MetricInfo("sts_gain", "STS gain", 1, "higher", description="Spearman gain of an enhanced space over the raw one"),
+        MetricInfo(
+            "sts_gain", "STS gain", 1, "higher", description="Spearman gain of an enhanced space over the raw one"
+        ),
         MetricInfo("sts_n_pairs", "pairs", 0),
     ),
     tables=(

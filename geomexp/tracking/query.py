@@ -17,7 +17,9 @@ def check_store_exists(uri: str) -> None:
     """A ``sqlite:///`` store must exist already (MLflow would silently create an empty one)."""
     db = sqlite_path(uri)
     if db is not None and not db.is_file():
-        raise GeomexpError(f"no MLflow store at {db} (tracking URI {uri}); run some experiments first or pass --tracking-uri")
+        raise GeomexpError(
+            f"no MLflow store at {db} (tracking URI {uri}); run some experiments first or pass --tracking-uri"
+        )
 
 
 def get_run(uri: str, run_id: str):
@@ -73,7 +75,9 @@ def _search_all(client, experiment_ids: list[str], filter_string: str = "", orde
     """Every run matching ``filter_string``, paging through the search results."""
     runs, token = [], None
     while True:
-        page = client.search_runs(experiment_ids, filter_string=filter_string, max_results=1000, order_by=order_by, page_token=token)
+        page = client.search_runs(
+            experiment_ids, filter_string=filter_string, max_results=1000, order_by=order_by, page_token=token
+        )
         runs.extend(page)
         token = page.token
         if not token:
@@ -176,7 +180,9 @@ def run_records(uri: str, *, experiment: str | None = None, parent: str | None =
     else:
         exp = client.get_experiment_by_name(experiment)
         if exp is None:
-            raise GeomexpError(f"experiment {experiment!r} not found in {uri}; experiments there: {', '.join(experiment_names(uri)) or 'none'}")
+            raise GeomexpError(
+                f"experiment {experiment!r} not found in {uri}; experiments there: {', '.join(experiment_names(uri)) or 'none'}"
+            )
         name, runs = exp.name, _search_all(client, [exp.experiment_id], "", ["attributes.start_time ASC"])
     return [_to_record(client, r, name) for r in runs]
 

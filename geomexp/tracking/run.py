@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from geomexp.tracking.store import MAX_PARAM_CHARS, client as _client, ensure_experiment
+from geomexp.tracking.store import MAX_PARAM_CHARS, ensure_experiment
+from geomexp.tracking.store import client as _client
 
 #: environment variable through which a sweep's jobs learn their parent run id
 PARENT_RUN_ENV = "GEOMEXP_PARENT_RUN_ID"
@@ -125,7 +126,12 @@ class RunLogger:
 def unique_run_name(client, experiment_id: str, name: str) -> str:
     """``name``, or ``name #2``, ``#3``, ... if runs of the experiment already carry it."""
     quoted = name.replace("'", "\\'")
-    taken = {r.info.run_name for r in client.search_runs([experiment_id], filter_string=f"attributes.run_name LIKE '{quoted}%'", max_results=5000)}
+    taken = {
+        r.info.run_name
+        for r in client.search_runs(
+            [experiment_id], filter_string=f"attributes.run_name LIKE '{quoted}%'", max_results=5000
+        )
+    }
     if name not in taken:
         return name
     n = 2
@@ -135,7 +141,14 @@ def unique_run_name(client, experiment_id: str, name: str) -> str:
 
 
 @contextmanager
-def tracked_run(uri: str | None, experiment: str, run_name: str, *, parent_run_id: str | None = None, tags: Mapping[str, Any] | None = None):
+def tracked_run(
+    uri: str | None,
+    experiment: str,
+    run_name: str,
+    *,
+    parent_run_id: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+):
     """Open an MLflow run for one job and yield its ``RunLogger``; ``uri=None`` tracks nothing.
 
     The run ends FINISHED, or FAILED with the error message in the ``error``
@@ -187,12 +200,23 @@ def failed_runs_with_tag(uri: str, experiment: str, key: str, value: str) -> lis
     if exp is None:
         return []
     runs = client.search_runs(
-        [exp.experiment_id], filter_string=f"tags.`{key}` = '{value}' and attributes.status != 'FINISHED'", order_by=["attributes.start_time DESC"], max_results=50
+        [exp.experiment_id],
+        filter_string=f"tags.`{key}` = '{value}' and attributes.status != 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=50,
     )
     return [r.info.run_id for r in runs]
 
 
-def record_skipped_job(uri: str, experiment: str, finished_run_id: str, run_name: str, *, parent_run_id: str | None, tags: Mapping[str, Any]) -> str:
+def record_skipped_job(
+    uri: str,
+    experiment: str,
+    finished_run_id: str,
+    run_name: str,
+    *,
+    parent_run_id: str | None,
+    tags: Mapping[str, Any],
+) -> str:
     """A FINISHED child run standing for a sweep job skipped because ``finished_run_id`` measured the same.
 
     Tagged ``geomexp.kind=skipped`` and ``geomexp.same_as=<finished run id>`` (the report follows it).
@@ -201,7 +225,12 @@ def record_skipped_job(uri: str, experiment: str, finished_run_id: str, run_name
     client = _client(uri)
     exp_id = ensure_experiment(uri, experiment)
     name = unique_run_name(client, exp_id, f"{run_name} (skipped)")
-    all_tags = {**{k: str(v)[:5000] for k, v in tags.items()}, "mlflow.runName": name, "geomexp.kind": "skipped", "geomexp.same_as": finished_run_id}
+    all_tags = {
+        **{k: str(v)[:5000] for k, v in tags.items()},
+        "mlflow.runName": name,
+        "geomexp.kind": "skipped",
+        "geomexp.same_as": finished_run_id,
+    }
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     run = client.create_run(exp_id, run_name=name, tags=all_tags)
@@ -225,7 +254,9 @@ def end_parent_run(uri: str, run_id: str, failed_jobs: int = 0) -> str:
     """
     client = _client(uri)
     run = client.get_run(run_id)
-    children = client.search_runs([run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'", max_results=10000)
+    children = client.search_runs(
+        [run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'", max_results=10000
+    )
     failed = [c for c in children if c.info.status != "FINISHED"]
     skipped = [c for c in children if c.data.tags.get("geomexp.kind") == "skipped"]
     client.set_tag(run_id, "children", str(len(children)))
@@ -246,4 +277,3 @@ def parent_run_id_for_job(sweep_dir: str | Path | None) -> str | None:
         if f.is_file():
             return f.read_text().strip() or None
     return None
-

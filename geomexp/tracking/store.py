@@ -72,11 +72,14 @@ def check_store_reachable(uri: str, timeout: float = 5.0) -> None:
     except urllib.error.HTTPError:
         return  # it answered (some servers have no /health)
     except (urllib.error.URLError, OSError) as err:
-        raise ConfigError(f"tracking.uri={uri} does not answer ({err}); start the server or choose another tracking.uri") from err
+        raise ConfigError(
+            f"tracking.uri={uri} does not answer ({err}); start the server or choose another tracking.uri"
+        ) from err
 
 
 def git_state(folder: str | Path) -> dict[str, str]:
     """``git_commit`` and ``git_dirty`` of the repository at ``folder`` ("unknown" outside git)."""
+
     def git(*args):
         return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10)
 
@@ -88,5 +91,3 @@ def git_state(folder: str | Path) -> dict[str, str]:
     if head.returncode != 0:
         return {"git_commit": "unknown", "git_dirty": "unknown"}
     return {"git_commit": head.stdout.strip(), "git_dirty": str(bool(status.stdout.strip())).lower()}
-
-

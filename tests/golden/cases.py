@@ -22,35 +22,71 @@ CASES: dict[str, list[str]] = {
     "me5_sw_geometry_all": ["model=me5_small", "lang=sw", "layer=all", "data.n_tokens=1500", *GEOMETRY],
     # frequency bias: wordfreq (en) and the corpus-count fallback (sw)
     "minilm_en_frequency_all": [
-        "model=minilm", "lang=en", "layer=all", "analysis=[isotropy,frequency]", "data.n_sentences=120",
-        "analysis.frequency.plot=false", *ISO,
+        "model=minilm",
+        "lang=en",
+        "layer=all",
+        "analysis=[isotropy,frequency]",
+        "data.n_sentences=120",
+        "analysis.frequency.plot=false",
+        *ISO,
     ],
     "me5_sw_frequency_last": [
-        "model=me5_small", "lang=sw", "analysis=[isotropy,frequency]", "data.n_sentences=150",
-        "analysis.frequency.plot=false", *ISO,
+        "model=me5_small",
+        "lang=sw",
+        "analysis=[isotropy,frequency]",
+        "data.n_sentences=150",
+        "analysis.frequency.plot=false",
+        *ISO,
     ],
     # several languages in one run
     "me5_crosslingual_all": [
-        "model=me5_small", "lang=en", "layer=all", "analysis=[crosslingual]", "langs=[en,sw,ar]",
-        "data.n_tokens=1000", "analysis.crosslingual.plot=false",
+        "model=me5_small",
+        "lang=en",
+        "layer=all",
+        "analysis=[crosslingual]",
+        "langs=[en,sw,ar]",
+        "data.n_tokens=1000",
+        "analysis.crosslingual.plot=false",
     ],
     # every enhancer (individual), and one zero-shot fit
     **{
-        f"me5_en_{name}_all": ["model=me5_small", "lang=en", "layer=all", "data.n_tokens=1500",
-                               f"enhancement={name}", "analysis=[isotropy,isoscore]", *ISO]
+        f"me5_en_{name}_all": [
+            "model=me5_small",
+            "lang=en",
+            "layer=all",
+            "data.n_tokens=1500",
+            f"enhancement={name}",
+            "analysis=[isotropy,isoscore]",
+            *ISO,
+        ]
         for name in ("center", "abtt", "whiten", "cluster")
     },
     "minilm_sw_cluster_zeroshot_en": [
-        "model=minilm", "lang=sw", "layer=all", "data.n_tokens=1500", "enhancement=cluster",
-        "enhancement.fit_lang=en", "enhancement.params.n_clusters=7", "analysis=[isotropy]", *ISO,
+        "model=minilm",
+        "lang=sw",
+        "layer=all",
+        "data.n_tokens=1500",
+        "enhancement=cluster",
+        "enhancement.fit_lang=en",
+        "enhancement.params.n_clusters=7",
+        "analysis=[isotropy]",
+        *ISO,
     ],
     # STS on two tracks: monolingual non-English (zero-shot on the English corpus) and cross-lingual
     "me5_sts1_cluster_last": [
-        "model=me5_small", "analysis=[sts]", "analysis.sts.track=1", "enhancement=cluster",
-        "data.n_tokens=1500", "analysis.sts.plot=false",
+        "model=me5_small",
+        "analysis=[sts]",
+        "analysis.sts.track=1",
+        "enhancement=cluster",
+        "data.n_tokens=1500",
+        "analysis.sts.plot=false",
     ],
     "me5_sts2_abtt_all": [
-        "model=me5_small", "analysis=[sts]", "analysis.sts.track=2", "enhancement=abtt", "layer=all",
+        "model=me5_small",
+        "analysis=[sts]",
+        "analysis.sts.track=2",
+        "enhancement=abtt",
+        "layer=all",
         "analysis.sts.plot=false",
     ],
 }
