@@ -21,16 +21,15 @@ from geomexp.errors import ConfigError
 from geomexp.experiment import identity as ident
 from geomexp.experiment.console import headline_keys, summary
 from geomexp.experiment.context import RunContext
-from geomexp.experiment.representations import Representations
+from geomexp.experiment.representations import Representations, load_corpus
 from geomexp.layers import resolve_layers
 from geomexp.tracking import (
     RunLogger,
     check_store_reachable,
-    failed_runs_with_tag,
-    finished_runs_with_tag,
     git_state,
     parent_run_id_for_job,
     record_skipped_job,
+    runs_with_tag,
     tracked_run,
 )
 from geomexp.tracking.query import CONFIG_ARTIFACT, META_ARTIFACT
@@ -88,7 +87,7 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
     name = spec.tracking.run_name or ident.default_run_name(spec, ident.name_extras(list(context.overrides)))
     tags = run_tags(spec, context, identity)
     if uri and context.is_sweep_job and spec.tracking.resume:
-        finished = finished_runs_with_tag(uri, spec.tracking.experiment, "geomexp.identity", identity)
+        finished = runs_with_tag(uri, spec.tracking.experiment, "geomexp.identity", identity, finished=True)
         if finished:
             log.info(
                 "skipped: this measurement already FINISHED as run %s (tracking.resume=false to rerun)", finished[0]
@@ -97,7 +96,7 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
                 uri, spec.tracking.experiment, finished[0], name, parent_run_id=parent, tags=tags
             )
             return RunResult(run_id=stand_in, run_name=name, skipped=True, same_as=finished[0])
-        failed = failed_runs_with_tag(uri, spec.tracking.experiment, "geomexp.identity", identity)
+        failed = runs_with_tag(uri, spec.tracking.experiment, "geomexp.identity", identity, finished=False)
         if failed:
             tags["resumed_after"] = failed[0]
     with tracked_run(uri, spec.tracking.experiment, name, parent_run_id=parent, tags=tags) as logger:
@@ -142,19 +141,21 @@ def run_tags(spec: RunSpec, context: RunContext, identity: str) -> dict[str, str
 
 def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
     """Encode (or read the cache), enhance and analyse every layer; log it all at the end or nothing."""
+    corpus = load_corpus(spec.data, spec.lang) if spec.uses_corpus else None  # a missing corpus fails first
+    if corpus is not None:
+        logger.set_tags({"corpus_source": corpus.source, "corpus_checksum": corpus.checksum})
+    info = describe_encoder(spec.encoder)  # the model's configuration only; weights load on a cache miss
     reps = Representations(
         spec.encoder,
-        None,
+        info,
         spec.sample,
         spec.data,
         cache_dir=spec.cache_dir,
         batch_size=spec.batch_size,
         progress=spec.progress,
     )
-    if spec.uses_corpus:
-        corpus = reps.corpus(spec.lang.code)  # a missing corpus fails before the model is read
-        logger.set_tags({"corpus_source": corpus.source, "corpus_checksum": corpus.checksum})
-    reps.info = info = describe_encoder(spec.encoder)
+    if corpus is not None:
+        reps.add_corpus(corpus)
     check_against_model(spec, info.hidden_size)
     layers = resolve_layers(spec.layer, info.num_layers, spec.encoder.name)
     logger.set_tags({"num_layers": info.num_layers, "hidden_size": info.hidden_size})

@@ -178,30 +178,21 @@ def tracked_run(
     client.set_terminated(logger.run_id, "FINISHED")
 
 
-def finished_runs_with_tag(uri: str, experiment: str, key: str, value: str) -> list[str]:
-    """Ids of the FINISHED measurement runs of ``experiment`` tagged ``key=value``, newest first."""
+def runs_with_tag(uri: str, experiment: str, key: str, value: str, *, finished: bool) -> list[str]:
+    """Ids of the runs of ``experiment`` tagged ``key=value``, newest first: the FINISHED measurement
+    runs (``finished=True``) or the runs that did not finish (``finished=False``)."""
     client = _client(uri)
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
         return []
-    runs = client.search_runs(
-        [exp.experiment_id],
-        filter_string=f"tags.`{key}` = '{value}' and attributes.status = 'FINISHED' and tags.`geomexp.kind` = 'measurement'",
-        order_by=["attributes.start_time DESC"],
-        max_results=50,
+    status = (
+        "attributes.status = 'FINISHED' and tags.`geomexp.kind` = 'measurement'"
+        if finished
+        else "attributes.status != 'FINISHED'"
     )
-    return [r.info.run_id for r in runs]
-
-
-def failed_runs_with_tag(uri: str, experiment: str, key: str, value: str) -> list[str]:
-    """Ids of the runs of ``experiment`` tagged ``key=value`` that did not finish, newest first."""
-    client = _client(uri)
-    exp = client.get_experiment_by_name(experiment)
-    if exp is None:
-        return []
     runs = client.search_runs(
         [exp.experiment_id],
-        filter_string=f"tags.`{key}` = '{value}' and attributes.status != 'FINISHED'",
+        filter_string=f"tags.`{key}` = '{value}' and {status}",
         order_by=["attributes.start_time DESC"],
         max_results=50,
     )
