@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +12,10 @@ from geomexp.errors import ConfigError
 
 class NotEnoughTokensError(ConfigError):
     """The corpus has fewer tokens than the sample asks for."""
+
+
+class SmallerSampleWarning(UserWarning):
+    """``data.allow_fewer``: the corpus holds less than asked for, so all of it is used."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,10 @@ def plan_token_sample(
                 f"{what} has only {available} tokens (special tokens excluded) but data.n_tokens={n_tokens} "
                 f"were asked for. Lower data.n_tokens (<= {available}) or set data.allow_fewer=true to use all of them."
             )
+        warnings.warn(
+            SmallerSampleWarning(f"{what} has only {available} tokens; using all of them (data.n_tokens={n_tokens})"),
+            stacklevel=2,
+        )
         n_tokens = available
     n_sent = int(np.searchsorted(cum, n_tokens)) + 1  # fewest sentences holding n_tokens tokens
     chosen = order[:n_sent]
@@ -91,6 +100,12 @@ def plan_sentence_sample(
                 f"{what} has only {order.size} non-empty sentences but data.n_sentences={n_sentences} were asked for. "
                 f"Lower data.n_sentences (<= {order.size}) or set data.allow_fewer=true to use all of them."
             )
+        warnings.warn(
+            SmallerSampleWarning(
+                f"{what} has only {order.size} non-empty sentences; using all of them (data.n_sentences={n_sentences})"
+            ),
+            stacklevel=2,
+        )
         n_sentences = order.size
     chosen = order[:n_sentences]
     return TokenPlan(

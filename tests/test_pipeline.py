@@ -244,3 +244,16 @@ def test_frequency_analysis_samples_whole_sentences_and_records_its_source(make_
     assert r.data.tags["freq_source"] == source
     assert {"freq_rho_pc1", "freq_probe_r2", "freq_rho_norm", "freq_rho_mean_dir", "i_pc"} <= set(r.data.metrics)
     assert r.data.metrics["freq_n_words"] >= 50
+
+
+def test_frequency_runs_on_a_small_corpus_with_default_settings(make_cfg, store_uri):
+    """Sundanese has 346 sentences, frequency asks for 500: all are used, with a warning and the count logged."""
+    from geomexp.sampling import SmallerSampleWarning
+
+    cfg = make_cfg("model=minilm", "lang=su", "analysis=frequency", "analysis.frequency.plot=false")
+    assert cfg.data.n_sentences == 500 and cfg.data.allow_fewer
+    with pytest.warns(SmallerSampleWarning, match=r"only \d+ non-empty sentences; using all of them"):
+        result = run(cfg)
+    r = MlflowClient(store_uri).get_run(result.run_id)
+    assert 300 < int(r.data.tags["n_sentences"]) < 500 and r.data.tags["freq_source"] == "corpus"
+    assert r.data.metrics["freq_n_words"] >= 50

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from geomexp.errors import ConfigError
-from geomexp.sampling import NotEnoughTokensError, plan_sentence_sample, plan_token_sample
+from geomexp.sampling import NotEnoughTokensError, SmallerSampleWarning, plan_sentence_sample, plan_token_sample
 
 COUNTS = np.array([3, 5, 2, 7, 1, 0, 4, 6, 9, 2])
 
@@ -50,9 +50,14 @@ def test_not_enough_tokens_names_the_count():
         plan_token_sample(COUNTS, 100)
 
 
-def test_allow_fewer_keeps_everything():
-    plan = plan_token_sample(COUNTS, 100, allow_fewer=True)
+def test_allow_fewer_keeps_everything_and_says_so():
+    with pytest.warns(SmallerSampleWarning, match="only 39 tokens; using all of them"):
+        plan = plan_token_sample(COUNTS, 100, allow_fewer=True)
     assert plan.n_tokens == COUNTS.sum()
+    n = int((COUNTS > 0).sum())
+    with pytest.warns(SmallerSampleWarning, match=f"only {n} non-empty sentences"):
+        plan = plan_sentence_sample(COUNTS, 100, allow_fewer=True)
+    assert plan.sentence_ids.size == n
 
 
 @pytest.mark.parametrize("n", [0, -3, 2.5, True])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from geomexp.data.sts import TRACKS, load_sts_track, parse_track
+from geomexp.data.sts import TRACK_ALIASES, TRACKS, load_sts_track, parse_track, track_id
 from geomexp.errors import ConfigError, DataNotFoundError
 
 
@@ -50,3 +50,18 @@ def test_mismatched_lengths_empty_sentences_and_bad_scores():
 def test_missing_file_in_root_names_it(tmp_path):
     with pytest.raises(DataNotFoundError, match=r"STS.input.track5.en-en.txt not found"):
         load_sts_track("5", root=tmp_path)
+
+
+@pytest.mark.parametrize("alias, number", sorted(TRACK_ALIASES.items()))
+def test_track_pairs_resolve_to_the_same_files_as_the_numbers(data_root, alias, number):
+    by_alias, by_number = load_sts_track(alias, root=data_root), load_sts_track(number, root=data_root)
+    assert by_alias.track == by_number.track == number
+    assert by_alias.sentences_a == by_number.sentences_a and (by_alias.gold == by_number.gold).all()
+    assert {by_alias.lang_a, by_alias.lang_b} == set(alias.split("-")[:2])
+
+
+def test_unknown_track_lists_numbers_and_pairs():
+    with pytest.raises(
+        ConfigError, match=r"'fr-en' is not known; choose one of \['1', .*'6'\] or a pair: \['ar-ar'.*'tr-en'\]"
+    ):
+        track_id("fr-en")

@@ -7,6 +7,7 @@ check here raises ``ConfigError`` naming the bad value and what is allowed.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -307,6 +308,11 @@ def _analyses_and_tasks(nodes: dict) -> tuple[tuple[AnalysisSpec, ...], tuple[Ta
                 task = target(**params)
             except TypeError as err:
                 raise ConfigError(f"analysis.{name}: {err}") from err
+            if dataclasses.is_dataclass(
+                task
+            ):  # its parameters as the task normalised them (a track alias -> its number)
+                params = {f.name: getattr(task, f.name) for f in dataclasses.fields(task)}
+                node.update(params)  # the resolved config (and so the measurement identity) says the same
             tasks.append(TaskSpec(name=name, target=node["_target_"], task=task, params=params))
         else:
             analyses.append(AnalysisSpec(name=name, target=node["_target_"], fn=target, params=params))

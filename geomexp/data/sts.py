@@ -66,12 +66,37 @@ class StsTrack:
         return self.lang_a != self.lang_b
 
 
-def track_info(track) -> TrackInfo:
-    """The ``TrackInfo`` of ``track`` (``1``..``6``, ``4a``, ``4b``), or a ``ConfigError`` listing them."""
+#: tracks by language pair (either order): es-en is track 4a (SNLI); its WMT sibling 4b is es-en-wmt
+TRACK_ALIASES = {
+    "ar-ar": "1",
+    "ar-en": "2",
+    "en-ar": "2",
+    "es-es": "3",
+    "es-en": "4a",
+    "en-es": "4a",
+    "es-en-wmt": "4b",
+    "en-es-wmt": "4b",
+    "en-en": "5",
+    "tr-en": "6",
+    "en-tr": "6",
+}
+
+
+def track_id(track) -> str:
+    """The track number (``1``..``6``, ``4a``, ``4b``) of ``track``, given as a number or a language pair
+    (``ar-en``, ``en-ar``, ``es-en-wmt``, ...); a ``ConfigError`` listing both forms otherwise."""
     key = str(track).strip().lower()
+    key = TRACK_ALIASES.get(key, key)
     if key not in TRACKS:
-        raise ConfigError(f"STS track {track!r} is not known; choose one of {list(TRACKS)}")
-    return TRACKS[key]
+        raise ConfigError(
+            f"STS track {track!r} is not known; choose one of {list(TRACKS)} or a pair: {sorted(TRACK_ALIASES)}"
+        )
+    return key
+
+
+def track_info(track) -> TrackInfo:
+    """The ``TrackInfo`` of ``track`` (a number or a pair, see ``track_id``)."""
+    return TRACKS[track_id(track)]
 
 
 def parse_track(
@@ -111,9 +136,10 @@ def parse_track(
 def load_sts_track(
     track, *, root=None, download_dir=".", download: bool = True, base_url: str = DEFAULT_BASE_URL
 ) -> StsTrack:
-    """STS 2017 ``track`` (``1``, ``2``, ``3``, ``4a``, ``4b``, ``5``, ``6``) from ``root`` or downloaded."""
-    info = track_info(track)
-    key = str(track).strip().lower()
+    """STS 2017 ``track`` (``1``, ``2``, ``3``, ``4a``, ``4b``, ``5``, ``6`` or a pair such as ``ar-en``)
+    from ``root`` or downloaded."""
+    key = track_id(track)
+    info = TRACKS[key]
     in_rel, gold_rel = info.files(key)
     kwargs = dict(root=root, download_dir=download_dir, download=download, base_url=base_url)
     input_path = locate_data_file(in_rel, md5=info.input_md5, **kwargs)

@@ -165,7 +165,12 @@ def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
         sample = reps.corpus_sample(spec.lang.code)
         _, result.cache_key, result.cache_hit = reps.fetched[0]
         logger.set_tags(
-            {"cache_key": result.cache_key, "cache_hit": str(result.cache_hit).lower(), "n_tokens": sample.n_tokens}
+            {
+                "cache_key": result.cache_key,
+                "cache_hit": str(result.cache_hit).lower(),
+                "n_tokens": sample.n_tokens,
+                "n_sentences": int(np.unique(sample.sentence_ids).size),
+            }
         )
     per_layer = len(layers) > 1
     title = f"{ident.model_label(spec)} · {ident.subject(spec)}"

@@ -8,8 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from geomexp.analyses.base import AnalysisInfo, AnalysisResult, MetricInfo, ReportTable
-from geomexp.data.sts import track_info
+from geomexp.data.sts import track_id, track_info
 from geomexp.sts import cosine_scores, mean_pool, sts_scores
+from geomexp.validation import check_choice
+
+ZERO_SHOT_FITS = ("english_corpus", "english_side")
 
 STS_INFO = AnalysisInfo(
     name="sts",
@@ -48,15 +51,17 @@ def _pooled_scores(Ya, Yb, ids_a, ids_b, n) -> np.ndarray:
 
 @dataclass(frozen=True)
 class StsTask:
-    """One STS 2017 track. ``track``: 1, 2, 3, 4a, 4b, 5, 6. ``zero_shot``: also fit on English.
+    """One STS 2017 track. ``track``: 1, 2, 3, 4a, 4b, 5, 6 or a pair (``ar-en``, ``es-en-wmt``, ...).
 
     A sentence is the mean of its token vectors at a layer (special tokens excluded); the
     prediction is the cosine of the two sentences. With an enhancement (``enhancement`` not None):
 
     - individual (key suffix ``/<method>``): fitted on the track's own token vectors (both sides);
-    - zero-shot (suffix ``/<method>/zero_shot``): fitted on English and applied to both sides:
-      the English side of a cross-lingual track, or the English corpus sample for a
-      non-English monolingual track; not defined for en-en (skipped).
+    - zero-shot (suffix ``/<method>/zero_shot``, if ``zero_shot``): fitted on English data and
+      applied to both sides. ``zero_shot_fit`` says which, the same rule for every track:
+      ``english_corpus`` (default): the run's sample of the English Wikipedia corpus (never the
+      track's own test sentences); ``english_side``: the English side of the track where it has one
+      (cross-lingual tracks; en-en is then skipped), else the English corpus.
 
     Metrics: ``sts_spearman``, ``sts_pearson`` (raw space) and with the suffixes above,
     ``sts_gain/<...>`` (Spearman gain over the raw space), ``sts_n_pairs``. Table
@@ -66,13 +71,14 @@ class StsTask:
 
     track: str = "5"
     zero_shot: bool = True
+    zero_shot_fit: str = "english_corpus"
     plot: bool = True
 
     info = STS_INFO
 
     def __post_init__(self):
-        object.__setattr__(self, "track", str(self.track).strip().lower())
-        track_info(self.track)  # unknown track: ConfigError naming the known ones
+        object.__setattr__(self, "track", track_id(self.track))  # a pair name becomes its number
+        check_choice(self.zero_shot_fit, "analysis.sts.zero_shot_fit", ZERO_SHOT_FITS)
 
     @property
     def subject(self) -> str:
@@ -91,8 +97,9 @@ class StsTask:
             preds[f"/{enhancement.name}"] = _pooled_scores(
                 individual.transform(Xa), individual.transform(Xb), sa.sentence_ids, sb.sentence_ids, n
             )
-            if self.zero_shot and not (t.lang_a == t.lang_b == "en"):
-                if "en" in (t.lang_a, t.lang_b):
+            side = self.zero_shot_fit == "english_side" and "en" in (t.lang_a, t.lang_b)
+            if self.zero_shot and not (side and t.lang_a == t.lang_b == "en"):
+                if side:
                     fit_on, tags["sts_zero_shot_fit"] = (Xa if t.lang_a == "en" else Xb), "english side"
                 else:
                     fit_on, tags["sts_zero_shot_fit"] = reps.corpus_sample("en").layer(layer), "english corpus"
