@@ -32,3 +32,31 @@ def cosine_scores(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 def sts_scores(pred: np.ndarray, gold: np.ndarray) -> dict[str, float]:
     """``{"spearman": ρ × 100, "pearson": r × 100}`` of predicted vs gold similarities."""
     return {"spearman": 100 * spearman(pred, gold), "pearson": 100 * pearson(pred, gold)}
+
+
+def sts_intervals(
+    preds: dict[str, np.ndarray], gold: np.ndarray, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0
+) -> dict[str, float]:
+    """Bootstrap intervals over sentence pairs for the Spearman x 100 of every prediction, and the paired
+    bootstrap of each enhanced prediction's gain over the raw one (``preds[""]``).
+
+    preds: ``{metric-key suffix: (n,) predicted similarities}``; the same resampled pairs serve all.
+    Returns ``sts_spearman_ci_low<suffix>``, ``sts_spearman_ci_high<suffix>`` and, for every suffix but
+    ``""``, ``sts_gain_ci_low<suffix>``, ``sts_gain_ci_high<suffix>``, ``sts_gain_p<suffix>`` (two-sided).
+    """
+    from geomexp.metrics.bootstrap import paired_p_value, percentile_interval, resample_indices, spearman_rows
+
+    gold = np.asarray(gold, dtype=np.float64)
+    idx = resample_indices(gold.size, n_boot, seed)
+    G = gold[idx]
+    resampled = {s: 100 * spearman_rows(np.asarray(p, dtype=np.float64)[idx], G) for s, p in preds.items()}
+    out = {}
+    for suffix, values in resampled.items():
+        ci = percentile_interval(values, level)
+        out[f"sts_spearman_ci_low{suffix}"], out[f"sts_spearman_ci_high{suffix}"] = ci.low, ci.high
+        if suffix:
+            gain = values - resampled[""]
+            ci = percentile_interval(gain, level)
+            out[f"sts_gain_ci_low{suffix}"], out[f"sts_gain_ci_high{suffix}"] = ci.low, ci.high
+            out[f"sts_gain_p{suffix}"] = paired_p_value(gain)
+    return out

@@ -104,6 +104,9 @@ def test_saved_config_is_validated_against_the_schema():
         ),
         ("analysis.isotropy._target_=numpy.mean", r"analysis.isotropy._target_='numpy.mean' declares no AnalysisInfo"),
         ("analysis.isotropy.n_pairs=0", "analysis.isotropy.n_pairs must be a positive integer; got 0"),
+        ("analysis=sts analysis.sts.n_bootstrap=-1", r"analysis.sts.n_bootstrap must be an integer >= 0; got -1"),
+        ("analysis=sts analysis.sts.ci_level=95", r"ci_level must be between 0 and 1 \(e.g. 0.95\); got 95"),
+        ("analysis=sts analysis.sts.track=fr-en", r"STS track 'fr-en' is not known"),
         ("analysis.isotropy.plot_points=-5", "analysis.isotropy.plot_points must be a positive integer"),
     ],
 )

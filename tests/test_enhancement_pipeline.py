@@ -97,6 +97,10 @@ def test_sts_cross_lingual_track_with_individual_and_zero_shot(make_cfg, store_u
     m = {name: v for (name, _), v in result.metrics.items()}
     assert {"sts_spearman", "sts_spearman/center", "sts_spearman/center/zero_shot", "sts_gain/center"} <= set(m)
     assert 30 < m["sts_spearman"] <= 100  # a real multilingual encoder on ar-en
+    for suffix in ("", "/center", "/center/zero_shot"):  # bootstrap intervals around every score
+        assert m[f"sts_spearman_ci_low{suffix}"] < m[f"sts_spearman{suffix}"] < m[f"sts_spearman_ci_high{suffix}"]
+    assert m["sts_gain_ci_low/center"] <= m["sts_gain/center"] <= m["sts_gain_ci_high/center"]
+    assert 0 < m["sts_gain_p/center"] <= 1
     assert not [k for k in m if k.startswith(("i_cos", "i_pc"))]  # a task alone samples no corpus
     client = MlflowClient(store_uri)
     r = client.get_run(result.run_id)

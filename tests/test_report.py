@@ -293,6 +293,10 @@ def test_sts_track_table_and_crosslingual_matrix(store, tmp_path, tiny_bert_dir)
     tiny = f"{tiny_bert_dir.parent.name}/{tiny_bert_dir.name}"
     assert f"| {tiny} | 2 | abtt | abtt | {value(r['sts'], 'sts_spearman/abtt', 2):.1f} |" in to_markdown(sts)
     assert "tracks: 1 ar-ar" in (tmp_path / "sts.md").read_text()  # the description the task declares
+    gain = report.tables["sts_gain"]  # the task's second table: intervals and the paired test, per space
+    raw, zs = row(gain, space="raw"), row(gain, space="abtt zero-shot")
+    assert raw["Spearman 95% low"] < raw["STS Spearman x100"] < raw["Spearman 95% high"]
+    assert zs["gain p"] == value(r["sts"], "sts_gain_p/abtt/zero_shot", 2) and math.isnan(raw["gain p"])
 
     xl = report.tables["crosslingual"]
     assert list(xl.columns) == ["model", "subject", "layer", "language", "en", "sw", "runs"]
@@ -354,7 +358,8 @@ def test_cli_writes_logs_and_prints(store, tmp_path, capsys):
     assert f"in {tmp_path / 'rep'}" in printed and str(tmp_path / "rep" / "sts.md") in printed
     assert "tag geomexp.kind=report" in printed
     (rep,) = [x for x in run_records(uri, experiment="tasks") if x.tags.get("geomexp.kind") == "report"]
-    assert rep.tags["report.tables"] == "sts,crosslingual,isoscore,dimensions" and rep.tags["report.layer"] == "last"
+    assert rep.tags["report.tables"] == "sts,sts_gain,crosslingual,isoscore,dimensions"
+    assert rep.tags["report.layer"] == "last"
 
 
 @pytest.mark.parametrize(

@@ -292,10 +292,6 @@ def _analyses_and_tasks(nodes: dict) -> tuple[tuple[AnalysisSpec, ...], tuple[Ta
         if not isinstance(node, dict) or "_target_" not in node:
             raise ConfigError(f"analysis.{name} has no _target_ (the function or task class to call)")
         params = {k: v for k, v in node.items() if k != "_target_"}
-        for key, value in params.items():
-            is_count = key.startswith("n_") or key.endswith("_points")
-            if is_count and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ConfigError(f"analysis.{name}.{key} must be a positive integer; got {value!r}")
         target = load_target(node["_target_"], f"analysis.{name}")
         info = getattr(target, "info", None)
         if not isinstance(info, AnalysisInfo):
@@ -303,6 +299,11 @@ def _analyses_and_tasks(nodes: dict) -> tuple[tuple[AnalysisSpec, ...], tuple[Ta
                 f"analysis.{name}._target_={node['_target_']!r} declares no AnalysisInfo: decorate the function with "
                 "@geomexp.analyses.base.analysis(...) or give the task class an `info` (see README, Extending)"
             )
+        if info.kind != "task":  # a task checks its own parameters when it is built
+            for key, value in params.items():
+                is_count = key.startswith("n_") or key.endswith("_points")
+                if is_count and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                    raise ConfigError(f"analysis.{name}.{key} must be a positive integer; got {value!r}")
         if info.kind == "task":
             try:
                 task = target(**params)

@@ -9,8 +9,9 @@ import numpy as np
 
 from geomexp.analyses.base import AnalysisInfo, AnalysisResult, MetricInfo, ReportTable
 from geomexp.data.sts import track_id, track_info
-from geomexp.sts import cosine_scores, mean_pool, sts_scores
-from geomexp.validation import check_choice
+from geomexp.metrics.bootstrap import check_level
+from geomexp.sts import cosine_scores, mean_pool, sts_intervals, sts_scores
+from geomexp.validation import check_choice, check_int
 
 ZERO_SHOT_FITS = ("english_corpus", "english_side")
 
@@ -31,6 +32,13 @@ STS_INFO = AnalysisInfo(
         MetricInfo(
             "sts_gain", "STS gain", 1, "higher", description="Spearman gain of an enhanced space over the raw one"
         ),
+        MetricInfo(
+            "sts_spearman_ci_low", "Spearman 95% low", 1, description="bootstrap interval over pairs (ci_level)"
+        ),
+        MetricInfo("sts_spearman_ci_high", "Spearman 95% high", 1),
+        MetricInfo("sts_gain_ci_low", "gain 95% low", 1, description="paired bootstrap interval of the gain"),
+        MetricInfo("sts_gain_ci_high", "gain 95% high", 1),
+        MetricInfo("sts_gain_p", "gain p", 4, "lower", description="paired bootstrap two-sided p-value of no gain"),
         MetricInfo("sts_n_pairs", "pairs", 0),
     ),
     tables=(
@@ -40,6 +48,21 @@ STS_INFO = AnalysisInfo(
             ("sts_spearman",),
             pivot="subject",
             description="tracks: 1 ar-ar, 2 ar-en, 3 es-es, 4a es-en, 4b es-en (WMT), 5 en-en, 6 tr-en",
+        ),
+        ReportTable(
+            "sts_gain",
+            "STS: Spearman x 100 with its bootstrap interval, and the gain of each enhanced space",
+            (
+                "sts_spearman",
+                "sts_spearman_ci_low",
+                "sts_spearman_ci_high",
+                "sts_gain",
+                "sts_gain_ci_low",
+                "sts_gain_ci_high",
+                "sts_gain_p",
+            ),
+            description="intervals: percentile bootstrap over sentence pairs; gain: paired bootstrap over the same pairs, "
+            "two-sided p-value of no gain",
         ),
     ),
 )
@@ -64,7 +87,10 @@ class StsTask:
       (cross-lingual tracks; en-en is then skipped), else the English corpus.
 
     Metrics: ``sts_spearman``, ``sts_pearson`` (raw space) and with the suffixes above,
-    ``sts_gain/<...>`` (Spearman gain over the raw space), ``sts_n_pairs``. Table
+    ``sts_gain/<...>`` (Spearman gain over the raw space), ``sts_n_pairs``; with ``n_bootstrap`` > 0
+    (seeded by the run's seed) ``sts_spearman_ci_low``/``_high`` (percentile bootstrap over sentence
+    pairs at ``ci_level``) and, per enhanced space, ``sts_gain_ci_low``/``_high`` and ``sts_gain_p``
+    (paired bootstrap over the same pairs; two-sided p-value of no gain). Table
     ``sts_predictions.json``; figure ``sts_scatter.png``. Tags ``sts_track``, ``sts_pair``,
     ``sts_zero_shot_fit``.
     """
@@ -72,6 +98,8 @@ class StsTask:
     track: str = "5"
     zero_shot: bool = True
     zero_shot_fit: str = "english_corpus"
+    n_bootstrap: int = 1000
+    ci_level: float = 0.95
     plot: bool = True
 
     info = STS_INFO
@@ -79,6 +107,8 @@ class StsTask:
     def __post_init__(self):
         object.__setattr__(self, "track", track_id(self.track))  # a pair name becomes its number
         check_choice(self.zero_shot_fit, "analysis.sts.zero_shot_fit", ZERO_SHOT_FITS)
+        check_int(self.n_bootstrap, "analysis.sts.n_bootstrap", minimum=0)
+        check_level(self.ci_level)
 
     @property
     def subject(self) -> str:
@@ -114,6 +144,8 @@ class StsTask:
             metrics[f"sts_pearson{suffix}"] = scores["pearson"]
             if suffix:
                 metrics[f"sts_gain{suffix}"] = scores["spearman"] - metrics["sts_spearman"]
+        if self.n_bootstrap:
+            metrics.update(sts_intervals(preds, t.gold, n_boot=self.n_bootstrap, level=self.ci_level, seed=seed))
         names = {suffix: suffix.lstrip("/").replace("/", " ") or "raw" for suffix in preds}
         table = {
             "track": t.track,
