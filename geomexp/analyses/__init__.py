@@ -1,8 +1,9 @@
 """Analyses: functions ``(X: (N, d) array, **params) -> AnalysisResult``.
 
-Each is selected in ``conf/analysis/<name>.yaml`` by ``_target_``; a new analysis
-is one function here plus one YAML file. Besides ``X`` and its parameters, an
-analysis receives the pipeline context it names (see ``geomexp.pipeline.run_analysis``).
+Each is selected in ``conf/analysis/<name>.yaml`` by ``_target_`` and declares its metadata with
+``@analysis(...)`` (``geomexp.analyses.base``); a new analysis is one module plus one YAML file,
+inside the package or not. Besides ``X`` and its parameters, an analysis receives ``seed``,
+``title`` and the inputs it declares in ``needs`` (``geomexp.analyses.base.INPUTS``).
 """
 
 from geomexp.analyses.base import AnalysisResult
