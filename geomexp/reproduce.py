@@ -44,21 +44,50 @@ def compare(original: dict, again: dict, rtol: float) -> tuple[list[tuple], bool
     return rows, ok
 
 
+#: modules whose ``_target_``s a stored config may name without ``--trust``
+TRUSTED = ("geomexp",)
+
+
+def interpolations(node, path: str = "") -> list[str]:
+    """Keys of a plain config whose string values hold an interpolation (``${...}``)."""
+    if isinstance(node, dict):
+        return [k for key, value in node.items() for k in interpolations(value, f"{path}{key}.")]
+    if isinstance(node, list):
+        return [k for i, value in enumerate(node) for k in interpolations(value, f"{path}{i}.")]
+    return [path.rstrip(".")] if isinstance(node, str) and "${" in node else []
+
+
 def reproduce(
-    run_id: str, uri: str | None = None, rtol: float = 1e-9, output_dir: str | None = None, fresh: bool = False
+    run_id: str,
+    uri: str | None = None,
+    rtol: float = 1e-9,
+    output_dir: str | None = None,
+    fresh: bool = False,
+    trust: tuple[str, ...] = (),
 ):
     """Re-run ``run_id`` from its saved config; return (new run id, comparison rows, all equal).
 
     ``fresh`` ignores the representation cache (a temporary one is used), so the
-    encoding itself is redone and checked.
+    encoding itself is redone and checked. A tracking store that others can write to must not
+    run code or read secrets here: the stored config may name ``_target_``s only in geomexp or
+    in the modules of ``trust`` (else ``UntrustedTargetError``, before anything is imported),
+    and may hold no interpolation (a saved config is resolved; ``${oc.env:...}`` would read the
+    environment).
     """
+    from geomexp.config.spec import RunSpec
     from geomexp.experiment import RunContext, run
     from geomexp.tracking import load_run_config, run_metrics
     from geomexp.tracking.query import get_run
 
     uri = uri or default_tracking_uri()
     original_name = get_run(uri, run_id).info.run_name
-    cfg = validate(load_run_config(uri, run_id))
+    stored = load_run_config(uri, run_id)
+    unresolved = interpolations(stored)
+    if unresolved:
+        raise GeomexpError(
+            f"run {run_id}'s saved config holds interpolations (at {unresolved[:5]}); a saved config is resolved, refused"
+        )
+    cfg = validate(stored)
     cfg.tracking.uri = uri
     cfg.tracking.enabled = True
     cfg.tracking.run_name = f"reproduce {original_name}"
@@ -67,7 +96,8 @@ def reproduce(
     with tempfile.TemporaryDirectory(prefix="geomexp-fresh-cache-") as tmp_cache:
         if fresh:
             cfg.paths.cache_dir = tmp_cache
-        result = run(cfg, RunContext())
+        spec = RunSpec.from_config(cfg, trusted=(*TRUSTED, *trust))
+        result = run(spec, RunContext())
     rows, ok = compare(run_metrics(uri, run_id), run_metrics(uri, result.run_id), rtol)
     return result.run_id, rows, ok
 
@@ -80,9 +110,18 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for equal metrics")
     parser.add_argument("--fresh", action="store_true", help="re-encode instead of reading the representation cache")
+    parser.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="also import _target_s from this module (your own analyses); default: geomexp only",
+    )
     args = parser.parse_args(argv)
     try:
-        new_id, rows, ok = reproduce(args.run_id, args.tracking_uri, args.rtol, fresh=args.fresh)
+        new_id, rows, ok = reproduce(
+            args.run_id, args.tracking_uri, args.rtol, fresh=args.fresh, trust=tuple(args.trust)
+        )
     except GeomexpError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

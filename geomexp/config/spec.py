@@ -20,6 +20,21 @@ CORPORA = ("wikipedia", "text")
 SAMPLE_UNITS = ("tokens", "sentences")
 
 
+class UntrustedTargetError(ConfigError):
+    """A config names a ``_target_`` outside the modules the caller trusts (e.g. a stored config)."""
+
+
+def check_trusted(path: str, trusted: tuple[str, ...] | None, what: str) -> None:
+    """Refuse ``path`` unless it lies in one of the ``trusted`` modules (None: the caller trusts any)."""
+    if trusted is None:
+        return
+    if not any(path == t.rstrip(".") or path.startswith(t.rstrip(".") + ".") for t in trusted):
+        raise UntrustedTargetError(
+            f"{what}._target_={path!r} is not imported: only targets in {sorted(trusted)} are trusted here; "
+            f"if this is your own code, pass --trust {path.split('.')[0]}"
+        )
+
+
 def load_target(path: str, what: str):
     """The object named by the dotted ``path`` (a ``_target_``), or a ``ConfigError`` naming ``what``."""
     from hydra.utils import get_object
@@ -183,8 +198,12 @@ class RunSpec:
         return [a.info for a in self.analyses] + [t.info for t in self.tasks]
 
     @classmethod
-    def from_config(cls, cfg) -> RunSpec:
-        """Resolve and check a composed config (``DictConfig`` or dict); raises ``ConfigError``."""
+    def from_config(cls, cfg, *, trusted: tuple[str, ...] | None = None) -> RunSpec:
+        """Resolve and check a composed config (``DictConfig`` or dict); raises ``ConfigError``.
+
+        trusted: module prefixes whose ``_target_``s may be imported (e.g. ``("geomexp",)`` for a
+        config read back from a tracking store); None trusts every target (a config you composed).
+        """
         from omegaconf import DictConfig, OmegaConf
 
         from geomexp.config.schema import validate
@@ -193,10 +212,10 @@ class RunSpec:
         if OmegaConf.select(cfg, "paths.output_dir", throw_on_resolution_failure=False) is None:
             cfg.paths.output_dir = None  # Hydra's output dir is unset under the compose API
         resolved = OmegaConf.to_container(cfg, resolve=True)
-        return cls._build(resolved)
+        return cls._build(resolved, trusted)
 
     @classmethod
-    def _build(cls, c: dict) -> RunSpec:
+    def _build(cls, c: dict, trusted: tuple[str, ...] | None = None) -> RunSpec:
         m, d = c["model"], c["data"]
         encoder = EncoderSpec(
             name=m["name"],
@@ -237,7 +256,7 @@ class RunSpec:
             max_length=int(d["max_length"]),
             seed=int(c["seed"]),
         )
-        analyses, tasks = _analyses_and_tasks(c["analysis"])
+        analyses, tasks = _analyses_and_tasks(c["analysis"], trusted)
         if analyses:
             if data.corpus == "text" and not data.text_file:
                 raise ConfigError("data.corpus=text needs data.text_file=<path to a file with one sentence a line>")
@@ -245,7 +264,7 @@ class RunSpec:
                 raise ConfigError(
                     f"lang={lang.code!r} has no wikipedia_file; use data.corpus=text with data.text_file=..."
                 )
-        enhancement = _enhancement(c["enhancement"], sample)
+        enhancement = _enhancement(c["enhancement"], sample, trusted)
         langs = tuple(c["langs"])
         for code in langs:
             LangSpec.load(code)
@@ -283,7 +302,7 @@ class RunSpec:
         )
 
 
-def _analyses_and_tasks(nodes: dict) -> tuple[tuple[AnalysisSpec, ...], tuple[TaskSpec, ...]]:
+def _analyses_and_tasks(nodes: dict, trusted=None) -> tuple[tuple[AnalysisSpec, ...], tuple[TaskSpec, ...]]:
     """Split ``cfg.analysis`` into analyses (functions with ``info``) and tasks (classes with ``evaluate``)."""
     if not nodes:
         raise ConfigError("no analysis selected: use e.g. analysis=[isotropy]")
@@ -292,6 +311,7 @@ def _analyses_and_tasks(nodes: dict) -> tuple[tuple[AnalysisSpec, ...], tuple[Ta
         if not isinstance(node, dict) or "_target_" not in node:
             raise ConfigError(f"analysis.{name} has no _target_ (the function or task class to call)")
         params = {k: v for k, v in node.items() if k != "_target_"}
+        check_trusted(str(node["_target_"]), trusted, f"analysis.{name}")
         target = load_target(node["_target_"], f"analysis.{name}")
         info = getattr(target, "info", None)
         if not isinstance(info, AnalysisInfo):
@@ -320,7 +340,7 @@ def _analyses_and_tasks(nodes: dict) -> tuple[tuple[AnalysisSpec, ...], tuple[Ta
     return tuple(analyses), tuple(tasks)
 
 
-def _enhancement(node: dict, sample: SampleSpec) -> EnhancementSpec | None:
+def _enhancement(node: dict, sample: SampleSpec, trusted=None) -> EnhancementSpec | None:
     """The enhancement spec (None for ``none``), its parameters checked by building one."""
     if node["name"] == "none":
         return None
@@ -334,6 +354,7 @@ def _enhancement(node: dict, sample: SampleSpec) -> EnhancementSpec | None:
             f"enhancement.name={node['name']!r} has no params._target_ (the enhancer class): "
             f"choose enhancement=<option> from conf/enhancement: {known}"
         )
+    check_trusted(str(target), trusted, "enhancement.params")
     spec = EnhancementSpec(
         name=node["name"], target=target, params=params, fit_lang=node["fit_lang"] or None, save=bool(node["save"])
     )
