@@ -17,7 +17,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
-from geomexp.tracking import PARENT_RUN_ENV, PARENT_RUN_FILE, end_parent_run, git_state, start_parent_run
+from geomexp.tracking import PARENT_RUN_ENV, PARENT_RUN_FILE, end_parent_run, git_state, redact_uri, start_parent_run
 
 log = logging.getLogger(__name__)
 FAILURES_DIR = "failures"
@@ -74,7 +74,11 @@ class SweepParentCallback(Callback):
         self.uri = str(config.tracking.uri)
         check_store_reachable(self.uri)
         overrides = list(OmegaConf.to_container(config.hydra.overrides.task, resolve=True))
-        tags = {"sweep_dir": sweep_dir, "overrides": " ".join(overrides), **git_state(config.paths.root_dir)}
+        tags = {
+            "sweep_dir": sweep_dir,
+            "overrides": redact_uri(" ".join(overrides)),
+            **git_state(config.paths.root_dir),
+        }
         self.run_id = start_parent_run(self.uri, str(config.tracking.experiment), f"sweep-{sweep_dir.name}", tags)
         os.environ[PARENT_RUN_ENV] = self.run_id
         (sweep_dir / PARENT_RUN_FILE).write_text(self.run_id + "\n")

@@ -66,3 +66,53 @@ def test_reproduce_refuses_interpolations_in_a_stored_config(tampered, store_uri
     path.write_text(yaml.safe_dump(config))
     with pytest.raises(GeomexpError, match=r"holds interpolations \(at \['tags.leak'\]\)"):
         reproduce(run_id, store_uri, output_dir=str(tmp_path / "r"))
+
+
+def test_data_file_names_and_language_codes_cannot_leave_their_folders(make_cfg):
+    from geomexp.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"'Wikipedia/../../../../etc/passwd' resolves outside its data folder"):
+        run(make_cfg(*SMALL, "lang.wikipedia_file=../../../../etc/passwd"))
+    with pytest.raises(ConfigError, match=r"language code '../model/minilm' is not valid.*known languages: \['ar'"):
+        run(make_cfg(*SMALL, "enhancement=center", "enhancement.fit_lang=../model/minilm"))
+
+
+def test_credentials_in_uris_are_redacted_and_sent_as_basic_auth(make_cfg, store_uri, tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from geomexp.experiment import RunContext
+    from geomexp.tracking import check_store_reachable, redact_uri
+
+    assert (
+        redact_uri("see http://alice:s3cret@host:5000/x and https://tok@h")
+        == "see http://***@host:5000/x and https://***@h"
+    )
+    seen = []
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append((self.path, self.headers.get("Authorization")))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        check_store_reachable(f"http://alice:s3cret@127.0.0.1:{server.server_port}")  # was "does not answer"
+    finally:
+        server.shutdown()
+    assert seen == [("/health", "Basic YWxpY2U6czNjcmV0")]  # base64("alice:s3cret")
+
+    secret = "http://alice:s3cret@example.org/api"
+    context = RunContext(overrides=(f"+tags.note={secret}",))
+    result = run(make_cfg(*SMALL, f"+tags.note={secret}"), context)
+    client = MlflowClient(store_uri)
+    r = client.get_run(result.run_id)
+    stored = stored_config(store_uri, result.run_id).read_text()
+    assert "s3cret" not in stored and "http://***@example.org/api" in stored
+    assert r.data.tags["note"] == "http://***@example.org/api" and "s3cret" not in r.data.tags["overrides"]
+    assert not [v for v in (*r.data.tags.values(), *r.data.params.values()) if "s3cret" in v]

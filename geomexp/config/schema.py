@@ -152,8 +152,13 @@ def config_dir() -> Path:
 
 def load_lang_config(code: str) -> LangConfig:
     """The ``conf/lang/<code>.yaml`` of a language, checked against ``LangConfig``."""
+    import re
+
     from geomexp.errors import ConfigError
 
+    if not isinstance(code, str) or not re.fullmatch(r"[a-z]{2,3}(_[a-z0-9]+)?", code):
+        known = sorted(p.stem for p in (config_dir() / "lang").glob("*.yaml"))
+        raise ConfigError(f"language code {code!r} is not valid (ISO 639 letters, e.g. sw); known languages: {known}")
     path = config_dir() / "lang" / f"{code}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in (config_dir() / "lang").glob("*.yaml"))

@@ -59,6 +59,16 @@ def download_file(url: str, dest: Path, *, md5: str | None = None, timeout: floa
     return dest
 
 
+def confined(base: Path, rel: str) -> Path:
+    """``base / rel``, refusing a ``rel`` that leaves ``base`` (``..``, an absolute path, a link out)."""
+    from geomexp.errors import ConfigError
+
+    path = base / rel
+    if Path(rel).is_absolute() or not path.resolve().is_relative_to(base.resolve()):
+        raise ConfigError(f"data file {rel!r} resolves outside its data folder {base}; give a file name inside it")
+    return path
+
+
 def locate_data_file(
     rel: str, *, root, download_dir, download: bool = True, md5: str | None = None, base_url: str
 ) -> Path:
@@ -78,11 +88,11 @@ def locate_data_file(
                 f"data root {root} does not exist. Set GEOMEXP_DATA_DIR (or data.root=) to the 'data' folder "
                 f"of a clone of github.com/Sara-Rajaee/Multilingual-Isotropy, or unset it to download the files."
             )
-        path = root / rel
+        path = confined(root, rel)
         if not path.is_file():
             raise DataNotFoundError(f"{path} not found in data root {root} (expected {rel})")
         return path
-    path = Path(download_dir).expanduser() / rel
+    path = confined(Path(download_dir).expanduser(), rel)
     if path.is_file() and (md5 is None or md5_of(path) == md5):
         return path
     if not download:

@@ -29,6 +29,8 @@ from geomexp.tracking import (
     git_state,
     parent_run_id_for_job,
     record_skipped_job,
+    redact_config,
+    redact_uri,
     runs_with_tag,
     tracked_run,
 )
@@ -101,7 +103,7 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
             tags["resumed_after"] = failed[0]
     with tracked_run(uri, spec.tracking.experiment, name, parent_run_id=parent, tags=tags) as logger:
         logger.log_params(ident.run_params(spec))
-        logger.log_dict(spec.resolved, CONFIG_ARTIFACT)
+        logger.log_dict(redact_config(spec.resolved), CONFIG_ARTIFACT)  # no credentials in artifacts
         logger.log_dict({i.name: i.to_dict() for i in spec.infos}, META_ARTIFACT)
         if context.output_dir:
             logger.log_artifacts(Path(context.output_dir) / ".hydra", "hydra")
@@ -119,7 +121,7 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
 
 def run_tags(spec: RunSpec, context: RunContext, identity: str) -> dict[str, str]:
     """The run's tags: the results schema's identity tags, versions, git state, choices, user tags."""
-    return {
+    tags = {
         "geomexp.kind": "measurement",
         "geomexp.identity": identity,
         "geomexp.group": ident.measurement_group(spec),
@@ -137,6 +139,7 @@ def run_tags(spec: RunSpec, context: RunContext, identity: str) -> dict[str, str
         **git_state(spec.root_dir),
         **spec.tags,
     }
+    return {k: redact_uri(str(v)) for k, v in tags.items()}  # no credentials in tags (user tags, overrides)
 
 
 def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
@@ -321,7 +324,8 @@ def log_enhancer(logger: RunLogger, enhancer, layer: int) -> None:
 def _where(logger: RunLogger, spec: RunSpec) -> str | None:
     if not spec.tracking.uri:
         return None
-    return f"MLflow run {logger.run_id} ({logger.run_name}) in {spec.tracking.uri} (experiment {spec.tracking.experiment!r})"
+    where = redact_uri(spec.tracking.uri)
+    return f"MLflow run {logger.run_id} ({logger.run_name}) in {where} (experiment {spec.tracking.experiment!r})"
 
 
 def _record_config_error(cfg, context: RunContext, err: ConfigError) -> None:
@@ -343,7 +347,7 @@ def _record_config_error(cfg, context: RunContext, err: ConfigError) -> None:
         with tracked_run(
             uri, str(t.experiment), name, parent_run_id=parent, tags={"geomexp.kind": "measurement"}
         ) as logger:
-            logger.log_dict(config, CONFIG_ARTIFACT)
+            logger.log_dict(redact_config(config), CONFIG_ARTIFACT)
             raise err
     except ConfigError:
         pass

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from geomexp.errors import GeomexpError
+from geomexp.tracking.store import redact_uri
 
 REPORT_RUN_NAME = "report"
 
@@ -48,7 +49,7 @@ def header(runs, uri: str, run_id: str | None) -> str:
     logged = f" (MLflow run {run_id})" if run_id else ""
     return (
         f"# Report: {runs.source}\n\n"
-        f"Source: {uri}, {runs.source}; {len(runs)} run(s) shown of {len(runs.read)} read; layer: {layer}{where}; "
+        f"Source: {redact_uri(uri)}, {runs.source}; {len(runs)} run(s) shown of {len(runs.read)} read; layer: {layer}{where}; "
         f"reproduce runs {reproduce}.\n\nGenerated {now} by geomexp {__version__}{logged}.\n"
     )
 

@@ -28,7 +28,14 @@ from geomexp.tracking.run import (
     start_parent_run,
     tracked_run,
 )
-from geomexp.tracking.store import check_store_reachable, ensure_experiment, git_state, sqlite_path
+from geomexp.tracking.store import (
+    check_store_reachable,
+    ensure_experiment,
+    git_state,
+    redact_config,
+    redact_uri,
+    sqlite_path,
+)
 
 __all__ = [
     "PARENT_RUN_ENV",
@@ -45,6 +52,8 @@ __all__ = [
     "load_run_json",
     "parent_run_id_for_job",
     "record_skipped_job",
+    "redact_config",
+    "redact_uri",
     "runs_with_tag",
     "run_metrics",
     "run_records",

@@ -62,19 +62,44 @@ def check_store_reachable(uri: str, timeout: float = 5.0) -> None:
         raise ConfigError(f"tracking.uri={uri!r}: use an absolute SQLite path (sqlite:////abs/path/mlflow.db)")
     if not uri.startswith(("http://", "https://")):
         return
+    import base64
     import urllib.error
     import urllib.request
+    from urllib.parse import unquote, urlsplit, urlunsplit
 
-    url = uri.rstrip("/") + "/health"
+    parts = urlsplit(uri)
+    headers = {}
+    if parts.username is not None:  # http://user:pass@host: send them as basic auth, as MLflow does
+        token = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
+        parts = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))
+    url = urlunsplit(parts).rstrip("/") + "/health"
     try:
-        with urllib.request.urlopen(url, timeout=timeout):
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout):
             return
     except urllib.error.HTTPError:
         return  # it answered (some servers have no /health)
     except (urllib.error.URLError, OSError) as err:
         raise ConfigError(
-            f"tracking.uri={uri} does not answer ({err}); start the server or choose another tracking.uri"
+            f"tracking.uri={redact_uri(uri)} does not answer ({err}); start the server or choose another tracking.uri"
         ) from err
+
+
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+
+
+def redact_uri(text: str) -> str:
+    """``text`` with the user and password of every URI in it replaced by ``***`` (http://***@host)."""
+    return _USERINFO.sub(lambda m: f"{m['scheme']}***@", str(text))
+
+
+def redact_config(node):
+    """A copy of a plain config (dicts, lists, values) with ``redact_uri`` applied to every string."""
+    if isinstance(node, dict):
+        return {k: redact_config(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [redact_config(v) for v in node]
+    return redact_uri(node) if isinstance(node, str) else node
 
 
 def git_state(folder: str | Path) -> dict[str, str]:
