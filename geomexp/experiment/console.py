@@ -5,13 +5,18 @@ from __future__ import annotations
 MAX_COLUMNS = 8
 
 
+def variants(head: str, keys) -> list[str]:
+    """``head`` and its enhanced variants (``head/<method>[/zero_shot]``) among ``keys``, in their order."""
+    return [k for k in keys if k == head or k.startswith(head + "/")]
+
+
 def headline_keys(infos, keys) -> list[str]:
     """``keys`` ordered: each analysis's headline metrics (raw, then enhanced variants) first, the rest after."""
     keys = list(dict.fromkeys(keys))
     first = []
     for info in infos:
         for head in info.headline():
-            first += [k for k in keys if k == head or k.startswith(head + "/")]
+            first += variants(head, keys)
     first = list(dict.fromkeys(first))
     return first + sorted(k for k in keys if k not in first)
 

@@ -3,9 +3,9 @@
 - ``model_label``: the config name, or for ``model.path`` runs the folder that was loaded.
 - ``subject``: what was measured: the language (``sw``), the languages (``en+sw+ar``) or the
   STS track (``sts2 ar-en``); never the default ``lang`` of a run that did not use it.
-- ``measurement_identity``: SHA-256 of the resolved config minus paths, tracking, display and
-  availability keys (and of ``lang`` where no corpus is sampled): equal identity, same numbers.
-- ``measurement_group``: the same without the seed(s): runs that differ only in the seed.
+- ``identity_tags``: SHA-256 of the resolved config minus paths, tracking, display and
+  availability keys (and of ``lang`` where no corpus is sampled): equal identity, same numbers;
+  the same without the seed(s) (runs that differ only in the seed); and both per analysis.
 - ``run_params``: the values that change results, at most ``MAX_PARAMS`` (the full config is an artifact).
 """
 
@@ -72,25 +72,25 @@ def _digest(items: dict) -> str:
     return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def measurement_identity(spec: RunSpec) -> str:
-    """Hash of everything that determines the numbers (equal hash: the same measurement)."""
-    return _digest(identity_items(spec))
+def identity_tags(spec: RunSpec) -> dict[str, str]:
+    """The run's identity tags, from one pass over its identity items:
 
-
-def measurement_group(spec: RunSpec) -> str:
-    """Hash of the identity without the seeds: runs that differ only in the seed share it."""
-    return _digest({k: v for k, v in identity_items(spec).items() if k not in SEED_KEYS})
-
-
-def analysis_identities(spec: RunSpec) -> dict[str, str]:
-    """Per analysis or task ``<name>``, the identity of ITS numbers, as tags (the report's cells):
-
-    ``geomexp.identity.<name>`` / ``geomexp.group.<name>``: the run's identity items minus the other
-    analyses' parameters (with / without the seeds); ``... .raw``: also minus the enhancement, for its
-    raw-space values (the same in a ``none`` run and a ``cluster`` run of the same sample).
+    ``geomexp.identity``: everything that determines the numbers (equal hash: the same measurement);
+    ``geomexp.group``: the same without the seeds (runs that differ only in the seed share it);
+    per analysis or task ``<name>``, the same two for ITS numbers (the report's cells):
+    ``geomexp.identity.<name>`` / ``geomexp.group.<name>`` leave out the other analyses' parameters,
+    and ``... .raw`` also the enhancement, for its raw-space values (the same in a ``none`` run and a
+    ``cluster`` run of the same sample).
     """
     items = identity_items(spec)
-    out = {}
+
+    def pair(suffix: str, chosen: dict) -> dict[str, str]:
+        return {
+            f"geomexp.identity{suffix}": _digest(chosen),
+            f"geomexp.group{suffix}": _digest({k: v for k, v in chosen.items() if k not in SEED_KEYS}),
+        }
+
+    out = pair("", items)
     for a in (*spec.analyses, *spec.tasks):
         own = {
             k: v
@@ -99,10 +99,8 @@ def analysis_identities(spec: RunSpec) -> dict[str, str]:
         }
         if isinstance(a, AnalysisSpec) and "lang_reps" not in a.inputs:
             own.pop("langs", None)
-        raw = {k: v for k, v in own.items() if not _under(k, ("enhancement",))}
-        for suffix, chosen in (("", own), (".raw", raw)):
-            out[f"geomexp.identity.{a.name}{suffix}"] = _digest(chosen)
-            out[f"geomexp.group.{a.name}{suffix}"] = _digest({k: v for k, v in chosen.items() if k not in SEED_KEYS})
+        out.update(pair(f".{a.name}", own))
+        out.update(pair(f".{a.name}.raw", {k: v for k, v in own.items() if not _under(k, ("enhancement",))}))
     return out
 
 

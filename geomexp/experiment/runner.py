@@ -19,7 +19,7 @@ from geomexp.config.spec import AnalysisSpec, RunSpec
 from geomexp.encoders import describe_encoder
 from geomexp.errors import ConfigError
 from geomexp.experiment import identity as ident
-from geomexp.experiment.console import headline_keys, summary
+from geomexp.experiment.console import headline_keys, summary, variants
 from geomexp.experiment.context import RunContext
 from geomexp.experiment.representations import Representations, load_corpus
 from geomexp.layers import resolve_layers
@@ -84,10 +84,10 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
         log.warning(
             "model %r is monolingual (model.multilingual=false) but measures %s", spec.encoder.name, ", ".join(foreign)
         )
-    identity = ident.measurement_identity(spec)
     parent = parent_run_id_for_job(context.sweep_dir) if context.is_sweep_job else None
     name = spec.tracking.run_name or ident.default_run_name(spec, ident.name_extras(list(context.overrides)))
-    tags = run_tags(spec, context, identity)
+    tags = run_tags(spec, context)
+    identity = tags["geomexp.identity"]
     if uri and context.is_sweep_job and spec.tracking.resume:
         finished = runs_with_tag(uri, spec.tracking.experiment, "geomexp.identity", identity, finished=True)
         if finished:
@@ -119,13 +119,11 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
     return result
 
 
-def run_tags(spec: RunSpec, context: RunContext, identity: str) -> dict[str, str]:
+def run_tags(spec: RunSpec, context: RunContext) -> dict[str, str]:
     """The run's tags: the results schema's identity tags, versions, git state, choices, user tags."""
     tags = {
         "geomexp.kind": "measurement",
-        "geomexp.identity": identity,
-        "geomexp.group": ident.measurement_group(spec),
-        **ident.analysis_identities(spec),
+        **ident.identity_tags(spec),
         "geomexp.model": ident.model_label(spec),
         "geomexp.subject": ident.subject(spec),
         "geomexp.layer": str(spec.layer),
@@ -295,7 +293,7 @@ def log_layer_curves(logger: RunLogger, result: RunResult, spec: RunSpec, title:
 
     for info in spec.infos:
         for head in info.headline():
-            series = {k: table[k] for k in keys if (k == head or k.startswith(head + "/")) and None not in table[k]}
+            series = {k: table[k] for k in variants(head, keys) if None not in table[k]}
             if series:
                 m = info.metric(head)
                 fig = metric_vs_layer(result.layers, series, title=f"{m.label} — {title}", ylabel=m.label)

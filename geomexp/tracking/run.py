@@ -23,7 +23,7 @@ PARENT_RUN_FILE = "mlflow_parent_run_id.txt"
 
 
 class RunLogger:
-    """Logs to one MLflow run (or, with ``client=None``, only keeps metrics in memory).
+    """Logs to one MLflow run (with ``client=None``: logs nothing; the runner keeps its own results).
 
     Inside ``with logger.deferred():`` metrics, tags, tables and figures are held
     back (figures rendered to PNG at once) and written only when the block ends
@@ -34,7 +34,6 @@ class RunLogger:
         self.client = client
         self.run_id = run_id
         self.run_name = run_name
-        self.metrics: dict[tuple[str, int], float] = {}
         self._pending: list | None = None
 
     def _do(self, op) -> None:
@@ -48,19 +47,18 @@ class RunLogger:
     @contextmanager
     def deferred(self):
         """Hold back what is logged in the block; write it all at its end, or nothing on an error."""
-        self._pending, staged = [], dict(self.metrics)
+        self._pending = []
         try:
             yield self
             ops, self._pending = self._pending, None
             for op in ops:
                 op()
-        except BaseException:
-            self.metrics = staged
-            raise
         finally:
             self._pending = None
 
     def log_params(self, params: Mapping[str, Any]) -> None:
+        if self.client is None:
+            return
         from mlflow.entities import Param
 
         items = [Param(k, str(v)[:MAX_PARAM_CHARS]) for k, v in params.items()]
@@ -74,13 +72,12 @@ class RunLogger:
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         """Log scalar metrics at ``step`` (the layer index)."""
+        if self.client is None:
+            return
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        batch = []
-        for k, v in metrics.items():
-            self.metrics[(k, step)] = float(v)
-            batch.append(Metric(k, float(v), now, int(step)))
+        batch = [Metric(k, float(v), now, int(step)) for k, v in metrics.items()]
         if batch:
             self._do(lambda: self.client.log_batch(self.run_id, metrics=batch, synchronous=True))
 
