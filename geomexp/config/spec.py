@@ -194,6 +194,11 @@ class RunSpec:
         return bool(self.analyses)
 
     @property
+    def compares_languages(self) -> bool:
+        """Whether an analysis needs every language of ``langs`` (``lang_reps``), e.g. crosslingual."""
+        return any("lang_reps" in a.inputs for a in self.analyses)
+
+    @property
     def infos(self) -> list[AnalysisInfo]:
         return [a.info for a in self.analyses] + [t.info for t in self.tasks]
 
@@ -268,7 +273,7 @@ class RunSpec:
         langs = tuple(c["langs"])
         for code in langs:
             LangSpec.load(code)
-        if any("lang_reps" in a.inputs for a in analyses) and len(langs) < 2:
+        if any("lang_reps" in a.inputs for a in analyses) and len(langs) < 2:  # (RunSpec.compares_languages)
             raise ConfigError(
                 f"analysis {[a.name for a in analyses]} compares languages: give two or more, e.g. langs=[en,es,ar,tr,sw,su]"
             )

@@ -59,7 +59,7 @@ def identity_items(spec: RunSpec) -> dict[str, object]:
     skip = list(NON_RESULT_KEYS)
     if not spec.uses_corpus:
         skip.append("lang")
-    if not any("lang_reps" in a.inputs for a in spec.analyses):
+    if not spec.compares_languages:
         skip.append("langs")
     return {
         k: v
@@ -116,8 +116,7 @@ def subject(spec: RunSpec) -> str:
     """What the run measured: ``sw``, ``en+sw+ar`` (languages compared), ``sts2 ar-en`` (a task)."""
     parts = []
     if spec.analyses:
-        compares = any("lang_reps" in a.inputs for a in spec.analyses)
-        parts.append("+".join(spec.langs) if compares else spec.lang.code)
+        parts.append("+".join(spec.langs) if spec.compares_languages else spec.lang.code)
     parts += [t.task.subject for t in spec.tasks]
     return ", ".join(parts)
 
@@ -132,18 +131,15 @@ def run_params(spec: RunSpec) -> dict[str, str]:
         p["model.dtype"] = spec.encoder.dtype
     p["subject"] = subject(spec)
     p["layer"] = spec.layer
-    if spec.uses_corpus or spec.tasks:
-        if spec.uses_corpus:
-            p["data.corpus"] = (
-                spec.data.corpus if spec.data.corpus != "text" else f"text:{Path(spec.data.text_file).name}"
-            )
-        p["data.sample_unit"] = s.unit
-        p["data.n_tokens" if s.unit == "tokens" else "data.n_sentences"] = (
-            s.n_tokens if s.unit == "tokens" else s.n_sentences
-        )
-        p["data.allow_fewer"] = s.allow_fewer
-        p["data.add_special_tokens"] = s.add_special_tokens
-        p["data.max_length"] = s.max_length
+    if spec.uses_corpus:
+        p["data.corpus"] = spec.data.corpus if spec.data.corpus != "text" else f"text:{Path(spec.data.text_file).name}"
+    p["data.sample_unit"] = s.unit  # tasks use the sample too (STS zero-shot fits on the English sample)
+    p["data.n_tokens" if s.unit == "tokens" else "data.n_sentences"] = (
+        s.n_tokens if s.unit == "tokens" else s.n_sentences
+    )
+    p["data.allow_fewer"] = s.allow_fewer
+    p["data.add_special_tokens"] = s.add_special_tokens
+    p["data.max_length"] = s.max_length
     p["seed"] = s.seed
     enh = spec.enhancement
     p["enhancement"] = enh.name if enh else "none"

@@ -77,6 +77,8 @@ class Representations:
         self._corpora: dict[str, Corpus] = {}
         self._samples: dict[str, TokenSample] = {}
         self._encoded: dict[str, TokenSample] = {}
+        self._tracks: dict[str, object] = {}
+        self._layernorm = None
         self.fetched: list[tuple[str, str, bool]] = []  # (what, cache key, hit)
 
     @property
@@ -115,17 +117,23 @@ class Representations:
         return self._encoded[checksum]
 
     def sts_track(self, track):
-        """The ``StsTrack`` of ``track`` from the data root or a download."""
+        """The ``StsTrack`` of ``track`` from the data root or a download (read once per run)."""
         from geomexp.data.sts import load_sts_track
 
-        d = self.data
-        return load_sts_track(track, root=d.root, download_dir=d.download_dir, download=d.download, base_url=d.base_url)
+        if track not in self._tracks:
+            d = self.data
+            self._tracks[track] = load_sts_track(
+                track, root=d.root, download_dir=d.download_dir, download=d.download, base_url=d.base_url
+            )
+        return self._tracks[track]
 
     def layernorm_weights(self):
-        """(L, d) float64 output-LayerNorm weights of the model (loads it)."""
+        """(L, d) float64 output-LayerNorm weights of the model (loads it; read once per run)."""
         from geomexp.encoders.loading import output_layernorm_weights
 
-        return output_layernorm_weights(self.encoder().model)
+        if self._layernorm is None:
+            self._layernorm = output_layernorm_weights(self.encoder().model)
+        return self._layernorm
 
     def _get(self, corpus: Corpus, *, whole_corpus: bool, what: str) -> TokenSample:
         description = sample_description(self.info, corpus, self.sample, whole_corpus)

@@ -223,7 +223,7 @@ def lang_representations(spec: RunSpec, reps: Representations, layer: int, enhan
     Enhanced space: zero-shot applies the one fitted enhancer to every language; individual
     fits a new enhancer on each language.
     """
-    if not any("lang_reps" in a.inputs for a in spec.analyses):
+    if not spec.compares_languages:
         return None
     raw = {code: reps.corpus_sample(code).layer(layer) for code in spec.langs}
     if enhancer is None:
