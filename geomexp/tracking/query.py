@@ -48,13 +48,9 @@ def load_run_config(uri: str, run_id: str) -> dict:
 
 
 def run_metrics(uri: str, run_id: str) -> dict[tuple[str, int], float]:
-    """Every metric value of a run, keyed by (name, step = layer)."""
+    """Every metric value of a run, keyed by (name, step = layer) (as a ``RunRecord`` holds them)."""
     client = _client(uri)
-    out = {}
-    for name in client.get_run(run_id).data.metrics:
-        for m in client.get_metric_history(run_id, name):
-            out[(name, m.step)] = m.value
-    return out
+    return _record_metrics(client, client.get_run(run_id))
 
 
 @dataclass
