@@ -1,7 +1,7 @@
 """Token representations from every layer of an encoder, for a seeded sample of a corpus's tokens.
 
 The corpus is only counted (content tokens per sentence) to plan the sample; the
-planned sentences alone are tokenized in full and encoded. One forward pass per
+planned sentences alone (those holding a sampled token) are tokenized in full and encoded. One forward pass per
 batch returns all hidden states (embeddings + each layer); only the sampled
 tokens' rows are kept, so memory grows with the sample, not the corpus.
 """
@@ -172,8 +172,11 @@ def encode_plan(
     batch_size: int = 32,
     device="cpu",
     progress: bool = True,
+    layers=None,
 ) -> TokenSample:
-    """Run ``model`` over the planned sentences and keep the planned tokens at every layer.
+    """Run ``model`` over the planned sentences and keep the planned tokens at every layer
+    (or only at ``layers``: hidden-state indices, 0 = embeddings; ``hidden`` then has one entry per
+    listed layer, in that order, so memory grows with the layers kept, not the model's depth).
 
     Sentences are sorted by length and padded per batch (at most ``batch_size``
     sentences, and on CPU at most ``CPU_BATCH_TOKENS`` padded tokens, per batch);
@@ -183,9 +186,9 @@ def encode_plan(
     """
     sent_ids = plan.sentence_ids
     n = plan.n_tokens
-    num_hidden = model.config.num_hidden_layers + 1
+    keep = list(range(model.config.num_hidden_layers + 1)) if layers is None else [int(i) for i in layers]
     d = model.config.hidden_size
-    hidden = np.empty((num_hidden, n, d), dtype=np.float32)
+    hidden = np.empty((len(keep), n, d), dtype=np.float32)
     sizes = np.array([o.size for o in plan.offsets], dtype=np.int64)
     row_start = np.concatenate([[0], np.cumsum(sizes)])
     positions = np.concatenate([tokens.content_positions[s][o] for s, o in zip(sent_ids, plan.offsets)])
@@ -209,7 +212,7 @@ def encode_plan(
         b_idx = torch.from_numpy(np.repeat(np.arange(slots.size), sizes[slots])).to(device)
         pos = torch.from_numpy(positions[rows]).to(device)
         # the sampled rows of each layer (B, T, d) -> (L + 1, rows, d): one copy to the host
-        picked = torch.stack([states[b_idx, pos] for states in out.hidden_states])
+        picked = torch.stack([out.hidden_states[i][b_idx, pos] for i in keep])
         del out  # free this batch's activations before the next forward pass
         hidden[:, rows] = picked.float().cpu().numpy()
         bar.update(rows.size)
@@ -237,6 +240,7 @@ def extract_tokens(
     *,
     n_tokens: int = 10_000,
     n_sentences: int | None = None,
+    token_sampling: str = "uniform",
     seed: int = 0,
     allow_fewer: bool = False,
     add_special_tokens: bool = True,
@@ -245,19 +249,22 @@ def extract_tokens(
     device="cpu",
     progress: bool = True,
     what: str = "corpus",
+    layers=None,
 ) -> TokenSample:
     """Sample tokens of ``sentences`` (seeded) and return their representations at every layer.
 
-    By default ``n_tokens`` tokens (``plan_token_sample``); with ``n_sentences``
+    By default ``n_tokens`` tokens drawn as ``token_sampling`` says (``plan_token_sample``:
+    ``uniform`` over the corpus or from the ``fewest_sentences``); with ``n_sentences``
     every token of that many random sentences (``plan_sentence_sample``).
     Special-token rows are never kept; ``add_special_tokens=False`` feeds the
-    sentences without [CLS]/[SEP] (as the paper's released notebook did).
+    sentences without [CLS]/[SEP] (as the paper's released notebook did). ``layers``: keep only
+    these hidden states (see ``encode_plan``).
     """
     counts = count_content_tokens(tokenizer, sentences, add_special_tokens=add_special_tokens, max_length=max_length)
     if n_sentences is not None:
         plan = plan_sentence_sample(counts, n_sentences, seed=seed, allow_fewer=allow_fewer, what=what)
     else:
-        plan = plan_token_sample(counts, n_tokens, seed=seed, allow_fewer=allow_fewer, what=what)
+        plan = plan_token_sample(counts, n_tokens, method=token_sampling, seed=seed, allow_fewer=allow_fewer, what=what)
     # Only the planned sentences are tokenized in full (ids, offsets, word ids): memory grows
     # with the sample, not the corpus. They are encoded under local indices 0..S-1 (same order,
     # so the same batches) and the rows then point back at the corpus.
@@ -266,6 +273,8 @@ def extract_tokens(
         tokenizer, [sentences[int(i)] for i in chosen], add_special_tokens=add_special_tokens, max_length=max_length
     )
     local = TokenPlan(sentence_ids=np.arange(chosen.size), offsets=plan.offsets, n_available=plan.n_available)
-    sample = encode_plan(model, tokenizer, tokens, local, batch_size=batch_size, device=device, progress=progress)
+    sample = encode_plan(
+        model, tokenizer, tokens, local, batch_size=batch_size, device=device, progress=progress, layers=layers
+    )
     sample.sentence_ids = chosen.astype(np.int64)[sample.sentence_ids]
     return sample

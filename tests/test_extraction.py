@@ -88,3 +88,13 @@ def test_long_sentences_are_truncated_to_max_length(tiny):
     assert sample.positions.max() < 63
     tokens = tokenize_corpus(tok, [long], max_length=64)
     assert tokens.content_counts[0] == 62
+
+
+def test_keeping_only_some_layers_gives_the_same_rows(tiny):
+    """``layers=[2, 0]``: only those hidden states, in that order, bit-identical to the full extraction."""
+    model, tok = tiny
+    full = extract_tokens(model, tok, SENTENCES, n_tokens=30, seed=3, progress=False)
+    some = extract_tokens(model, tok, SENTENCES, n_tokens=30, seed=3, progress=False, layers=[2, 0])
+    assert some.hidden.shape == (2, 30, 32)
+    np.testing.assert_array_equal(some.hidden, full.hidden[[2, 0]])
+    np.testing.assert_array_equal(some.token_ids, full.token_ids)

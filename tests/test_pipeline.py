@@ -45,6 +45,21 @@ def test_run_logs_params_metrics_config_and_plot(make_cfg, store_uri):
     assert result.layers == [6]
 
 
+def test_default_uniform_draw_spreads_the_sample_over_the_corpus(make_cfg, store_uri):
+    """data.token_sampling=uniform (the default): 100 of Swahili's 19,025 MiniLM tokens come from about
+    as many sentences as a uniform draw predicts, far more than the ~3 the sentence-first draw uses;
+    the draw is a param and part of the cache key."""
+    uniform = run(make_cfg(*SMALL, "data.n_tokens=100", "data.token_sampling=uniform"))
+    fewest = run(make_cfg(*SMALL, "data.n_tokens=100"))  # the suite's pinned sentence-first draw
+    client = MlflowClient(store_uri)
+    tags_u, tags_f = (client.get_run(r.run_id).data.tags for r in (uniform, fewest))
+    assert client.get_run(uniform.run_id).data.params["data.token_sampling"] == "uniform"
+    assert uniform.cache_key != fewest.cache_key
+    # expected: the sum over the 449 sentences of 1 - (1 - 100/19025)^length, about 80
+    assert 60 <= int(tags_u["n_sentences"]) <= 100 and int(tags_f["n_sentences"]) <= 6, tags_u["n_sentences"]
+    assert tags_u["n_tokens"] == tags_f["n_tokens"] == "100"
+
+
 def test_second_run_and_other_layer_hit_the_cache(make_cfg, store_uri):
     first = run(make_cfg(*SMALL))
     again = run(make_cfg(*SMALL))

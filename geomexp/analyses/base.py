@@ -65,6 +65,14 @@ class MetricInfo:
         return re.fullmatch(pattern, key) is not None
 
 
+def interval_infos(how: str) -> tuple[MetricInfo, MetricInfo]:
+    """The ``<metric>_ci_low`` / ``<metric>_ci_high`` family of an analysis's bootstrap intervals."""
+    return (
+        MetricInfo("{metric}_ci_low", "interval low", 4, description=f"lower end of the interval ({how})"),
+        MetricInfo("{metric}_ci_high", "interval high", 4, description=f"upper end of the interval ({how})"),
+    )
+
+
 @dataclass(frozen=True)
 class ReportTable:
     """A table of the report: one row per model (and differing settings), ``columns`` are metric keys.

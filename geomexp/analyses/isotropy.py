@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
+from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis, interval_infos
 from geomexp.metrics import i_cos, i_cos_exact, log_i_pc
+from geomexp.metrics.bootstrap import bootstrap_rows, interval_metrics
 from geomexp.plots import pca_scatter
+from geomexp.validation import check_int
 
 
 @analysis(
@@ -29,6 +31,7 @@ from geomexp.plots import pca_scatter
         MetricInfo(
             "log_i_pc", "log I_PC", 3, "higher", description="natural log of I_PC (finite where I_PC underflows)"
         ),
+        *interval_infos("token bootstrap (analysis.isotropy.n_bootstrap)"),
     ],
     tables=[
         ReportTable(
@@ -55,6 +58,8 @@ def isotropy_analysis(
     i_pc_signs: str = "both",
     plot: bool = True,
     plot_points: int = 2000,
+    n_bootstrap: int = 0,
+    ci_level: float = 0.95,
     seed: int = 0,
     title: str = "",
 ) -> AnalysisResult:
@@ -63,13 +68,29 @@ def isotropy_analysis(
     Metrics: ``i_cos`` (mean cosine of ``n_pairs`` random pairs, seeded),
     ``i_cos_exact`` (all pairs; if ``exact``), ``i_pc`` and ``log_i_pc``
     (natural log, still informative where ``i_pc`` underflows to 0).
+    With ``n_bootstrap`` > 0: ``<metric>_ci_low`` / ``_ci_high``, the ``ci_level`` percentile
+    interval over ``n_bootstrap`` resamples of the tokens (seeded by ``seed``; each resample
+    costs about one evaluation of every metric, mostly I_PC's eigendecomposition). The intervals
+    are for the population value: ``i_cos`` (random pairs) carries its own pair noise, so its
+    estimate may fall just outside its interval; ``i_cos_exact`` does not.
     Figure: ``pca_2d.png``, the first two principal components of at most
     ``plot_points`` rows (if ``plot``).
     """
+    check_int(n_bootstrap, "analysis.isotropy.n_bootstrap", minimum=0)
     log_ipc = log_i_pc(X, signs=i_pc_signs)
     metrics = {"i_cos": i_cos(X, n_pairs=n_pairs, seed=seed), "i_pc": float(np.exp(log_ipc)), "log_i_pc": log_ipc}
     if exact:
         metrics["i_cos_exact"] = i_cos_exact(X)
+    if n_bootstrap:
+        statistics = {
+            "i_cos": lambda Xb: i_cos(Xb, n_pairs=n_pairs, seed=seed),
+            "log_i_pc": lambda Xb: log_i_pc(Xb, signs=i_pc_signs),
+        }
+        if exact:
+            statistics["i_cos_exact"] = i_cos_exact
+        intervals = bootstrap_rows(X, statistics, n_bootstrap, seed=seed, level=ci_level)
+        intervals["i_pc"] = intervals["log_i_pc"].map(np.exp)
+        metrics.update(interval_metrics(intervals))
     figures = {}
     if plot:
         figures["pca_2d.png"] = pca_scatter(X, title=title, max_points=plot_points, seed=seed)

@@ -55,8 +55,11 @@ class DataConfig:
 
     corpus: ``wikipedia`` (the paper's CSVs) or ``text`` (``text_file``, one sentence a line).
     root: data folder (``GEOMEXP_DATA_DIR``); when null, files are downloaded to ``download_dir``.
-    sample_unit: ``tokens`` (``n_tokens`` tokens from the fewest random sentences) or
-        ``sentences`` (every token of ``n_sentences`` random sentences: whole words).
+    sample_unit: ``tokens`` (``n_tokens`` tokens) or ``sentences`` (every token of
+        ``n_sentences`` random sentences: whole words).
+    token_sampling: how ``n_tokens`` tokens are drawn: ``uniform`` over all the corpus's
+        tokens (the paper's code) or from the ``fewest_sentences`` that hold them (cheaper,
+        clustered by sentence).
     n_tokens / n_sentences: sample size per language; allow_fewer: use all of a smaller corpus.
     add_special_tokens: feed [CLS]/[SEP] (their rows are dropped either way).
     """
@@ -68,6 +71,7 @@ class DataConfig:
     base_url: str = DEFAULT_BASE_URL
     text_file: Optional[str] = None
     sample_unit: str = "tokens"
+    token_sampling: str = "uniform"
     n_tokens: int = 10000
     n_sentences: int = 500
     allow_fewer: bool = False
@@ -132,6 +136,7 @@ class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     langs: List[str] = field(default_factory=list)
     seed: int = 0
+    seeds: Optional[List[int]] = None
     progress: bool = True
     tags: Dict[str, str] = field(default_factory=dict)
 

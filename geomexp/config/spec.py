@@ -15,6 +15,7 @@ from geomexp.analyses.base import AnalysisInfo
 from geomexp.encoders.base import EncoderSpec
 from geomexp.errors import ConfigError
 from geomexp.layers import LayerChoice, parse_layer
+from geomexp.sampling import TOKEN_SAMPLINGS
 
 CORPORA = ("wikipedia", "text")
 SAMPLE_UNITS = ("tokens", "sentences")
@@ -78,10 +79,12 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class SampleSpec:
-    """Which tokens are sampled: ``n_tokens`` tokens or every token of ``n_sentences`` sentences."""
+    """Which tokens are sampled: ``n_tokens`` tokens (drawn as ``token_sampling`` says) or every
+    token of ``n_sentences`` sentences."""
 
     unit: str = "tokens"
     n_tokens: int = 10000
+    token_sampling: str = "uniform"
     n_sentences: int = 500
     allow_fewer: bool = False
     add_special_tokens: bool = True
@@ -182,11 +185,21 @@ class RunSpec:
     progress: bool = True
     tags: dict = field(default_factory=dict, hash=False)
     multilingual: bool = False
+    seeds: tuple[int, ...] | None = None
     resolved: dict = field(default_factory=dict, hash=False, compare=False, repr=False)
 
     @property
     def seed(self) -> int:
         return self.sample.seed
+
+    def with_seed(self, seed: int) -> RunSpec:
+        """This run with another seed and no ``seeds``: the sample, the analyses' seed and the
+        enhancement's ``random_state`` where it is the run's seed (``${seed}``, the default)."""
+        enh = self.enhancement
+        if enh is not None and enh.params.get("random_state") == self.seed:
+            enh = dataclasses.replace(enh, params={**enh.params, "random_state": seed})
+        sample = dataclasses.replace(self.sample, seed=seed)
+        return dataclasses.replace(self, sample=sample, enhancement=enh, seeds=None)
 
     @property
     def uses_corpus(self) -> bool:
@@ -235,6 +248,10 @@ class RunSpec:
             raise ConfigError(f"data.corpus={d['corpus']!r} is not known; choose one of {list(CORPORA)}")
         if d["sample_unit"] not in SAMPLE_UNITS:
             raise ConfigError(f"data.sample_unit={d['sample_unit']!r} is not known; choose one of {list(SAMPLE_UNITS)}")
+        if d["token_sampling"] not in TOKEN_SAMPLINGS:
+            raise ConfigError(
+                f"data.token_sampling={d['token_sampling']!r} is not known; choose one of {list(TOKEN_SAMPLINGS)}"
+            )
         for key, value in (
             ("data.n_tokens", d["n_tokens"]),
             ("data.n_sentences", d["n_sentences"]),
@@ -255,6 +272,7 @@ class RunSpec:
         sample = SampleSpec(
             unit=d["sample_unit"],
             n_tokens=int(d["n_tokens"]),
+            token_sampling=d["token_sampling"],
             n_sentences=int(d["n_sentences"]),
             allow_fewer=bool(d["allow_fewer"]),
             add_special_tokens=bool(d["add_special_tokens"]),
@@ -278,7 +296,9 @@ class RunSpec:
                 f"analysis {[a.name for a in analyses]} compares languages: give two or more, e.g. langs=[en,es,ar,tr,sw,su]"
             )
         t, p = c["tracking"], c["paths"]
+        seeds = _seeds(c.get("seeds"))
         return cls(
+            seeds=seeds,
             encoder=encoder,
             batch_size=int(m["batch_size"]),
             lang=lang,
@@ -307,6 +327,23 @@ class RunSpec:
         )
 
 
+def _seeds(value) -> tuple[int, ...] | None:
+    """``seeds``: None, or two or more distinct non-negative integers."""
+    if value is None:
+        return None
+    seeds = tuple(value)
+    if (
+        len(seeds) < 2
+        or len(set(seeds)) != len(seeds)
+        or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)
+    ):
+        raise ConfigError(
+            f"seeds={list(seeds)!r} must list two or more distinct non-negative integers, e.g. seeds=[0,1,2,3,4] "
+            "(or leave it null and set seed=<n> for one measurement)"
+        )
+    return seeds
+
+
 def _analyses_and_tasks(nodes: dict, trusted=None) -> tuple[tuple[AnalysisSpec, ...], tuple[TaskSpec, ...]]:
     """Split ``cfg.analysis`` into analyses (functions with ``info``) and tasks (classes with ``evaluate``)."""
     if not nodes:
@@ -327,8 +364,10 @@ def _analyses_and_tasks(nodes: dict, trusted=None) -> tuple[tuple[AnalysisSpec, 
         if info.kind != "task":  # a task checks its own parameters when it is built
             for key, value in params.items():
                 is_count = key.startswith("n_") or key.endswith("_points")
-                if is_count and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                    raise ConfigError(f"analysis.{name}.{key} must be a positive integer; got {value!r}")
+                least = 0 if key == "n_bootstrap" else 1  # n_bootstrap=0: no intervals
+                if is_count and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+                    allowed = "an integer >= 0 (0: off)" if least == 0 else "a positive integer"
+                    raise ConfigError(f"analysis.{name}.{key} must be {allowed}; got {value!r}")
         if info.kind == "task":
             try:
                 task = target(**params)

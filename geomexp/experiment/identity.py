@@ -137,10 +137,15 @@ def run_params(spec: RunSpec) -> dict[str, str]:
     p["data.n_tokens" if s.unit == "tokens" else "data.n_sentences"] = (
         s.n_tokens if s.unit == "tokens" else s.n_sentences
     )
+    if s.unit == "tokens":
+        p["data.token_sampling"] = s.token_sampling
     p["data.allow_fewer"] = s.allow_fewer
     p["data.add_special_tokens"] = s.add_special_tokens
     p["data.max_length"] = s.max_length
-    p["seed"] = s.seed
+    if spec.seeds:
+        p["seeds"] = ",".join(map(str, spec.seeds))
+    else:
+        p["seed"] = s.seed
     enh = spec.enhancement
     p["enhancement"] = enh.name if enh else "none"
     if enh:

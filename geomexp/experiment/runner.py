@@ -21,6 +21,7 @@ from geomexp.errors import ConfigError
 from geomexp.experiment import identity as ident
 from geomexp.experiment.console import headline_keys, summary, variants
 from geomexp.experiment.context import RunContext
+from geomexp.experiment.repeats import measure_repeated
 from geomexp.experiment.representations import Representations, load_corpus
 from geomexp.layers import resolve_layers
 from geomexp.tracking import (
@@ -107,7 +108,7 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
         logger.log_dict({i.name: i.to_dict() for i in spec.infos}, META_ARTIFACT)
         if context.output_dir:
             logger.log_artifacts(Path(context.output_dir) / ".hydra", "hydra")
-        result = measure(spec, logger)
+        result = measure_repeated(spec, logger, measure) if spec.seeds else measure(spec, logger)
         log.info(
             summary(
                 result,

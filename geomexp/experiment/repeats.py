@@ -1,0 +1,151 @@
+"""Repeated measurement inside one run (``seeds=[0,1,2,3,4]``): the whole measurement once per
+seed (token sample, k-means start, I_Cos pairs), then per metric and layer the mean (the plain
+key), the sample standard deviation and a 95 % t-interval across the seeds.
+
+Keys (``<m>`` a metric, ``<sfx>`` its space suffix such as ``/cluster``): ``<m><sfx>`` = mean,
+``<m>_sd<sfx>``, ``<m>_seeds_ci_low<sfx>``, ``<m>_seeds_ci_high<sfx>``. Indices (metrics declared
+with no direction and 0 decimals, e.g. ``cc_top1_dim``) are not averaged: the first seed's value
+is kept. Every seed's values are in ``tables/per_seed.json``; the per-layer figures and tables are the first
+seed's, the metric-vs-layer curves and ``tables/metrics_by_layer.json`` the means. Nothing is
+logged unless every seed succeeds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import numpy as np
+
+from geomexp.analyses.base import AnalysisInfo
+
+#: two-sided confidence level of the across-seed interval
+SEEDS_CI_LEVEL = 0.95
+
+
+class _WithoutMetrics:
+    """A run logger that passes everything through except metrics, inside the caller's deferral."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def log_metrics(self, metrics, step: int) -> None:
+        pass
+
+    def deferred(self):
+        return contextlib.nullcontext(self)  # the repeated run holds one deferral for all seeds
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+class _Nothing(_WithoutMetrics):
+    """Logs nothing at all (the seeds after the first: their numbers go into the summary only)."""
+
+    def __init__(self, inner):
+        super().__init__(inner)
+
+    def set_tags(self, tags) -> None:
+        pass
+
+    def log_dict(self, data, artifact_file: str) -> None:
+        pass
+
+    def log_bytes(self, data: bytes, artifact_file: str) -> None:
+        pass
+
+    def log_figure(self, figure, artifact_file: str) -> None:
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+
+
+def is_index(key: str, infos: list[AnalysisInfo]) -> bool:
+    """Whether metric ``key`` is an index or label (no direction, no decimals): not averaged."""
+    for info in infos:
+        m = info.metric(key)
+        if m is not None:
+            return m.better is None and m.decimals == 0
+    return False
+
+
+def _with_part(key: str, part: str) -> str:
+    """``i_cos/cluster`` + ``_sd`` -> ``i_cos_sd/cluster`` (the space suffix stays last)."""
+    base, sep, suffix = key.partition("/")
+    return f"{base}{part}{sep}{suffix}"
+
+
+def t_quantile(level: float, df: int) -> float:
+    """The two-sided ``level`` quantile of Student's t with ``df`` degrees of freedom."""
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, 0.5 + level / 2))
+
+
+def summarize_seeds(
+    per_seed: list[dict[tuple[str, int], float]], infos: list[AnalysisInfo]
+) -> dict[tuple[str, int], float]:
+    """Across-seed summary of ``per_seed`` (one ``{(key, layer): value}`` per seed, same keys).
+
+    Returns ``{(key, layer): mean}`` plus ``_sd`` (ddof 1) and ``_seeds_ci_low/high`` (mean ±
+    t * sd / sqrt(n)) per key; indices keep the first seed's value. A key missing from a seed or
+    non-finite in one gives NaN for its summary (it is not silently dropped).
+    """
+    n = len(per_seed)
+    t = t_quantile(SEEDS_CI_LEVEL, n - 1)
+    out: dict[tuple[str, int], float] = {}
+    for key, layer in per_seed[0]:
+        values = np.array([m.get((key, layer), math.nan) for m in per_seed], dtype=np.float64)
+        if is_index(key, infos):
+            out[(key, layer)] = float(values[0])
+            continue
+        mean = float(values.mean())
+        sd = float(values.std(ddof=1))
+        half = t * sd / math.sqrt(n)
+        out[(key, layer)] = mean
+        out[(_with_part(key, "_sd"), layer)] = sd
+        out[(_with_part(key, "_seeds_ci_low"), layer)] = mean - half
+        out[(_with_part(key, "_seeds_ci_high"), layer)] = mean + half
+    return out
+
+
+def per_seed_table(seeds, per_seed: list[dict[tuple[str, int], float]]) -> dict:
+    """``{"seeds": [...], "metrics": {key: {layer: [value per seed]}}}`` (JSON-ready)."""
+    table: dict[str, dict[str, list[float]]] = {}
+    for key, layer in per_seed[0]:
+        table.setdefault(key, {})[str(layer)] = [m.get((key, layer), math.nan) for m in per_seed]
+    return {"seeds": list(seeds), "metrics": table}
+
+
+def measure_repeated(spec, logger, measure):
+    """``measure(spec_s, logger_s)`` for each seed of ``spec.seeds``; log the summary; return it.
+
+    The first seed logs its tags, tables and figures (not its metrics); the others log nothing.
+    """
+    per_seed, results = [], []
+    with logger.deferred():
+        for i, seed in enumerate(spec.seeds):
+            quiet = _WithoutMetrics(logger) if i == 0 else _Nothing(logger)
+            result = measure(spec.with_seed(seed), quiet)
+            results.append(result)
+            per_seed.append(dict(result.metrics))
+        summary = summarize_seeds(per_seed, spec.infos)
+        first = results[0]
+        for layer in first.layers:
+            logger.log_metrics({k: v for (k, lay), v in summary.items() if lay == layer}, step=layer)
+        if len(first.layers) > 1:  # the curves of the means (written after, so over, the first seed's)
+            from geomexp.experiment import identity as ident
+            from geomexp.experiment.runner import RunResult, log_layer_curves
+
+            means = RunResult(run_id=first.run_id, metrics=summary, layers=first.layers)
+            log_layer_curves(logger, means, spec, f"{ident.model_label(spec)} · {ident.subject(spec)} · mean of seeds")
+        logger.log_dict(per_seed_table(spec.seeds, per_seed), "tables/per_seed.json")
+        logger.set_tags(
+            {
+                "seeds": ",".join(map(str, spec.seeds)),
+                "cache_hit": str(all(r.cache_hit for r in results)).lower(),
+            }
+        )
+    first.metrics = summary
+    first.cache_hit = all(r.cache_hit for r in results)
+    return first
