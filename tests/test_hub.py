@@ -164,7 +164,8 @@ def test_an_interrupted_download_fails_clearly_and_the_retry_is_clean(
     error = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
     assert len(error) == 1, proc.stderr[-3000:]
     assert f"could not download model '{MBERT}' (revision main, commit {main}) from {fake_hub.url}" in error[0]
-    assert "run again to retry" in error[0]
+    assert "RemoteProtocolError" in error[0] and "run again to retry" in error[0]
+    assert "pytorch_model.bin" not in error[0]  # transformers' own message for it points elsewhere
     hub_cache = tmp_path / "hf" / "hub"
     assert not list(hub_cache.rglob("*.incomplete"))
     assert not (hf_snapshot(tmp_path, MBERT, main) / "model.safetensors").exists()
@@ -194,17 +195,12 @@ def report(tmp_path, store_uri, experiment) -> str:
 
 @pytest.mark.slow
 def test_paper_isotropy_sweep_finishes_with_its_report(fake_hub, hub_env, tmp_path, store_uri, data_root):
-    """experiment=paper_isotropy (mbert, xlmr; every layer), at two languages and 200 tokens."""
-    args = ["-m", "experiment=paper_isotropy", "lang=en,sw", *TINY]
+    """experiment=paper_isotropy (mbert, xlmr; every layer), on Swahili only and 200 tokens."""
+    args = ["-m", "experiment=paper_isotropy", "lang=sw", *TINY]
     proc = run_py(args, tmp_path, store_uri, data_root, hub_env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     runs = runs_of(store_uri, "paper_isotropy")
-    assert sorted((r.data.params["model"], r.data.params["subject"]) for r in runs) == [
-        ("mbert", "en"),
-        ("mbert", "sw"),
-        ("xlmr", "en"),
-        ("xlmr", "sw"),
-    ]
+    assert sorted((r.data.params["model"], r.data.params["subject"]) for r in runs) == [("mbert", "sw"), ("xlmr", "sw")]
     for r in runs:
         assert r.info.status == "FINISHED" and r.data.tags["geomexp.layer"] == "all"
         assert r.data.tags["model.commit"] == fake_hub.commit_sha(r.data.tags["model.hf_id"])
@@ -214,16 +210,14 @@ def test_paper_isotropy_sweep_finishes_with_its_report(fake_hub, hub_env, tmp_pa
 
 @pytest.mark.slow
 def test_paper_sts_sweep_finishes_with_its_report(fake_hub, hub_env, tmp_path, store_uri, data_root):
-    """experiment=paper_sts (mbert, xlmr; cluster k=7, D=12; individual and zero-shot), on two tracks."""
-    args = ["-m", "experiment=paper_sts", "analysis.sts.track=1,5", "analysis.sts.n_bootstrap=0", "data.n_tokens=500"]
+    """experiment=paper_sts (mbert, xlmr; cluster k=7, D=12; individual and zero-shot), on track 2 (ar-en)."""
+    args = ["-m", "experiment=paper_sts", "analysis.sts.track=2", "analysis.sts.n_bootstrap=0", "data.n_tokens=500"]
     proc = run_py(args, tmp_path, store_uri, data_root, hub_env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     runs = runs_of(store_uri, "paper_sts")
     assert sorted((r.data.params["model"], r.data.params["subject"]) for r in runs) == [
-        ("mbert", "sts1 ar-ar"),
-        ("mbert", "sts5 en-en"),
-        ("xlmr", "sts1 ar-ar"),
-        ("xlmr", "sts5 en-en"),
+        ("mbert", "sts2 ar-en"),
+        ("xlmr", "sts2 ar-en"),
     ]
     for r in runs:
         assert r.info.status == "FINISHED"

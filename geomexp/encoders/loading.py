@@ -91,15 +91,24 @@ def _hub_endpoint() -> str:
     return constants.ENDPOINT
 
 
+def _hub_cause(err: BaseException) -> BaseException:
+    """The hub client's own error behind ``err`` (transformers re-raises it as an OSError with a message of
+    its own, e.g. "does not appear to have a file named pytorch_model.bin" for a download cut mid-file)."""
+    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.utils import httpx
+
+    chain = [err]
+    while len(chain) < 10 and (chain[-1].__cause__ or chain[-1].__context__) is not None:
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)
+    return next((e for e in chain if isinstance(e, (HfHubHTTPError, httpx.HTTPError))), err)
+
+
 def _hub_error(spec: EncoderSpec, err: Exception) -> ModelUnavailableError:
     """One clear line for a hub error: a misspelt id, a revision that does not exist, anything else."""
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
 
     where = _hub_endpoint()
-    chain = [err]  # transformers wraps the hub's error in an OSError
-    while chain[-1].__cause__ is not None and len(chain) < 5:
-        chain.append(chain[-1].__cause__)
-    err = next((e for e in chain if isinstance(e, (RepositoryNotFoundError, RevisionNotFoundError))), err)
+    err = _hub_cause(err)
     if isinstance(err, RepositoryNotFoundError) and not isinstance(err, GatedRepoError):
         return ModelUnavailableError(
             f"model {spec.name!r}: model.hf_id={spec.hf_id!r} was not found on the hub ({where}); check its "
@@ -218,9 +227,10 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
         except _hub_errors() as err:
             if not commit:
                 raise ModelUnavailableError(f"could not load model {where!r}: {err}") from err
+            cause = _hub_cause(err)
             raise ModelUnavailableError(
                 f"could not download model {where!r} (revision {spec.revision}, commit {commit}) from "
-                f"{_hub_endpoint()}: {type(err).__name__}: {err}. Files that finished downloading stay in the "
+                f"{_hub_endpoint()}: {type(cause).__name__}: {cause}. Files that finished downloading stay in the "
                 f"Hugging Face cache and nothing partial is kept: run again to retry."
             ) from err
         if not getattr(tokenizer, "is_fast", False):
