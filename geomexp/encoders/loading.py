@@ -91,16 +91,17 @@ def _hub_endpoint() -> str:
     return constants.ENDPOINT
 
 
-def _hub_cause(err: BaseException) -> BaseException:
-    """The hub client's own error behind ``err`` (transformers re-raises it as an OSError with a message of
-    its own, e.g. "does not appear to have a file named pytorch_model.bin" for a download cut mid-file)."""
+def _hub_cause(err: BaseException) -> BaseException | None:
+    """The hub client's own error behind ``err``, None if there is none (transformers re-raises it as an
+    OSError with a message of its own, e.g. "does not appear to have a file named pytorch_model.bin" for a
+    download cut mid-file)."""
     from huggingface_hub.errors import HfHubHTTPError
     from huggingface_hub.utils import httpx
 
     chain = [err]
     while len(chain) < 10 and (chain[-1].__cause__ or chain[-1].__context__) is not None:
         chain.append(chain[-1].__cause__ or chain[-1].__context__)
-    return next((e for e in chain if isinstance(e, (HfHubHTTPError, httpx.HTTPError))), err)
+    return next((e for e in chain if isinstance(e, (HfHubHTTPError, httpx.HTTPError))), None)
 
 
 def _hub_error(spec: EncoderSpec, err: Exception) -> ModelUnavailableError:
@@ -108,7 +109,7 @@ def _hub_error(spec: EncoderSpec, err: Exception) -> ModelUnavailableError:
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
 
     where = _hub_endpoint()
-    err = _hub_cause(err)
+    err = _hub_cause(err) or err
     if isinstance(err, RepositoryNotFoundError) and not isinstance(err, GatedRepoError):
         return ModelUnavailableError(
             f"model {spec.name!r}: model.hf_id={spec.hf_id!r} was not found on the hub ({where}); check its "
@@ -225,9 +226,10 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
             tokenizer = AutoTokenizer.from_pretrained(where, use_fast=True, **kwargs)
             model = AutoModel.from_pretrained(where, dtype=dtype, **kwargs)
         except _hub_errors() as err:
-            if not commit:
-                raise ModelUnavailableError(f"could not load model {where!r}: {err}") from err
             cause = _hub_cause(err)
+            if not commit or cause is None:  # not the hub client's error: no download failed
+                at = f" (revision {spec.revision}, commit {commit})" if commit else ""
+                raise ModelUnavailableError(f"could not load model {where!r}{at}: {err}") from err
             raise ModelUnavailableError(
                 f"could not download model {where!r} (revision {spec.revision}, commit {commit}) from "
                 f"{_hub_endpoint()}: {type(cause).__name__}: {cause}. Files that finished downloading stay in the "
