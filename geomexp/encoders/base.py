@@ -62,6 +62,13 @@ class EncoderInfo:
     max_length: int
     identity: dict = field(default_factory=dict)
 
+    def hub_tags(self) -> dict[str, str]:
+        """A hub model's id, the revision asked for and the commit it resolved to (empty for other models)."""
+        if self.identity.get("source") != "hub":
+            return {}
+        i = self.identity
+        return {"model.hf_id": str(i["id"]), "model.revision": str(i["revision"]), "model.commit": str(i["commit"])}
+
 
 def package_file(package: str, relpath: str, wheel: str) -> Path:
     """Path of ``relpath`` inside an installed package, found without importing it."""

