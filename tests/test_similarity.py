@@ -6,7 +6,7 @@ import pytest
 
 from geomexp.analyses.similarity import similarity_analysis
 from geomexp.errors import ConfigError
-from geomexp.metrics.similarity import linear_cka, procrustes_distance, similarity_matrices
+from geomexp.metrics.similarity import linear_cka, procrustes_distance, similarities_to, similarity_matrices
 from geomexp.validation import InvalidEmbeddingsError
 
 
@@ -87,6 +87,9 @@ def test_similarity_matrices_equal_the_pairwise_functions(pair):
             assert m["cka_debiased"][i, j] == pytest.approx(linear_cka(reps[i], reps[j], debiased=True), abs=1e-12)
             assert m["cka"][i, j] == pytest.approx(linear_cka(reps[i], reps[j]), abs=1e-12)
             assert m["procrustes"][i, j] == pytest.approx(procrustes_distance(reps[i], reps[j]), abs=1e-9)
+    row = similarities_to(Y, [X, Z, Y])
+    for key in ("cka_debiased", "cka", "procrustes"):
+        np.testing.assert_allclose(row[key], m[key][1, [0, 2, 1]], atol=1e-9)
 
 
 def test_bad_input_is_refused():

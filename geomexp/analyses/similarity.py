@@ -7,7 +7,7 @@ import numpy as np
 
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.errors import ConfigError
-from geomexp.metrics.similarity import similarity_matrices
+from geomexp.metrics.similarity import similarities_to, similarity_matrices
 
 #: the matrices ``similarity_matrices`` returns, with their display names
 _MATRICES = {"cka_debiased": "linear CKA (debiased)", "cka": "linear CKA (biased)", "procrustes": "Procrustes distance"}
@@ -82,16 +82,15 @@ def similarity_analysis(
     if pos > 0:
         targets["prev"] = order[pos - 1]
     others = sorted(set(targets.values()) - {layer})
-    reps = [X] + [layer_reps[o] for o in others]
-    m = similarity_matrices(reps, debiased=True, biased=True, procrustes=True)
-    where = {o: i + 1 for i, o in enumerate(others)} | {layer: 0}
+    row = similarities_to(X, [layer_reps[o] for o in others])
+    values = {o: {k: float(v[i]) for k, v in row.items()} for i, o in enumerate(others)}
+    values[layer] = {"cka_debiased": 1.0, "cka": 1.0, "procrustes": 0.0}
     metrics: dict[str, float] = {}
     for name, other in targets.items():
-        j = where[other]
-        metrics[f"cka_{name}"] = float(m["cka_debiased"][0, j])
+        metrics[f"cka_{name}"] = values[other]["cka_debiased"]
         if name != "first":
-            metrics[f"cka_biased_{name}"] = float(m["cka"][0, j])
-            metrics[f"procrustes_{name}"] = float(m["procrustes"][0, j])
+            metrics[f"cka_biased_{name}"] = values[other]["cka"]
+            metrics[f"procrustes_{name}"] = values[other]["procrustes"]
     tables, figures = {}, {}
     if matrix and layer == order[-1] and len(order) > 1:
         full = similarity_matrices([layer_reps[o] for o in order], procrustes=procrustes_matrix)

@@ -156,3 +156,28 @@ def similarity_matrices(
                 v = _procrustes_from_cross(cross, norms[i] * norms[j])
                 out["procrustes"][i, j] = out["procrustes"][j, i] = v
     return out
+
+
+def similarities_to(X, others: Sequence[np.ndarray], *, procrustes: bool = True) -> dict[str, np.ndarray]:
+    """Similarity of ``X`` (N, d) to each of ``others`` (matrices (N, d_k) for the same N items): one row of
+    ``similarity_matrices([X, *others])`` without the pairs among ``others``.
+
+    Returns (K,) float64 arrays ``"cka_debiased"``, ``"cka"`` and (if ``procrustes``) ``"procrustes"``.
+    """
+    Xc = _centred(X, "X")
+    if Xc.shape[0] < 4:
+        raise InvalidEmbeddingsError(f"debiased CKA needs at least 4 rows; got {Xc.shape[0]}")
+    a, xx = _Stats(Xc), _fro_sq(Xc.T @ Xc)
+    out = {"cka_debiased": np.empty(len(others)), "cka": np.empty(len(others))}
+    if procrustes:
+        out["procrustes"] = np.empty(len(others))
+    for j, Y in enumerate(others):
+        Yc = _centred(Y, f"others[{j}]")
+        _same_rows(Xc, Yc)
+        b, cross = _Stats(Yc), Xc.T @ Yc
+        sq, yy = _fro_sq(cross), _fro_sq(Yc.T @ Yc)
+        out["cka_debiased"][j] = _cka(sq, xx, yy, a, b, True)
+        out["cka"][j] = _cka(sq, xx, yy, a, b, False)
+        if procrustes:
+            out["procrustes"][j] = _procrustes_from_cross(cross, np.sqrt(a.sq_norm * b.sq_norm))
+    return out
