@@ -226,3 +226,43 @@ def sts_scatter(gold: np.ndarray, preds: Mapping[str, np.ndarray], spearman: Map
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def spectrum_plot(variances: np.ndarray, marks: Mapping[str, float] | None = None, *, title: str = ""):
+    """Covariance eigenvalues (d,), normalised to sum 1, against their rank on log-log axes.
+
+    ``marks``: name -> a number of dimensions (effective rank, participation ratio, ...),
+    drawn as vertical lines at that rank.
+    """
+    lam = np.asarray(variances, dtype=np.float64)
+    share = lam / lam.sum()
+    rank = np.arange(1, lam.size + 1)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    pos = share > 0
+    ax.loglog(rank[pos], share[pos], color="tab:blue", linewidth=1.2, label="eigenvalue / sum")
+    for (name, value), color in zip((marks or {}).items(), ("tab:red", "tab:green", "tab:orange", "tab:purple")):
+        ax.axvline(value, color=color, linestyle="--", linewidth=1, label=f"{name} = {value:.1f}")
+    ax.set_xlabel("rank of the principal axis")
+    ax.set_ylabel("share of the variance")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    ax.set_title(title or f"Covariance spectrum (d = {lam.size})", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def value_histogram(values: np.ndarray, marks: Mapping[str, float] | None = None, *, title: str = "", xlabel: str = ""):
+    """Histogram of ``values`` (n,) with vertical lines at ``marks`` (name -> value)."""
+    values = np.asarray(values, dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.hist(values, bins=min(50, max(10, values.size // 5)), color="tab:blue", alpha=0.8)
+    for (name, value), color in zip((marks or {}).items(), ("tab:red", "tab:green", "tab:orange", "tab:purple")):
+        ax.axvline(value, color=color, linestyle="--", linewidth=1, label=f"{name} = {value:.3f}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count")
+    ax.grid(alpha=0.3)
+    if marks:
+        ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig

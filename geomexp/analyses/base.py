@@ -21,6 +21,8 @@ INPUTS = {
     "lang": "the run's language code",
     "lang_reps": "{code: (N_code, d) array} of the same model, layer and space for every language of `langs`",
     "layernorm_weights": "(L, d) float64 output-LayerNorm weights of the model (loads the model)",
+    "layer": "index of the layer X comes from (0 = embedding output)",
+    "layer_reps": "{layer: (N, d)} every layer of the run's `layer` selection, the same tokens and space as X",
 }
 
 

@@ -176,16 +176,26 @@ def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
         )
     per_layer = len(layers) > 1
     title = f"{ident.model_label(spec)} · {ident.subject(spec)}"
+    # an analysis that needs `layer_reps` sees every layer's space at every layer: keep them all
+    kept: dict[int, list] | None = {} if any("layer_reps" in a.inputs for a in spec.analyses) else None
     with logger.deferred():  # all layers' results are written together, or none
         for layer in layers:
-            spaces = [("", sample.layer(layer) if sample is not None else None, None)]
-            if spec.enhancement and spec.analyses:
-                spaces.append(enhanced_space(spec, reps, layer, spaces[0][1], logger))
+            spaces = layer_spaces(spec, reps, sample, layer, logger, kept)
             for suffix, X, enhancer in spaces:
                 lang_reps = lang_representations(spec, reps, layer, enhancer)
+                layer_reps = None
+                if kept is not None:
+                    layer_reps = {
+                        other: next(
+                            Y for s, Y, _ in layer_spaces(spec, reps, sample, other, logger, kept) if s == suffix
+                        )
+                        for other in layers
+                    }
                 where = f"{title} · layer {layer}" + (f" · after {spec.enhancement.label}" if suffix else "")
                 for a in spec.analyses:
-                    out = call_analysis(a, X, spec, reps, sample, lang_reps, title=where)
+                    out = call_analysis(
+                        a, X, spec, reps, sample, lang_reps, title=where, layer=layer, layer_reps=layer_reps
+                    )
                     folder = a.name + (f"/{suffix.strip('/').replace('/', '_')}" if suffix else "")
                     record(logger, result, out, folder, layer, suffix, per_layer, spec)
             for t in spec.tasks:
@@ -206,6 +216,22 @@ def check_against_model(spec: RunSpec, hidden_size: int) -> None:
         raise ConfigError(
             f"enhancement.params.n_components={D} must be below the model's {hidden_size} dimensions ({spec.encoder.name})"
         )
+
+
+def layer_spaces(spec: RunSpec, reps: Representations, sample, layer: int, logger: RunLogger, kept: dict | None):
+    """``[(suffix, X, enhancer)]`` of ``layer``: the raw space and, with an enhancement, the enhanced one.
+
+    ``kept``: None, or a dict that keeps every layer's spaces once computed (each enhancer is
+    fitted and logged once per layer, whichever layer first asks for it).
+    """
+    if kept is not None and layer in kept:
+        return kept[layer]
+    spaces = [("", sample.layer(layer) if sample is not None else None, None)]
+    if spec.enhancement and spec.analyses:
+        spaces.append(enhanced_space(spec, reps, layer, spaces[0][1], logger))
+    if kept is not None:
+        kept[layer] = spaces
+    return spaces
 
 
 def enhanced_space(spec: RunSpec, reps: Representations, layer: int, X: np.ndarray, logger: RunLogger):
@@ -235,7 +261,16 @@ def lang_representations(spec: RunSpec, reps: Representations, layer: int, enhan
 
 
 def call_analysis(
-    a: AnalysisSpec, X, spec: RunSpec, reps: Representations, sample, lang_reps, *, title: str
+    a: AnalysisSpec,
+    X,
+    spec: RunSpec,
+    reps: Representations,
+    sample,
+    lang_reps,
+    *,
+    title: str,
+    layer: int | None = None,
+    layer_reps: dict | None = None,
 ) -> AnalysisResult:
     """Call analysis ``a`` on ``X`` (N, d) with its parameters and the inputs it declares
     (see ``geomexp.analyses.base.INPUTS``)."""
@@ -251,6 +286,10 @@ def call_analysis(
             inputs[name] = lang_reps
         elif name == "layernorm_weights":
             inputs[name] = reps.layernorm_weights()
+        elif name == "layer":
+            inputs[name] = layer
+        elif name == "layer_reps":
+            inputs[name] = layer_reps
     return a.fn(X, seed=spec.seed, title=title, **inputs, **a.params)
 
 
