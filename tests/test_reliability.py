@@ -74,3 +74,39 @@ def test_relative_sqlite_path_is_refused_and_creates_nothing(make_cfg, tmp_path,
     with pytest.raises(ConfigError, match="absolute SQLite path"):
         run(make_cfg(*SMALL, "tracking.uri=sqlite:///relative.db"))
     assert not (tmp_path / "relative.db").exists()
+
+
+TRACKED = r"""
+import sys, time
+sys.path.insert(0, {root!r})
+from geomexp.tracking import tracked_run
+import mlflow.store.tracking.sqlalchemy_store  # imported before the start line, so all start together
+start = float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))
+with tracked_run(sys.argv[1], "race", "r") as logger:
+    logger.log_metrics({{"m": 1.0}}, step=0)
+print(logger.run_id)
+"""
+
+
+@pytest.mark.slow
+def test_whole_runs_started_at_once_on_a_fresh_sqlite_store_all_succeed(tmp_path):
+    """Issue 16 item 5: the client itself (not only the experiment) is created under the store's lock."""
+    import time
+
+    script = tmp_path / "tracked.py"
+    script.write_text(TRACKED.format(root=str(ROOT)))
+    for trial in range(3):
+        uri = f"sqlite:///{tmp_path / f'fresh{trial}' / 'mlflow.db'}"
+        start = time.time() + 8  # after every interpreter has imported mlflow
+        procs = [
+            subprocess.Popen(
+                [sys.executable, str(script), uri, str(start)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        outs = [p.communicate(timeout=120) for p in procs]
+        assert all(p.returncode == 0 for p in procs), [o[1][-800:] for o in outs]

@@ -18,10 +18,34 @@ MAX_PARAM_CHARS = 6000
 
 
 def client(uri: str):
-    """An ``MlflowClient`` for ``uri``."""
+    """An ``MlflowClient`` for ``uri``.
+
+    Creating a client on a SQLite store creates the database and runs MLflow's schema
+    migrations; two processes doing that at once on a fresh file crash (``duplicate column
+    name``), so for SQLite it happens under the store's file lock (``<db>.lock``).
+    """
+    with store_lock(uri):
+        return _new_client(uri)
+
+
+def _new_client(uri: str):
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(tracking_uri=uri)
+
+
+def store_lock(uri: str):
+    """The file lock serialising creation of a SQLite store (a no-op context for other stores)."""
+    db = sqlite_path(uri)
+    if db is None:
+        return nullcontext()
+    if not db.is_absolute():
+        raise ConfigError(f"tracking.uri={uri!r}: use an absolute SQLite path (sqlite:////abs/path/mlflow.db)")
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"tracking.uri={uri}: cannot create the folder {db.parent} ({err.strerror})") from err
+    return FileLock(str(db) + ".lock", timeout=120)
 
 
 def sqlite_path(uri: str) -> Path | None:
@@ -37,15 +61,8 @@ def ensure_experiment(uri: str, name: str) -> str:
     For SQLite stores the artifacts go to ``mlartifacts/<name>`` beside the database.
     """
     db = sqlite_path(uri)
-    if db is not None:
-        if not db.is_absolute():
-            raise ConfigError(f"tracking.uri={uri!r}: use an absolute SQLite path (sqlite:////abs/path/mlflow.db)")
-        db.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(db) + ".lock", timeout=120)
-    else:
-        lock = None
-    with lock if lock is not None else nullcontext():
-        mlflow_client = client(uri)
+    with store_lock(uri):  # (not client(): a second lock on the same file would wait for this one)
+        mlflow_client = _new_client(uri)
         exp = mlflow_client.get_experiment_by_name(name)
         if exp is not None:
             return exp.experiment_id
