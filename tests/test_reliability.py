@@ -110,3 +110,42 @@ def test_whole_runs_started_at_once_on_a_fresh_sqlite_store_all_succeed(tmp_path
         ]
         outs = [p.communicate(timeout=120) for p in procs]
         assert all(p.returncode == 0 for p in procs), [o[1][-800:] for o in outs]
+
+
+def test_running_runs_whose_process_is_gone_are_marked_abandoned_by_the_next_run(store_uri):
+    """Issue 16 item 8: a run of this host whose pid is dead, or of another host RUNNING for longer than
+    the bound, ends FAILED ("abandoned") when the next run of the experiment starts; live ones stay."""
+    import os
+    import socket
+    import time
+
+    from mlflow.tracking import MlflowClient
+
+    from geomexp.tracking import ensure_experiment, tracked_run
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    client = MlflowClient(store_uri)
+    exp = ensure_experiment(store_uri, "abandon")
+    host = socket.gethostname()
+    hours_ago = int((time.time() - 100 * 3600) * 1000)
+
+    def running(tags, start_time=None):
+        return client.create_run(exp, tags=tags, start_time=start_time).info.run_id
+
+    killed_here = running({"geomexp.host": host, "geomexp.pid": str(dead.pid)})
+    alive_here = running({"geomexp.host": host, "geomexp.pid": str(os.getpid())}, hours_ago)
+    old_elsewhere = running({"geomexp.host": "node-17", "geomexp.pid": "4242"}, hours_ago)
+    recent_elsewhere = running({"geomexp.host": "node-17", "geomexp.pid": "4243"})
+    with tracked_run(store_uri, "abandon", "next") as logger:
+        tags = client.get_run(logger.run_id).data.tags
+        assert tags["geomexp.host"] == host and tags["geomexp.pid"] == str(os.getpid())
+    status = {r: client.get_run(r).info.status for r in (killed_here, alive_here, old_elsewhere, recent_elsewhere)}
+    assert status == {
+        killed_here: "FAILED",
+        alive_here: "RUNNING",
+        old_elsewhere: "FAILED",
+        recent_elsewhere: "RUNNING",
+    }
+    assert client.get_run(killed_here).data.tags["error"] == f"abandoned: its process {dead.pid} on {host} is gone"
+    assert "RUNNING for 100 h on node-17" in client.get_run(old_elsewhere).data.tags["error"]
