@@ -4,6 +4,7 @@ SIGTERM ends a run KILLED with the reason; kill -9 leaves a RUNNING run that the
 FAILED ("abandoned"); a killed joblib sweep leaves no worker running.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -110,10 +111,8 @@ def test_a_killed_joblib_sweep_leaves_no_worker_running(tmp_path, store_uri, dat
         left = [w for w in workers if alive(w)]
     finally:
         proc.kill()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the session
-        except ProcessLookupError:
-            pass
     assert not left, f"workers {left} still running 45 s after the sweep's process was killed"
     client = MlflowClient(store_uri)
     assert {client.get_run(r.info.run_id).info.status for r in runs} == {"KILLED"}
