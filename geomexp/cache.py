@@ -145,6 +145,21 @@ def load_sample(cache_dir: str | Path, key: str, *, verify: bool = True) -> Toke
     return TokenSample(hidden=hidden, **fields)
 
 
+def check_writable(cache_dir: str | Path) -> None:
+    """A one-line ``GeomexpError`` naming the folder and the fix if the cache cannot be written there
+    (read-only, a file in the way), so that a run fails at once, before any model loads."""
+    folder = Path(cache_dir) / "reps"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise GeomexpError(
+            f"cannot write the cache folder {folder} ({err.strerror or err}); make it writable or choose "
+            "another: paths.cache_dir=/path or GEOMEXP_CACHE_DIR=/path"
+        ) from None
+
+
 def entry_lock(cache_dir: str | Path, key: str, timeout: float = 6 * 3600):
     """An exclusive lock for computing entry ``key`` (so two workers compute it once).
 

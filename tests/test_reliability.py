@@ -149,3 +149,89 @@ def test_running_runs_whose_process_is_gone_are_marked_abandoned_by_the_next_run
     }
     assert client.get_run(killed_here).data.tags["error"] == f"abandoned: its process {dead.pid} on {host} is gone"
     assert "RUNNING for 100 h on node-17" in client.get_run(old_elsewhere).data.tags["error"]
+
+
+def no_model(monkeypatch):
+    import geomexp.experiment.runner as runner
+
+    def fail(*a, **k):
+        raise AssertionError("the model must not be touched")
+
+    monkeypatch.setattr(runner, "describe_encoder", fail)
+
+
+def test_unwritable_cache_or_store_is_one_line_before_any_model_load(make_cfg, tmp_path, monkeypatch):
+    """Issue 16 item 10 (as root, chmod cannot make a folder read-only: a file stands in the way)."""
+    from geomexp.errors import GeomexpError
+
+    no_model(monkeypatch)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(GeomexpError, match=r"cannot write the cache folder .*a-file/cache/reps .*paths.cache_dir="):
+        run(make_cfg(*SMALL, f"paths.cache_dir={blocker / 'cache'}"))
+    with pytest.raises(ConfigError, match=r"cannot create the store .*a-file/mlflow.db .*tracking.uri="):
+        run(make_cfg(*SMALL, f"tracking.uri=sqlite:///{blocker / 'mlflow.db'}"))
+    (tmp_path / "dir.db").mkdir()
+    with pytest.raises(ConfigError, match=r"dir.db is not a database file"):
+        run(make_cfg(*SMALL, f"tracking.uri=sqlite:///{tmp_path / 'dir.db'}"))
+
+
+@pytest.mark.skipif(
+    not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0, reason="root writes anyway"
+)
+def test_read_only_store_and_cache_folders_are_one_line(make_cfg, tmp_path, monkeypatch):
+    no_model(monkeypatch)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    with pytest.raises(ConfigError, match="cannot create the store"):
+        run(make_cfg(*SMALL, f"tracking.uri=sqlite:///{ro / 'mlflow.db'}"))
+    with pytest.raises(Exception, match="cannot write the cache folder"):
+        run(make_cfg(*SMALL, f"paths.cache_dir={ro / 'cache'}"))
+
+
+def test_a_plain_http_server_answering_404_is_one_line(make_cfg, tmp_path, monkeypatch):
+    import functools
+    import http.server
+    import threading
+
+    no_model(monkeypatch)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        uri = f"http://127.0.0.1:{server.server_port}"
+        with pytest.raises(ConfigError) as err:
+            run(make_cfg(*SMALL, f"tracking.uri={uri}"))
+    finally:
+        server.shutdown()
+    message = str(err.value)
+    assert f"tracking.uri={uri} is not an MLflow tracking server" in message and "HTTP 404" in message
+    assert "\n" not in message
+
+
+def test_a_full_disk_while_publishing_leaves_no_half_logged_run(make_cfg, store_uri, monkeypatch):
+    """Issue 16 item 10: artifacts are written first, then all metrics in one batch; an artifact that
+    cannot be written (ENOSPC) deletes those written before it, and no metric is logged."""
+    from conftest import all_artifacts
+    from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+    from mlflow.tracking import MlflowClient
+
+    real, calls = LocalArtifactRepository.log_artifact, []
+
+    def filling_disk(self, local_file, artifact_path=None):
+        calls.append(artifact_path)
+        if (artifact_path or "").startswith("figures"):  # after the table of every layer's metrics
+            raise OSError(28, "No space left on device")
+        return real(self, local_file, artifact_path)
+
+    monkeypatch.setattr(LocalArtifactRepository, "log_artifact", filling_disk)
+    with pytest.raises(OSError, match="No space left"):
+        run(make_cfg(*SMALL))
+    client = MlflowClient(store_uri)
+    (failed,) = client.search_runs([client.get_experiment_by_name("geomexp").experiment_id])
+    assert failed.info.status == "FAILED" and "No space left on device" in failed.data.tags["error"]
+    assert failed.data.metrics == {}
+    left = all_artifacts(client, failed.info.run_id)
+    assert "tables" in calls and not [a for a in left if a.startswith(("tables", "figures"))], left

@@ -85,36 +85,67 @@ def mark_abandoned_runs(client, experiment_id: str) -> list[str]:
 class RunLogger:
     """Logs to one MLflow run (with ``client=None``: logs nothing; the runner keeps its own results).
 
-    Inside ``with logger.deferred():`` metrics, tags, tables and figures are held
-    back (figures rendered to PNG at once) and written only when the block ends
-    without an error, so a failing analysis leaves no half-logged results.
+    Inside ``with logger.deferred():`` metrics, tags, tables and figures are held back (figures
+    rendered to PNG at once) and written only when the block ends without an error, so a failing
+    analysis leaves no half-logged results. They are written artifacts first, then all metrics
+    and tags together in as few ``log_batch`` calls as the store allows (one transaction each;
+    one for up to 1000 metrics and 100 tags): if an artifact cannot be written (a full disk),
+    the artifacts written so far are deleted and no metric is logged.
     """
 
     def __init__(self, client=None, run_id: str | None = None, run_name: str | None = None):
         self.client = client
         self.run_id = run_id
         self.run_name = run_name
-        self._pending: list | None = None
+        self._pending: dict | None = None
 
-    def _do(self, op) -> None:
+    @contextmanager
+    def deferred(self):
+        """Hold back what is logged in the block; write it all at its end, or nothing on an error."""
+        self._pending = {"artifacts": [], "metrics": [], "tags": {}}
+        try:
+            yield self
+            pending, self._pending = self._pending, None
+            self._publish(pending)
+        finally:
+            self._pending = None
+
+    def _publish(self, pending: dict) -> None:
+        from mlflow.entities import RunTag
+
+        written = []
+        try:
+            for path, op in pending["artifacts"]:
+                op()
+                written.append(path)
+        except BaseException:
+            self._delete_artifacts(written)
+            raise
+        metrics, tags = pending["metrics"], [RunTag(k, v) for k, v in pending["tags"].items()]
+        while metrics or tags:  # MLflow's limits per batch: 1000 metrics, 100 tags
+            self.client.log_batch(self.run_id, metrics=metrics[:1000], tags=tags[:100], synchronous=True)
+            metrics, tags = metrics[1000:], tags[100:]
+
+    def _delete_artifacts(self, paths: list[str]) -> None:
+        """Best effort: remove artifacts written by an interrupted ``deferred`` block."""
+        if not paths:
+            return
+        try:
+            from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+            repo = get_artifact_repository(self.client.get_run(self.run_id).info.artifact_uri)
+            for top in sorted({p.split("/")[0] for p in paths}):
+                repo.delete_artifacts(top)
+        except Exception as err:
+            log.warning("could not delete the partial artifacts %s of run %s: %s", paths, self.run_id, err)
+
+    def _artifact(self, path: str, op) -> None:
         if self.client is None:
             return
         if self._pending is None:
             op()
         else:
-            self._pending.append(op)
-
-    @contextmanager
-    def deferred(self):
-        """Hold back what is logged in the block; write it all at its end, or nothing on an error."""
-        self._pending = []
-        try:
-            yield self
-            ops, self._pending = self._pending, None
-            for op in ops:
-                op()
-        finally:
-            self._pending = None
+            self._pending["artifacts"].append((path, op))
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         if self.client is None:
@@ -123,12 +154,17 @@ class RunLogger:
 
         items = [Param(k, str(v)[:MAX_PARAM_CHARS]) for k, v in params.items()]
         for start in range(0, len(items), 100):
-            chunk = items[start : start + 100]
-            self._do(lambda chunk=chunk: self.client.log_batch(self.run_id, params=chunk, synchronous=True))
+            self.client.log_batch(self.run_id, params=items[start : start + 100], synchronous=True)
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
+        if self.client is None:
+            return
+        tags = {k: str(v)[:5000] for k, v in tags.items()}
+        if self._pending is not None:
+            self._pending["tags"].update(tags)
+            return
         for k, v in tags.items():
-            self._do(lambda k=k, v=v: self.client.set_tag(self.run_id, k, str(v)[:5000]))
+            self.client.set_tag(self.run_id, k, v)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         """Log scalar metrics at ``step`` (the layer index)."""
@@ -138,8 +174,10 @@ class RunLogger:
 
         now = int(time.time() * 1000)
         batch = [Metric(k, float(v), now, int(step)) for k, v in metrics.items()]
-        if batch:
-            self._do(lambda: self.client.log_batch(self.run_id, metrics=batch, synchronous=True))
+        if self._pending is not None:
+            self._pending["metrics"].extend(batch)
+        elif batch:
+            self.client.log_batch(self.run_id, metrics=batch, synchronous=True)
 
     def log_figure(self, figure, artifact_file: str) -> None:
         """Log a matplotlib figure as a PNG (rendered now) and close it."""
@@ -158,7 +196,7 @@ class RunLogger:
 
     def log_bytes(self, data: bytes, artifact_file: str) -> None:
         """Log raw bytes as the artifact ``artifact_file``."""
-        self._do(lambda: self._write_bytes(data, artifact_file))
+        self._artifact(artifact_file, lambda: self._write_bytes(data, artifact_file))
 
     def _write_bytes(self, data: bytes, artifact_file: str) -> None:
         import tempfile
@@ -170,14 +208,14 @@ class RunLogger:
             self.client.log_artifact(self.run_id, str(local), path.parent.as_posix() or None)
 
     def log_dict(self, data, artifact_file: str) -> None:
-        self._do(lambda: self.client.log_dict(self.run_id, data, artifact_file))
+        self._artifact(artifact_file, lambda: self.client.log_dict(self.run_id, data, artifact_file))
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        self._do(lambda: self.client.log_text(self.run_id, text, artifact_file))
+        self._artifact(artifact_file, lambda: self.client.log_text(self.run_id, text, artifact_file))
 
     def log_artifacts(self, folder: str | Path, artifact_path: str) -> None:
         if Path(folder).is_dir():
-            self._do(lambda: self.client.log_artifacts(self.run_id, str(folder), artifact_path))
+            self._artifact(artifact_path, lambda: self.client.log_artifacts(self.run_id, str(folder), artifact_path))
 
 
 def unique_run_name(client, experiment_id: str, name: str) -> str:
