@@ -69,3 +69,7 @@ def raise_on_sigterm(retry: float = 2.0) -> None:
         raise Terminated(f"received {_termination['signal']}")
 
     signal.signal(signal.SIGTERM, handler)
+
+
+class DataError(GeomexpError, ValueError):
+    """A data file exists but cannot be read as what it should be (not UTF-8 text, binary)."""
