@@ -96,7 +96,7 @@ def test_whole_runs_started_at_once_on_a_fresh_sqlite_store_all_succeed(tmp_path
 
     script = tmp_path / "tracked.py"
     script.write_text(TRACKED.format(root=str(ROOT)))
-    for trial in range(3):
+    for trial in range(2):
         uri = f"sqlite:///{tmp_path / f'fresh{trial}' / 'mlflow.db'}"
         start = time.time() + 8  # after every interpreter has imported mlflow
         procs = [
