@@ -219,5 +219,8 @@ def test_two_sweeps_started_in_the_same_second_get_different_folders(tmp_path):
         assert OmegaConf.select(cfg, "hydra.sweep.dir") == first  # one folder per sweep: drawn once
         return first
 
+    import re
+
     a, b = sweep_dir(), sweep_dir()
-    assert a != b and a.rsplit("-", 1)[0].startswith(str(tmp_path / "multirun"))
+    assert re.fullmatch(rf"{tmp_path}/multirun/\d{{4}}-\d\d-\d\d/\d\d-\d\d-\d\d-[0-9a-f]{{6}}", a)
+    assert a != b  # even within one second
