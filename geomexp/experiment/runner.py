@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from geomexp.analyses.base import AnalysisResult
+from geomexp.cache import check_writable as check_cache_writable
 from geomexp.config.spec import AnalysisSpec, RunSpec
 from geomexp.encoders import describe_encoder
 from geomexp.errors import ConfigError
@@ -79,7 +80,8 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
     """Run ``spec``, top to bottom (see the module docstring)."""
     uri = spec.tracking.uri
     if uri:
-        check_store_reachable(uri)
+        check_store_reachable(uri)  # unreachable, unwritable, not MLflow: one line, before any model loads
+    check_cache_writable(spec.cache_dir)
     foreign = sorted({spec.lang.code, *spec.langs} - {"en"}) if spec.analyses else []
     if not spec.multilingual and foreign:
         log.warning(
