@@ -91,7 +91,7 @@ class RunLogger:
             if self.client is None:
                 return
             buf = io.BytesIO()
-            figure.savefig(buf, format="png", dpi=120)
+            figure.savefig(buf, format="png", dpi=150, bbox_inches="tight")
         finally:
             plt.close(figure)
         self.log_bytes(buf.getvalue(), artifact_file)
@@ -145,17 +145,19 @@ def tracked_run(
     *,
     parent_run_id: str | None = None,
     tags: Mapping[str, Any] | None = None,
+    experiment_description: str | None = None,
 ):
     """Open an MLflow run for one job and yield its ``RunLogger``; ``uri=None`` tracks nothing.
 
     The run ends FINISHED, or FAILED with the error message in the ``error``
     tag and the traceback in ``error.txt``, and the exception propagates.
+    ``experiment_description``: the experiment's description, set where it has none.
     """
     if uri is None:
         yield RunLogger(run_name=run_name)
         return
     client = _client(uri)
-    exp_id = ensure_experiment(uri, experiment)
+    exp_id = ensure_experiment(uri, experiment, experiment_description)
     run_name = unique_run_name(client, exp_id, run_name)
     all_tags = {"mlflow.runName": run_name, **{k: str(v)[:5000] for k, v in (tags or {}).items()}}
     if parent_run_id:
