@@ -40,7 +40,8 @@ figure { margin: 1rem 0 2rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: .85rem; color: #555; }
 code { background: #f5f5f5; padding: 0 .2rem; }
-.prov td { font-size: .8rem; }
+.prov td { font-size: .78rem; overflow-wrap: anywhere; max-width: 26rem; }
+.scroll { overflow-x: auto; }
 </style>
 </head>
 <body>
@@ -62,7 +63,7 @@ Links go to the MLflow UI at <code>{{ mlflow_ui }}</code> (start it with
 {% for t in tables %}
 <h3 id="table-{{ t.name }}">{{ t.title }}</h3>
 {% if t.description %}<p class="note">{{ t.description }}</p>{% endif %}
-<table>
+<div class="scroll"><table>
 <thead><tr>{% for h in t.header %}<th>{{ h }}</th>{% endfor %}</tr></thead>
 <tbody>
 {% for row in t.rows %}<tr>
@@ -73,7 +74,7 @@ Links go to the MLflow UI at <code>{{ mlflow_ui }}</code> (start it with
 </tr>
 {% endfor %}
 </tbody>
-</table>
+</table></div>
 {% if t.notes %}<ul class="note">{% for n in t.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
 <p class="note">Files: <a href="{{ t.name }}.csv">{{ t.name }}.csv</a>, <a href="{{ t.name }}.md">{{ t.name }}.md</a></p>
 {% endfor %}
@@ -93,13 +94,13 @@ Links go to the MLflow UI at <code>{{ mlflow_ui }}</code> (start it with
 {% for k, v in provenance %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}
 </table>
 <h3>Runs shown</h3>
-<table class="prov">
+<div class="scroll"><table class="prov">
 <thead><tr>{% for h in run_header %}<th>{{ h }}</th>{% endfor %}</tr></thead>
 <tbody>
 {% for r in run_rows %}<tr><td><a href="{{ r.url }}"><code>{{ r.short }}</code></a></td>{% for c in r.cells %}<td>{{ c }}</td>{% endfor %}</tr>
 {% endfor %}
 </tbody>
-</table>
+</table></div>
 <p class="note">Every run read, shown or not (and why): <a href="runs.csv">runs.csv</a>; the same report as Markdown:
 <a href="report.md">report.md</a>.</p>
 </body>
