@@ -281,9 +281,9 @@ def analysis_curves(layers: Sequence[int], panels: Sequence[tuple], *, title: st
     label, on a log axis (said in the label) where it declares ``log_scale`` or its values span decades.
     """
     n = len(panels)
-    ncols = min(n, 3)
+    ncols = 2 if n == 4 else min(n, 3)
     nrows = math.ceil(n / ncols)
-    width = TEXT_WIDTH if ncols > 1 else 3.6
+    width = TEXT_WIDTH * (0.75 if ncols == 2 else 1) if ncols > 1 else 3.6
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, 0.3 + 2.1 * nrows), squeeze=False)
     for ax, (mi, series) in zip(axes.flat, panels):
         values = [v for ys in series.values() for v in ys]
@@ -296,7 +296,7 @@ def analysis_curves(layers: Sequence[int], panels: Sequence[tuple], *, title: st
         ax.set_ylabel(mi.axis_label(log))
         ax.set_xlabel("layer")
         _layer_ticks(ax, layers)
-        if len(series) > 1:
+        if len(series) > 1 and ax is axes.flat[0]:  # one legend: the spaces are the same in every panel
             ax.legend()
     for ax in axes.flat[n:]:
         ax.set_visible(False)
