@@ -368,7 +368,7 @@ def mark_chance(colorbar, chance: float | None) -> None:
         colorbar.set_label(f"overlap (red: chance D/d = {chance:.3f})")
     else:
         where = "below" if chance < lo else "above"
-        colorbar.set_label(f"overlap (chance {chance:.3f} {where} scale)")
+        colorbar.set_label(f"overlap (chance D/d = {chance:.3f}, {where} scale)")
 
 
 @styled

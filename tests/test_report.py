@@ -304,9 +304,21 @@ def test_sts_track_table_and_crosslingual_matrix(store, tmp_path, tiny_bert_dir)
     runs = collect_runs(uri, experiment="tasks")
     ax = sts_bars(runs).axes[0]
     assert [p.get_height() for p in ax.patches] == [value(r["sts"], k, 2) for k in keys]
-    (bars,) = [c for c in ax.collections if c.get_segments()]  # the error bars: the bootstrap interval
-    lows = [value(r["sts"], k.replace("sts_spearman", "sts_spearman_ci_low"), 2) for k in keys]
-    assert [seg[0][1] for seg in bars.get_segments()] == pytest.approx(lows, rel=1e-12)
+    # the error bars: from the bootstrap interval's low to its high end
+    ends = {
+        (round(float(seg[:, 1].min()), 9), round(float(seg[:, 1].max()), 9))
+        for c in ax.collections
+        for seg in c.get_segments()
+        if len(seg)
+    }
+    interval = [
+        (
+            value(r["sts"], k.replace("sts_spearman", "sts_spearman_ci_low"), 2),
+            value(r["sts"], k.replace("sts_spearman", "sts_spearman_ci_high"), 2),
+        )
+        for k in keys
+    ]
+    assert {(round(lo, 9), round(hi, 9)) for lo, hi in interval} <= ends
     fig = overlap_heatmaps(runs)
     image = fig.axes[0].get_images()[0].get_array()
     assert image[0, 1] == image[1, 0] == value(r["xl"], "xl_overlap.en_sw") and np.ma.is_masked(image[0, 0])
