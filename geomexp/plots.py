@@ -327,8 +327,7 @@ def draw_overlap(ax, matrix: np.ndarray, labels: Sequence[str], *, vmin=None, vm
     hi = vmax if vmax is not None else (float(finite.max()) if finite.size else 1.0)
     if hi - lo < 1e-9:
         lo, hi = lo - 0.01, hi + 0.01
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad("#f0f0f0")
+    cmap = plt.get_cmap("viridis").with_extremes(bad="#f0f0f0")
     im = ax.imshow(shown, vmin=lo, vmax=hi, cmap=cmap)
     ax.set_xticks(range(k), labels)
     ax.set_yticks(range(k), labels)

@@ -219,8 +219,7 @@ def dimension_map(sets: list[DimSet], *, columns: str, panels: str, title: str, 
         w = min(TEXT_WIDTH, 0.9 + ncols * (0.8 + 0.22 * widest))
         h = 0.9 + nrows * (0.3 + 0.16 * len(dims))
         fig, axes = plt.subplots(nrows, ncols, figsize=(w, h), squeeze=False)
-        cmap = plt.get_cmap("magma_r").copy()
-        cmap.set_bad("white")
+        cmap = plt.get_cmap("magma_r").with_extremes(bad="white")
         im = None
         for ax, (name, cols, mat) in zip(axes.flat, mats):
             im = ax.imshow(mat, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
