@@ -104,7 +104,14 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
         failed = runs_with_tag(uri, spec.tracking.experiment, "geomexp.identity", identity, finished=False)
         if failed:
             tags["resumed_after"] = failed[0]
-    with tracked_run(uri, spec.tracking.experiment, name, parent_run_id=parent, tags=tags) as logger:
+    with tracked_run(
+        uri,
+        spec.tracking.experiment,
+        name,
+        parent_run_id=parent,
+        tags=tags,
+        experiment_description=experiment_description(spec, context),
+    ) as logger:
         logger.log_params(ident.run_params(spec))
         logger.log_dict(redact_config(spec.resolved), CONFIG_ARTIFACT)  # no credentials in artifacts
         logger.log_dict({i.name: i.to_dict() for i in spec.infos}, META_ARTIFACT)
@@ -120,6 +127,24 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
             )
         )
     return result
+
+
+def experiment_description(spec: RunSpec, context: RunContext) -> str:
+    """The MLflow experiment's description (set by its first run): what its runs measure and how they
+    were made, and how to hide the report runs from metric charts."""
+    what = ", ".join(a.name for a in (*spec.analyses, *spec.tasks)) or "nothing"
+    overrides = redact_uri(" ".join(context.overrides))  # no credentials in the description
+    return (
+        f"geomexp experiment **{spec.tracking.experiment}**: geometry of contextual embeddings "
+        f"(isotropy, rogue and outlier dimensions, enhancement, STS) measured with geomexp.\n\n"
+        f"- First run: {what} on {ident.model_label(spec)}, {ident.subject(spec)}, layer={spec.layer}"
+        f" (`python run.py {overrides}`).\n"
+        "- One run per job (tag `geomexp.kind=measurement`), metrics logged with step = layer index; sweeps "
+        "are parent runs (`geomexp.kind=sweep`); each run saves its resolved config (`config/config.yaml`).\n"
+        "- Reports (`python -m geomexp.report --experiment <name>`) are runs named `report` with tag "
+        "`geomexp.kind=report` and no metrics; hide them from the metric charts with the search filter "
+        "`tags.geomexp.kind = 'measurement'`; their `report/index.html` artifact is the static HTML report."
+    )
 
 
 def run_tags(spec: RunSpec, context: RunContext) -> dict[str, str]:
@@ -324,24 +349,27 @@ def record(
 
 
 def log_layer_curves(logger: RunLogger, result: RunResult, spec: RunSpec, title: str) -> None:
-    """``tables/metrics_by_layer.json`` (every metric) and one metric-vs-layer figure per headline metric
-    (raw and enhanced on the same axes)."""
+    """``tables/metrics_by_layer.json`` (every metric) and, per analysis, one figure of its metrics against
+    layer (``figures/by_layer/<analysis>.png``): one panel per metric that declares a curve means something
+    (not an index), raw and enhanced on the same axes, labelled and scaled from the metric's metadata."""
     keys = headline_keys(spec.infos, [k for k, _ in result.metrics])
     table = {"layer": result.layers, **{k: [result.metrics.get((k, layer)) for layer in result.layers] for k in keys}}
     logger.log_dict(table, "tables/metrics_by_layer.json")
     if not spec.tracking.log_figures:
         return
-    from geomexp.plots import metric_vs_layer
+    from geomexp.plots import analysis_curves
 
     for info in spec.infos:
-        for head in info.headline():
-            series = {k: table[k] for k in variants(head, keys) if None not in table[k]}
+        panels = []
+        for mi in info.metrics:
+            if not mi.curve or "{" in mi.key:
+                continue
+            series = {k: table[k] for k in variants(mi.key, keys) if None not in table[k]}
             if series:
-                m = info.metric(head)
-                fig = metric_vs_layer(result.layers, series, title=f"{m.label} — {title}", ylabel=m.label)
-                if m.log_scale and all(v > 0 for vs in series.values() for v in vs):
-                    fig.axes[0].set_yscale("log")
-                logger.log_figure(fig, f"figures/by_layer/{head}.png")
+                panels.append((mi, series))
+        if panels:
+            fig = analysis_curves(result.layers, panels, title=f"{info.title} — {title}")
+            logger.log_figure(fig, f"figures/by_layer/{info.name}.png")
 
 
 def log_enhancer(logger: RunLogger, enhancer, layer: int) -> None:

@@ -189,7 +189,7 @@ class RunLogger:
             if self.client is None:
                 return
             buf = io.BytesIO()
-            figure.savefig(buf, format="png", dpi=120)
+            figure.savefig(buf, format="png", dpi=150, bbox_inches="tight")
         finally:
             plt.close(figure)
         self.log_bytes(buf.getvalue(), artifact_file)
@@ -243,6 +243,7 @@ def tracked_run(
     *,
     parent_run_id: str | None = None,
     tags: Mapping[str, Any] | None = None,
+    experiment_description: str | None = None,
 ):
     """Open an MLflow run for one job and yield its ``RunLogger``; ``uri=None`` tracks nothing.
 
@@ -250,13 +251,14 @@ def tracked_run(
     tag and the traceback in ``error.txt``, and the exception propagates; KILLED on
     Ctrl-C or SIGTERM (``geomexp.errors.Terminated``). It is tagged with its host and pid,
     and RUNNING runs of the experiment whose process is gone are first marked FAILED
-    (``mark_abandoned_runs``).
+    (``mark_abandoned_runs``). ``experiment_description``: the experiment's description, set
+    where it has none.
     """
     if uri is None:
         yield RunLogger(run_name=run_name)
         return
     client = _client(uri)
-    exp_id = ensure_experiment(uri, experiment)
+    exp_id = ensure_experiment(uri, experiment, experiment_description)
     mark_abandoned_runs(client, exp_id)
     run_name = unique_run_name(client, exp_id, run_name)
     all_tags = {

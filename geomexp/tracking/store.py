@@ -55,21 +55,29 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(uri[len("sqlite:///") :])
 
 
-def ensure_experiment(uri: str, name: str) -> str:
+#: the experiment/run tag the MLflow UI shows as its description
+DESCRIPTION_TAG = "mlflow.note.content"
+
+
+def ensure_experiment(uri: str, name: str, description: str | None = None) -> str:
     """Create the store and the experiment ``name`` if needed (once, under a file lock); return its id.
 
-    For SQLite stores the artifacts go to ``mlartifacts/<name>`` beside the database.
+    For SQLite stores the artifacts go to ``mlartifacts/<name>`` beside the database. ``description``
+    becomes the experiment's description in the MLflow UI (tag ``mlflow.note.content``) where it has none.
     """
     db = sqlite_path(uri)
     with store_lock(uri):  # (not client(): a second lock on the same file would wait for this one)
         mlflow_client = _new_client(uri)
         exp = mlflow_client.get_experiment_by_name(name)
         if exp is not None:
+            if description and not exp.tags.get(DESCRIPTION_TAG):
+                mlflow_client.set_experiment_tag(exp.experiment_id, DESCRIPTION_TAG, description)
             return exp.experiment_id
         artifacts = None
         if db is not None:
             artifacts = (db.parent / "mlartifacts" / re.sub(r"[^\w.-]+", "_", name)).as_uri()
-        return mlflow_client.create_experiment(name, artifact_location=artifacts)
+        tags = {DESCRIPTION_TAG: description} if description else None
+        return mlflow_client.create_experiment(name, artifact_location=artifacts, tags=tags)
 
 
 def check_store_reachable(uri: str, timeout: float = 5.0) -> None:
