@@ -78,8 +78,10 @@ class MetricInfo:
 def interval_infos(how: str) -> tuple[MetricInfo, MetricInfo]:
     """The ``<metric>_ci_low`` / ``<metric>_ci_high`` family of an analysis's bootstrap intervals."""
     return (
-        MetricInfo("{metric}_ci_low", "interval low", 4, description=f"lower end of the interval ({how})"),
-        MetricInfo("{metric}_ci_high", "interval high", 4, description=f"upper end of the interval ({how})"),
+        MetricInfo("{metric}_ci_low", "interval low", 4, description=f"lower end of the interval ({how})", curve=False),
+        MetricInfo(
+            "{metric}_ci_high", "interval high", 4, description=f"upper end of the interval ({how})", curve=False
+        ),
     )
 
 

@@ -71,6 +71,16 @@ class Entry:
         return out
 
 
+def seeds_spread(e: Entry) -> tuple[float, int] | None:
+    """(sd, number of seeds) of a value from a run with ``seeds=[...]`` (its ``<key>_sd`` metric), else None."""
+    seeds = e.m.run.tags.get("seeds")
+    base, suffix = split_key(e.key)
+    sd = e.m.values.get(f"{base}_sd{suffix}")
+    if not seeds or sd is None:
+        return None
+    return float(sd), len(seeds.split(","))
+
+
 def split_key(key: str) -> tuple[str, str]:
     """``"i_cos/cluster/zero_shot"`` -> ``("i_cos", "/cluster/zero_shot")``."""
     base, sep, rest = key.partition("/")
@@ -387,10 +397,14 @@ def build_table(runs, info, table, uri: str | None = None):
     sources: dict[tuple, dict[str, dict]] = defaultdict(lambda: defaultdict(dict))
     rows: dict[tuple, dict] = {}
     runs_of: dict[tuple, list[str]] = defaultdict(list)
+    in_run: dict[tuple, dict[str, tuple]] = defaultdict(dict)  # a seeds=[...] run's own (sd, n seeds)
     for e in entries:  # oldest first: of entries with one identity (the same measurement) the newest counts
         key = _row_key(e.row)
         rows.setdefault(key, e.row)
         cells[key][e.column][e.identity] = e.value
+        spread_in_run = seeds_spread(e)
+        if spread_in_run:
+            in_run[key][e.column] = spread_in_run
         sources[key][e.column][e.identity] = (e.m.run_id, e.key, e.m.layer)
         if e.m.run_id not in runs_of[key]:
             runs_of[key].append(e.m.run_id)
@@ -405,7 +419,9 @@ def build_table(runs, info, table, uri: str | None = None):
             rec[c] = math.fsum(values) / n if n else math.nan
             rec[f"{c} sd"] = statistics.stdev(values) if n > 1 else math.nan
             rec[f"{c} n"] = n
-            if n > 1:
+            if n == 1 and c in in_run[key]:  # one run that repeated its measurement: its spread over seeds
+                rec[f"{c} sd"], rec[f"{c} n"] = in_run[key][c]
+            if rec[f"{c} n"] > 1:
                 spread[c] = (f"{c} sd", f"{c} n")
         rec["runs"] = " ".join(r[:8] for r in runs_of[key])
         records.append(rec)
@@ -425,7 +441,11 @@ def build_table(runs, info, table, uri: str | None = None):
     for _, n in spread.values():
         df[n] = df[n].astype("Int64")
     if spread:
-        notes.insert(0, "mean ± sd (n runs) over runs that differ only in the seed (sd: sample standard deviation).")
+        notes.insert(
+            0,
+            "mean ± sd (n) over runs that differ only in the seed, or over the seeds of one run with "
+            "seeds=[...] (sd: sample standard deviation).",
+        )
     df.attrs.update(
         title=table.title,
         description=table.description,
