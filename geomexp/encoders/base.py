@@ -55,12 +55,16 @@ class EncoderInfo:
 
     identity: what makes its outputs what they are (for cache keys).
     max_length: longest input in tokens (special tokens included).
+    architecture: ``encoder`` (bidirectional attention: BERT, XLM-R, ...) or ``decoder`` (causal
+        attention: GPT-2, Llama, Qwen2, ...; see ``architecture_of``). Not part of the identity: the
+        weights' identity already fixes it.
     """
 
     num_layers: int
     hidden_size: int
     max_length: int
     identity: dict = field(default_factory=dict)
+    architecture: str = "encoder"
 
     def hub_tags(self) -> dict[str, str]:
         """A hub model's id, the revision asked for and the commit it resolved to (empty for other models)."""
@@ -68,6 +72,25 @@ class EncoderInfo:
             return {}
         i = self.identity
         return {"model.hf_id": str(i["id"]), "model.revision": str(i["revision"]), "model.commit": str(i["commit"])}
+
+
+def architecture_of(config) -> str:
+    """``decoder`` for a causal (decoder-only) language model's config, else ``encoder``.
+
+    Decoder: ``config.is_decoder``, or a model type that transformers knows as a causal LM but not as
+    a masked LM (GPT-2, Llama, Mistral, Qwen2, Gemma, GPT-NeoX/Pythia, ...; BERT has a causal-LM head too,
+    so the masked-LM test keeps it an encoder).
+    """
+    if getattr(config, "is_decoder", False):
+        return "decoder"
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
+
+    kind = getattr(config, "model_type", "")
+    causal = kind in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and kind not in MODEL_FOR_MASKED_LM_MAPPING_NAMES
+    return "decoder" if causal else "encoder"
 
 
 def package_file(package: str, relpath: str, wheel: str) -> Path:

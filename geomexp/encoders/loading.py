@@ -11,7 +11,14 @@ from urllib.parse import urlparse
 
 import torch
 
-from geomexp.encoders.base import DTYPE_NAMES, OFFLINE_MODELS, EncoderInfo, EncoderSpec, package_file
+from geomexp.encoders.base import (
+    DTYPE_NAMES,
+    OFFLINE_MODELS,
+    EncoderInfo,
+    EncoderSpec,
+    architecture_of,
+    package_file,
+)
 from geomexp.errors import ConfigError, ModelUnavailableError
 
 DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
@@ -202,6 +209,7 @@ def describe_encoder(spec: EncoderSpec) -> EncoderInfo:
         hidden_size=int(config.hidden_size),
         max_length=int(min(positions - offset, 512)),
         identity=identity,
+        architecture=architecture_of(config),
     )
 
 

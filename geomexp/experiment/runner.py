@@ -160,7 +160,15 @@ def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
         reps.add_corpus(corpus)
     check_against_model(spec, info.hidden_size)
     layers = resolve_layers(spec.layer, info.num_layers, spec.encoder.name)
-    logger.set_tags({"num_layers": info.num_layers, "hidden_size": info.hidden_size, **info.hub_tags()})
+    logger.set_tags(
+        {
+            "num_layers": info.num_layers,
+            "hidden_size": info.hidden_size,
+            # decoder = causal attention: a token's vector sees only the tokens before it
+            "model.architecture": info.architecture,
+            **info.hub_tags(),
+        }
+    )
     result = RunResult(run_id=logger.run_id, run_name=logger.run_name or "", layers=layers)
     sample = None
     if spec.uses_corpus:
