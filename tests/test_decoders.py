@@ -81,14 +81,19 @@ def test_tiny_gpt2_through_the_pipeline_records_causal_attention(make_cfg, store
             "lang=en",
             "data.n_tokens=100",
             "layer=all",
+            "analysis=[isotropy,sts]",
             "analysis.isotropy.plot=false",
+            "analysis.sts.pooling=last",
+            "analysis.sts.n_bootstrap=0",
             "tracking.log_figures=false",
         )
     )
     assert result.layers == [0, 1, 2] and not result.cache_hit
-    assert all(np.isfinite(v) for v in result.metrics.values()) and ("i_cos", 2) in result.metrics
-    tags = MlflowClient(store_uri).get_run(result.run_id).data.tags
-    assert tags["model.architecture"] == "decoder" and tags["num_layers"] == "2"
+    assert all(np.isfinite(v) for v in result.metrics.values())
+    assert ("i_cos", 2) in result.metrics and ("sts_spearman", 2) in result.metrics
+    r = MlflowClient(store_uri).get_run(result.run_id)
+    assert r.data.tags["model.architecture"] == "decoder" and r.data.tags["num_layers"] == "2"
+    assert r.data.tags["sts_pooling"] == "last" and "pooling=last" in r.data.params["analysis.sts"]
 
 
 @pytest.mark.parametrize("name", ["gpt2", "qwen2_0_5b"])
