@@ -82,7 +82,7 @@ def test_tiny_gpt2_through_the_pipeline_records_causal_attention(make_cfg, store
             "data.n_tokens=100",
             "layer.index=[0,2]",
             "layer.extract=selected",  # only hidden states 0 and 2 are kept and cached
-            "analysis=[isotropy,sts]",
+            "analysis=[isotropy,massive,sts]",
             "analysis.isotropy.plot=false",
             "analysis.sts.pooling=last",
             "analysis.sts.n_bootstrap=0",
@@ -92,6 +92,7 @@ def test_tiny_gpt2_through_the_pipeline_records_causal_attention(make_cfg, store
     assert result.layers == [0, 2] and not result.cache_hit
     assert all(np.isfinite(v) for v in result.metrics.values())
     assert ("i_cos", 2) in result.metrics and ("sts_spearman", 2) in result.metrics
+    assert result.metrics[("massive_ratio", 0)] > 1 and ("massive_top_first_share", 2) in result.metrics
     r = MlflowClient(store_uri).get_run(result.run_id)
     assert r.data.tags["model.architecture"] == "decoder" and r.data.tags["num_layers"] == "2"
     assert r.data.tags["sts_pooling"] == "last" and "pooling=last" in r.data.params["analysis.sts"]
