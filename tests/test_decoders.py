@@ -66,6 +66,14 @@ def test_decoders_are_described_as_such(tiny_decoder_dirs, tiny_bert_dir):
         info = describe_encoder(EncoderSpec(name=kind, path=str(folder)))
         assert info.architecture == "decoder" and info.num_layers == 2 and info.hidden_size == 32
     assert describe_encoder(EncoderSpec(name="tiny", path=str(tiny_bert_dir))).architecture == "encoder"
+    from types import SimpleNamespace
+
+    from geomexp.encoders.base import architecture_of
+
+    for kind, archs in [("mistral", []), ("gpt_neox", []), ("newlm", ["NewLMForCausalLM"])]:
+        assert architecture_of(SimpleNamespace(model_type=kind, architectures=archs)) == "decoder"
+    for kind, archs in [("xlm-roberta", ["XLMRobertaModel"]), ("bert", ["BertLMHeadModel"]), ("electra", [])]:
+        assert architecture_of(SimpleNamespace(model_type=kind, architectures=archs)) == "encoder"
 
 
 def test_tiny_gpt2_through_the_pipeline_records_causal_attention(make_cfg, store_uri, tiny_decoder_dirs, tmp_path):

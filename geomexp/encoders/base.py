@@ -78,23 +78,62 @@ class EncoderInfo:
         return {"model.hf_id": str(i["id"]), "model.revision": str(i["revision"]), "model.commit": str(i["commit"])}
 
 
+#: model types of decoder-only (causal) language models, by their config's ``model_type``
+DECODER_MODEL_TYPES = frozenset(
+    [
+        "gpt2",
+        "gpt_neo",
+        "gpt_neox",
+        "gpt_neox_japanese",
+        "gptj",
+        "gpt_bigcode",
+        "codegen",
+        "llama",
+        "mistral",
+        "mixtral",
+        "qwen2",
+        "qwen2_moe",
+        "qwen3",
+        "qwen3_moe",
+        "gemma",
+        "gemma2",
+        "gemma3_text",
+        "phi",
+        "phi3",
+        "phimoe",
+        "falcon",
+        "opt",
+        "bloom",
+        "olmo",
+        "olmo2",
+        "stablelm",
+        "starcoder2",
+        "cohere",
+        "mpt",
+        "xglm",
+        "granite",
+        "exaone4",
+        "smollm3",
+    ]
+)
+
+
 def architecture_of(config) -> str:
     """``decoder`` for a causal (decoder-only) language model's config, else ``encoder``.
 
-    Decoder: ``config.is_decoder``, or a model type that transformers knows as a causal LM but not as
-    a masked LM (GPT-2, Llama, Mistral, Qwen2, Gemma, GPT-NeoX/Pythia, ...; BERT has a causal-LM head too,
-    so the masked-LM test keeps it an encoder).
+    Decoder: ``config.is_decoder``, a model type in ``DECODER_MODEL_TYPES`` (GPT-2, Llama, Mistral,
+    Qwen2, Gemma, GPT-NeoX/Pythia, ...), or a saved architecture named ``...ForCausalLM`` /
+    ``...LMHeadModel`` of a model type that is not a BERT/RoBERTa-family encoder. Reads the config
+    only (no transformers import: a cache-hit run stays light).
     """
     if getattr(config, "is_decoder", False):
         return "decoder"
-    from transformers.models.auto.modeling_auto import (
-        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
-        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
-    )
-
-    kind = getattr(config, "model_type", "")
-    causal = kind in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and kind not in MODEL_FOR_MASKED_LM_MAPPING_NAMES
-    return "decoder" if causal else "encoder"
+    kind = str(getattr(config, "model_type", "") or "")
+    if kind in DECODER_MODEL_TYPES:
+        return "decoder"
+    names = getattr(config, "architectures", None) or []
+    causal = any(str(a).endswith(("ForCausalLM", "LMHeadModel")) for a in names)
+    return "decoder" if causal and "bert" not in kind and "roberta" not in kind else "encoder"
 
 
 def package_file(package: str, relpath: str, wheel: str) -> Path:
