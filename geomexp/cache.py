@@ -9,6 +9,10 @@ Each entry is a folder written under a temporary name and renamed into place
 (atomic), with every file's size and SHA-256 in ``info.json``; a reader checks
 them (a damaged entry is discarded and recomputed) and memory-maps
 ``hidden.npy``. ``entry_lock`` makes concurrent workers compute a key once.
+
+Self-healing: an entry that cannot be one (a folder without ``info.json``, a plain file at
+its path) is moved aside and recomputed; temporary folders left by a killed writer
+(``.<key>.<random>``) are removed once older than ``STALE_TEMP_SECONDS``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from geomexp.extraction import TokenSample
 
 #: bump when extraction changes what it returns for the same inputs
 CACHE_VERSION = 4
+#: a writer's temporary folder older than this is a dead writer's leftover (writing takes seconds)
+STALE_TEMP_SECONDS = 3600
 _META_FIELDS = ("token_ids", "sentence_ids", "positions", "word_ids", "char_spans")
 
 
@@ -72,7 +78,47 @@ def discard_entry(folder: Path) -> None:
         os.rename(folder, trash)
     except OSError:
         return
-    shutil.rmtree(trash, ignore_errors=True)
+    if trash.is_dir() and not trash.is_symlink():
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        trash.unlink(missing_ok=True)
+
+
+def remove_stale_temps(parent: Path, max_age: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Remove writers' leftovers in ``parent`` (``.<key>.<random>`` folders) older than ``max_age`` seconds."""
+    import time
+
+    removed = []
+    try:
+        candidates = [p for p in parent.iterdir() if p.name.startswith(".") and not p.name.endswith(".lock")]
+    except OSError:
+        return removed
+    now = time.time()
+    for path in candidates:
+        try:
+            if not path.is_dir() or now - path.stat().st_mtime < max_age:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _heal(folder: Path) -> bool:
+    """Move aside whatever sits at an entry's path without being an entry (no ``info.json``, a file).
+
+    Safe while other writers run: complete entries appear by rename with their ``info.json``
+    inside, so a folder without one is never work in progress. Returns whether it healed.
+    """
+    import warnings
+
+    if not os.path.lexists(folder) or (folder / "info.json").is_file():
+        return False
+    what = "a folder without info.json" if folder.is_dir() else "not a folder"
+    warnings.warn(f"cache entry {folder} is {what}; moving it aside and recomputing it", stacklevel=3)
+    discard_entry(folder)
+    return True
 
 
 def load_sample(cache_dir: str | Path, key: str, *, verify: bool = True) -> TokenSample | None:
@@ -86,6 +132,7 @@ def load_sample(cache_dir: str | Path, key: str, *, verify: bool = True) -> Toke
 
     folder = entry_dir(cache_dir, key)
     if not (folder / "info.json").is_file():
+        _heal(folder)
         return None
     try:
         if verify:
@@ -100,6 +147,21 @@ def load_sample(cache_dir: str | Path, key: str, *, verify: bool = True) -> Toke
         discard_entry(folder)
         return None
     return TokenSample(hidden=hidden, **fields)
+
+
+def check_writable(cache_dir: str | Path) -> None:
+    """A one-line ``GeomexpError`` naming the folder and the fix if the cache cannot be written there
+    (read-only, a file in the way), so that a run fails at once, before any model loads."""
+    folder = Path(cache_dir) / "reps"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise GeomexpError(
+            f"cannot write the cache folder {folder} ({err.strerror or err}); make it writable or choose "
+            "another: paths.cache_dir=/path or GEOMEXP_CACHE_DIR=/path"
+        ) from None
 
 
 def entry_lock(cache_dir: str | Path, key: str, timeout: float = 6 * 3600):
@@ -124,6 +186,7 @@ def save_sample(cache_dir: str | Path, key: str, sample: TokenSample, descriptio
     folder = entry_dir(cache_dir, key)
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(folder.parent)
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=folder.parent))
     except OSError as err:
         raise GeomexpError(
@@ -140,6 +203,7 @@ def save_sample(cache_dir: str | Path, key: str, sample: TokenSample, descriptio
         }
         info = {"key": key, "cache_version": CACHE_VERSION, "files": files, **description}
         (tmp / "info.json").write_text(json.dumps(info, indent=2, default=str))
+        _heal(folder)
         try:
             os.rename(tmp, folder)
         except OSError:

@@ -9,11 +9,10 @@ tokens' rows are kept, so memory grows with the sample, not the corpus.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from tqdm.auto import tqdm
 
 from geomexp.sampling import TokenPlan, plan_sentence_sample, plan_token_sample
 
@@ -193,7 +192,21 @@ def _batches(lengths: np.ndarray, batch_size: int, max_tokens: int | None = None
         start += size
 
 
-@torch.inference_mode()
+def _inference_mode(fn):
+    """``torch.inference_mode()`` around ``fn``, importing torch only when it is called (a cache hit
+    never imports torch)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import torch
+
+        with torch.inference_mode():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_inference_mode
 def encode_plan(
     model,
     tokenizer,
@@ -222,6 +235,9 @@ def encode_plan(
     whatever the batching. Only the sampled rows of each layer are gathered and copied
     (never a stacked copy of all hidden states).
     """
+    import torch
+    from tqdm.auto import tqdm
+
     sent_ids = plan.sentence_ids
     n = plan.n_tokens
     keep = list(range(model.config.num_hidden_layers + 1)) if layers is None else [int(i) for i in layers]

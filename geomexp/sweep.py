@@ -4,14 +4,22 @@ A sweep job that raises is recorded (its MLflow run ends FAILED; a line goes to
 ``<sweep dir>/failures/<job>.json``) and the sweep goes on. When all jobs are
 done, the callback ends the parent run, prints which jobs failed and exits
 non-zero if any did.
+
+A sweep stopped by SIGTERM or Ctrl-C ends its parent run KILLED (at exit). Its jobs in
+other processes on this machine (joblib workers) watch the sweep's process and stop,
+ending their runs KILLED, when it is gone (``watch_sweep_process``).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
+import socket
 import sys
+import threading
+import time
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
@@ -21,6 +29,8 @@ from geomexp.tracking import PARENT_RUN_ENV, PARENT_RUN_FILE, end_parent_run, gi
 
 log = logging.getLogger(__name__)
 FAILURES_DIR = "failures"
+#: the sweep's own process (host:pid), which its jobs in worker processes watch
+SWEEP_PROCESS_ENV = "GEOMEXP_SWEEP_PROCESS"
 
 
 def record_job_failure(sweep_dir: str | Path, job_num, overrides: list[str], err: BaseException) -> Path:
@@ -63,6 +73,10 @@ class SweepParentCallback(Callback):
         self.run_id = None
 
     def on_multirun_start(self, config, **kwargs) -> None:
+        from geomexp.errors import raise_on_sigterm
+
+        raise_on_sigterm()
+        os.environ[SWEEP_PROCESS_ENV] = f"{socket.gethostname()}:{os.getpid()}"  # inherited by worker processes
         sweep_dir = Path(str(config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         for stale in (sweep_dir / FAILURES_DIR).glob("*.json"):  # from an earlier sweep into the same folder
@@ -82,14 +96,28 @@ class SweepParentCallback(Callback):
         self.run_id = start_parent_run(self.uri, str(config.tracking.experiment), f"sweep-{sweep_dir.name}", tags)
         os.environ[PARENT_RUN_ENV] = self.run_id
         (sweep_dir / PARENT_RUN_FILE).write_text(self.run_id + "\n")
+        atexit.register(self._close_if_stopped)
+
+    def _close_if_stopped(self) -> None:
+        """At exit: a parent run still open means the sweep was stopped before its end; end it KILLED."""
+        if self.run_id is None:
+            return
+        from geomexp.errors import termination_delivered
+
+        termination_delivered()
+        run_id, self.run_id = self.run_id, None
+        try:
+            end_parent_run(self.uri, run_id, killed="the sweep stopped before its end (SIGTERM, Ctrl-C or a crash)")
+        except Exception as err:  # the store may be what failed
+            print(f"could not close the sweep's parent run {run_id}: {err}", file=sys.stderr)
 
     def on_multirun_end(self, config, **kwargs) -> None:
         failures = read_failures(str(config.hydra.sweep.dir))
         if self.run_id is not None:
             os.environ.pop(PARENT_RUN_ENV, None)
-            status = end_parent_run(self.uri, self.run_id, failed_jobs=len(failures))
-            log.info("sweep parent run %s ended %s", self.run_id, status)
-            self.run_id = None
+            run_id, self.run_id = self.run_id, None
+            status = end_parent_run(self.uri, run_id, failed_jobs=len(failures))
+            log.info("sweep parent run %s ended %s", run_id, status)
         if failures:
             print(failure_summary(failures), file=sys.stderr)
             sys.exit(1)
@@ -99,3 +127,36 @@ def report_job_failure(context, err: BaseException) -> None:
     """In a sweep job (``context``: a ``RunContext``): log the error and record it for the closing summary."""
     log.error("job %s failed: %s: %s", context.job_num, type(err).__name__, err)
     record_job_failure(context.sweep_dir, context.job_num, list(context.overrides), err)
+
+
+def watch_sweep_process(poll: float = 1.0, grace: float = 60.0) -> threading.Thread | None:
+    """In a sweep job running in a worker process of this machine: stop when the sweep's process is gone.
+
+    A daemon thread polls the process named in ``GEOMEXP_SWEEP_PROCESS`` (set by the sweep);
+    when it is gone, the job gets SIGTERM (its run ends KILLED), and the worker exits after
+    ``grace`` seconds at the latest. Does nothing in the sweep's own process or on another host
+    (SLURM jobs: the cluster stops those). Returns the thread, if one was started.
+    """
+    from geomexp.tracking.run import _pid_alive
+
+    host, _, pid = os.environ.get(SWEEP_PROCESS_ENV, "").rpartition(":")
+    if not pid.isdigit() or host != socket.gethostname() or int(pid) == os.getpid():
+        return None
+    sweep_pid, first_ppid = int(pid), os.getppid()
+
+    def gone() -> bool:
+        return not _pid_alive(sweep_pid) or (first_ppid == sweep_pid and os.getppid() != first_ppid)
+
+    def watch() -> None:
+        import signal
+
+        while not gone():
+            time.sleep(poll)
+        log.error("the sweep's process %s is gone: stopping this job", sweep_pid)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(grace)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, name="geomexp-sweep-watch", daemon=True)
+    thread.start()
+    return thread

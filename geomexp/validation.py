@@ -57,6 +57,38 @@ def as_embeddings(X, *, name: str = "X", min_rows: int = 2, nonzero_rows: bool =
     return arr
 
 
+#: the magnitudes (largest |x|) at which sums of squares of an (N, d) matrix stay normal float64
+#: numbers: outside it a scale-invariant computation is run on an exactly rescaled copy
+SAFE_MAGNITUDE = (1e-100, 1e100)
+
+
+def magnitude(W: np.ndarray) -> float:
+    """The largest absolute value of ``W`` (0.0 for an empty or all-zero array)."""
+    return float(np.abs(W).max()) if W.size else 0.0
+
+
+def exactly_rescaled(W: np.ndarray) -> np.ndarray:
+    """``W`` itself if its magnitude is within ``SAFE_MAGNITUDE`` (or zero); else ``W`` times the power of
+    two that brings its largest |x| into [0.5, 1): exact (only exponents change), so results that do
+    not depend on scale (directions, cosines, IsoScore, z-scores) are unchanged, and squares neither
+    overflow (|x| ~ 1e200) nor underflow (|x| ~ 1e-200)."""
+    m = magnitude(W)
+    if m == 0 or SAFE_MAGNITUDE[0] <= m <= SAFE_MAGNITUDE[1]:
+        return W
+    return np.ldexp(W, -int(np.frexp(m)[1]))
+
+
+def check_magnitude(W: np.ndarray, who: str, low: float = SAFE_MAGNITUDE[0], high: float = SAFE_MAGNITUDE[1]) -> None:
+    """``InvalidEmbeddingsError`` unless the largest |x| of ``W`` is 0 or within ``[low, high]``:
+    for computations that are not scale-invariant and would overflow or underflow (covariances)."""
+    m = magnitude(W)
+    if m != 0 and not low <= m <= high:
+        raise InvalidEmbeddingsError(
+            f"{who}: X's largest |value| is {m:.3g}, outside [{low:g}, {high:g}] where its squares "
+            f"{'overflow' if m > high else 'underflow'}; rescale X (e.g. X / np.abs(X).max())"
+        )
+
+
 # --------------------------------------------------------------------------- parameters
 
 

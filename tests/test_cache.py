@@ -133,3 +133,39 @@ def test_full_disk_leaves_no_partial_entry(tmp_path, monkeypatch):
     with pytest.raises(GeomexpError, match="No space left on device"):
         save_sample(tmp_path, key, make_sample(), {})
     assert [p for p in entry_dir(tmp_path, key).parent.iterdir()] == []
+
+
+@pytest.mark.parametrize("squatter", ["folder without info.json", "plain file"])
+def test_a_non_entry_at_the_entry_path_is_moved_aside_and_recomputed(tmp_path, squatter):
+    """Issue 16 item 7: such a squatter used to poison its key forever ("Directory not empty")."""
+    key = cache_key({"squat": squatter})
+    folder = entry_dir(tmp_path, key)
+    folder.parent.mkdir(parents=True)
+    if squatter == "plain file":
+        folder.write_text("junk")
+    else:
+        folder.mkdir()
+        (folder / "hidden.npy").write_bytes(b"half")
+    with pytest.warns(UserWarning, match="moving it aside"):
+        assert load_sample(tmp_path, key) is None
+    assert not os.path.lexists(folder)
+    if squatter == "plain file":  # a squatter that appears between the read and the write
+        folder.write_text("junk")
+        with pytest.warns(UserWarning, match="not a folder"):
+            save_sample(tmp_path, key, make_sample(), {})
+    else:
+        save_sample(tmp_path, key, make_sample(), {})
+    assert load_sample(tmp_path, key) is not None
+
+
+def test_stale_temp_folders_of_killed_writers_are_removed(tmp_path):
+    key = cache_key({"stale": 1})
+    parent = entry_dir(tmp_path, key).parent
+    stale, fresh = parent / f".{key}.dead1234", parent / f".{key}.live5678"
+    for folder in (stale, fresh):
+        folder.mkdir(parents=True)
+        (folder / "hidden.npy").write_bytes(b"x" * 100)
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    save_sample(tmp_path, key, make_sample(), {})
+    assert not stale.exists() and fresh.exists()  # a writer still at work keeps its folder

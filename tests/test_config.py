@@ -162,3 +162,81 @@ def test_yaml_values_are_the_library_defaults(file, name, params):
         assert signature.parameters[key].default == value, (
             f"{file}: {key}={value!r}, library default {signature.parameters[key].default!r}"
         )
+
+
+# --------------------------------------------------------------------------- issue 16, items 11-14
+
+
+@pytest.mark.parametrize("max_length", [1, 2])
+def test_a_max_length_that_leaves_no_content_token_is_refused(make_cfg, max_length):
+    """HF's tokenizer does not truncate at all below its special tokens (it only warns): max_length=1
+    gave the results of 512. Refused; 3 (one content token) is honoured."""
+    from geomexp.config.spec import RunSpec
+    from geomexp.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=rf"data.max_length={max_length} leaves no room for a content token"):
+        RunSpec.from_config(make_cfg(f"data.max_length={max_length}"))
+    assert RunSpec.from_config(make_cfg("data.max_length=1", "data.add_special_tokens=false")).sample.max_length == 1
+
+
+def test_max_length_3_keeps_exactly_one_content_token(tiny):
+    from geomexp.extraction import tokenize_corpus
+
+    _, tok = tiny
+    tokens = tokenize_corpus(tok, ["a rather long sentence of several words"], max_length=3)
+    assert len(tokens.input_ids[0]) == 3 and len(tokens.content_positions[0]) == 1
+
+
+def test_a_text_corpus_cannot_stand_for_another_language(make_cfg, tmp_path):
+    """data.corpus=text with enhancement.fit_lang=en fitted on the same file and tagged the run as fit on en."""
+    from geomexp.config.spec import RunSpec
+    from geomexp.errors import ConfigError
+
+    text = tmp_path / "s.txt"
+    text.write_text("one sentence\n")
+    base = ["data.corpus=text", f"data.text_file={text}"]
+    with pytest.raises(ConfigError, match="enhancement.fit_lang=en needs a corpus per language"):
+        RunSpec.from_config(make_cfg(*base, "enhancement=cluster", "enhancement.fit_lang=en"))
+    with pytest.raises(ConfigError, match="needs a corpus per language"):
+        RunSpec.from_config(make_cfg(*base, "analysis=[crosslingual]", "langs=[en,es]"))
+    assert RunSpec.from_config(make_cfg(*base, "enhancement=cluster")).enhancement.fit_lang is None
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00b\x00i\x00n", "caf\xe9 au lait\n".encode("latin-1")])
+def test_a_binary_or_non_utf8_text_file_is_a_clear_error_naming_it(tmp_path, content):
+    from geomexp.data import load_text_corpus
+    from geomexp.errors import DataError
+
+    path = tmp_path / "corpus.txt"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=rf"text corpus {path} is (not UTF-8 text|binary)"):
+        load_text_corpus("en", path)
+
+
+def test_an_unknown_device_is_refused_before_the_cache(make_cfg):
+    """model.device=tpu was accepted on a cache hit (the device is resolved only to load the model)."""
+    from geomexp.config.spec import RunSpec
+    from geomexp.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="model.device='tpu' is not a torch device"):
+        RunSpec.from_config(make_cfg("model.device=tpu"))
+    assert RunSpec.from_config(make_cfg("model.device=cuda:1")).encoder.device == "cuda:1"
+
+
+def test_two_sweeps_started_in_the_same_second_get_different_folders(tmp_path):
+    """Issue 16 item 6: they shared multirun/<date>/<H-M-S> (one sweep's summary named the other's jobs)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    def sweep_dir():
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONF), job_name="test"):
+            cfg = compose(config_name="config", overrides=[f"paths.root_dir={tmp_path}"], return_hydra_config=True)
+        first = OmegaConf.select(cfg, "hydra.sweep.dir")
+        assert OmegaConf.select(cfg, "hydra.sweep.dir") == first  # one folder per sweep: drawn once
+        return first
+
+    import re
+
+    a, b = sweep_dir(), sweep_dir()
+    assert re.fullmatch(rf"{tmp_path}/multirun/\d{{4}}-\d\d-\d\d/\d\d-\d\d-\d\d-[0-9a-f]{{6}}", a)
+    assert a != b  # even within one second

@@ -378,3 +378,25 @@ def test_analysis_errors():
         frequency_analysis(sample.layer(0)[:6], sample=sample, sentences=sentences, lang="en")
     with pytest.raises(FrequencyError, match="only 7 of 7 words have a frequency.*min_words=50"):
         frequency_analysis(sample.layer(0), sample=sample, sentences=sentences, lang="en")
+
+
+def test_frequency_plot_orientation_agrees_with_the_logged_rho(minilm, data_root):
+    """The plotted PC1 is the PC1 of the logged freq_rho_pc1 (PCA of all words, one sign convention):
+    the Spearman correlation of the drawn x coordinates with the drawn colours IS the logged rho."""
+    import matplotlib.pyplot as plt
+
+    sample, sentences = first_sentences_sample(minilm, data_root, "en", "English.csv")
+    for plot_points, exact in ((10**6, True), (200, False)):  # every word drawn / a subsample drawn
+        result = frequency_analysis(
+            sample.layer(0), sample=sample, sentences=sentences, lang="en", plot_points=plot_points, seed=0
+        )
+        fig = result.figures["frequency_pca.png"]
+        points = fig.axes[0].collections[0]
+        x, colour = points.get_offsets()[:, 0], points.get_array()
+        rho = result.metrics["freq_rho_pc1"]
+        drawn = spearmanr(x, colour).statistic
+        assert abs(rho) > 0.2 and np.sign(drawn) == np.sign(rho)
+        if exact:
+            assert len(x) == result.metrics["freq_n_words"] and drawn == pytest.approx(rho, abs=1e-12)
+        assert f"ρ(freq, PC1) = {rho:+.2f}" in fig.axes[0].get_title()
+        plt.close(fig)

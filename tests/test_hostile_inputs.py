@@ -60,7 +60,7 @@ def test_cosine_metrics_answer_in_range_or_refuse_clearly(X):
 @given(matrices())
 def test_i_pc_is_a_ratio_in_0_1_or_refuses(X):
     Xf = np.asarray(X, dtype=np.float64)
-    if Xf.shape[0] < 2 or not np.isfinite(Xf).all():
+    if Xf.shape[0] < 2 or not np.isfinite(Xf).all() or not Xf.any():  # all zeros: refused, as i_cos does
         with pytest.raises(InvalidEmbeddingsError):
             i_pc(X)
         return
@@ -111,3 +111,62 @@ def test_d_equals_one_and_too_few_rows():
     X = np.array([[1.0], [2.0], [-3.0]])
     assert i_cos_exact(X) == pytest.approx(-1 / 3)  # pairs: (1,2)=1, (1,3)=-1, (2,3)=-1
     assert 0 < i_pc(X) <= 1
+
+
+# --------------------------------------------------------------------------- extreme magnitudes (issue 16, item 15)
+
+GAUSS = np.random.default_rng(0).standard_normal((60, 6)) + np.array([4.0, 0, 0, 0, 0, 0])
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e120, 1e-160, 1e-200])
+def test_extreme_magnitudes_give_the_scale_invariant_answers_or_finite_ones(scale):
+    """Metrics answer at any magnitude: the scale-invariant ones (IsoScore, cosines, outlier
+    dimensions) as for the unscaled matrix (IsoScore said "all identical" at 1e-160 and 0.1 at 1e120);
+    I_PC and its log stay defined (LinAlgError at 1e200 before)."""
+    from geomexp.metrics import log_i_pc
+
+    X = GAUSS * scale
+    assert isoscore(X) == pytest.approx(isoscore(GAUSS), rel=1e-12)
+    assert i_cos_exact(X) == pytest.approx(i_cos_exact(GAUSS), rel=1e-12)
+    out, ref = outlier_dimensions(X, sigma="means", k_sigma=2), outlier_dimensions(GAUSS, sigma="means", k_sigma=2)
+    assert out.indices.tolist() == ref.indices.tolist() == [0]
+    assert out.z_scores() == pytest.approx(ref.z_scores(), rel=1e-12)
+    assert np.isfinite(out.threshold) and out.threshold == pytest.approx(ref.threshold * scale, rel=1e-12)
+    assert 0.0 <= i_pc(X) <= 1.0 and np.isfinite(log_i_pc(X))
+    if scale > 1:
+        assert log_i_pc(X) == pytest.approx(log_i_pc(GAUSS) * scale, rel=0.05)  # exp(u.x) scales in the exponent
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+@pytest.mark.parametrize("name", ["whiten", "abtt", "center"])
+def test_enhancers_refuse_magnitudes_whose_covariance_overflows_or_underflows(scale, name):
+    with pytest.raises(InvalidEmbeddingsError, match=r"largest \|value\| is .* rescale X"):
+        make_enhancer(name).fit(GAUSS * scale)
+
+
+def test_i_pc_refuses_an_all_zero_matrix_as_i_cos_does():
+    zeros = np.zeros((10, 4))
+    for metric in (i_pc, i_cos_exact):
+        with pytest.raises(InvalidEmbeddingsError, match="zero"):
+            metric(zeros)
+
+
+def test_cluster_enhancer_on_huge_values_is_a_clear_error_not_an_abort():
+    """faiss aborted the whole process (exit 134) on values >= 1e19: now checked before faiss sees X."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = (
+        "import numpy as np\n"
+        "from geomexp.enhancement.cluster import ClusterEnhancer\n"
+        "from geomexp.metrics import InvalidEmbeddingsError\n"
+        "try:\n"
+        "    ClusterEnhancer(n_clusters=3, n_components=1).fit(np.random.default_rng(0).standard_normal((200, 8)) * 1e19)\n"
+        "except InvalidEmbeddingsError as err:\n"
+        "    print(err)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert "ClusterEnhancer (faiss works in float32): X's largest |value| is" in proc.stdout

@@ -81,7 +81,8 @@ def test_all_layers_log_steps_and_layer_curves(make_cfg, store_uri):
     assert sorted(h.step for h in history) == list(range(7))
     assert [result.metrics[("i_cos", s)] for s in range(7)] == [h.value for h in sorted(history, key=lambda h: h.step)]
     files = all_artifacts(client, result.run_id)
-    assert "figures/by_layer/i_cos.png" in files and "figures/by_layer/i_pc.png" in files
+    assert "figures/by_layer/isotropy.png" in files  # one curves figure per analysis, its metrics as panels
+    assert not any(f.startswith("figures/by_layer/i_") for f in files)
     assert "figures/isotropy/layer_00/pca_2d.png" in files and "tables/metrics_by_layer.json" in files
     with open(client.download_artifacts(result.run_id, "tables/metrics_by_layer.json")) as f:
         data = json.load(f)

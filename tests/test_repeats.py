@@ -12,6 +12,7 @@ from geomexp.config.spec import RunSpec
 from geomexp.errors import ConfigError
 from geomexp.experiment import run
 from geomexp.experiment.repeats import summarize_seeds, t_quantile
+from geomexp.report import build_tables, collect_runs
 
 INFOS = [
     AnalysisInfo("toy", "toy", metrics=(MetricInfo("score", "score", 4, "higher"), MetricInfo("top_dim", "top dim", 0)))
@@ -79,3 +80,13 @@ def test_repeated_run_equals_the_mean_of_the_seeds_run_one_by_one(make_cfg, stor
     assert table["metrics"]["i_cos"]["6"] == [s.metrics[("i_cos", 6)] for s in singles]
     single = run(make_cfg(*common, "seed=0"))  # tracked: its group differs from the repeated run's
     assert r.data.tags["geomexp.group"] != client.get_run(single.run_id).data.tags["geomexp.group"]
+    # the report shows the repeated run's own spread: mean ± sd (n=3 seeds), apart from the single run
+    tables = build_tables(collect_runs(store_uri, experiment="geomexp"))
+    df = tables["i_cos"]
+    rows = df[df["sw n"] == 3] if "sw n" in df else df.iloc[0:0]
+    assert len(rows) == 2  # raw and cluster spaces of the repeated run
+    for (_, row), key in zip(rows.iterrows(), ("i_cos", "i_cos/cluster")):
+        base, _, suffix = key.partition("/")
+        sd_key = f"{base}_sd" + (f"/{suffix}" if suffix else "")
+        assert row["sw"] == pytest.approx(repeated.metrics[(key, 6)], rel=1e-9)
+        assert row["sw sd"] == pytest.approx(repeated.metrics[(sd_key, 6)], rel=1e-9)

@@ -265,7 +265,7 @@ def test_raw_values_of_enhanced_runs_share_the_raw_row(store, tmp_path):
     """The raw space of an enhanced run is the same measurement as a run without enhancement (same
     sample, same analysis settings): one raw row, counted once; what other analyses ran does not matter."""
     uri, r, _, _ = store
-    df = make_report(uri, experiment="enh", out_dir=tmp_path, log=False).tables["i_cos"]
+    df = make_report(uri, experiment="enh", out_dir=tmp_path, log=False, formats="png").tables["i_cos"]
     assert df["space"].tolist() == ["raw", "abtt"] and df["enhancement"].tolist() == ["none", "abtt"]
     raw = row(df, space="raw")
     assert (
@@ -282,7 +282,8 @@ def test_raw_values_of_enhanced_runs_share_the_raw_row(store, tmp_path):
 
 def test_sts_track_table_and_crosslingual_matrix(store, tmp_path, tiny_bert_dir):
     uri, r, _, _ = store
-    report = make_report(uri, experiment="tasks", out_dir=tmp_path, log=False)
+    report = make_report(uri, experiment="tasks", out_dir=tmp_path, log=False, formats="png")
+    assert {"sts", "crosslingual_overlap", "curves/isoscore_by_language"} <= set(report.figures)
     sts = report.tables["sts"]
     assert list(sts.columns) == ["model", "layer", "enhancement", "space", "sts5 en-en", "runs"]
     # en-en has a zero-shot row too: it is fitted on the English corpus sample, not on the track
@@ -297,6 +298,32 @@ def test_sts_track_table_and_crosslingual_matrix(store, tmp_path, tiny_bert_dir)
     raw, zs = row(gain, space="raw"), row(gain, space="abtt zero-shot")
     assert raw["Spearman 95% low"] < raw["STS Spearman x100"] < raw["Spearman 95% high"]
     assert zs["gain p"] == value(r["sts"], "sts_gain_p/abtt/zero_shot", 2) and math.isnan(raw["gain p"])
+    # the figures drawn from the same runs: STS bars per mode with their intervals, the overlap matrix
+    from geomexp.report.figures import overlap_heatmaps, sts_bars
+
+    runs = collect_runs(uri, experiment="tasks")
+    ax = sts_bars(runs).axes[0]
+    assert [p.get_height() for p in ax.patches] == [value(r["sts"], k, 2) for k in keys]
+    # the error bars: from the bootstrap interval's low to its high end
+    ends = {
+        (round(float(seg[:, 1].min()), 9), round(float(seg[:, 1].max()), 9))
+        for c in ax.collections
+        for seg in c.get_segments()
+        if len(seg)
+    }
+    interval = [
+        (
+            value(r["sts"], k.replace("sts_spearman", "sts_spearman_ci_low"), 2),
+            value(r["sts"], k.replace("sts_spearman", "sts_spearman_ci_high"), 2),
+        )
+        for k in keys
+    ]
+    assert {(round(lo, 9), round(hi, 9)) for lo, hi in interval} <= ends
+    fig = overlap_heatmaps(runs)
+    image = fig.axes[0].get_images()[0].get_array()
+    assert image[0, 1] == image[1, 0] == value(r["xl"], "xl_overlap.en_sw") and np.ma.is_masked(image[0, 0])
+    chance = value(r["xl"], "xl_overlap_chance")
+    assert f"chance D/d = {chance:.3f}" in fig.axes[-1].get_ylabel()
 
     xl = report.tables["crosslingual"]
     assert list(xl.columns) == ["model", "subject", "layer", "language", "en", "sw", "runs"]
@@ -353,7 +380,9 @@ def test_layer_option(store, tmp_path, capsys):
 
 def test_cli_writes_logs_and_prints(store, tmp_path, capsys):
     uri = store[0]
-    assert main(["--experiment", "tasks", "--tracking-uri", uri, "--out", str(tmp_path / "rep")]) == 0
+    assert (
+        main(["--experiment", "tasks", "--tracking-uri", uri, "--out", str(tmp_path / "rep"), "--formats", "png"]) == 0
+    )
     printed = capsys.readouterr().out
     assert f"in {tmp_path / 'rep'}" in printed and str(tmp_path / "rep" / "sts.md") in printed
     assert "tag geomexp.kind=report" in printed

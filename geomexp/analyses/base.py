@@ -11,7 +11,7 @@ rest (it never re-lists metric names). Add an analysis: one module + one ``conf/
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 #: extra inputs an analysis may declare in ``needs`` (``X``, ``seed`` and ``title`` are always given)
@@ -21,6 +21,8 @@ INPUTS = {
     "lang": "the run's language code",
     "lang_reps": "{code: (N_code, d) array} of the same model, layer and space for every language of `langs`",
     "layernorm_weights": "(L, d) float64 output-LayerNorm weights of the model (loads the model)",
+    "layer": "index of the layer X comes from (0 = embedding output)",
+    "layer_reps": "{layer: (N, d)} every layer of the run's `layer` selection, the same tokens and space as X",
 }
 
 
@@ -47,6 +49,8 @@ class MetricInfo:
     label: display name. decimals: fixed decimals in tables (0 for counts and indices).
     better: ``"higher"``, ``"lower"`` or None (no direction, e.g. an index).
     headline: shown first on the console. log_scale: spans decades (plot on a log axis).
+    curve: a curve of it against layer means something (False for a dimension index or the end
+    of an interval: no per-run or report curve is drawn for it).
     """
 
     key: str
@@ -56,6 +60,12 @@ class MetricInfo:
     headline: bool = False
     log_scale: bool = False
     description: str = ""
+    curve: bool = True
+
+    def axis_label(self, log: bool | None = None) -> str:
+        """The label of an axis showing this metric: ``"I_PC (log scale)"`` on a log axis."""
+        log = self.log_scale if log is None else log
+        return f"{self.label} (log scale)" if log else self.label
 
     def matches(self, key: str) -> bool:
         """Whether the metric ``key`` (without a space suffix) is this metric or a member of its family."""
@@ -68,8 +78,10 @@ class MetricInfo:
 def interval_infos(how: str) -> tuple[MetricInfo, MetricInfo]:
     """The ``<metric>_ci_low`` / ``<metric>_ci_high`` family of an analysis's bootstrap intervals."""
     return (
-        MetricInfo("{metric}_ci_low", "interval low", 4, description=f"lower end of the interval ({how})"),
-        MetricInfo("{metric}_ci_high", "interval high", 4, description=f"upper end of the interval ({how})"),
+        MetricInfo("{metric}_ci_low", "interval low", 4, description=f"lower end of the interval ({how})", curve=False),
+        MetricInfo(
+            "{metric}_ci_high", "interval high", 4, description=f"upper end of the interval ({how})", curve=False
+        ),
     )
 
 
@@ -126,12 +138,17 @@ class AnalysisInfo:
         return cls(
             name=data["name"],
             title=data.get("title", data["name"]),
-            metrics=tuple(MetricInfo(**m) for m in data.get("metrics", ())),
+            metrics=tuple(
+                MetricInfo(**{k: v for k, v in m.items() if k in _METRIC_FIELDS}) for m in data.get("metrics", ())
+            ),
             needs=frozenset(data.get("needs", ())),
             tables=tuple(ReportTable(**{**t, "columns": tuple(t["columns"])}) for t in data.get("tables", ())),
             kind=data.get("kind", "analysis"),
             needs_when=tuple(tuple(p) for p in data.get("needs_when", ())),
         )
+
+
+_METRIC_FIELDS = {f.name for f in fields(MetricInfo)}
 
 
 def analysis(name: str, title: str, *, metrics=(), needs=(), tables=(), needs_when=None):

@@ -23,7 +23,7 @@ from geomexp.validation import as_embeddings
             description="mean over language pairs of the top-D PC subspace overlap",
         ),
         MetricInfo("xl_overlap_min", "subspace overlap (min)", 3),
-        MetricInfo("xl_overlap_chance", "overlap by chance (D/d)", 3),
+        MetricInfo("xl_overlap_chance", "overlap by chance (D/d)", 3, curve=False),
         MetricInfo("xl_mean_cos_mean", "cosine of mean vectors", 3),
         MetricInfo(
             "xl_overlap.{pair}", "overlap {pair}", 3, description="overlap of two languages' top-D PC subspaces"
@@ -98,10 +98,13 @@ def crosslingual_analysis(
     }
     figures = {}
     if plot:
-        from geomexp.plots import heatmap, language_pca_scatter
+        from geomexp.plots import language_pca_scatter, overlap_heatmap
 
-        figures["joint_pca.png"] = language_pca_scatter(lang_reps, title=title, max_points=plot_points, seed=seed)
-        figures["subspace_overlap.png"] = heatmap(
-            overlap, codes, title=f"top-{n_components} PC subspace overlap — {title}", vmin=0, vmax=1
+        where = title
+        figures["joint_pca.png"] = language_pca_scatter(
+            lang_reps, title=f"joint 2-D PCA of {', '.join(codes)} — {where}", max_points=plot_points, seed=seed
+        )
+        figures["subspace_overlap.png"] = overlap_heatmap(
+            overlap, codes, chance=n_components / d, title=f"top-{n_components} PC subspace overlap\n{where}"
         )
     return AnalysisResult(metrics=metrics, figures=figures, tables=tables)

@@ -31,11 +31,13 @@ def _table(top: list[tuple[int, float, float]]) -> dict:
             headline=True,
             description="share of the mean cosine carried by the top dimension",
         ),
-        MetricInfo("cc_top{rank}_dim", "top-{rank} dim", 0, description="index of the dimension"),
+        MetricInfo("cc_top{rank}_dim", "top-{rank} dim", 0, description="index of the dimension", curve=False),
         MetricInfo("cc_top{rank}_share", "top-{rank} share", 3, "lower", description="its fraction of the mean cosine"),
         MetricInfo("cc_top{rank}", "top-{rank} CC", 4, description="its mean cosine contribution"),
-        MetricInfo("cc_sum", "sum of CC (sampled)", 4, description="equals the sampled I_Cos over the same pairs"),
-        MetricInfo("cc_sum_exact", "sum of CC (all pairs)", 4, description="equals the exact I_Cos"),
+        MetricInfo(
+            "cc_sum", "sum of CC (sampled)", 4, description="equals the sampled I_Cos over the same pairs", curve=False
+        ),
+        MetricInfo("cc_sum_exact", "sum of CC (all pairs)", 4, description="equals the exact I_Cos", curve=False),
     ],
     tables=[
         ReportTable(

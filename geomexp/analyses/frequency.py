@@ -64,9 +64,9 @@ def _words_table(
         MetricInfo("freq_abs_rho_pc_max", "max |rho(freq, PC)|", 3),
         MetricInfo("freq_rho_norm", "rho(freq, norm)", 3),
         MetricInfo("freq_rho_mean_dir", "rho(freq, mean direction)", 3),
-        MetricInfo("freq_n_words", "words used", 0),
-        MetricInfo("freq_n_dropped", "words without a frequency", 0),
-        MetricInfo("freq_mean_pieces", "tokens per word", 2),
+        MetricInfo("freq_n_words", "words used", 0, curve=False),
+        MetricInfo("freq_n_dropped", "words without a frequency", 0, curve=False),
+        MetricInfo("freq_mean_pieces", "tokens per word", 2, curve=False),
     ],
     needs=("sample", "sentences", "lang"),
     tables=[
@@ -105,7 +105,8 @@ def frequency_analysis(
     ``freq_abs_rho_pc_max``, ``freq_rho_norm``, ``freq_rho_mean_dir``, ``freq_probe_r2``;
     counts ``freq_n_words`` (words used), ``freq_n_dropped`` (words without a
     frequency), ``freq_mean_pieces`` (tokens per word used).
-    Figure: ``frequency_pca.png`` (if ``plot``). Table: ``frequency_words.json``
+    Figure: ``frequency_pca.png`` (if ``plot``): the PCA of all words used, on the axes (and signs) of
+    ``freq_rho_pc1``, so the plot and the logged rho agree (``geomexp.plots.frequency_pca_plot``). Table: ``frequency_words.json``
     (at most ``table_rows`` words). Tag: ``freq_source`` (``wordfreq`` or ``corpus``).
     """
     min_words = check_positive_int(min_words, "min_words")
@@ -143,6 +144,7 @@ def frequency_analysis(
             max_points=plot_points,
             seed=seed,
             label=f"log10 freq. per 1e9 words ({origin})",
+            rho=metrics.get("freq_rho_pc1"),
         )
     return AnalysisResult(
         metrics=metrics, figures=figures, tables={"frequency_words.json": words}, tags={"freq_source": freqs.source}

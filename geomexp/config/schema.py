@@ -8,6 +8,7 @@ is checked against it.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -181,9 +182,13 @@ def load_lang_config(code: str) -> LangConfig:
 
 
 def register_resolvers() -> None:
-    """Register ``${geomexp_root:}`` (the project root as an absolute path)."""
+    """Register ``${geomexp_root:}`` (the project root as an absolute path) and ``${geomexp_unique:}``."""
     if not OmegaConf.has_resolver("geomexp_root"):
         OmegaConf.register_new_resolver("geomexp_root", lambda: str(project_root()))
+    if not OmegaConf.has_resolver("geomexp_unique"):
+        # a short random suffix, drawn once per config (cached like ${now:}; Hydra copies the cache to
+        # every job of a sweep): two sweeps started in the same second get different folders
+        OmegaConf.register_new_resolver("geomexp_unique", lambda: secrets.token_hex(3), use_cache=True)
 
 
 def register_configs() -> None:

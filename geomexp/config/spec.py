@@ -8,6 +8,7 @@ check here raises ``ConfigError`` naming the bad value and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,8 @@ from geomexp.sampling import TOKEN_SAMPLINGS
 
 CORPORA = ("wikipedia", "text")
 SAMPLE_UNITS = ("tokens", "sentences")
+#: torch devices a run may ask for (checked before the cache, so a cache hit cannot hide a typo)
+DEVICE = re.compile(r"auto|cpu|mps|(cuda|xpu)(:\d+)?")
 
 
 class UntrustedTargetError(ConfigError):
@@ -265,6 +268,13 @@ class RunSpec:
         ):
             if value < 1:
                 raise ConfigError(f"{key} must be a positive integer; got {value}")
+        if d["add_special_tokens"] and d["max_length"] < 3:  # HF would not truncate at all (it warns only)
+            raise ConfigError(
+                f"data.max_length={d['max_length']} leaves no room for a content token beside the 2 special "
+                "tokens ([CLS]/[SEP], <s>/</s>): use 3 or more (or data.add_special_tokens=false)"
+            )
+        if not DEVICE.fullmatch(str(m["device"])):
+            raise ConfigError(f"model.device={m['device']!r} is not a torch device: use auto, cpu, cuda, cuda:0, mps")
         lang = LangSpec(**c["lang"])
         data = DataSpec(
             corpus=d["corpus"],
@@ -294,6 +304,18 @@ class RunSpec:
                 )
         enhancement = _enhancement(c["enhancement"], sample, trusted)
         langs = tuple(c["langs"])
+        if data.corpus == "text" and analyses:  # one file stands for whichever language is asked
+            if enhancement is not None and enhancement.fit_lang:
+                raise ConfigError(
+                    f"enhancement.fit_lang={enhancement.fit_lang} needs a corpus per language, but data.corpus=text "
+                    "reads the one data.text_file for every language: use data.corpus=wikipedia, or "
+                    "enhancement.fit_lang=null to fit on the text file itself"
+                )
+            if any("lang_reps" in a.inputs for a in analyses):
+                raise ConfigError(
+                    "comparing languages (langs=...) needs a corpus per language, but data.corpus=text reads the "
+                    "one data.text_file for every language: use data.corpus=wikipedia"
+                )
         for code in langs:
             LangSpec.load(code)
         if any("lang_reps" in a.inputs for a in analyses) and len(langs) < 2:  # (RunSpec.compares_languages)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from geomexp.data.download import locate_data_file
-from geomexp.errors import DataNotFoundError
+from geomexp.errors import DataError, DataNotFoundError
 
 #: Raw files of the paper authors' repository, pinned to the commit the shared data was taken from.
 DEFAULT_BASE_URL = (
@@ -64,13 +65,28 @@ def read_wikipedia_csv(path: str | Path) -> list[str]:
     Empty sentences are skipped; the text is kept as is (wiki markup included).
     """
     path = Path(path)
-    with open(path, encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames is None or "Sentence" not in reader.fieldnames:
-            raise DataNotFoundError(
-                f"{path} is not a corpus CSV: it has no 'Sentence' column (columns: {reader.fieldnames})"
-            )
-        return [row["Sentence"].strip() for row in reader if row["Sentence"] and row["Sentence"].strip()]
+    text = read_utf8(path, "corpus CSV")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames is None or "Sentence" not in reader.fieldnames:
+        raise DataNotFoundError(
+            f"{path} is not a corpus CSV: it has no 'Sentence' column (columns: {reader.fieldnames})"
+        )
+    return [row["Sentence"].strip() for row in reader if row["Sentence"] and row["Sentence"].strip()]
+
+
+def read_utf8(path: Path, what: str) -> str:
+    """The text of ``path``, or a ``DataError`` naming the file if it is not UTF-8 text (binary, another encoding)."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"{what} {path} is not UTF-8 text (byte {err.start}: {data[err.start : err.start + 1]!r}); "
+            "convert it, e.g. iconv -f latin1 -t utf-8"
+        ) from None
+    if "\x00" in text:
+        raise DataError(f"{what} {path} is binary, not text (a NUL byte at offset {text.index(chr(0))})")
+    return text
 
 
 def load_wikipedia_corpus(lang: str, filename: str, **resolve_kwargs) -> Corpus:
@@ -87,8 +103,8 @@ def load_text_corpus(lang: str, path: str | Path) -> Corpus:
     path = Path(path).expanduser()
     if not path.is_file():
         raise DataNotFoundError(f"text corpus {path} not found (data.text_file)")
-    with open(path, encoding="utf-8") as f:
-        sentences = [line.strip() for line in f if line.strip()]
+    lines = io.StringIO(read_utf8(path, "text corpus"), newline=None)  # the lines open() would give
+    sentences = [line.strip() for line in lines if line.strip()]
     if not sentences:
         raise DataNotFoundError(f"text corpus {path} holds no sentences")
     return Corpus(lang=lang, sentences=tuple(sentences), source=str(path), checksum=sentences_checksum(sentences))

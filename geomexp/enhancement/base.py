@@ -32,7 +32,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from geomexp.errors import GeomexpError
-from geomexp.validation import InvalidEmbeddingsError, as_embeddings
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_magnitude
 
 FORMAT_NAME = "geomexp.enhancer"
 FORMAT_VERSION = 1
@@ -110,6 +110,7 @@ class Enhancer(BaseEstimator):
         """Learn the enhancement from ``X`` (N, d). ``y`` is ignored (scikit-learn compatibility). Returns self."""
         self._check_params()
         X = as_embeddings(X)
+        check_magnitude(X, type(self).__name__)  # covariances of 1e200 overflow, of 1e-200 underflow
         self._check_params_against(X)
         self._forget_fit()
         self.n_features_out_ = int(X.shape[1])  # _fit may change it (whitening with a cut)
@@ -157,6 +158,7 @@ class Enhancer(BaseEstimator):
         """``X`` (M, d) as float64 after checking that the estimator is fitted and d matches the fit data."""
         self._check_is_fitted()
         X = as_embeddings(X, min_rows=1)
+        check_magnitude(X, type(self).__name__)
         if X.shape[1] != self.n_features_in_:
             raise InvalidEmbeddingsError(
                 f"X has {X.shape[1]} dimensions but this {type(self).__name__} was fitted on "

@@ -45,7 +45,14 @@ import numpy as np
 from geomexp.enhancement.base import Enhancer, faiss_threads
 from geomexp.errors import ConfigError, GeomexpError
 from geomexp.linalg import principal_axes, remove_directions
-from geomexp.validation import InvalidEmbeddingsError, check_choice, check_int, check_n_components, resolve_seed
+from geomexp.validation import (
+    InvalidEmbeddingsError,
+    check_choice,
+    check_int,
+    check_magnitude,
+    check_n_components,
+    resolve_seed,
+)
 
 SMALL_CLUSTER_POLICIES = ("reduce", "merge", "error")
 # k-means initialisations -> name of the faiss ``ClusteringInitMethod`` constant.
@@ -61,7 +68,10 @@ class SmallClusterError(GeomexpError, ValueError):
 
 
 def as_float32(X: np.ndarray) -> np.ndarray:
-    """``X`` (N, d) as a C-contiguous float32 array for faiss; error if values overflow float32."""
+    """``X`` (N, d) as a C-contiguous float32 array for faiss; error if values overflow float32, or if
+    squared distances would (faiss then aborts the whole process: checked before it sees X)."""
+    high = 0.5 * float(np.sqrt(np.finfo(np.float32).max / max(X.shape[1], 1)))  # (2|x|)^2 d < float32 max
+    check_magnitude(X, "ClusterEnhancer (faiss works in float32)", low=1e-15, high=high)
     X32 = np.ascontiguousarray(X, dtype=np.float32)
     if not np.isfinite(X32).all():
         raise InvalidEmbeddingsError("X has values beyond the float32 range (|x| > 3.4e38); faiss works in float32")

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from geomexp.analyses.base import AnalysisResult
+from geomexp.cache import check_writable as check_cache_writable
 from geomexp.config.spec import AnalysisSpec, RunSpec
 from geomexp.encoders import describe_encoder
 from geomexp.errors import ConfigError
@@ -79,7 +80,8 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
     """Run ``spec``, top to bottom (see the module docstring)."""
     uri = spec.tracking.uri
     if uri:
-        check_store_reachable(uri)
+        check_store_reachable(uri)  # unreachable, unwritable, not MLflow: one line, before any model loads
+    check_cache_writable(spec.cache_dir)
     foreign = sorted({spec.lang.code, *spec.langs} - {"en"}) if spec.analyses else []
     if not spec.multilingual and foreign:
         log.warning(
@@ -102,7 +104,14 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
         failed = runs_with_tag(uri, spec.tracking.experiment, "geomexp.identity", identity, finished=False)
         if failed:
             tags["resumed_after"] = failed[0]
-    with tracked_run(uri, spec.tracking.experiment, name, parent_run_id=parent, tags=tags) as logger:
+    with tracked_run(
+        uri,
+        spec.tracking.experiment,
+        name,
+        parent_run_id=parent,
+        tags=tags,
+        experiment_description=experiment_description(spec, context),
+    ) as logger:
         logger.log_params(ident.run_params(spec))
         logger.log_dict(redact_config(spec.resolved), CONFIG_ARTIFACT)  # no credentials in artifacts
         logger.log_dict({i.name: i.to_dict() for i in spec.infos}, META_ARTIFACT)
@@ -118,6 +127,24 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
             )
         )
     return result
+
+
+def experiment_description(spec: RunSpec, context: RunContext) -> str:
+    """The MLflow experiment's description (set by its first run): what its runs measure and how they
+    were made, and how to hide the report runs from metric charts."""
+    what = ", ".join(a.name for a in (*spec.analyses, *spec.tasks)) or "nothing"
+    overrides = redact_uri(" ".join(context.overrides))  # no credentials in the description
+    return (
+        f"geomexp experiment **{spec.tracking.experiment}**: geometry of contextual embeddings "
+        f"(isotropy, rogue and outlier dimensions, enhancement, STS) measured with geomexp.\n\n"
+        f"- First run: {what} on {ident.model_label(spec)}, {ident.subject(spec)}, layer={spec.layer}"
+        f" (`python run.py {overrides}`).\n"
+        "- One run per job (tag `geomexp.kind=measurement`), metrics logged with step = layer index; sweeps "
+        "are parent runs (`geomexp.kind=sweep`); each run saves its resolved config (`config/config.yaml`).\n"
+        "- Reports (`python -m geomexp.report --experiment <name>`) are runs named `report` with tag "
+        "`geomexp.kind=report` and no metrics; hide them from the metric charts with the search filter "
+        "`tags.geomexp.kind = 'measurement'`; their `report/index.html` artifact is the static HTML report."
+    )
 
 
 def run_tags(spec: RunSpec, context: RunContext) -> dict[str, str]:
@@ -185,16 +212,26 @@ def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
         )
     per_layer = len(layers) > 1
     title = f"{ident.model_label(spec)} · {ident.subject(spec)}"
+    # an analysis that needs `layer_reps` sees every layer's space at every layer: keep them all
+    kept: dict[int, list] | None = {} if any("layer_reps" in a.inputs for a in spec.analyses) else None
     with logger.deferred():  # all layers' results are written together, or none
         for layer in layers:
-            spaces = [("", sample.layer(layer) if sample is not None else None, None)]
-            if spec.enhancement and spec.analyses:
-                spaces.append(enhanced_space(spec, reps, layer, spaces[0][1], logger))
+            spaces = layer_spaces(spec, reps, sample, layer, logger, kept)
             for suffix, X, enhancer in spaces:
                 lang_reps = lang_representations(spec, reps, layer, enhancer)
+                layer_reps = None
+                if kept is not None:
+                    layer_reps = {
+                        other: next(
+                            Y for s, Y, _ in layer_spaces(spec, reps, sample, other, logger, kept) if s == suffix
+                        )
+                        for other in layers
+                    }
                 where = f"{title} · layer {layer}" + (f" · after {spec.enhancement.label}" if suffix else "")
                 for a in spec.analyses:
-                    out = call_analysis(a, X, spec, reps, sample, lang_reps, title=where)
+                    out = call_analysis(
+                        a, X, spec, reps, sample, lang_reps, title=where, layer=layer, layer_reps=layer_reps
+                    )
                     folder = a.name + (f"/{suffix.strip('/').replace('/', '_')}" if suffix else "")
                     record(logger, result, out, folder, layer, suffix, per_layer, spec)
             for t in spec.tasks:
@@ -215,6 +252,22 @@ def check_against_model(spec: RunSpec, hidden_size: int) -> None:
         raise ConfigError(
             f"enhancement.params.n_components={D} must be below the model's {hidden_size} dimensions ({spec.encoder.name})"
         )
+
+
+def layer_spaces(spec: RunSpec, reps: Representations, sample, layer: int, logger: RunLogger, kept: dict | None):
+    """``[(suffix, X, enhancer)]`` of ``layer``: the raw space and, with an enhancement, the enhanced one.
+
+    ``kept``: None, or a dict that keeps every layer's spaces once computed (each enhancer is
+    fitted and logged once per layer, whichever layer first asks for it).
+    """
+    if kept is not None and layer in kept:
+        return kept[layer]
+    spaces = [("", sample.layer(layer) if sample is not None else None, None)]
+    if spec.enhancement and spec.analyses:
+        spaces.append(enhanced_space(spec, reps, layer, spaces[0][1], logger))
+    if kept is not None:
+        kept[layer] = spaces
+    return spaces
 
 
 def enhanced_space(spec: RunSpec, reps: Representations, layer: int, X: np.ndarray, logger: RunLogger):
@@ -244,7 +297,16 @@ def lang_representations(spec: RunSpec, reps: Representations, layer: int, enhan
 
 
 def call_analysis(
-    a: AnalysisSpec, X, spec: RunSpec, reps: Representations, sample, lang_reps, *, title: str
+    a: AnalysisSpec,
+    X,
+    spec: RunSpec,
+    reps: Representations,
+    sample,
+    lang_reps,
+    *,
+    title: str,
+    layer: int | None = None,
+    layer_reps: dict | None = None,
 ) -> AnalysisResult:
     """Call analysis ``a`` on ``X`` (N, d) with its parameters and the inputs it declares
     (see ``geomexp.analyses.base.INPUTS``)."""
@@ -260,6 +322,10 @@ def call_analysis(
             inputs[name] = lang_reps
         elif name == "layernorm_weights":
             inputs[name] = reps.layernorm_weights()
+        elif name == "layer":
+            inputs[name] = layer
+        elif name == "layer_reps":
+            inputs[name] = layer_reps
     return a.fn(X, seed=spec.seed, title=title, **inputs, **a.params)
 
 
@@ -292,24 +358,27 @@ def record(
 
 
 def log_layer_curves(logger: RunLogger, result: RunResult, spec: RunSpec, title: str) -> None:
-    """``tables/metrics_by_layer.json`` (every metric) and one metric-vs-layer figure per headline metric
-    (raw and enhanced on the same axes)."""
+    """``tables/metrics_by_layer.json`` (every metric) and, per analysis, one figure of its metrics against
+    layer (``figures/by_layer/<analysis>.png``): one panel per metric that declares a curve means something
+    (not an index), raw and enhanced on the same axes, labelled and scaled from the metric's metadata."""
     keys = headline_keys(spec.infos, [k for k, _ in result.metrics])
     table = {"layer": result.layers, **{k: [result.metrics.get((k, layer)) for layer in result.layers] for k in keys}}
     logger.log_dict(table, "tables/metrics_by_layer.json")
     if not spec.tracking.log_figures:
         return
-    from geomexp.plots import metric_vs_layer
+    from geomexp.plots import analysis_curves
 
     for info in spec.infos:
-        for head in info.headline():
-            series = {k: table[k] for k in variants(head, keys) if None not in table[k]}
+        panels = []
+        for mi in info.metrics:
+            if not mi.curve or "{" in mi.key:
+                continue
+            series = {k: table[k] for k in variants(mi.key, keys) if None not in table[k]}
             if series:
-                m = info.metric(head)
-                fig = metric_vs_layer(result.layers, series, title=f"{m.label} — {title}", ylabel=m.label)
-                if m.log_scale and all(v > 0 for vs in series.values() for v in vs):
-                    fig.axes[0].set_yscale("log")
-                logger.log_figure(fig, f"figures/by_layer/{head}.png")
+                panels.append((mi, series))
+        if panels:
+            fig = analysis_curves(result.layers, panels, title=f"{info.title} — {title}")
+            logger.log_figure(fig, f"figures/by_layer/{info.name}.png")
 
 
 def log_enhancer(logger: RunLogger, enhancer, layer: int) -> None:

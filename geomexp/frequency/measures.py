@@ -8,8 +8,6 @@ from the whole vector.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import spearmanr
-from sklearn.model_selection import KFold
 
 from geomexp.frequency.errors import FrequencyError
 from geomexp.linalg import principal_coordinates
@@ -45,6 +43,8 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     scale = np.abs(x).max()
     if scale == 0 or np.ptp(x) <= 1e-12 * scale:
         return float("nan")
+    from scipy.stats import spearmanr
+
     return float(spearmanr(x, y).statistic)
 
 
@@ -89,6 +89,8 @@ def probe_r2(vectors: np.ndarray, log_freq: np.ndarray, *, cv_folds: int = 5, se
     rms = np.sqrt(np.mean(Z**2))
     Z = Z / rms if rms > 0 else Z
     pred = np.empty_like(log_freq)
+    from sklearn.model_selection import KFold
+
     for train, test in KFold(n_splits=cv_folds, shuffle=True, random_state=seed).split(Z):
         coef, intercept, _ = ridge_loo_fit(Z[train], log_freq[train])
         pred[test] = Z[test] @ coef + intercept

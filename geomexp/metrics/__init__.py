@@ -1,10 +1,13 @@
 """Pure metric functions on ``(N, d)`` NumPy arrays; no Hydra, MLflow or models."""
 
+from geomexp.metrics.contextuality import Contextuality, contextuality
 from geomexp.metrics.correlation import pearson, spearman
 from geomexp.metrics.dimensions import cosine_contributions, top_dimensions
+from geomexp.metrics.intrinsic import effective_rank, knn_distances, mle_dimension, participation_ratio, twonn
 from geomexp.metrics.isoscore import isoscore
 from geomexp.metrics.isotropy import i_cos, i_cos_exact, i_pc, log_i_pc, sample_pairs
 from geomexp.metrics.outliers import OutlierResult, layernorm_outlier_dimensions, outlier_dimensions
+from geomexp.metrics.similarity import linear_cka, procrustes_distance, similarities_to, similarity_matrices
 from geomexp.metrics.subspace import principal_angles, subspace_overlap, top_principal_subspace
 from geomexp.validation import InvalidEmbeddingsError, as_embeddings
 
@@ -23,6 +26,17 @@ __all__ = [
     "principal_angles",
     "subspace_overlap",
     "top_principal_subspace",
+    "contextuality",
+    "Contextuality",
+    "twonn",
+    "mle_dimension",
+    "knn_distances",
+    "effective_rank",
+    "participation_ratio",
+    "linear_cka",
+    "procrustes_distance",
+    "similarity_matrices",
+    "similarities_to",
     "pearson",
     "spearman",
     "InvalidEmbeddingsError",

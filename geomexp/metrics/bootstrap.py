@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 from geomexp.errors import ConfigError
 from geomexp.validation import check_float, check_int
@@ -74,6 +73,8 @@ def paired_p_value(differences: np.ndarray) -> float:
 
 def spearman_rows(P: np.ndarray, G: np.ndarray) -> np.ndarray:
     """Spearman correlation of each row pair of (B, n) arrays -> (B,) (NaN where a row is constant)."""
+    from scipy.stats import rankdata
+
     rp = rankdata(P, axis=1)
     rg = rankdata(G, axis=1)
     rp -= rp.mean(axis=1, keepdims=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 from geomexp.validation import InvalidEmbeddingsError
 
@@ -31,4 +30,6 @@ def pearson(pred, gold) -> float:
 def spearman(pred, gold) -> float:
     """Spearman rank correlation of two (n,) arrays: Pearson of their ranks (ties get mean ranks)."""
     p, g = _paired(pred, gold)
+    from scipy.stats import rankdata  # scipy.stats takes ~0.5 s to import: only when used
+
     return pearson(rankdata(p), rankdata(g))

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from geomexp.linalg import principal_variances
-from geomexp.validation import InvalidEmbeddingsError, as_embeddings
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings, exactly_rescaled
 
 
 def isoscore_from_variances(variances) -> float:
@@ -53,7 +53,7 @@ def isoscore(X) -> float:
     the algorithm; it equals ``IsoScore.IsoScore.IsoScore(X)`` of the authors' package
     (version 2.0.1, which also takes points as rows).
     """
-    W = as_embeddings(X)
+    W = exactly_rescaled(as_embeddings(X))  # scale-invariant: |x| ~ 1e-200 is not "all identical"
     if W.shape[1] < 2:
         raise InvalidEmbeddingsError(f"IsoScore needs at least 2 dimensions (columns); got d={W.shape[1]}")
     return isoscore_from_variances(principal_variances(W))

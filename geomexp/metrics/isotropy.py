@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_choice, check_positive_int
+from geomexp.validation import (
+    InvalidEmbeddingsError,
+    as_embeddings,
+    check_choice,
+    check_positive_int,
+    exactly_rescaled,
+)
 
 I_PC_SIGNS = ("both", "single")
 
@@ -63,9 +69,11 @@ def i_cos_exact(X) -> float:
 def principal_directions(X: np.ndarray) -> np.ndarray:
     """Eigenvectors of ``X^T X`` for the raw (uncentred) ``X`` (N, d), as the COLUMNS of a (d, d) array.
 
-    Ordered by decreasing eigenvalue.
+    Ordered by decreasing eigenvalue. Computed on an exactly rescaled copy where ``X^T X`` would
+    overflow or underflow (the directions do not depend on scale).
     """
-    _, vecs = np.linalg.eigh(X.T @ X)
+    S = exactly_rescaled(X)
+    _, vecs = np.linalg.eigh(S.T @ S)
     return vecs[:, ::-1]
 
 
@@ -101,6 +109,8 @@ def log_i_pc(X, signs: str = "both") -> float:
     """Natural log of ``i_pc(X, signs)``; finite even where ``i_pc`` underflows to 0."""
     check_choice(signs, "signs", I_PC_SIGNS, error=InvalidEmbeddingsError)
     W = as_embeddings(X)
+    if not W.any():
+        raise InvalidEmbeddingsError("X is all zeros: every direction is a principal one, I_PC is undefined")
     # (d, N): projection of every row on every direction, one float64 GEMM; rows are contiguous,
     # so each direction's log F(u) reduces along memory.
     Zt = np.ascontiguousarray(principal_directions(W).T) @ W.T

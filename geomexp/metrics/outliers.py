@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_choice, check_positive_real
+from geomexp.validation import (
+    InvalidEmbeddingsError,
+    as_embeddings,
+    check_choice,
+    check_positive_real,
+    exactly_rescaled,
+)
 
 SIGMA_CONVENTIONS = ("entries", "means")
 
@@ -79,10 +85,14 @@ def outlier_dimensions(X, k_sigma: float = 3.0, sigma: str = "entries") -> Outli
     check_choice(sigma, "sigma", SIGMA_CONVENTIONS, error=InvalidEmbeddingsError)
     k_sigma = check_positive_real(k_sigma, "k_sigma")
     W = as_embeddings(X)
-    mean_vector = W.mean(axis=0)
+    S = exactly_rescaled(W)  # the test is scale-invariant; sigma's squares must not overflow (1e200)
+    scale = float(np.frexp(np.abs(W).max())[1] - np.frexp(np.abs(S).max())[1]) if S is not W else 0.0
+    mean_s = S.mean(axis=0)
+    spread_s = float(S.std()) if sigma == "entries" else float(mean_s.std())
+    mask = _flag(mean_s, float(mean_s.mean()), spread_s, k_sigma)
+    mean_vector = np.ldexp(mean_s, int(scale)) if scale else mean_s
     center = float(mean_vector.mean())
-    spread = float(W.std()) if sigma == "entries" else float(mean_vector.std())
-    mask = _flag(mean_vector, center, spread, k_sigma)
+    spread = float(np.ldexp(spread_s, int(scale))) if scale else spread_s
     indices = np.flatnonzero(mask).astype(np.int64)
     return OutlierResult(
         mean_vector=mean_vector,

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import subspace_angles
 
 from geomexp.linalg import principal_axes
 from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_positive_int
@@ -65,6 +64,8 @@ def principal_angles(A, B) -> np.ndarray:
     basis of it; pi/2 for orthogonal ones.
     """
     Qa, Qb = _check_pair(A, B)
+    from scipy.linalg import subspace_angles
+
     return np.sort(subspace_angles(Qa, Qb))
 
 

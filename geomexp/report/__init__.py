@@ -1,6 +1,8 @@
-"""Report: tables of the runs tracked in MLflow, built from the metadata each run logged.
+"""Report: tables and figures of the runs tracked in MLflow, built from the metadata each run logged,
+and a static HTML page of them.
 
     python -m geomexp.report --experiment NAME [--layer last|N] [--where key=value ...]
+                             [--formats png,pdf,svg] [--no-figures] [--mlflow-ui URL]
     python -m geomexp.report --parent RUN_ID   (the jobs of one sweep)
 
 - ``collect``: which runs (measurement runs; stand-ins of skipped sweep jobs resolved; reproduce
@@ -8,7 +10,11 @@
   ``geomexp.tracking`` only;
 - ``tables``: one table per ``ReportTable`` the analyses declare (``meta/analyses.json``): runs that
   differ only in the seed aggregated (mean ± sd, n), competing settings split into rows and noted;
-- ``write``: ``<name>.md`` + ``<name>.csv`` per table, ``report.md``, ``runs.csv``;
+- ``figures``: cross-run figures (metric vs layer per language / per model, enhancement methods,
+  STS bars with intervals, cross-language overlap), each a function returning a ``Figure``;
+- ``dimensions``: dimension consistency (rogue and outlier dimension maps, Jaccard table);
+- ``write``: ``<name>.md`` + ``<name>.csv`` per table, ``report.md``, ``runs.csv``, ``figures/``;
+- ``html``: ``index.html`` (Jinja2, autoescaped; cells link to their MLflow runs; provenance);
 - ``cli``: ``make_report`` (all of it, logged to a run named ``report``, tag ``geomexp.kind=report``)
   and the command line.
 

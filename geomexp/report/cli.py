@@ -1,7 +1,8 @@
-"""``make_report`` (collect, tabulate, write, log to MLflow) and the command line.
+"""``make_report`` (collect, tabulate, draw, write, log to MLflow) and the command line.
 
 python -m geomexp.report --experiment NAME | --parent RUN_ID [--tracking-uri URI] [--out DIR]
                          [--layer last|N] [--where key=value ...] [--include-reproduce]
+                         [--formats png,pdf,svg] [--no-figures] [--mlflow-ui URL] [--no-log]
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class Report:
     paths: list[Path]
     tables: dict
     runs: list = field(default_factory=list)
+    #: ``{stem: [paths written]}`` of the cross-run figures
+    figures: dict = field(default_factory=dict)
+    html: Path | None = None
 
 
 def default_out_dir(experiment: str, parent: str | None = None) -> Path:
@@ -64,47 +68,142 @@ def make_report(
     include_reproduce: bool = False,
     out_dir=None,
     log: bool = True,
+    formats=None,
+    figures: bool = True,
+    mlflow_ui: str | None = None,
 ) -> Report:
-    """Collect the runs, build the tables, write them to ``out_dir`` (default ``default_out_dir``) and,
-    with ``log``, log every file to a new run named ``report`` (tag ``geomexp.kind=report``) in the
-    same experiment. ``GeomexpError`` for what ``collect_runs`` rejects or when no table has data."""
+    """Collect the runs, build the tables and cross-run figures, write them to ``out_dir`` (default
+    ``default_out_dir``): Markdown + CSV tables, ``figures/<stem>.<format>`` (``formats``, default PNG +
+    PDF), ``index.html`` (the static report, linking cells to ``mlflow_ui``) and, with ``log``, log every
+    file under ``report/`` of a new run named ``report`` (tag ``geomexp.kind=report``) in the same
+    experiment. ``GeomexpError`` for what ``collect_runs`` rejects or when there is nothing to show."""
     from geomexp.report.collect import collect_runs
+    from geomexp.report.dimensions import collect_dimensions, consistency_table
+    from geomexp.report.figures import build_figures
+    from geomexp.report.html import DEFAULT_MLFLOW_UI
     from geomexp.report.tables import build_tables
-    from geomexp.report.write import write_report
+    from geomexp.style import DEFAULT_FORMATS, parse_formats
 
+    try:
+        formats = parse_formats(formats or DEFAULT_FORMATS)
+    except ValueError as err:
+        raise GeomexpError(f"--formats: {err}") from None
     runs = collect_runs(
         uri, experiment=experiment, parent=parent, layer=layer, where=where, include_reproduce=include_reproduce
     )
     tables = build_tables(runs)
-    if not tables:
+    dims = collect_dimensions(runs, uri)
+    consistency = consistency_table(dims)
+    if consistency is not None:
+        tables["dimension_consistency"] = consistency
+    figs = build_figures(runs, dims) if figures else {}
+    if not tables and not figs:
         raise GeomexpError(
             f"none of the {len(runs)} run(s) of {runs.source} logged a metric of a report table at the layer tabulated"
         )
     out = Path(out_dir) if out_dir else default_out_dir(runs.experiment, parent)
-    if not log:
-        return Report(None, out, write_report(tables, out, header=header(runs, uri, None), runs=runs), tables, runs)
+    ui = mlflow_ui or DEFAULT_MLFLOW_UI
+    experiment_id = runs[0].run.experiment_id if runs else ""
 
     from geomexp.config import project_root
-    from geomexp.tracking import git_state, tracked_run
+    from geomexp.tracking import git_state
+
+    git = git_state(project_root())
+
+    def produce(run_id):
+        paths = write_report(tables, out, header=header(runs, uri, run_id), runs=runs)
+        written = write_figures(figs, out, formats)
+        html = render_html(
+            out,
+            tables=tables,
+            figures=written,
+            runs=runs,
+            uri=uri,
+            mlflow_ui=ui,
+            report_run_id=run_id,
+            experiment_id=experiment_id,
+            provenance=provenance(runs, uri, formats, git, experiment_id),
+            captions=getattr(figs, "captions", {}),
+        )
+        return [html, *paths, *(p for ps in written.values() for p in ps)], written, html
+
+    from geomexp.report.html import render_html
+    from geomexp.report.write import write_figures, write_report
+
+    if not log:
+        paths, written, html = produce(None)
+        return Report(None, out, paths, tables, runs, written, html)
+
+    from geomexp.tracking import tracked_run
 
     tags = {
         "geomexp.kind": "report",
+        "mlflow.note.content": (
+            f"geomexp report of {runs.source}: tables, figures and `report/index.html` (the static HTML "
+            "report: download the `report/` folder and open it). No metrics: hide report runs from metric "
+            "charts with the filter `tags.geomexp.kind = 'measurement'`."
+        ),
         "report.source": runs.source,
         "report.layer": str(runs.layer),
         "report.where": " ".join(runs.where),
         "report.include_reproduce": str(include_reproduce).lower(),
         "report.n_runs": str(len(runs)),
         "report.tables": ",".join(tables),
+        "report.figures": str(len(figs)),
+        "report.formats": ",".join(formats),
         "report.out_dir": str(out),
         **({"report.parent": parent} if parent else {}),
-        **git_state(project_root()),
+        **git,
     }
     with tracked_run(uri, runs.experiment, REPORT_RUN_NAME, tags=tags) as logger:
-        paths = write_report(tables, out, header=header(runs, uri, logger.run_id), runs=runs)
+        paths, written, html = produce(logger.run_id)
         for path in paths:
-            logger.log_bytes(path.read_bytes(), f"report/{path.name}")
+            logger.log_bytes(path.read_bytes(), f"report/{path.relative_to(out).as_posix()}")
         logger.log_text("\n".join(m.run_id for m in runs) + "\n", "report/run_ids.txt")
-    return Report(logger.run_id, out, paths, tables, runs)
+    return Report(logger.run_id, out, paths, tables, runs, written, html)
+
+
+def provenance(runs, uri: str, formats, git: dict, experiment_id: str) -> list[tuple[str, str]]:
+    """What the HTML report says it was made from: source, store, code, versions, data checksums."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from geomexp import __version__
+
+    def ver(dist):
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            return "not installed"
+
+    def distinct(key, tag=True):
+        vals = sorted({(m.run.tags if tag else m.run.params).get(key, "") for m in runs} - {""})
+        return ", ".join(vals) or "not recorded"
+
+    return [
+        ("source", runs.source),
+        ("experiment id", experiment_id),
+        ("tracking store", redact_uri(uri)),
+        ("layer tabulated", "the last layer each run logged" if runs.layer == "last" else str(runs.layer)),
+        ("filter", " ".join(runs.where) or "none"),
+        ("reproduce runs", "included" if runs.include_reproduce else "left out"),
+        (
+            "report made by",
+            f"geomexp {__version__}, git commit {git.get('git_commit')} (dirty: {git.get('git_dirty')})",
+        ),
+        (
+            "report libraries",
+            f"matplotlib {ver('matplotlib')}, jinja2 {ver('jinja2')}, pandas {ver('pandas')}, mlflow {ver('mlflow')}",
+        ),
+        ("runs' git commits", distinct("git_commit")),
+        ("runs' library versions", "; ".join(f"{k}: {distinct(k)}" for k in _version_tags(runs)) or "not recorded"),
+        ("data: corpus checksums", distinct("corpus_checksum")),
+        ("data: corpus sources", distinct("corpus_source")),
+        ("figure formats", ", ".join(formats)),
+    ]
+
+
+def _version_tags(runs) -> list[str]:
+    return sorted({k for m in runs for k in m.run.tags if k.startswith("version.")})
 
 
 def parser() -> argparse.ArgumentParser:
@@ -127,6 +226,18 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--include-reproduce", action="store_true", help="also read reproduce runs (tag reproduced_from)")
     p.add_argument("--no-log", action="store_true", help="write the files only; log no report run")
+    p.add_argument(
+        "--formats",
+        default="png,pdf",
+        help="figure formats, comma-separated among png, pdf, svg (default: png,pdf; PNG is what the HTML shows)",
+    )
+    p.add_argument("--no-figures", action="store_true", help="tables and HTML only, no cross-run figures")
+    p.add_argument(
+        "--mlflow-ui",
+        default=None,
+        metavar="URL",
+        help="where the HTML report's links to runs point (default: http://127.0.0.1:5000, as `mlflow ui`)",
+    )
     return p
 
 
@@ -146,14 +257,25 @@ def main(argv=None) -> int:
             include_reproduce=args.include_reproduce,
             out_dir=args.out,
             log=not args.no_log,
+            formats=args.formats,
+            figures=not args.no_figures,
+            mlflow_ui=args.mlflow_ui,
         )
     except GeomexpError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     runs = report.runs
-    print(f"report of {len(runs)} run(s) of {runs.source}: {len(report.tables)} table(s) in {report.out_dir}")
+    print(
+        f"report of {len(runs)} run(s) of {runs.source}: {len(report.tables)} table(s), "
+        f"{len(report.figures)} figure(s) in {report.out_dir}"
+    )
+    if report.html:
+        print(f"  {report.html}  (open it in a browser)")
     for path in report.paths:
-        print(f"  {path}")
+        if path != report.html and path.parent == report.out_dir:
+            print(f"  {path}")
+    if report.figures:
+        print(f"  {report.out_dir / 'figures'}/ ({sum(len(p) for p in report.figures.values())} files)")
     for note in runs.notes:
         print(f"note: {note}")
     if report.run_id:

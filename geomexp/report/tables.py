@@ -38,6 +38,7 @@ class Entry:
     value: float
     depth: int = 0  # 0 raw, 1 enhanced (individual), 2 zero-shot
     analysis: str = ""
+    key: str = ""  # the metric key the value was logged as (``i_cos/cluster``)
 
     def _tag(self, kind: str) -> str:
         """The per-analysis ``geomexp.<kind>.<analysis>[.raw]`` tag, else the run's own ``geomexp.<kind>``."""
@@ -68,6 +69,16 @@ class Entry:
                 continue
             out[k] = v
         return out
+
+
+def seeds_spread(e: Entry) -> tuple[float, int] | None:
+    """(sd, number of seeds) of a value from a run with ``seeds=[...]`` (its ``<key>_sd`` metric), else None."""
+    seeds = e.m.run.tags.get("seeds")
+    base, suffix = split_key(e.key)
+    sd = e.m.values.get(f"{base}_sd{suffix}")
+    if not seeds or sd is None:
+        return None
+    return float(sd), len(seeds.split(","))
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -198,7 +209,7 @@ def entries_of(runs, info, table) -> tuple[list[Entry], list[str], dict[str, int
                         "enhancement": _enh(m, depth),
                         "space": label,
                     }
-                    out.append(Entry(m, row, labels[base], base, value, depth, info.name))
+                    out.append(Entry(m, row, labels[base], base, value, depth, info.name, key))
         return out, list(columns), columns
     metric = table.columns[0]
     family = "{" in metric
@@ -220,7 +231,7 @@ def entries_of(runs, info, table) -> tuple[list[Entry], list[str], dict[str, int
                     "space": label,
                 }
                 for x, y in ((a, b), (b, a)):
-                    out.append(Entry(m, {**common, "language": x}, y, base, value, depth, info.name))
+                    out.append(Entry(m, {**common, "language": x}, y, base, value, depth, info.name, key))
                     columns.setdefault(x, decimals)
                     columns.setdefault(y, decimals)
             else:  # "subject" (or another run attribute: its values become the columns)
@@ -230,7 +241,7 @@ def entries_of(runs, info, table) -> tuple[list[Entry], list[str], dict[str, int
                     attr = str(getattr(m, table.pivot, "") or m.run.tags.get(table.pivot, ""))
                 row = {"model": m.model, **({"metric": metric_label(info, base)} if family else {})}
                 row.update(layer=m.layer, enhancement=_enh(m, depth), space=label)
-                out.append(Entry(m, row, attr, base, value, depth, info.name))
+                out.append(Entry(m, row, attr, base, value, depth, info.name, key))
                 columns.setdefault(attr, decimals)
     if table.pivot == "pair":
         order = []
@@ -383,17 +394,23 @@ def build_table(runs, info, table, uri: str | None = None):
         return (1, first[k].get(v, 0), str(v))
 
     cells: dict[tuple, dict[str, dict]] = defaultdict(lambda: defaultdict(dict))
+    sources: dict[tuple, dict[str, dict]] = defaultdict(lambda: defaultdict(dict))
     rows: dict[tuple, dict] = {}
     runs_of: dict[tuple, list[str]] = defaultdict(list)
+    in_run: dict[tuple, dict[str, tuple]] = defaultdict(dict)  # a seeds=[...] run's own (sd, n seeds)
     for e in entries:  # oldest first: of entries with one identity (the same measurement) the newest counts
         key = _row_key(e.row)
         rows.setdefault(key, e.row)
         cells[key][e.column][e.identity] = e.value
+        spread_in_run = seeds_spread(e)
+        if spread_in_run:
+            in_run[key][e.column] = spread_in_run
+        sources[key][e.column][e.identity] = (e.m.run_id, e.key, e.m.layer)
         if e.m.run_id not in runs_of[key]:
             runs_of[key].append(e.m.run_id)
     keys = sorted(rows, key=lambda key: [order(k, v) for k, v in key])
 
-    records, spread = [], {}
+    records, spread, cell_sources = [], {}, []
     for key in keys:
         rec = dict(rows[key])
         for c in columns:
@@ -402,10 +419,13 @@ def build_table(runs, info, table, uri: str | None = None):
             rec[c] = math.fsum(values) / n if n else math.nan
             rec[f"{c} sd"] = statistics.stdev(values) if n > 1 else math.nan
             rec[f"{c} n"] = n
-            if n > 1:
+            if n == 1 and c in in_run[key]:  # one run that repeated its measurement: its spread over seeds
+                rec[f"{c} sd"], rec[f"{c} n"] = in_run[key][c]
+            if rec[f"{c} n"] > 1:
                 spread[c] = (f"{c} sd", f"{c} n")
         rec["runs"] = " ".join(r[:8] for r in runs_of[key])
         records.append(rec)
+        cell_sources.append({c: list(sources[key][c].values()) for c in columns if sources[key].get(c)})
     df = pd.DataFrame.from_records(records)
     labels = [k for k in rows[keys[0]]]
     drop = []
@@ -421,7 +441,11 @@ def build_table(runs, info, table, uri: str | None = None):
     for _, n in spread.values():
         df[n] = df[n].astype("Int64")
     if spread:
-        notes.insert(0, "mean ± sd (n runs) over runs that differ only in the seed (sd: sample standard deviation).")
+        notes.insert(
+            0,
+            "mean ± sd (n) over runs that differ only in the seed, or over the seeds of one run with "
+            "seeds=[...] (sd: sample standard deviation).",
+        )
     df.attrs.update(
         title=table.title,
         description=table.description,
@@ -432,6 +456,7 @@ def build_table(runs, info, table, uri: str | None = None):
         settings=[k for k in labels if k not in LABELS],
         decimals={c: decimals[c] for c in columns},
         spread=spread,
+        sources=cell_sources,
     )
     return df
 
@@ -452,7 +477,8 @@ def build_tables(runs) -> dict:
     ``space``/``language`` as the table needs), value columns (mean over the runs of a cell) with
     ``<col> sd`` and ``<col> n`` after those where a cell aggregates runs, and ``runs`` (their ids).
     ``attrs``: ``title``, ``description``, ``notes``, ``decimals`` ({value column: decimals}),
-    ``spread`` ({column: (sd column, n column)}), ``labels``, ``settings``, ``analysis``, ``pivot``.
+    ``spread`` ({column: (sd column, n column)}), ``labels``, ``settings``, ``analysis``, ``pivot``,
+    ``sources`` (per row, ``{value column: [(run id, metric key, layer), ...]}``: what each cell averages).
     """
     uri = getattr(runs, "uri", None)
     out = {}

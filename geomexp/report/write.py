@@ -1,5 +1,6 @@
 """Writing a report: every table as ``<name>.md`` and ``<name>.csv``, all of them in ``report.md``,
-and ``runs.csv`` (one row per run read: shown, or why not).
+``runs.csv`` (one row per run read: shown, or why not) and the figures as ``figures/<stem>.<format>``
+(``write_figures``; the HTML page is ``html.render_html``).
 
 Markdown shows each metric with the decimals its analysis declares, and a cell that aggregates
 runs (same measurement but the seed) as ``0.6616 ± 0.0012 (n=3)``. CSV keeps full precision, with
@@ -9,7 +10,10 @@ runs (same measurement but the seed) as ``0.6616 ± 0.0012 (n=3)``. CSV keeps fu
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
+
+FIGURES_DIR = "figures"
 
 #: the ``runs`` column of a Markdown table lists at most this many ids (else a count)
 MAX_IDS = 3
@@ -140,3 +144,15 @@ def write_report(tables: dict, out_dir, *, header: str = "", runs=None) -> list[
     report = out / "report.md"
     report.write_text("\n".join(sections), encoding="utf-8")
     return [report, *paths]
+
+
+def write_figures(figures: dict, out_dir, formats) -> dict[str, list[Path]]:
+    """Save every figure (``{stem: Figure}``) as ``<out_dir>/figures/<stem>.<format>`` in each of
+    ``formats`` and close it; a previous report's ``figures/`` folder is replaced. Returns
+    ``{stem: [paths]}``."""
+    from geomexp.style import save_figure
+
+    folder = Path(out_dir) / FIGURES_DIR
+    if folder.is_dir():
+        shutil.rmtree(folder)
+    return {stem: save_figure(fig, folder / stem, formats) for stem, fig in figures.items()}

@@ -34,13 +34,19 @@ STS_INFO = AnalysisInfo(
             "sts_gain", "STS gain", 1, "higher", description="Spearman gain of an enhanced space over the raw one"
         ),
         MetricInfo(
-            "sts_spearman_ci_low", "Spearman 95% low", 1, description="bootstrap interval over pairs (ci_level)"
+            "sts_spearman_ci_low",
+            "Spearman 95% low",
+            1,
+            description="bootstrap interval over pairs (ci_level)",
+            curve=False,
         ),
-        MetricInfo("sts_spearman_ci_high", "Spearman 95% high", 1),
-        MetricInfo("sts_gain_ci_low", "gain 95% low", 1, description="paired bootstrap interval of the gain"),
-        MetricInfo("sts_gain_ci_high", "gain 95% high", 1),
+        MetricInfo("sts_spearman_ci_high", "Spearman 95% high", 1, curve=False),
+        MetricInfo(
+            "sts_gain_ci_low", "gain 95% low", 1, description="paired bootstrap interval of the gain", curve=False
+        ),
+        MetricInfo("sts_gain_ci_high", "gain 95% high", 1, curve=False),
         MetricInfo("sts_gain_p", "gain p", 4, "lower", description="paired bootstrap two-sided p-value of no gain"),
-        MetricInfo("sts_n_pairs", "pairs", 0),
+        MetricInfo("sts_n_pairs", "pairs", 0, curve=False),
     ),
     tables=(
         ReportTable(

@@ -65,6 +65,7 @@ class RunRecord:
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     metrics: dict[tuple[str, int], float] = field(default_factory=dict)
+    experiment_id: str = ""
 
 
 def _search_all(client, experiment_ids: list[str], filter_string: str = "", order_by: list[str] | None = None) -> list:
@@ -111,6 +112,7 @@ def _to_record(client, run, experiment_name: str, with_metrics: bool = True) -> 
         params=dict(run.data.params),
         tags=dict(run.data.tags),
         metrics=_record_metrics(client, run) if with_metrics else {},
+        experiment_id=str(run.info.experiment_id),
     )
 
 

@@ -18,10 +18,34 @@ MAX_PARAM_CHARS = 6000
 
 
 def client(uri: str):
-    """An ``MlflowClient`` for ``uri``."""
+    """An ``MlflowClient`` for ``uri``.
+
+    Creating a client on a SQLite store creates the database and runs MLflow's schema
+    migrations; two processes doing that at once on a fresh file crash (``duplicate column
+    name``), so for SQLite it happens under the store's file lock (``<db>.lock``).
+    """
+    with store_lock(uri):
+        return _new_client(uri)
+
+
+def _new_client(uri: str):
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(tracking_uri=uri)
+
+
+def store_lock(uri: str):
+    """The file lock serialising creation of a SQLite store (a no-op context for other stores)."""
+    db = sqlite_path(uri)
+    if db is None:
+        return nullcontext()
+    if not db.is_absolute():
+        raise ConfigError(f"tracking.uri={uri!r}: use an absolute SQLite path (sqlite:////abs/path/mlflow.db)")
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"tracking.uri={uri}: cannot create the folder {db.parent} ({err.strerror})") from err
+    return FileLock(str(db) + ".lock", timeout=120)
 
 
 def sqlite_path(uri: str) -> Path | None:
@@ -31,58 +55,135 @@ def sqlite_path(uri: str) -> Path | None:
     return Path(uri[len("sqlite:///") :])
 
 
-def ensure_experiment(uri: str, name: str) -> str:
+#: the experiment/run tag the MLflow UI shows as its description
+DESCRIPTION_TAG = "mlflow.note.content"
+
+
+def ensure_experiment(uri: str, name: str, description: str | None = None) -> str:
     """Create the store and the experiment ``name`` if needed (once, under a file lock); return its id.
 
-    For SQLite stores the artifacts go to ``mlartifacts/<name>`` beside the database.
+    For SQLite stores the artifacts go to ``mlartifacts/<name>`` beside the database. ``description``
+    becomes the experiment's description in the MLflow UI (tag ``mlflow.note.content``) where it has none.
     """
     db = sqlite_path(uri)
-    if db is not None:
-        if not db.is_absolute():
-            raise ConfigError(f"tracking.uri={uri!r}: use an absolute SQLite path (sqlite:////abs/path/mlflow.db)")
-        db.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(db) + ".lock", timeout=120)
-    else:
-        lock = None
-    with lock if lock is not None else nullcontext():
-        mlflow_client = client(uri)
+    with store_lock(uri):  # (not client(): a second lock on the same file would wait for this one)
+        mlflow_client = _new_client(uri)
         exp = mlflow_client.get_experiment_by_name(name)
         if exp is not None:
+            if description and not exp.tags.get(DESCRIPTION_TAG):
+                mlflow_client.set_experiment_tag(exp.experiment_id, DESCRIPTION_TAG, description)
             return exp.experiment_id
         artifacts = None
         if db is not None:
             artifacts = (db.parent / "mlartifacts" / re.sub(r"[^\w.-]+", "_", name)).as_uri()
-        return mlflow_client.create_experiment(name, artifact_location=artifacts)
+        tags = {DESCRIPTION_TAG: description} if description else None
+        return mlflow_client.create_experiment(name, artifact_location=artifacts, tags=tags)
 
 
 def check_store_reachable(uri: str, timeout: float = 5.0) -> None:
-    """Fail fast (``ConfigError``) on a relative SQLite path or an http(s) server that does not answer."""
+    """Fail fast, in one line (``ConfigError``), where MLflow would retry for minutes or print a traceback.
+
+    SQLite: a relative path, or a database (or its folder) that cannot be written. http(s): a
+    server that does not answer, that is not an MLflow tracking server (its REST API answers
+    404), or that refuses the credentials.
+    """
     db = sqlite_path(uri)
-    if db is not None and not db.is_absolute():
-        raise ConfigError(f"tracking.uri={uri!r}: use an absolute SQLite path (sqlite:////abs/path/mlflow.db)")
+    if db is not None:
+        check_sqlite_writable(uri, db)
+        return
     if not uri.startswith(("http://", "https://")):
         return
-    import base64
+    import json
     import urllib.error
     import urllib.request
+
+    url, headers = _http_probe(uri)
+    shown = redact_uri(uri)
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as answer:
+            body = answer.read(65536)
+    except urllib.error.HTTPError as err:
+        if err.code in (401, 403):
+            raise ConfigError(
+                f"tracking.uri={shown} refused access (HTTP {err.code}): give credentials with "
+                "MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN"
+            ) from None
+        raise ConfigError(
+            f"tracking.uri={shown} is not an MLflow tracking server (GET {redact_uri(url)} answered HTTP {err.code}); "
+            "check the scheme, host, port and path, or start one: mlflow server --backend-store-uri ..."
+        ) from None
+    except (urllib.error.URLError, OSError) as err:
+        raise ConfigError(
+            f"tracking.uri={shown} does not answer ({getattr(err, 'reason', err)}); "
+            "start the server or choose another tracking.uri"
+        ) from None
+    try:
+        json.loads(body or b"{}")
+    except ValueError:
+        raise ConfigError(
+            f"tracking.uri={shown} is not an MLflow tracking server (GET {redact_uri(url)} did not answer JSON); "
+            "check the scheme, host, port and path"
+        ) from None
+
+
+def _http_probe(uri: str) -> tuple[str, dict]:
+    """The URL of a cheap MLflow REST call on ``uri``'s server and the headers MLflow would send.
+
+    Credentials: user and password in the URI, else MLflow's own variables
+    (``MLFLOW_TRACKING_USERNAME``/``MLFLOW_TRACKING_PASSWORD`` or ``MLFLOW_TRACKING_TOKEN``).
+    """
+    import base64
+    import os
     from urllib.parse import unquote, urlsplit, urlunsplit
 
     parts = urlsplit(uri)
     headers = {}
-    if parts.username is not None:  # http://user:pass@host: send them as basic auth, as MLflow does
-        token = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
+    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if parts.username is not None:  # http://user:pass@host: sent as basic auth, as MLflow does
+        user, password = unquote(parts.username), unquote(parts.password or "")
         parts = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))
-    url = urlunsplit(parts).rstrip("/") + "/health"
+    if user is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password or ''}".encode()).decode()
+    elif os.environ.get("MLFLOW_TRACKING_TOKEN"):
+        headers["Authorization"] = "Bearer " + os.environ["MLFLOW_TRACKING_TOKEN"]
+    base = urlunsplit(parts._replace(query="", fragment="")).rstrip("/")
+    return base + "/api/2.0/mlflow/experiments/search?max_results=1", headers
+
+
+def check_sqlite_writable(uri: str, db: Path) -> None:
+    """One-line ``ConfigError`` if the SQLite store ``db`` cannot be created or written (read-only file or
+    folder, a folder in its place), checked with a real write lock that is released at once."""
+    import sqlite3
+    import tempfile
+
+    if not db.is_absolute():
+        raise ConfigError(f"tracking.uri={uri!r}: use an absolute SQLite path (sqlite:////abs/path/mlflow.db)")
+    fix = "make it writable or choose another store: tracking.uri=sqlite:////abs/path/mlflow.db"
+    if db.exists():
+        if not db.is_file():
+            raise ConfigError(f"tracking.uri={uri}: {db} is not a database file; {fix}")
+        try:
+            conn = sqlite3.connect(db.as_uri() + "?mode=rw", uri=True, timeout=10)
+            try:
+                conn.execute("BEGIN IMMEDIATE")  # takes the write lock: fails on a read-only file or folder
+                conn.rollback()
+            finally:
+                conn.close()
+        except sqlite3.Error as err:
+            if "locked" in str(err):
+                return  # busy, not read-only: MLflow waits for it
+            raise ConfigError(f"tracking.uri={uri}: cannot write the store {db} ({err}); {fix}") from None
+        return
+    folder = next((p for p in (db.parent, *db.parent.parents) if p.exists()), None)
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout):
-            return
-    except urllib.error.HTTPError:
-        return  # it answered (some servers have no /health)
-    except (urllib.error.URLError, OSError) as err:
+        if folder is None or not folder.is_dir():
+            raise NotADirectoryError(f"{folder} is not a folder")
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".geomexp-write-check-"):
+            pass
+    except OSError as err:
         raise ConfigError(
-            f"tracking.uri={redact_uri(uri)} does not answer ({err}); start the server or choose another tracking.uri"
-        ) from err
+            f"tracking.uri={uri}: cannot create the store {db} in {folder} ({err.strerror or err}); {fix}"
+        ) from None
 
 
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")

@@ -1,0 +1,183 @@
+"""Representation similarity of two sets of vectors for the SAME N items: ``X`` (N, d1), ``Y`` (N, d2).
+
+- ``linear_cka``: linear centred kernel alignment (Kornblith et al. 2019), in [0, 1] for the
+  biased estimator (1 = the same up to rotation and isotropic scaling); ``debiased=True``
+  uses the unbiased HSIC estimator (Song et al. 2012) in every term, as Kornblith's
+  ``feature_space_linear_cka(debiased=True)``, so independent data give ~0 (it can be slightly
+  negative) rather than a positive value that shrinks with N.
+- ``procrustes_distance``: orthogonal Procrustes distance (Ding et al. 2021, "Grounding
+  representation similarity"): rows centred, each matrix scaled to unit Frobenius norm,
+  ``min_Q ||X - Y Q||_F^2 = 2 - 2 ||X^T Y||_*`` over orthogonal ``Q``, in [0, 2]
+  (0 = the same up to rotation, translation and scale).
+
+Both work in feature space (``d x d`` cross-products, O(N d^2)); no ``N x N`` Gram matrix is
+formed. ``similarity_matrices`` computes every pair of a list of matrices (e.g. the layers of
+one model on the same tokens), each cross-product once. All arithmetic is float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings
+
+
+def _centred(X, name: str) -> np.ndarray:
+    X = as_embeddings(X, name=name)
+    return X - X.mean(axis=0)
+
+
+def _same_rows(X: np.ndarray, Y: np.ndarray) -> None:
+    if X.shape[0] != Y.shape[0]:
+        raise InvalidEmbeddingsError(
+            f"X and Y must describe the same items (the same number of rows); got {X.shape[0]} and {Y.shape[0]}"
+        )
+
+
+class _Stats:
+    """What one centred matrix contributes to every pair: its rows' squared norms and its self-HSIC terms."""
+
+    def __init__(self, Xc: np.ndarray):
+        self.n = Xc.shape[0]
+        self.row_sq = np.einsum("ij,ij->i", Xc, Xc)  # (N,) ||x_i||^2
+        self.sq_norm = float(self.row_sq.sum())  # ||Xc||_F^2 = tr K
+
+
+def _hsic(xty_sq: float, a: _Stats, b: _Stats, debiased: bool) -> float:
+    """HSIC numerator from ``||Xc^T Yc||_F^2`` (scaled: constant factors that cancel in CKA are left out)."""
+    if not debiased:
+        return xty_sq
+    n = a.n
+    return xty_sq - n / (n - 2) * float(a.row_sq @ b.row_sq) + a.sq_norm * b.sq_norm / ((n - 1) * (n - 2))
+
+
+def _cka(xty_sq: float, xx_sq: float, yy_sq: float, a: _Stats, b: _Stats, debiased: bool) -> float:
+    num = _hsic(xty_sq, a, b, debiased)
+    den_sq = _hsic(xx_sq, a, a, debiased) * _hsic(yy_sq, b, b, debiased)
+    if den_sq <= 0:
+        raise InvalidEmbeddingsError("CKA is undefined: a matrix has no variance (all rows equal after centring)")
+    return float(num / np.sqrt(den_sq))
+
+
+def linear_cka(X, Y, *, debiased: bool = False) -> float:
+    """Linear CKA of ``X`` (N, d1) and ``Y`` (N, d2), rows = the same items; needs N >= 4 with ``debiased``.
+
+    ``||Xc^T Yc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F)`` of the centred rows (biased), or the
+    same with each HSIC replaced by its unbiased estimate (``debiased``, Kornblith's
+    feature-space formula). Invariant to orthogonal transforms and isotropic scaling of either side.
+    """
+    Xc, Yc = _centred(X, "X"), _centred(Y, "Y")
+    _same_rows(Xc, Yc)
+    if debiased and Xc.shape[0] < 4:
+        raise InvalidEmbeddingsError(f"debiased CKA needs at least 4 rows; got {Xc.shape[0]}")
+    a, b = _Stats(Xc), _Stats(Yc)
+    return _cka(_fro_sq(Xc.T @ Yc), _fro_sq(Xc.T @ Xc), _fro_sq(Yc.T @ Yc), a, b, debiased)
+
+
+def procrustes_distance(X, Y) -> float:
+    """Orthogonal Procrustes distance of ``X`` (N, d1) and ``Y`` (N, d2), in [0, 2] (Ding et al. 2021).
+
+    Rows centred, each matrix divided by its Frobenius norm (zero-padded to the wider
+    width, which changes nothing): ``2 - 2 * (sum of the singular values of X^T Y)``.
+    """
+    Xc, Yc = _centred(X, "X"), _centred(Y, "Y")
+    _same_rows(Xc, Yc)
+    nx, ny = np.linalg.norm(Xc), np.linalg.norm(Yc)
+    if nx == 0 or ny == 0:
+        raise InvalidEmbeddingsError("Procrustes distance is undefined: a matrix has no variance")
+    return _procrustes_from_cross(Xc.T @ Yc, nx * ny)
+
+
+def _fro_sq(M: np.ndarray) -> float:
+    return float(np.einsum("ij,ij->", M, M))
+
+
+def _procrustes_from_cross(cross: np.ndarray, scale: float) -> float:
+    # nuclear norm = sum of sqrt(eigenvalues of cross^T cross): a symmetric eigensolver, 2-6x faster
+    # than an SVD here (far more when other jobs load the CPUs); the small singular values lose
+    # relative precision, which moves the sum by ~1e-8 of the largest at most
+    small = cross.T @ cross if cross.shape[0] >= cross.shape[1] else cross @ cross.T
+    nuclear = float(np.sqrt(np.clip(np.linalg.eigvalsh(small), 0.0, None)).sum()) / scale
+    return float(max(0.0, 2.0 - 2.0 * nuclear))
+
+
+def similarity_matrices(
+    reps: Sequence[np.ndarray], *, debiased: bool = True, biased: bool = True, procrustes: bool = True
+) -> dict[str, np.ndarray]:
+    """Every pair of ``reps`` (a list of K matrices (N, d_k) for the same N items), each cross-product once.
+
+    Returns (K, K) float64 matrices: ``"cka_debiased"`` (if ``debiased``), ``"cka"`` (the
+    biased estimator, if ``biased``), ``"procrustes"`` (if ``procrustes``); symmetric, with
+    1 (CKA) or 0 (Procrustes) on the diagonal. Memory: two centred float64 matrices at a
+    time plus (d, d) products; time: K (K + 1) / 2 products of O(N d^2).
+    """
+    k = len(reps)
+    if k == 0:
+        raise InvalidEmbeddingsError("similarity_matrices needs at least one matrix")
+    n = np.asarray(reps[0]).shape[0]
+    if debiased and n < 4:
+        raise InvalidEmbeddingsError(f"debiased CKA needs at least 4 rows; got {n}")
+    means = [np.asarray(r, dtype=np.float64).mean(axis=0) for r in reps]
+
+    def centred(i: int) -> np.ndarray:
+        Xc = as_embeddings(reps[i], name=f"reps[{i}]") - means[i]
+        if Xc.shape[0] != n:
+            raise InvalidEmbeddingsError(
+                f"reps must describe the same items; reps[0] has {n} rows, reps[{i}] {Xc.shape[0]}"
+            )
+        return Xc
+
+    stats, self_sq = [], []
+    out = {name: np.eye(k) for name, on in (("cka_debiased", debiased), ("cka", biased)) if on}
+    if procrustes:
+        out["procrustes"] = np.zeros((k, k))
+    norms = np.empty(k)
+    for i in range(k):
+        Xc = centred(i)
+        stats.append(_Stats(Xc))
+        self_sq.append(_fro_sq(Xc.T @ Xc))
+        norms[i] = np.sqrt(stats[i].sq_norm)
+        if norms[i] == 0:
+            raise InvalidEmbeddingsError(f"reps[{i}] has no variance (all rows equal); similarity is undefined")
+    for i in range(k):
+        Xi = centred(i)
+        for j in range(i + 1, k):
+            cross = Xi.T @ centred(j)
+            sq = _fro_sq(cross)
+            if debiased:
+                v = _cka(sq, self_sq[i], self_sq[j], stats[i], stats[j], True)
+                out["cka_debiased"][i, j] = out["cka_debiased"][j, i] = v
+            if biased:
+                v = _cka(sq, self_sq[i], self_sq[j], stats[i], stats[j], False)
+                out["cka"][i, j] = out["cka"][j, i] = v
+            if procrustes:
+                v = _procrustes_from_cross(cross, norms[i] * norms[j])
+                out["procrustes"][i, j] = out["procrustes"][j, i] = v
+    return out
+
+
+def similarities_to(X, others: Sequence[np.ndarray], *, procrustes: bool = True) -> dict[str, np.ndarray]:
+    """Similarity of ``X`` (N, d) to each of ``others`` (matrices (N, d_k) for the same N items): one row of
+    ``similarity_matrices([X, *others])`` without the pairs among ``others``.
+
+    Returns (K,) float64 arrays ``"cka_debiased"``, ``"cka"`` and (if ``procrustes``) ``"procrustes"``.
+    """
+    Xc = _centred(X, "X")
+    if Xc.shape[0] < 4:
+        raise InvalidEmbeddingsError(f"debiased CKA needs at least 4 rows; got {Xc.shape[0]}")
+    a, xx = _Stats(Xc), _fro_sq(Xc.T @ Xc)
+    out = {"cka_debiased": np.empty(len(others)), "cka": np.empty(len(others))}
+    if procrustes:
+        out["procrustes"] = np.empty(len(others))
+    for j, Y in enumerate(others):
+        Yc = _centred(Y, f"others[{j}]")
+        _same_rows(Xc, Yc)
+        b, cross = _Stats(Yc), Xc.T @ Yc
+        sq, yy = _fro_sq(cross), _fro_sq(Yc.T @ Yc)
+        out["cka_debiased"][j] = _cka(sq, xx, yy, a, b, True)
+        out["cka"][j] = _cka(sq, xx, yy, a, b, False)
+        if procrustes:
+            out["procrustes"][j] = _procrustes_from_cross(cross, np.sqrt(a.sq_norm * b.sq_norm))
+    return out

@@ -1,0 +1,465 @@
+"""Cross-run figures of a report, built from the runs' logged metrics and metadata (``meta/analyses.json``).
+
+Every function returns a matplotlib ``Figure`` (so a test can read back what was drawn); ``build_figures``
+returns them all by file stem, ``write.py`` saves them in the report's formats.
+
+- ``layer_curves``: a metric against layer, one line per language and one panel per model
+  (``by="subject"``), or one line per model and one panel per language (``by="model"``); the raw space
+  solid, an enhanced space dashed (zero-shot dotted) in the line's colour, where the runs used one
+  enhancement method; a log axis where the metric declares ``log_scale`` or spans decades;
+- ``method_comparison``: every enhancement method of the runs on the same axes, per model · language;
+- ``sts_bars``: STS Spearman per track × mode (raw, enhanced, zero-shot) with bootstrap intervals;
+- ``overlap_heatmaps``: the cross-language subspace overlap with a colour scale fitted to the data and
+  the chance level D/d marked;
+- dimension consistency (``geomexp.report.dimensions``): maps of the rogue and outlier dimensions.
+
+Values of one line at one layer are the mean over the runs of one measurement group (runs that differ
+only in the seed; the same measurement counted once); groups that differ in a setting get lines of
+their own (``[group]`` in the label).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from geomexp.report.tables import RAW, space, split_key, subject_for
+
+#: most panels of one figure
+MAX_PANELS = 12
+
+
+@dataclass
+class Series:
+    """One line: a metric of one (model, subject, space, group) over layers; ``values[layer]`` = mean
+    over the distinct measurements (identities) of the group; ``runs``: the run ids behind it."""
+
+    model: str
+    subject: str
+    space: str
+    depth: int
+    group: str
+    key: str
+    points: dict[int, dict[str, float]] = field(default_factory=dict)  # layer -> {identity: value}
+    runs: list[str] = field(default_factory=list)
+
+    @property
+    def layers(self) -> list[int]:
+        return sorted(self.points)
+
+    @property
+    def values(self) -> list[float]:
+        return [math.fsum(v.values()) / len(v) for _, v in sorted(self.points.items())]
+
+
+def _tag(m, kind: str, analysis: str, depth: int, fallback: str) -> str:
+    return m.run.tags.get(f"geomexp.{kind}.{analysis}{'.raw' if depth == 0 else ''}") or fallback
+
+
+def language_of(m, info) -> str:
+    """The subject of a value of analysis ``info`` in run ``m``: its language (or STS track). A run that
+    also compared languages (subject ``en+sw+ar``) measured its per-language analyses on its own
+    language: Hydra's ``choice.lang`` tag says which."""
+    subject = subject_for(m, info)
+    if "+" in subject and info.name != "crosslingual" and info.kind != "task":
+        return m.run.tags.get("choice.lang") or subject
+    return subject
+
+
+def infos_of(runs) -> dict:
+    """``{analysis name: AnalysisInfo}`` of the runs (the newest run's declaration wins), in order of appearance."""
+    out = {}
+    for m in runs:
+        out.update(m.infos)
+    return out
+
+
+def series_of(runs, info, metric: str, *, all_layers: bool = True) -> list[Series]:
+    """The lines of ``metric`` (a plain key, no space suffix) of analysis ``info``: its raw and enhanced
+    variants in every run that logged it; ``all_layers``: every layer a run logged (else the layer
+    the report tabulates)."""
+    out: dict[tuple, Series] = {}
+    for m in runs:
+        if info.name not in m.infos:
+            continue
+        items = (((k, step), v) for (k, step), v in m.run.metrics.items() if all_layers or step == m.layer)
+        for (key, step), value in items:
+            base, suffix = split_key(key)
+            if base != metric or not math.isfinite(value):
+                continue
+            label, depth = space(suffix, m)
+            group = _tag(m, "group", info.name, depth, m.group)
+            identity = _tag(m, "identity", info.name, depth, m.identity)
+            sid = (m.model, language_of(m, info), label, group)
+            s = out.setdefault(sid, Series(m.model, sid[1], label, depth, group, key))
+            s.points.setdefault(step, {})[identity] = value
+            if m.run_id not in s.runs:
+                s.runs.append(m.run_id)
+    return list(out.values())
+
+
+def _order(values) -> list:
+    return list(dict.fromkeys(values))
+
+
+def _label_groups(series: list[Series], keys) -> dict[int, str]:
+    """A ``[group]`` suffix for series that share ``keys`` but belong to different measurement groups."""
+    by = defaultdict(set)
+    for s in series:
+        by[tuple(getattr(s, k) for k in keys)].add(s.group)
+    return {id(s): (f" [{s.group[:6]}]" if len(by[tuple(getattr(s, k) for k in keys)]) > 1 else "") for s in series}
+
+
+def use_log(mi, values) -> bool:
+    """A log axis: the metric declares ``log_scale`` or its values span decades; only for positive values."""
+    from geomexp.plots import spans_decades
+
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    return bool(vals) and all(v > 0 for v in vals) and (mi.log_scale or spans_decades(vals))
+
+
+def _grid(n: int, ncols_max: int = 3, panel_h: float = 2.0):
+    import matplotlib.pyplot as plt
+
+    from geomexp.style import COLUMN_WIDTH, TEXT_WIDTH
+
+    ncols = min(n, ncols_max)
+    nrows = math.ceil(n / ncols)
+    width = COLUMN_WIDTH + 0.5 if ncols == 1 else TEXT_WIDTH
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, 0.55 + panel_h * nrows), squeeze=False, sharey=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = ""):
+    """``metric`` of ``info`` against layer: one line per language (``by="subject"``), one panel per model;
+    or one line per model, one panel per language (``by="model"``). None if no run logged 2+ layers.
+
+    Each line's label is its language (or model), with `` (<space>)`` for an enhanced space; the
+    raw space is solid, an enhanced one dashed, zero-shot dotted. Enhanced spaces are drawn only when
+    the runs used a single enhancement method (several: see ``method_comparison``).
+    """
+    from geomexp.plots import _layer_ticks
+    from geomexp.style import SPACE_LINESTYLES, colors, paper_style
+
+    mi = info.metric(metric)
+    series = [s for s in series_of(runs, info, metric) if len(s.points) > 1]
+    methods = {s.space for s in series if s.depth > 0}
+    if len({m.split(" ")[0] for m in methods}) > 1:
+        series = [s for s in series if s.depth == 0]
+    if not series:
+        return None
+    panel_attr, line_attr = ("model", "subject") if by == "subject" else ("subject", "model")
+    panels = _order(getattr(s, panel_attr) for s in series)[:MAX_PANELS]
+    lines = _order(getattr(s, line_attr) for s in series)
+    palette = colors()
+    color = {name: palette[i % len(palette)] for i, name in enumerate(lines)}
+    suffix = _label_groups(series, (panel_attr, line_attr, "space"))
+    log = use_log(mi, [v for s in series for v in s.values])
+    with paper_style():
+        fig, axes = _grid(len(panels))
+        for ax, panel in zip(axes, panels):
+            for s in series:
+                if getattr(s, panel_attr) != panel:
+                    continue
+                name = getattr(s, line_attr)
+                label = name + ("" if s.space == RAW else f" ({s.space})") + suffix[id(s)]
+                ax.plot(
+                    s.layers,
+                    s.values,
+                    marker="o",
+                    color=color[name],
+                    linestyle=SPACE_LINESTYLES[s.depth],
+                    label=label,
+                )
+            if log:
+                ax.set_yscale("log")
+            ax.set_title(panel)
+            ax.set_xlabel("layer (0 = embeddings)")
+            ax.set_ylabel(mi.axis_label(log))
+            _layer_ticks(ax, sorted({x for s in series if getattr(s, panel_attr) == panel for x in s.layers}))
+        handles, labels = _legend_entries(axes)
+        what = "language" if line_attr == "subject" else "model"
+        fig.suptitle(title or f"{mi.label} by layer, one line per {what}")
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), frameon=False)
+        fig.set_layout_engine("constrained")
+    return fig
+
+
+def _legend_entries(axes):
+    """Unique (handle, label) pairs over the axes, in order."""
+    seen = {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    return list(seen.values()), list(seen)
+
+
+def method_comparison(runs, *, title: str = ""):
+    """Every enhancement method of the runs on the same axes: one panel per headline metric (rows) and
+    model · language (columns); the raw space solid and black, each method dashed in its colour.
+    Against layer where runs logged several layers, else bars. None without enhanced values."""
+    import matplotlib.pyplot as plt
+
+    from geomexp.plots import _layer_ticks
+    from geomexp.style import TEXT_WIDTH, colors, paper_style
+
+    infos = infos_of(runs)
+    rows = []  # (info, metric, [series])
+    for info in infos.values():
+        for key in info.headline():
+            mi = info.metric(key)
+            if mi is None or not mi.curve:
+                continue
+            series = series_of(runs, info, key, all_layers=True)
+            if any(s.depth > 0 for s in series):
+                rows.append((info, mi, series))
+    if not rows:
+        return None
+    cols = _order((s.model, s.subject) for _, _, ss in rows for s in ss if s.depth > 0)[:4]
+    methods = _order(s.space for _, _, ss in rows for s in ss if s.depth > 0)
+    palette = [c for c in colors() if c != "#000000"]
+    color = {RAW: "#000000", **{m: palette[i % len(palette)] for i, m in enumerate(methods)}}
+    multi_layer = any(len(s.points) > 1 for _, _, ss in rows for s in ss)
+    with paper_style():
+        ncols, nrows = len(cols), len(rows)
+        width = TEXT_WIDTH if ncols > 1 or nrows > 1 else 3.8
+        if ncols == 1 and nrows > 1:  # one model · language: metrics side by side
+            fig, axes = plt.subplots(1, nrows, figsize=(width, 2.6), squeeze=False)
+            grid = [[axes[0][i]] for i in range(nrows)]
+        else:
+            fig, axes = plt.subplots(nrows, ncols, figsize=(width, 0.6 + 2.0 * nrows), squeeze=False)
+            grid = [list(axes[r]) for r in range(nrows)]
+        for r, (_, mi, series) in enumerate(rows):
+            for c, (model, subject) in enumerate(cols):
+                ax = grid[r][c]
+                mine = [s for s in series if (s.model, s.subject) == (model, subject)]
+                raw = [s for s in mine if s.depth == 0][:1]  # the raw space: one line (the same measurement)
+                shown = raw + [s for s in mine if s.depth > 0]
+                log = use_log(mi, [v for s in shown for v in s.values])
+                if multi_layer:
+                    for s in shown:
+                        ax.plot(
+                            s.layers,
+                            s.values,
+                            marker="o",
+                            color=color[s.space],
+                            linestyle="-" if s.depth == 0 else "--",
+                            label="none (raw)" if s.depth == 0 else s.space,
+                        )
+                    ax.set_xlabel("layer (0 = embeddings)")
+                    _layer_ticks(ax, sorted({x for s in shown for x in s.layers}))
+                else:
+                    names = ["none" if s.depth == 0 else s.space for s in shown]
+                    vals = [s.values[-1] for s in shown]
+                    ax.barh(names[::-1], vals[::-1], color=[color[s.space] for s in shown][::-1])
+                    ax.grid(axis="y", visible=False)
+                    if log:
+                        ax.set_xscale("log")
+                    ax.set_xlabel(mi.axis_label(log))
+                    ax.set_title(mi.label if len(cols) == 1 else f"{model} · {subject}")
+                    continue
+                if log:
+                    ax.set_yscale("log")
+                ax.set_ylabel(mi.axis_label(log))
+                ax.set_title(mi.label if len(cols) == 1 else f"{model} · {subject}")
+        if multi_layer:
+            handles, labels = _legend_entries([a for row in grid for a in row])
+            fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), frameon=False)
+        where = f" — {cols[0][0]} · {cols[0][1]}" if len(cols) == 1 else ""
+        fig.suptitle(title or f"Isotropy enhancement methods compared{where}")
+        fig.set_layout_engine("constrained")
+    return fig
+
+
+def sts_bars(runs, *, title: str = ""):
+    """STS Spearman × 100 per track (groups) and mode (bars: raw, each enhanced space, zero-shot),
+    with the bootstrap interval (``sts_spearman_ci_low/high``) as error bars where logged; one panel
+    per model. None without STS runs."""
+    import matplotlib.pyplot as plt
+
+    from geomexp.style import TEXT_WIDTH, colors, paper_style
+
+    info = infos_of(runs).get("sts")
+    if info is None:
+        return None
+    cells: dict[tuple, dict] = {}  # (model, track, mode) -> {identity: (value, low, high)}
+    for m in runs:
+        if "sts" not in m.infos:
+            continue
+        track = subject_for(m, info)
+        for key, value in m.values.items():
+            base, suffix = split_key(key)
+            if base != "sts_spearman":
+                continue
+            label, depth = space(suffix, m)
+            identity = _tag(m, "identity", "sts", depth, m.identity)
+            low = m.values.get(f"sts_spearman_ci_low{suffix}", math.nan)
+            high = m.values.get(f"sts_spearman_ci_high{suffix}", math.nan)
+            cells.setdefault((m.model, track, label), {})[identity] = (value, low, high)
+    if not cells:
+        return None
+    models = _order(k[0] for k in cells)
+    tracks = _order(k[1] for k in cells)
+    modes = _order(k[2] for k in sorted(cells, key=lambda k: k[2] != RAW))
+    palette = colors()
+    with paper_style():
+        fig, axes = plt.subplots(
+            len(models), 1, figsize=(TEXT_WIDTH if len(tracks) > 3 else 4.2, 0.7 + 2.1 * len(models)), squeeze=False
+        )
+        width = 0.8 / len(modes)
+        for ax, model in zip(axes[:, 0], models):
+            for i, mode in enumerate(modes):
+                xs, ys, err = [], [], [[], []]
+                for t, track in enumerate(tracks):
+                    got = cells.get((model, track, mode))
+                    if not got:
+                        continue
+                    vals = np.array(list(got.values()), dtype=np.float64)
+                    v, lo, hi = vals[:, 0].mean(), vals[:, 1].mean(), vals[:, 2].mean()
+                    xs.append(t - 0.4 + width * (i + 0.5))
+                    ys.append(v)
+                    err[0].append(v - lo if math.isfinite(lo) else 0.0)
+                    err[1].append(hi - v if math.isfinite(hi) else 0.0)
+                ax.bar(xs, ys, width=width * 0.95, color=palette[i % len(palette)], label=mode)
+                if any(e > 0 for e in err[0] + err[1]):
+                    ax.errorbar(xs, ys, yerr=err, fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
+            ax.set_xticks(range(len(tracks)), tracks)
+            ax.set_ylabel("Spearman × 100")
+            ax.set_title(model)
+            ax.grid(axis="x", visible=False)
+        handles, labels = _legend_entries(list(axes[:, 0]))
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5), frameon=False)
+        fig.suptitle(title or "STS 2017 by track and mode (error bars: 95 % bootstrap interval)")
+        fig.set_layout_engine("constrained")
+    return fig
+
+
+def overlap_heatmaps(runs, *, title: str = ""):
+    """Cross-language subspace overlap, one panel per model (and enhanced space), at the tabulated layer:
+    colour scale fitted to the off-diagonal values of all panels, the chance level D/d marked on the
+    colour bar. None without crosslingual runs."""
+    import matplotlib.pyplot as plt
+
+    from geomexp.plots import draw_overlap, mark_chance, overlap_scale
+    from geomexp.report.tables import languages, split_pair
+    from geomexp.style import TEXT_WIDTH, paper_style
+
+    panels: dict[tuple, tuple] = {}  # (model, space) -> (langs, {pair: value}, chance)  (newest run wins)
+    for m in runs:
+        if "crosslingual" not in m.infos:
+            continue
+        langs = languages(m)
+        for key, value in m.values.items():
+            base, suffix = split_key(key)
+            if not base.startswith("xl_overlap."):
+                continue
+            label, _ = space(suffix, m)
+            chance = m.values.get(f"xl_overlap_chance{suffix}", m.values.get("xl_overlap_chance"))
+            entry = panels.get((m.model, label))
+            if entry is None or entry[0] != langs:
+                entry = panels[(m.model, label)] = (langs, {}, chance)
+            entry[1][split_pair(base.partition(".")[2], langs)] = value
+    if not panels:
+        return None
+    mats = []
+    for (model, label), (langs, pairs, chance) in list(panels.items())[:MAX_PANELS]:
+        k = len(langs)
+        mat = np.eye(k)
+        for (a, b), v in pairs.items():
+            if a in langs and b in langs:
+                i, j = langs.index(a), langs.index(b)
+                mat[i, j] = mat[j, i] = v
+        mats.append((f"{model}" + ("" if label == RAW else f" · {label}"), langs, mat, chance))
+    off = np.concatenate([mat[~np.eye(len(langs), dtype=bool)] for _, langs, mat, _ in mats])
+    chances = [c for *_, c in mats if c is not None]
+    chance = chances[0] if chances and all(abs(c - chances[0]) < 1e-12 for c in chances) else None
+    lo, hi = overlap_scale(off, chance)
+    with paper_style():
+        n = len(mats)
+        k = max(len(langs) for _, langs, _, _ in mats)
+        side = 1.1 + 0.38 * k
+        fig, axes = plt.subplots(1, n, figsize=(min(TEXT_WIDTH, side * n + 1.0), side + 0.5), squeeze=False)
+        im = None
+        for ax, (name, langs, mat, _) in zip(axes[0], mats):
+            im = draw_overlap(ax, mat, langs, vmin=lo, vmax=hi)
+            ax.set_title(name)
+        cbar = fig.colorbar(im, ax=list(axes[0]), fraction=0.05, pad=0.03)
+        mark_chance(cbar, chance)
+        fig.suptitle(title or "Top-D principal subspace overlap between languages")
+        fig.set_layout_engine("constrained")
+    return fig
+
+
+def curve_metrics(runs) -> list[tuple]:
+    """``(info, metric key)`` of every plain (not a family) metric with a meaningful curve that some run
+    logged at 2+ layers, in declaration order."""
+    multi = defaultdict(set)
+    for m in runs:
+        steps = defaultdict(set)
+        for key, step in m.run.metrics:
+            steps[split_key(key)[0]].add(step)
+        for base, s in steps.items():
+            if len(s) > 1:
+                multi[base].add(m.run_id)
+    out = []
+    for info in infos_of(runs).values():
+        for mi in info.metrics:
+            if mi.curve and "{" not in mi.key and mi.key in multi:
+                out.append((info, mi.key))
+    return out
+
+
+class FigureSet(dict):
+    """``{file stem: Figure}`` with ``captions`` (``{stem: text}``) for the HTML report."""
+
+    def __init__(self):
+        super().__init__()
+        self.captions: dict[str, str] = {}
+
+    def add(self, stem: str, fig, caption: str) -> None:
+        if fig is not None:
+            self[stem] = fig
+            self.captions[stem] = caption
+
+
+def build_figures(runs, dimension_data=None) -> FigureSet:
+    """Every cross-run figure the runs allow (see the module docstring), by file stem
+    (``curves/i_pc_by_language``, ``methods``, ...); ``dimension_data``:
+    ``geomexp.report.dimensions.DimensionSets`` (dimension-consistency maps)."""
+    figs = FigureSet()
+    n_models = len({m.model for m in runs})
+    for info, key in curve_metrics(runs):
+        label = info.metric(key).label
+        figs.add(
+            f"curves/{key}_by_language",
+            layer_curves(runs, info, key, by="subject"),
+            f"{label} against layer: one line per language, one panel per model.",
+        )
+        if n_models > 1:
+            figs.add(
+                f"curves/{key}_by_model",
+                layer_curves(runs, info, key, by="model"),
+                f"{label} against layer: one line per model, one panel per language.",
+            )
+    figs.add(
+        "methods",
+        method_comparison(runs),
+        "Enhancement methods compared on the headline metrics: raw space solid, each method dashed.",
+    )
+    figs.add("sts", sts_bars(runs), "STS 2017 Spearman × 100 per track and mode, 95 % bootstrap intervals.")
+    figs.add(
+        "crosslingual_overlap",
+        overlap_heatmaps(runs),
+        "Overlap of the languages' top-D principal subspaces (colour scale fitted to the data; chance D/d marked).",
+    )
+    if dimension_data is not None:
+        from geomexp.report.dimensions import dimension_figures
+
+        for stem, (fig, caption) in dimension_figures(dimension_data).items():
+            figs.add(stem, fig, caption)
+    return figs

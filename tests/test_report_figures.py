@@ -1,0 +1,283 @@
+"""The report's cross-run figures, files and HTML page, read back from a tiny REAL sweep: MiniLM on
+English and Swahili, every layer, 1,000 tokens, isotropy + top dimensions, two jobs under one sweep
+parent run in a real SQLite store; the report drawn from it in PNG, PDF and SVG and logged to MLflow.
+
+What a figure shows is read from the matplotlib ``Figure`` objects (line data), never from pixels;
+the HTML page is parsed and every claim it makes (values, run links, images) checked against MLflow
+and the disk. Opening it in headless Chromium is the slow test at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from conftest import compose_config, isolated_overrides
+from mlflow.tracking import MlflowClient
+
+from geomexp.experiment import RunContext, run
+from geomexp.report import collect_runs, make_report
+from geomexp.report.dimensions import collect_dimensions, jaccard
+from geomexp.report.figures import layer_curves
+from geomexp.report.write import format_value
+from geomexp.tracking import PARENT_RUN_ENV, end_parent_run, start_parent_run
+
+LANGS = ("en", "sw")
+LAYERS = list(range(7))  # MiniLM: embeddings + 6 layers
+SWEEP = [
+    "model=minilm",
+    "layer=all",
+    "data.n_tokens=1000",
+    "analysis=[isotropy,dimensions]",
+    "analysis.isotropy.plot=false",
+    "analysis.dimensions.plot=false",
+    "tracking.log_figures=false",
+    "tracking.experiment=curves",
+]
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory, data_root):
+    """``(uri, parent run id, {lang: RunResult}, report)``: the sweep and its report (PNG, logged)."""
+    tmp = tmp_path_factory.mktemp("curves")
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    parent = start_parent_run(uri, "curves", "sweep")
+    mp = pytest.MonkeyPatch()
+    mp.setenv(PARENT_RUN_ENV, parent)
+    try:
+        results = {}
+        for num, lang in enumerate(LANGS):
+            cfg = compose_config(isolated_overrides(tmp, uri, data_root) + [*SWEEP, f"lang={lang}"])
+            results[lang] = run(cfg, RunContext(sweep_dir=str(tmp / "sweep"), job_num=num))
+    finally:
+        mp.undo()
+    end_parent_run(uri, parent)
+    report = make_report(uri, parent=parent, out_dir=tmp / "report", formats="png")
+    return uri, parent, results, report
+
+
+def logged(uri, run_id, key) -> list[float]:
+    """The metric's values by layer, read straight from MLflow."""
+    history = MlflowClient(uri).get_metric_history(run_id, key)
+    return [h.value for h in sorted(history, key=lambda h: h.step)]
+
+
+def test_layer_curves_one_line_per_language_equal_to_the_logged_metrics(sweep):
+    uri, parent, results, _ = sweep
+    runs = collect_runs(uri, parent=parent)
+    infos = runs[0].infos
+    for key in ("i_cos", "i_pc", "cc_top1_share"):
+        info = next(i for i in infos.values() if i.metric(key) is not None)
+        fig = layer_curves(runs, info, key, by="subject")
+        (ax,) = [a for a in fig.axes if a.get_visible()]  # one model: one panel
+        assert ax.get_title() == "minilm"
+        lines = ax.get_lines()
+        assert sorted(line.get_label() for line in lines) == sorted(LANGS)  # exactly one line per language
+        for line in lines:
+            lang = line.get_label()
+            assert list(line.get_xdata()) == LAYERS
+            assert list(line.get_ydata()) == logged(uri, results[lang].run_id, key)
+        if key == "i_pc":  # declared log_scale: a log axis, and the label says so
+            assert ax.get_yscale() == "log" and ax.get_ylabel() == "I_PC (log scale)"
+        else:
+            assert ax.get_yscale() == "linear" and "(log scale)" not in ax.get_ylabel()
+    # the transpose: one panel per language, one line (the model) in each
+    info = next(i for i in infos.values() if i.metric("i_cos") is not None)
+    fig = layer_curves(runs, info, "i_cos", by="model")
+    panels = [a for a in fig.axes if a.get_visible()]
+    assert sorted(a.get_title() for a in panels) == sorted(LANGS)
+    for ax in panels:
+        (line,) = ax.get_lines()
+        assert line.get_label() == "minilm"
+        assert list(line.get_ydata()) == logged(uri, results[ax.get_title()].run_id, "i_cos")
+
+
+def test_report_figures_and_no_curve_of_an_index(sweep):
+    _, _, _, report = sweep
+    stems = set(report.figures)
+    assert {"curves/i_cos_by_language", "curves/i_pc_by_language", "curves/cc_top1_share_by_language"} <= stems
+    assert {"dimensions/rogue_by_layer", "dimensions/rogue_by_language"} <= stems
+    assert not any("_dim" in s for s in stems)  # cc_top1_dim is a dimension index: no curve of it
+    assert not any(s.endswith("_by_model") for s in stems)  # one model: no transpose
+    for paths in report.figures.values():
+        (png,) = paths
+        assert png.suffix == ".png" and png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 5000
+
+
+def test_figures_as_pdf_and_svg_and_the_formats_option(sweep, tmp_path, capsys):
+    from geomexp.report import main
+    from geomexp.style import save_figure
+
+    uri, parent, _, _ = sweep
+    runs = collect_runs(uri, parent=parent)
+    info = runs[0].infos["isotropy"]
+    paths = save_figure(layer_curves(runs, info, "i_pc"), tmp_path / "i_pc", "png,pdf,svg")
+    assert [p.name for p in paths] == ["i_pc.png", "i_pc.pdf", "i_pc.svg"]
+    pdf, svg = paths[1].read_bytes(), paths[2].read_text(encoding="utf-8")
+    assert pdf.startswith(b"%PDF-") and len(pdf) > 5000
+    assert svg.lstrip().startswith("<?xml") and svg.rstrip().endswith("</svg>")
+    assert "I_PC (log scale)" in svg  # text stays text (svg.fonttype none): labels searchable, editable
+    assert main(["--parent", parent, "--tracking-uri", uri, "--formats", "png,tiff", "--no-log"]) == 2
+    assert "--formats" in capsys.readouterr().err
+
+
+def test_dimension_consistency_table_from_the_logged_top_dimensions(sweep):
+    uri, parent, results, report = sweep
+    df = report.tables["dimension_consistency"]
+    top = {
+        (lang, layer): {int(v) for r in (1, 2, 3) for v in [logged(uri, results[lang].run_id, f"cc_top{r}_dim")[layer]]}
+        for lang in LANGS
+        for layer in LAYERS
+    }
+    across = df[(df["dimensions"] == "rogue") & (df["across"] == "languages")].iloc[0]
+    assert across["mean Jaccard"] == jaccard(top[("en", 6)], top[("sw", 6)])
+    common = sorted(top[("en", 6)] & top[("sw", 6)])
+    assert across["in every set"] == (" ".join(map(str, common)) or "none")
+    for lang in LANGS:
+        row = df[(df["dimensions"] == "rogue") & (df["across"] == "layers") & (df["within"] == lang)].iloc[0]
+        pairs = [jaccard(top[(lang, a)], top[(lang, b)]) for a in LAYERS for b in LAYERS if a < b]
+        assert row["mean Jaccard"] == pytest.approx(float(np.mean(pairs)), abs=1e-15) and row["sets"] == 7
+    data = collect_dimensions(collect_runs(uri, parent=parent), uri)
+    assert len(data.of("rogue")) == 14 and not data.of("outlier")
+
+
+class Page(HTMLParser):
+    """The value cells, links and images of the report page."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells, self.links, self.images, self.texts = [], [], [], []
+        self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "td" and "data-sources" in a:
+            self._cell = {**a, "text": ""}
+        elif tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+        elif tag == "img":
+            self.images.append(a.get("src"))
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell["text"] += data
+        self.texts.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None:
+            self.cells.append(self._cell)
+            self._cell = None
+
+
+def test_html_report_cells_links_and_images_are_what_they_claim(sweep):
+    uri, _, results, report = sweep
+    html = report.html
+    assert html == report.out_dir / "index.html"
+    page = Page()
+    page.feed(html.read_text(encoding="utf-8"))
+    client = MlflowClient(uri)
+    # every value cell: the mean of the metrics it names, formatted as the table says
+    assert len(page.cells) >= 2 * 4  # i_cos, i_pc (two languages) and more
+    checked = set()
+    for cell in page.cells:
+        sources = json.loads(cell["data-sources"])
+        assert sources, cell
+        values = []
+        for run_id, key, layer in sources:
+            history = {h.step: h.value for h in client.get_metric_history(run_id, key)}
+            values.append(history[layer])
+            checked.add(key)
+        mean = math.fsum(values) / len(values)
+        assert float(cell["data-value"]) == mean
+        decimals = len(cell["text"].split(".")[1]) if "." in cell["text"] else 0
+        assert cell["text"] == format_value(mean, decimals)
+    assert {"i_cos", "i_pc", "cc_top1_dim", "cc_top1_share"} <= checked
+    # every link to a run points at a run that exists
+    run_links = [h for h in page.links if "/runs/" in h]
+    linked = {h.rsplit("/runs/", 1)[1] for h in run_links}
+    assert {results["en"].run_id, results["sw"].run_id, report.run_id} <= linked
+    for run_id in linked:
+        assert client.get_run(run_id).info.run_id == run_id
+    # every image (and every local link) exists, beside the page
+    assert len(page.images) == len(report.figures)
+    for src in page.images:
+        assert (html.parent / src).is_file() and (html.parent / src).stat().st_size > 2000
+    for href in page.links:
+        if "://" not in href and not href.startswith("#"):
+            assert (html.parent / href).is_file(), href
+    # provenance: the runs' commit, the corpus checksums, the config hashes
+    text = " ".join(page.texts)
+    tags = client.get_run(results["sw"].run_id).data.tags
+    assert tags["corpus_checksum"] in text and tags["git_commit"] in text and tags["geomexp.identity"][:16] in text
+    # logged with the report run: the page and its figures, at the same relative paths
+    files = {a.path for a in client.list_artifacts(report.run_id, "report")}
+    assert {"report/index.html", "report/figures"} <= files
+    names = {a.path for a in client.list_artifacts(report.run_id, "report/figures/curves")}
+    assert "report/figures/curves/i_pc_by_language.png" in names
+
+
+def test_experiment_description_and_report_run_tags(sweep):
+    uri, _, _, report = sweep
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name("curves")
+    note = exp.tags["mlflow.note.content"]
+    assert "geomexp experiment **curves**" in note and "isotropy, dimensions on minilm" in note
+    assert "tags.geomexp.kind = 'measurement'" in note
+    rep = client.get_run(report.run_id)
+    assert rep.data.tags["geomexp.kind"] == "report" and rep.data.metrics == {}
+    filtered = client.search_runs([exp.experiment_id], "tags.`geomexp.kind` = 'measurement'")
+    assert report.run_id not in {r.info.run_id for r in filtered} and len(filtered) == 2
+
+
+def _chromium() -> str | None:
+    return next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+
+
+#: appended to a copy of the page: after load, the DOM records the images the browser could not draw
+PROBE = (
+    "<script>window.addEventListener('load', () => document.body.setAttribute('data-broken', "
+    "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src'))"
+    ".join(' ') || 'none'));</script>"
+)
+
+
+@pytest.mark.slow
+def test_html_report_renders_in_headless_chromium(sweep, tmp_path):
+    """The page opens from disk in a real browser: every figure is drawn (the DOM after load, with a
+    probe script added to a copy of the page, lists no broken image; a copy with an image missing
+    does) and the screenshot is not blank."""
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine (Debian: apt-get install -y chromium)")
+    report = sweep[3]
+    folder = tmp_path / "report"
+    shutil.copytree(report.out_dir, folder)
+    page = folder / "index.html"
+    (folder / "probe.html").write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"))
+    base = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000"]
+
+    def broken_images() -> str:
+        dom = subprocess.run(
+            [*base, "--dump-dom", (folder / "probe.html").as_uri()], capture_output=True, text=True, timeout=120
+        )
+        found = re.search(r'<body[^>]*data-broken="([^"]*)"', dom.stdout)
+        assert found, f"no probe result in the DOM: {dom.stdout[:500]} {dom.stderr[-1000:]}"
+        assert dom.stdout.count("<img") == len(report.figures) and "Provenance" in dom.stdout
+        return found.group(1)
+
+    assert broken_images() == "none"
+    shot = tmp_path / "page.png"
+    subprocess.run(
+        [*base, f"--screenshot={shot}", "--window-size=1280,2400", page.as_uri()], capture_output=True, timeout=120
+    )
+    assert shot.is_file() and shot.stat().st_size > 20_000
+    # the check can fail: one image missing
+    missing = next((folder / "figures").rglob("*.png"))
+    missing.unlink()
+    assert broken_images() == missing.relative_to(folder).as_posix()
