@@ -2,7 +2,9 @@
 
 The key covers what determines the representations: model identity, corpus
 checksum, sampling settings, seed, special-token mode and ``CACHE_VERSION``,
-but NOT the layer or the analysis, so a layer or analysis sweep encodes once.
+but NOT the layer or the analysis, so a layer or analysis sweep encodes once. An entry of some
+layers only (``layer.extract=selected``) has them in its description (``layers``); an entry of
+every layer (no ``layers`` in its key) also serves such a request.
 Each entry is a folder written under a temporary name and renamed into place
 (atomic), with every file's size and SHA-256 in ``info.json``; a reader checks
 them (a damaged entry is discarded and recomputed) and memory-maps
@@ -138,6 +140,8 @@ def load_sample(cache_dir: str | Path, key: str, *, verify: bool = True) -> Toke
         hidden = np.load(folder / "hidden.npy", mmap_mode="r")
         with np.load(folder / "meta.npz") as meta:
             fields = {name: meta[name] for name in _META_FIELDS}
+            if "layers" in meta:  # an entry of some layers only (layer.extract=selected)
+                fields["layers"] = tuple(int(i) for i in meta["layers"])
     except (CorruptCacheEntry, OSError, ValueError, KeyError) as err:
         warnings.warn(f"discarding damaged cache entry and recomputing it: {err}", stacklevel=2)
         discard_entry(folder)
@@ -190,7 +194,10 @@ def save_sample(cache_dir: str | Path, key: str, sample: TokenSample, descriptio
         ) from err
     try:
         np.save(tmp / "hidden.npy", np.ascontiguousarray(sample.hidden, dtype=np.float32))
-        np.savez(tmp / "meta.npz", **{name: getattr(sample, name) for name in _META_FIELDS})
+        meta = {name: getattr(sample, name) for name in _META_FIELDS}
+        if sample.layers is not None:
+            meta["layers"] = np.asarray(sample.layers, dtype=np.int64)
+        np.savez(tmp / "meta.npz", **meta)
         files = {
             n: {"size": (tmp / n).stat().st_size, "sha256": file_digest(tmp / n)} for n in ("hidden.npy", "meta.npz")
         }

@@ -8,6 +8,7 @@ tokens' rows are kept, so memory grows with the sample, not the corpus.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -39,9 +40,10 @@ class TokenizedCorpus:
 
 @dataclass
 class TokenSample:
-    """Representations of N sampled tokens at every layer.
+    """Representations of N sampled tokens at every layer (or at some layers).
 
-    hidden: (L + 1, N, d) float32; hidden[0] is the embedding output, hidden[l] layer l.
+    hidden: (L + 1, N, d) float32; hidden[0] is the embedding output, hidden[l] layer l. With
+        ``layers`` set, (len(layers), N, d): hidden[k] is hidden-state index ``layers[k]``.
     token_ids, sentence_ids, positions, word_ids: (N,) int64 metadata of each row:
         vocabulary id, corpus sentence index, position in the model input, and
         word index in the sentence (-1 where the tokenizer gives none).
@@ -54,11 +56,28 @@ class TokenSample:
     positions: np.ndarray
     word_ids: np.ndarray
     char_spans: np.ndarray
+    layers: tuple[int, ...] | None = None
 
     @property
     def num_layers(self) -> int:
-        """Number of transformer layers L (hidden has L + 1 entries)."""
+        """Number of transformer layers L of a sample holding every layer (hidden has L + 1 entries)."""
+        if self.layers is not None:
+            raise ValueError(f"this sample holds only layers {list(self.layers)}; its model's depth is not known here")
         return self.hidden.shape[0] - 1
+
+    @property
+    def layer_indices(self) -> list[int]:
+        """The hidden-state indices this sample holds (0 = embeddings)."""
+        return list(range(self.hidden.shape[0])) if self.layers is None else list(self.layers)
+
+    def select(self, layers) -> TokenSample:
+        """The same rows at ``layers`` only (hidden-state indices it holds; copied into memory)."""
+        held = self.layer_indices
+        missing = [i for i in layers if i not in held]
+        if missing:
+            raise KeyError(f"layers {missing} are not in this sample (it holds {held})")
+        hidden = np.stack([np.asarray(self.hidden[held.index(i)]) for i in layers])
+        return dataclasses.replace(self, hidden=hidden, layers=tuple(int(i) for i in layers))
 
     @property
     def n_tokens(self) -> int:
@@ -66,7 +85,11 @@ class TokenSample:
 
     def layer(self, index: int) -> np.ndarray:
         """(N, d) float32 representations at ``index`` (0 = embeddings, L = last layer)."""
-        return np.asarray(self.hidden[index])
+        if self.layers is None:
+            return np.asarray(self.hidden[index])
+        if index not in self.layers:
+            raise KeyError(f"layer {index} is not in this sample (it holds only layers {list(self.layers)})")
+        return np.asarray(self.hidden[self.layers.index(index)])
 
 
 def _tokenized_batches(tokenizer, sentences, *, add_special_tokens: bool, max_length: int, batch_size: int, **extra):
@@ -145,6 +168,14 @@ def count_content_tokens(
 CPU_BATCH_TOKENS = 1024
 
 
+def pad_token_id(tokenizer) -> int:
+    """The id padded positions get (they are masked out): pad token, else EOS (GPT-2, Llama), else 0."""
+    for tid in (tokenizer.pad_token_id, getattr(tokenizer, "eos_token_id", None)):
+        if tid is not None:
+            return int(tid)
+    return 0
+
+
 def _batches(lengths: np.ndarray, batch_size: int, max_tokens: int | None = None):
     """Slot indices grouped into batches of similar length (longest first).
 
@@ -186,10 +217,17 @@ def encode_plan(
     device="cpu",
     progress: bool = True,
     layers=None,
+    padding_side: str = "right",
 ) -> TokenSample:
     """Run ``model`` over the planned sentences and keep the planned tokens at every layer
     (or only at ``layers``: hidden-state indices, 0 = embeddings; ``hidden`` then has one entry per
     listed layer, in that order, so memory grows with the layers kept, not the model's depth).
+
+    Padding: pad positions are masked out (attention mask 0) and never kept, so any pad id does:
+    the tokenizer's pad token, else its EOS token (GPT-2 has no pad token), else 0.
+    ``padding_side``: ``right`` (default; a causal decoder's content tokens then never see a pad)
+    or ``left`` (position ids are then given explicitly, counted from each sentence's first token,
+    so rows equal right padding's up to float rounding).
 
     Sentences are sorted by length and padded per batch (at most ``batch_size``
     sentences, and on CPU at most ``CPU_BATCH_TOKENS`` padded tokens, per batch);
@@ -209,24 +247,26 @@ def encode_plan(
     row_start = np.concatenate([[0], np.cumsum(sizes)])
     positions = np.concatenate([tokens.content_positions[s][o] for s, o in zip(sent_ids, plan.offsets)])
     lengths = np.array([len(tokens.input_ids[s]) for s in sent_ids], dtype=np.int64)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    if padding_side not in ("right", "left"):
+        raise ValueError(f"padding_side={padding_side!r}: use right or left")
+    pad_id = pad_token_id(tokenizer)
     max_tokens = CPU_BATCH_TOKENS if torch.device(device).type == "cpu" else None
     bar = tqdm(total=n, unit="tok", desc="encode", disable=not progress)
     for slots in _batches(lengths, batch_size, max_tokens):
         width = int(lengths[slots].max())
         ids = np.full((slots.size, width), pad_id, dtype=np.int64)
         mask = np.zeros((slots.size, width), dtype=np.int64)
+        shift = (width - lengths[slots]) if padding_side == "left" else np.zeros(slots.size, dtype=np.int64)
         for b, k in enumerate(slots):
-            ids[b, : lengths[k]] = tokens.input_ids[sent_ids[k]]
-            mask[b, : lengths[k]] = 1
-        out = model(
-            input_ids=torch.from_numpy(ids).to(device),
-            attention_mask=torch.from_numpy(mask).to(device),
-            output_hidden_states=True,
-        )
+            ids[b, shift[b] : shift[b] + lengths[k]] = tokens.input_ids[sent_ids[k]]
+            mask[b, shift[b] : shift[b] + lengths[k]] = 1
+        inputs = {"input_ids": torch.from_numpy(ids).to(device), "attention_mask": torch.from_numpy(mask).to(device)}
+        if padding_side == "left":
+            inputs["position_ids"] = torch.from_numpy(np.clip(np.cumsum(mask, axis=1) - 1, 0, None)).to(device)
+        out = model(**inputs, output_hidden_states=True)
         rows = np.concatenate([np.arange(row_start[k], row_start[k + 1]) for k in slots])
         b_idx = torch.from_numpy(np.repeat(np.arange(slots.size), sizes[slots])).to(device)
-        pos = torch.from_numpy(positions[rows]).to(device)
+        pos = torch.from_numpy(positions[rows] + np.repeat(shift, sizes[slots])).to(device)
         # the sampled rows of each layer (B, T, d) -> (L + 1, rows, d): one copy to the host
         picked = torch.stack([out.hidden_states[i][b_idx, pos] for i in keep])
         del out  # free this batch's activations before the next forward pass
@@ -241,6 +281,7 @@ def encode_plan(
     )
     return TokenSample(
         hidden=hidden,
+        layers=None if layers is None else tuple(keep),
         token_ids=all_ids,
         sentence_ids=np.repeat(sent_ids.astype(np.int64), sizes),
         positions=positions.astype(np.int64),
@@ -266,6 +307,7 @@ def extract_tokens(
     progress: bool = True,
     what: str = "corpus",
     layers=None,
+    padding_side: str = "right",
 ) -> TokenSample:
     """Sample tokens of ``sentences`` (seeded) and return their representations at every layer.
 
@@ -274,7 +316,11 @@ def extract_tokens(
     every token of that many random sentences (``plan_sentence_sample``).
     Special-token rows are never kept; ``add_special_tokens=False`` feeds the
     sentences without [CLS]/[SEP] (as the paper's released notebook did). ``layers``: keep only
-    these hidden states (see ``encode_plan``).
+    these hidden states; ``padding_side``: see ``encode_plan``.
+
+    Decoder-only models (GPT-2, Llama, Qwen2, ...) go through the same path: whatever the tokenizer
+    adds (Llama's BOS; GPT-2 and Qwen2 add nothing) is flagged by its ``special_tokens_mask`` and
+    dropped, and the first content token is then a row like any other.
     """
     counts = count_content_tokens(tokenizer, sentences, add_special_tokens=add_special_tokens, max_length=max_length)
     if n_sentences is not None:
@@ -290,7 +336,15 @@ def extract_tokens(
     )
     local = TokenPlan(sentence_ids=np.arange(chosen.size), offsets=plan.offsets, n_available=plan.n_available)
     sample = encode_plan(
-        model, tokenizer, tokens, local, batch_size=batch_size, device=device, progress=progress, layers=layers
+        model,
+        tokenizer,
+        tokens,
+        local,
+        batch_size=batch_size,
+        device=device,
+        progress=progress,
+        layers=layers,
+        padding_side=padding_side,
     )
     sample.sentence_ids = chosen.astype(np.int64)[sample.sentence_ids]
     return sample

@@ -425,3 +425,30 @@ def overlap_heatmap(matrix: np.ndarray, labels: Sequence[str], *, chance: float 
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def massive_activation_plot(
+    max_abs_per_dim: np.ndarray, median: float, threshold: float, top: Sequence[int] = (), *, title: str = ""
+):
+    """The largest |x| of every dimension (d,) on a log axis, the median |x| and the massive threshold as
+    lines; dimensions in ``top`` marked and labelled."""
+    values = np.asarray(max_abs_per_dim, dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    x = np.arange(values.size)
+    floor = max(float(values[values > 0].min()) if (values > 0).any() else 1e-6, 1e-12) / 2
+    ax.vlines(x, floor, np.maximum(values, floor), linewidth=1.0, color="tab:blue")
+    ax.set_yscale("log")
+    if median > 0:
+        ax.axhline(median, color="tab:gray", linestyle="--", linewidth=1, label=f"median |x| = {median:.3g}")
+    if threshold > 0:
+        ax.axhline(threshold, color="tab:red", linestyle=":", linewidth=1, label=f"massive from {threshold:.3g}")
+    for i in (int(i) for i in top):
+        ax.scatter([i], [values[i]], color="tab:red", s=18, zorder=3)
+        ax.annotate(str(i), (i, values[i]), textcoords="offset points", xytext=(3, 3), fontsize=8, color="tab:red")
+    ax.set_xlim(-1, values.size)
+    ax.set_xlabel("dimension")
+    ax.set_ylabel("max |x| over tokens")
+    ax.set_title(title or f"Largest magnitude per dimension (d = {values.size})")
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    return fig

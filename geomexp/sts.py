@@ -23,6 +23,23 @@ def mean_pool(X: np.ndarray, sentence_ids: np.ndarray, n_sentences: int) -> np.n
     return sums / counts[:, None]
 
 
+def last_pool(X: np.ndarray, sentence_ids: np.ndarray, positions: np.ndarray, n_sentences: int) -> np.ndarray:
+    """Sentence vectors (n_sentences, d) float64: each sentence's LAST content token row of ``X`` (N, d).
+
+    The last token is the row of the largest input position (``positions`` (N,)) among the sentence's
+    rows (special tokens absent already): for a causal decoder, the one token that has seen the whole
+    sentence. A sentence with no row raises.
+    """
+    ids, pos = np.asarray(sentence_ids), np.asarray(positions)
+    counts = np.bincount(ids, minlength=n_sentences)
+    if counts.size != n_sentences or (counts == 0).any():
+        missing = np.flatnonzero(counts[:n_sentences] == 0)
+        raise ValueError(f"{missing.size} sentence(s) have no token (first: {missing[:5].tolist()})")
+    order = np.lexsort((pos, ids))  # by sentence, then position: each sentence's last row closes its run
+    last = order[np.cumsum(counts) - 1]
+    return np.asarray(X, dtype=np.float64)[last]
+
+
 def cosine_scores(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Row-wise cosine similarity of two (n, d) arrays -> (n,)."""
     num = np.einsum("nd,nd->n", A, B)

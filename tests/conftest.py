@@ -112,3 +112,92 @@ def tiny(tiny_bert_dir):
     from transformers import AutoModel, AutoTokenizer
 
     return AutoModel.from_pretrained(tiny_bert_dir).eval(), AutoTokenizer.from_pretrained(tiny_bert_dir)
+
+
+#: text the tiny decoders' byte-level BPE tokenizers are trained on (English, Spanish, Arabic, Swahili)
+BPE_TRAINING_TEXT = [
+    "The Moon is Earth's only natural satellite, at an average distance of 384,400 km.",
+    "La Luna es el único satélite natural de la Tierra; su superficie está cubierta de cráteres.",
+    "القمر هو القمر الطبيعي الوحيد للأرض",
+    "Mwezi ni satelaiti pekee ya asili ya Dunia.",
+    "Apollo 11 landed in 1969: the first people walked on another world!",
+]
+
+
+def train_byte_level_bpe(specials: list[str], vocab_size: int = 400):
+    """A GPT-2-style byte-level BPE ``tokenizers.Tokenizer`` trained in a blink on ``BPE_TRAINING_TEXT``.
+
+    Every byte is in its alphabet, so any text tokenizes without unknown tokens (offline, no download).
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tok.train_from_iterator(BPE_TRAINING_TEXT * 4, trainer)
+    return tok
+
+
+def save_tiny_decoder(folder: Path, kind: str) -> Path:
+    """A randomly initialised 2-layer, 32-dim decoder (``gpt2``, ``llama`` or ``qwen2``) and a tokenizer that
+    behaves as the real family's does, saved with save_pretrained:
+
+    - gpt2: ``<|endoftext|>`` is BOS/EOS/unk, nothing is added to a sentence, NO pad token;
+    - llama: ``<s>`` (BOS) is prepended to every sentence (Llama 2/3 do), no pad token;
+    - qwen2: nothing added, pad token ``<|endoftext|>`` (as Qwen2.5's).
+    """
+    import torch
+    from tokenizers import processors
+    from transformers import PreTrainedTokenizerFast
+
+    if kind == "llama":
+        tok = train_byte_level_bpe(["<unk>", "<s>", "</s>"])
+        tok.post_processor = processors.TemplateProcessing(
+            single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", tok.token_to_id("<s>"))]
+        )
+        special = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
+    else:
+        tok = train_byte_level_bpe(["<|endoftext|>"])
+        tok.post_processor = processors.ByteLevel(trim_offsets=False)
+        special = {"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>"}
+        if kind == "qwen2":
+            special["pad_token"] = "<|endoftext|>"
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, **special)
+    ids = {"bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id}
+    small = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
+    small |= {"max_position_embeddings": 128, "vocab_size": len(tokenizer), **ids}
+    torch.manual_seed(0)
+    if kind == "gpt2":
+        from transformers import GPT2Config, GPT2Model
+
+        model = GPT2Model(GPT2Config(n_embd=32, n_layer=2, n_head=2, n_positions=128, vocab_size=len(tokenizer), **ids))
+    elif kind == "llama":
+        from transformers import LlamaConfig, LlamaModel
+
+        model = LlamaModel(LlamaConfig(num_key_value_heads=1, **small))
+    else:
+        from transformers import Qwen2Config, Qwen2Model
+
+        model = Qwen2Model(Qwen2Config(num_key_value_heads=1, pad_token_id=tokenizer.pad_token_id, **small))
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_decoder_dirs(tmp_path_factory) -> dict[str, Path]:
+    """``{gpt2|llama|qwen2: folder}`` of the tiny random decoders (see ``save_tiny_decoder``)."""
+    return {k: save_tiny_decoder(tmp_path_factory.mktemp(f"tiny-{k}"), k) for k in ("gpt2", "llama", "qwen2")}
+
+
+@pytest.fixture(scope="session")
+def tiny_decoders(tiny_decoder_dirs):
+    """``{kind: (model, tokenizer)}`` of the tiny decoders, loaded with AutoModel/AutoTokenizer.from_pretrained."""
+    from transformers import AutoModel, AutoTokenizer
+
+    return {
+        k: (AutoModel.from_pretrained(d).eval(), AutoTokenizer.from_pretrained(d)) for k, d in tiny_decoder_dirs.items()
+    }

@@ -41,6 +41,22 @@ def test_layer_options(make_cfg, override, expected):
     assert check_config(make_cfg(override)).layer == expected
 
 
+def test_layer_list_and_stride(make_cfg):
+    from geomexp.errors import ConfigError
+    from geomexp.layers import resolve_layers
+
+    (override,) = rewrite_layer_overrides(["layer=[0,8,-1]"])
+    spec = check_config(make_cfg(override, "layer.extract=selected"))
+    assert spec.layer == (0, 8, -1) and spec.layer_extract == "selected"
+    assert resolve_layers(spec.layer, 12) == [0, 8, 12]
+    spec = check_config(make_cfg("layer.every=4"))
+    assert resolve_layers(spec.layer, 10, every=spec.layer_every) == [0, 4, 8, 10]
+    with pytest.raises(ConfigError, match="layer.every"):
+        check_config(make_cfg("layer.every=0"))
+    with pytest.raises(ConfigError, match="layer.extract"):
+        check_config(make_cfg("layer.extract=some"))
+
+
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_every_experiment_composes(make_cfg, experiment):
     cfg = make_cfg(f"experiment={experiment}")
@@ -66,7 +82,7 @@ def test_unknown_group_option_lists_what_exists(make_cfg):
 def test_layer_number_on_the_command_line_becomes_layer_index(make_cfg):
     args = rewrite_layer_overrides(["layer=8", "layer=0,6,12", "layer=all", "model=mbert", "layer=-1"])
     assert args == ["layer.index=8", "layer.index=0,6,12", "layer=all", "model=mbert", "layer.index=-1"]
-    assert make_cfg(*rewrite_layer_overrides(["layer=8"])).layer.index == "8"
+    assert str(make_cfg(*rewrite_layer_overrides(["layer=8"])).layer.index) == "8"  # an int since lists are allowed
 
 
 def test_wrong_key_fails_at_composition(make_cfg):

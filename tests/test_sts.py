@@ -45,3 +45,23 @@ def test_cosine_scores():
     A = np.array([[1.0, 0.0], [1.0, 1.0]])
     B = np.array([[0.0, 2.0], [2.0, 2.0]])
     np.testing.assert_allclose(cosine_scores(A, B), [0.0, 1.0])
+
+
+def test_last_pool_takes_each_sentence_row_of_largest_position():
+    from geomexp.sts import last_pool
+
+    X = np.arange(12.0).reshape(6, 2)
+    ids = np.array([1, 0, 1, 0, 2, 1])  # rows in any order
+    pos = np.array([3, 1, 5, 4, 1, 2])
+    np.testing.assert_allclose(last_pool(X, ids, pos, 3), [X[3], X[2], X[4]])
+    with pytest.raises(ValueError, match="no token"):
+        last_pool(X, ids, pos, 4)
+
+
+def test_sts_pooling_is_checked():
+    from geomexp.errors import ConfigError
+    from geomexp.tasks.sts import StsTask
+
+    assert StsTask().pooling == "mean"
+    with pytest.raises(ConfigError, match="analysis.sts.pooling"):
+        StsTask(pooling="cls")

@@ -12,6 +12,7 @@ from geomexp.analyses.dimensions import dimensions_analysis
 from geomexp.analyses.frequency import frequency_analysis
 from geomexp.analyses.isoscore import isoscore_analysis
 from geomexp.analyses.isotropy import isotropy_analysis
+from geomexp.analyses.massive import massive_analysis
 from geomexp.analyses.outliers import outliers_analysis
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "frequency_analysis",
     "isoscore_analysis",
     "isotropy_analysis",
+    "massive_analysis",
     "outliers_analysis",
 ]

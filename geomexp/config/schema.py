@@ -30,6 +30,7 @@ class ModelConfig:
     multilingual: bool = False
     dtype: str = "float32"
     device: str = "auto"
+    device_map: Optional[str] = None
     batch_size: int = 32
 
 
@@ -45,9 +46,17 @@ class LangConfig:
 
 @dataclass
 class LayerConfig:
-    """``index``: ``last``, ``all``, or an integer (0 = embedding output, L = last layer)."""
+    """``index``: ``last``, ``all``, an integer (0 = embedding output, L = last layer) or a list of them.
 
-    index: str = "last"
+    every: a stride instead of ``index``: layers 0, every, 2*every, ... and the last.
+    extract: ``all`` (every hidden state is kept and cached: another layer of the same sample is a
+        cache hit) or ``selected`` (only this run's layers are kept: memory and cache grow with the
+        layers asked for, not the model's depth; for large models).
+    """
+
+    index: Any = "last"
+    every: Optional[int] = None
+    extract: str = "all"
 
 
 @dataclass

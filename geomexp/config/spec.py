@@ -189,6 +189,8 @@ class RunSpec:
     tags: dict = field(default_factory=dict, hash=False)
     multilingual: bool = False
     seeds: tuple[int, ...] | None = None
+    layer_every: int | None = None
+    layer_extract: str = "all"
     resolved: dict = field(default_factory=dict, hash=False, compare=False, repr=False)
 
     @property
@@ -238,6 +240,8 @@ class RunSpec:
     @classmethod
     def _build(cls, c: dict, trusted: tuple[str, ...] | None = None) -> RunSpec:
         m, d = c["model"], c["data"]
+        if not isinstance(c["layer"]["index"], list):  # a scalar reads as before lists were allowed (identity)
+            c["layer"]["index"] = str(c["layer"]["index"])
         encoder = EncoderSpec(
             name=m["name"],
             source=m["source"],
@@ -246,6 +250,7 @@ class RunSpec:
             revision=m["revision"],
             dtype=m["dtype"],
             device=m["device"],
+            device_map=m.get("device_map"),
         )
         if d["corpus"] not in CORPORA:
             raise ConfigError(f"data.corpus={d['corpus']!r} is not known; choose one of {list(CORPORA)}")
@@ -325,7 +330,9 @@ class RunSpec:
             batch_size=int(m["batch_size"]),
             lang=lang,
             langs=langs,
-            layer=parse_layer(c["layer"]["index"]),
+            layer=parse_layer(c["layer"]["index"], allow_list=True),
+            layer_every=_layer_every(c["layer"].get("every")),
+            layer_extract=_layer_extract(c["layer"].get("extract", "all")),
             data=data,
             sample=sample,
             enhancement=enhancement,
@@ -347,6 +354,23 @@ class RunSpec:
             multilingual=bool(m.get("multilingual", False)),
             resolved=c,
         )
+
+
+def _layer_every(value) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"layer.every={value!r} must be a positive integer stride (e.g. 4), or null")
+    return value
+
+
+def _layer_extract(value) -> str:
+    if value not in ("all", "selected"):
+        raise ConfigError(
+            f"layer.extract={value!r}: use all (cache every hidden state: a run at another layer reuses it) or "
+            f"selected (keep only this run's layers: memory and cache grow with them, not the model's depth)"
+        )
+    return value
 
 
 def _seeds(value) -> tuple[int, ...] | None:

@@ -30,6 +30,9 @@ class EncoderSpec:
 
     source: one of ``SOURCES``. hf_id: hub id for ``hf``. path: a local folder
     that replaces hf_id (or the packaged files). revision: hub branch/tag/commit.
+    dtype: float32 | float16 | bfloat16 (weights and activations; part of the cache key).
+    device_map: passed to ``from_pretrained`` (e.g. ``auto``: spread a model that does not fit one
+    device over the GPUs and the CPU; needs the ``accelerate`` package); ``device`` is then not used.
     """
 
     name: str
@@ -39,6 +42,7 @@ class EncoderSpec:
     revision: str = "main"
     dtype: str = "float32"
     device: str = "auto"
+    device_map: str | None = None
 
     def __post_init__(self):
         if self.source not in SOURCES:
@@ -55,12 +59,16 @@ class EncoderInfo:
 
     identity: what makes its outputs what they are (for cache keys).
     max_length: longest input in tokens (special tokens included).
+    architecture: ``encoder`` (bidirectional attention: BERT, XLM-R, ...) or ``decoder`` (causal
+        attention: GPT-2, Llama, Qwen2, ...; see ``architecture_of``). Not part of the identity: the
+        weights' identity already fixes it.
     """
 
     num_layers: int
     hidden_size: int
     max_length: int
     identity: dict = field(default_factory=dict)
+    architecture: str = "encoder"
 
     def hub_tags(self) -> dict[str, str]:
         """A hub model's id, the revision asked for and the commit it resolved to (empty for other models)."""
@@ -68,6 +76,64 @@ class EncoderInfo:
             return {}
         i = self.identity
         return {"model.hf_id": str(i["id"]), "model.revision": str(i["revision"]), "model.commit": str(i["commit"])}
+
+
+#: model types of decoder-only (causal) language models, by their config's ``model_type``
+DECODER_MODEL_TYPES = frozenset(
+    [
+        "gpt2",
+        "gpt_neo",
+        "gpt_neox",
+        "gpt_neox_japanese",
+        "gptj",
+        "gpt_bigcode",
+        "codegen",
+        "llama",
+        "mistral",
+        "mixtral",
+        "qwen2",
+        "qwen2_moe",
+        "qwen3",
+        "qwen3_moe",
+        "gemma",
+        "gemma2",
+        "gemma3_text",
+        "phi",
+        "phi3",
+        "phimoe",
+        "falcon",
+        "opt",
+        "bloom",
+        "olmo",
+        "olmo2",
+        "stablelm",
+        "starcoder2",
+        "cohere",
+        "mpt",
+        "xglm",
+        "granite",
+        "exaone4",
+        "smollm3",
+    ]
+)
+
+
+def architecture_of(config) -> str:
+    """``decoder`` for a causal (decoder-only) language model's config, else ``encoder``.
+
+    Decoder: ``config.is_decoder``, a model type in ``DECODER_MODEL_TYPES`` (GPT-2, Llama, Mistral,
+    Qwen2, Gemma, GPT-NeoX/Pythia, ...), or a saved architecture named ``...ForCausalLM`` /
+    ``...LMHeadModel`` of a model type that is not a BERT/RoBERTa-family encoder. Reads the config
+    only (no transformers import: a cache-hit run stays light).
+    """
+    if getattr(config, "is_decoder", False):
+        return "decoder"
+    kind = str(getattr(config, "model_type", "") or "")
+    if kind in DECODER_MODEL_TYPES:
+        return "decoder"
+    names = getattr(config, "architectures", None) or []
+    causal = any(str(a).endswith(("ForCausalLM", "LMHeadModel")) for a in names)
+    return "decoder" if causal and "bert" not in kind and "roberta" not in kind else "encoder"
 
 
 def package_file(package: str, relpath: str, wheel: str) -> Path:

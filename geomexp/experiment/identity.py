@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from geomexp.config.spec import AnalysisSpec, RunSpec
+from geomexp.layers import layer_label
 
 MAX_PARAMS = 25
 #: config keys that never change numbers (paths, tracking, display, where data comes from)
@@ -30,10 +31,15 @@ NON_RESULT_KEYS = (
     "data.base_url",
     "model.batch_size",
     "model.device",
+    "model.device_map",
     "model.multilingual",
+    "layer.extract",
     "enhancement.save",
 )
 DISPLAY_PARAMS = ("plot", "plot_points", "table_rows")
+#: options added after runs were recorded: at this (neutral) value they are left out of the identity,
+#: so runs made before they existed keep their identity (a sweep resumed across versions skips them)
+NEUTRAL_DEFAULTS = {"layer.every": None, "analysis.sts.pooling": "mean"}
 SEED_KEYS = ("seed", "enhancement.params.random_state")
 
 
@@ -64,7 +70,9 @@ def identity_items(spec: RunSpec) -> dict[str, object]:
     return {
         k: v
         for k, v in flat.items()
-        if not _under(k, skip) and not (k.startswith("analysis.") and k.rsplit(".", 1)[-1] in DISPLAY_PARAMS)
+        if not _under(k, skip)
+        and not (k.startswith("analysis.") and k.rsplit(".", 1)[-1] in DISPLAY_PARAMS)
+        and not (k in NEUTRAL_DEFAULTS and v == NEUTRAL_DEFAULTS[k])
     }
 
 
@@ -130,7 +138,7 @@ def run_params(spec: RunSpec) -> dict[str, str]:
     if spec.encoder.dtype != "float32":
         p["model.dtype"] = spec.encoder.dtype
     p["subject"] = subject(spec)
-    p["layer"] = spec.layer
+    p["layer"] = layer_label(spec.layer, spec.layer_every)
     if spec.uses_corpus:
         p["data.corpus"] = spec.data.corpus if spec.data.corpus != "text" else f"text:{Path(spec.data.text_file).name}"
     p["data.sample_unit"] = s.unit  # tasks use the sample too (STS zero-shot fits on the English sample)
@@ -170,7 +178,7 @@ def _compact(params: dict) -> str:
 def default_run_name(spec: RunSpec, extras: list[str] = ()) -> str:
     """``<model>-<subject>-<layer>[-<method>[@<fit lang>]]`` plus what differs from the defaults (``extras``)."""
     what = subject(spec).replace(", ", "+").replace(" ", "-")
-    name = f"{model_label(spec)}-{what}-{spec.layer}"
+    name = f"{model_label(spec)}-{what}-{layer_label(spec.layer, spec.layer_every)}"
     if spec.enhancement:
         name += f"-{spec.enhancement.name}" + (f"@{spec.enhancement.fit_lang}" if spec.enhancement.fit_lang else "")
     return " ".join([name, *extras])

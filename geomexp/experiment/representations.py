@@ -32,13 +32,19 @@ def load_corpus(data: DataSpec, lang: LangSpec) -> Corpus:
     )
 
 
-def sample_description(info: EncoderInfo, corpus: Corpus, sample: SampleSpec, whole_corpus: bool = False) -> dict:
+def sample_description(
+    info: EncoderInfo, corpus: Corpus, sample: SampleSpec, whole_corpus: bool = False, layers=None
+) -> dict:
     """Everything that determines the sampled representations (the cache key's content).
 
     ``whole_corpus``: every token of every sentence (a task's data) instead of ``sample``'s sampling.
+    ``layers``: hidden-state indices kept (None: all; the key then has no ``layers`` entry, as before
+    they could be chosen). The model's dtype is in ``info.identity``.
     """
     unit = "sentences" if whole_corpus else sample.unit
+    extra = {} if layers is None else {"layers": [int(i) for i in layers]}
     return {
+        **extra,
         "model": info.identity,
         "corpus": {"lang": corpus.lang, "checksum": corpus.checksum},
         "sample_unit": unit,
@@ -71,8 +77,12 @@ class Representations:
         cache_dir: str,
         batch_size: int = 32,
         progress: bool = True,
+        layers=None,
     ):
         self.encoder_spec, self.info, self.sample, self.data = encoder, info, sample, data
+        self.layers = None if layers is None else sorted({int(i) for i in layers})
+        if self.layers == list(range(info.num_layers + 1)):
+            self.layers = None  # every layer: the all-layers entry itself
         self.cache_dir, self.batch_size, self.progress = cache_dir, batch_size, progress
         self._encoder = None
         self._corpora: dict[str, Corpus] = {}
@@ -137,9 +147,16 @@ class Representations:
         return self._layernorm
 
     def _get(self, corpus: Corpus, *, whole_corpus: bool, what: str) -> TokenSample:
-        description = sample_description(self.info, corpus, self.sample, whole_corpus)
+        description = sample_description(self.info, corpus, self.sample, whole_corpus, self.layers)
         key = cache_key(description)
         sample = load_sample(self.cache_dir, key)
+        if sample is None and self.layers is not None:  # an entry of every layer serves a subset
+            full_key = cache_key(sample_description(self.info, corpus, self.sample, whole_corpus))
+            full = load_sample(self.cache_dir, full_key)
+            if full is not None:
+                log.info("cache hit %s (%s; layers %s of an all-layers entry)", full_key[:12], what, self.layers)
+                self.fetched.append((what, full_key, True))
+                return full.select(self.layers)
         if sample is None:
             with entry_lock(self.cache_dir, key):  # another worker may be computing this very key
                 sample = load_sample(self.cache_dir, key)
@@ -167,6 +184,7 @@ class Representations:
             batch_size=self.batch_size,
             device=enc.device,
             progress=self.progress,
+            layers=self.layers,
             what=f"the {corpus.lang} corpus ({corpus.source}) tokenized by {self.encoder_spec.name}",
         )
         save_sample(self.cache_dir, key, sample, description)

@@ -24,7 +24,7 @@ from geomexp.experiment.console import headline_keys, summary, variants
 from geomexp.experiment.context import RunContext
 from geomexp.experiment.repeats import measure_repeated
 from geomexp.experiment.representations import Representations, load_corpus
-from geomexp.layers import resolve_layers
+from geomexp.layers import layer_label, resolve_layers
 from geomexp.tracking import (
     RunLogger,
     check_store_reachable,
@@ -154,7 +154,7 @@ def run_tags(spec: RunSpec, context: RunContext) -> dict[str, str]:
         **ident.identity_tags(spec),
         "geomexp.model": ident.model_label(spec),
         "geomexp.subject": ident.subject(spec),
-        "geomexp.layer": str(spec.layer),
+        "geomexp.layer": layer_label(spec.layer, spec.layer_every),
         "geomexp.analyses": ",".join(a.name for a in (*spec.analyses, *spec.tasks)),
         "geomexp.enhancement": spec.enhancement.label if spec.enhancement else "none",
         "geomexp.multilingual": str(spec.multilingual).lower(),
@@ -174,6 +174,7 @@ def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
     if corpus is not None:
         logger.set_tags({"corpus_source": corpus.source, "corpus_checksum": corpus.checksum})
     info = describe_encoder(spec.encoder)  # the model's configuration only; weights load on a cache miss
+    layers = resolve_layers(spec.layer, info.num_layers, spec.encoder.name, every=spec.layer_every)
     reps = Representations(
         spec.encoder,
         info,
@@ -182,12 +183,20 @@ def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
         cache_dir=spec.cache_dir,
         batch_size=spec.batch_size,
         progress=spec.progress,
+        layers=layers if spec.layer_extract == "selected" else None,
     )
     if corpus is not None:
         reps.add_corpus(corpus)
     check_against_model(spec, info.hidden_size)
-    layers = resolve_layers(spec.layer, info.num_layers, spec.encoder.name)
-    logger.set_tags({"num_layers": info.num_layers, "hidden_size": info.hidden_size, **info.hub_tags()})
+    logger.set_tags(
+        {
+            "num_layers": info.num_layers,
+            "hidden_size": info.hidden_size,
+            # decoder = causal attention: a token's vector sees only the tokens before it
+            "model.architecture": info.architecture,
+            **info.hub_tags(),
+        }
+    )
     result = RunResult(run_id=logger.run_id, run_name=logger.run_name or "", layers=layers)
     sample = None
     if spec.uses_corpus:

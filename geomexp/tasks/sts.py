@@ -10,10 +10,11 @@ import numpy as np
 from geomexp.analyses.base import AnalysisInfo, AnalysisResult, MetricInfo, ReportTable
 from geomexp.data.sts import track_id, track_info
 from geomexp.metrics.bootstrap import check_level
-from geomexp.sts import cosine_scores, mean_pool, sts_intervals, sts_scores
+from geomexp.sts import cosine_scores, last_pool, mean_pool, sts_intervals, sts_scores
 from geomexp.validation import check_choice, check_int
 
 ZERO_SHOT_FITS = ("english_corpus", "english_side")
+POOLINGS = ("mean", "last")
 
 STS_INFO = AnalysisInfo(
     name="sts",
@@ -74,15 +75,18 @@ STS_INFO = AnalysisInfo(
 )
 
 
-def _pooled_scores(Ya, Yb, ids_a, ids_b, n) -> np.ndarray:
-    return cosine_scores(mean_pool(Ya, ids_a, n), mean_pool(Yb, ids_b, n))
+def _pool(X, sample, n: int, pooling: str) -> np.ndarray:
+    if pooling == "last":
+        return last_pool(X, sample.sentence_ids, sample.positions, n)
+    return mean_pool(X, sample.sentence_ids, n)
 
 
 @dataclass(frozen=True)
 class StsTask:
     """One STS 2017 track. ``track``: 1, 2, 3, 4a, 4b, 5, 6 or a pair (``ar-en``, ``es-en-wmt``, ...).
 
-    A sentence is the mean of its token vectors at a layer (special tokens excluded); the
+    A sentence is the mean of its token vectors at a layer (special tokens excluded; ``pooling=mean``,
+    the paper's) or its last content token's vector (``pooling=last``, usual for causal decoders); the
     prediction is the cosine of the two sentences. With an enhancement (``enhancement`` not None):
 
     - individual (key suffix ``/<method>``): fitted on the track's own token vectors (both sides);
@@ -107,12 +111,14 @@ class StsTask:
     n_bootstrap: int = 1000
     ci_level: float = 0.95
     plot: bool = True
+    pooling: str = "mean"
 
     info = STS_INFO
 
     def __post_init__(self):
         object.__setattr__(self, "track", track_id(self.track))  # a pair name becomes its number
         check_choice(self.zero_shot_fit, "analysis.sts.zero_shot_fit", ZERO_SHOT_FITS)
+        check_choice(self.pooling, "analysis.sts.pooling", POOLINGS)
         check_int(self.n_bootstrap, "analysis.sts.n_bootstrap", minimum=0)
         check_level(self.ci_level)
 
@@ -126,13 +132,15 @@ class StsTask:
         n = len(t.gold)
         sa, sb = reps.encode(t.sentences_a), reps.encode(t.sentences_b)
         Xa, Xb = sa.layer(layer), sb.layer(layer)
-        preds = {"": _pooled_scores(Xa, Xb, sa.sentence_ids, sb.sentence_ids, n)}
-        tags = {"sts_track": t.track, "sts_pair": t.pair}
+
+        def scores(Ya, Yb):
+            return cosine_scores(_pool(Ya, sa, n, self.pooling), _pool(Yb, sb, n, self.pooling))
+
+        preds = {"": scores(Xa, Xb)}
+        tags = {"sts_track": t.track, "sts_pair": t.pair, "sts_pooling": self.pooling}
         if enhancement is not None:
             individual = enhancement.build().fit(np.concatenate([Xa, Xb]))
-            preds[f"/{enhancement.name}"] = _pooled_scores(
-                individual.transform(Xa), individual.transform(Xb), sa.sentence_ids, sb.sentence_ids, n
-            )
+            preds[f"/{enhancement.name}"] = scores(individual.transform(Xa), individual.transform(Xb))
             side = self.zero_shot_fit == "english_side" and "en" in (t.lang_a, t.lang_b)
             if self.zero_shot and not (side and t.lang_a == t.lang_b == "en"):
                 if side:
@@ -140,9 +148,7 @@ class StsTask:
                 else:
                     fit_on, tags["sts_zero_shot_fit"] = reps.corpus_sample("en").layer(layer), "english corpus"
                 zs = enhancement.build().fit(fit_on)
-                preds[f"/{enhancement.name}/zero_shot"] = _pooled_scores(
-                    zs.transform(Xa), zs.transform(Xb), sa.sentence_ids, sb.sentence_ids, n
-                )
+                preds[f"/{enhancement.name}/zero_shot"] = scores(zs.transform(Xa), zs.transform(Xb))
         metrics: dict[str, float] = {"sts_n_pairs": float(n)}
         for suffix, pred in preds.items():
             scores = sts_scores(pred, t.gold)
