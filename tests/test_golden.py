@@ -41,7 +41,13 @@ def golden_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("golden-cache")
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+#: the heaviest case (STS track 2 at every layer, ~20 s alone) runs with the slow suite; the others in `make test`
+SLOW_CASES = {"me5_sts2_abtt_all"}
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_CASES else c for c in sorted(CASES)]
+)
 def test_golden_case(case, golden_cache, tmp_path):
     now = run_case(CASES[case], tmp_path, golden_cache)
     expected = RECORDED["cases"][case]

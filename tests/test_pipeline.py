@@ -176,6 +176,7 @@ def test_sentence_sampling_keeps_whole_sentences(make_cfg, store_uri):
         assert pos.tolist() == list(range(1, pos.size + 1))
 
 
+@pytest.mark.slow  # every analysis at every layer (~15 s alone); the golden cases cover each analysis in the fast suite
 def test_every_single_language_analysis_runs_per_layer(make_cfg, store_uri):
     result = run(
         make_cfg(
