@@ -65,19 +65,30 @@ def ensure_experiment(uri: str, name: str, description: str | None = None) -> st
     For SQLite stores the artifacts go to ``mlartifacts/<name>`` beside the database. ``description``
     becomes the experiment's description in the MLflow UI (tag ``mlflow.note.content``) where it has none.
     """
+    from mlflow.exceptions import MlflowException
+
     db = sqlite_path(uri)
     with store_lock(uri):  # (not client(): a second lock on the same file would wait for this one)
         mlflow_client = _new_client(uri)
         exp = mlflow_client.get_experiment_by_name(name)
-        if exp is not None:
-            if description and not exp.tags.get(DESCRIPTION_TAG):
+        if exp is None:
+            artifacts = None
+            if db is not None:
+                artifacts = (db.parent / "mlartifacts" / re.sub(r"[^\w.-]+", "_", name)).as_uri()
+            tags = {DESCRIPTION_TAG: description} if description else None
+            try:
+                return mlflow_client.create_experiment(name, artifact_location=artifacts, tags=tags)
+            except MlflowException:  # a server's other client created it first (no file lock over http)
+                exp = mlflow_client.get_experiment_by_name(name)
+                if exp is None:
+                    raise
+        if description and not exp.tags.get(DESCRIPTION_TAG):
+            try:
                 mlflow_client.set_experiment_tag(exp.experiment_id, DESCRIPTION_TAG, description)
-            return exp.experiment_id
-        artifacts = None
-        if db is not None:
-            artifacts = (db.parent / "mlartifacts" / re.sub(r"[^\w.-]+", "_", name)).as_uri()
-        tags = {DESCRIPTION_TAG: description} if description else None
-        return mlflow_client.create_experiment(name, artifact_location=artifacts, tags=tags)
+            except MlflowException:  # set by a parallel worker in between (a unique key on a server's store)
+                if not mlflow_client.get_experiment(exp.experiment_id).tags.get(DESCRIPTION_TAG):
+                    raise
+        return exp.experiment_id
 
 
 def check_store_reachable(uri: str, timeout: float = 5.0) -> None:
