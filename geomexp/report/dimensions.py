@@ -248,32 +248,26 @@ def dimension_figures(data: DimensionSets) -> dict:
     for kind, (_, what, weight) in KINDS.items():
         sets = data.of(kind)
         tab = [s for s in sets if s.tabulated]
-        if len({s.subject for s in tab}) > 1:
-            fig = dimension_map(
+        what_cap = f"{what[0].upper()}{what[1:]}"
+        views = (
+            # (stem, the sets drawn, the attribute along the columns, panels, title, caption after the kind)
+            (
+                "by_language",
                 tab,
-                columns="subject",
-                panels="model",
-                title=f"{what[0].upper()}{what[1:]} by language",
-                weight_label=weight,
-            )
+                "subject",
+                "model",
+                "by language",
+                " at the tabulated layer: dimension × language, a panel per model",
+            ),
+            ("by_layer", sets, "layer", "subject", "by layer", ": dimension × layer, a panel per model · language"),
+        )
+        for stem, drawn, columns, panels, by, caption in views:
+            if len({getattr(s, columns) for s in drawn}) < 2:
+                continue
+            fig = dimension_map(drawn, columns=columns, panels=panels, title=f"{what_cap} {by}", weight_label=weight)
             if fig is not None:
-                figs[f"dimensions/{kind}_by_language"] = (
+                figs[f"dimensions/{kind}_{stem}"] = (
                     fig,
-                    f"{what[0].upper()}{what[1:]} at the tabulated layer: dimension × language, a panel per model "
-                    f"(colour: {weight}; blank: not in the set).",
-                )
-        if len({s.layer for s in sets}) > 1:
-            fig = dimension_map(
-                sets,
-                columns="layer",
-                panels="subject",
-                title=f"{what[0].upper()}{what[1:]} by layer",
-                weight_label=weight,
-            )
-            if fig is not None:
-                figs[f"dimensions/{kind}_by_layer"] = (
-                    fig,
-                    f"{what[0].upper()}{what[1:]}: dimension × layer, a panel per model · language "
-                    f"(colour: {weight}; blank: not in the set).",
+                    f"{what_cap}{caption} (colour: {weight}; blank: not in the set).",
                 )
     return figs
