@@ -62,6 +62,8 @@ def test_track_pairs_resolve_to_the_same_files_as_the_numbers(data_root, alias, 
 
 def test_unknown_track_lists_numbers_and_pairs():
     with pytest.raises(
-        ConfigError, match=r"'fr-en' is not known; choose one of \['1', .*'6'\] or a pair: \['ar-ar'.*'tr-en'\]"
+        ConfigError,
+        match=r"'fr-en' is not known; choose one of \['1', .*'6'\], a pair \(\['ar-ar'.*'tr-en'\]\) "
+        r"or a language with a monolingual track \(\['ar', 'en', 'es'\]\)",
     ):
         track_id("fr-en")

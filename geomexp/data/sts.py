@@ -66,8 +66,12 @@ class StsTrack:
         return self.lang_a != self.lang_b
 
 
-#: tracks by language pair (either order): es-en is track 4a (SNLI); its WMT sibling 4b is es-en-wmt
+#: tracks by language pair (either order): es-en is track 4a (SNLI); its WMT sibling 4b is es-en-wmt;
+#: a language code names its monolingual track (``analysis.sts.track=${lang.code}`` follows the run's language)
 TRACK_ALIASES = {
+    "ar": "1",
+    "es": "3",
+    "en": "5",
     "ar-ar": "1",
     "ar-en": "2",
     "en-ar": "2",
@@ -89,7 +93,9 @@ def track_id(track) -> str:
     key = TRACK_ALIASES.get(key, key)
     if key not in TRACKS:
         raise ConfigError(
-            f"STS track {track!r} is not known; choose one of {list(TRACKS)} or a pair: {sorted(TRACK_ALIASES)}"
+            f"STS track {track!r} is not known; choose one of {list(TRACKS)}, a pair "
+            f"({sorted(k for k in TRACK_ALIASES if '-' in k)}) or a language with a monolingual track "
+            f"({sorted(k for k in TRACK_ALIASES if '-' not in k)})"
         )
     return key
 

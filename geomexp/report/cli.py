@@ -79,6 +79,7 @@ def make_report(
     experiment. ``GeomexpError`` for what ``collect_runs`` rejects or when there is nothing to show."""
     from geomexp.report.collect import collect_runs
     from geomexp.report.dimensions import collect_dimensions, consistency_table
+    from geomexp.report.downstream import downstream_table
     from geomexp.report.figures import build_figures
     from geomexp.report.html import DEFAULT_MLFLOW_UI
     from geomexp.report.tables import build_tables
@@ -96,6 +97,9 @@ def make_report(
     consistency = consistency_table(dims)
     if consistency is not None:
         tables["dimension_consistency"] = consistency
+    isotropy_vs_sts = downstream_table(runs)
+    if isotropy_vs_sts is not None:
+        tables["isotropy_vs_sts"] = isotropy_vs_sts
     figs = build_figures(runs, dims) if figures else {}
     if not tables and not figs:
         raise GeomexpError(

@@ -457,6 +457,14 @@ def build_figures(runs, dimension_data=None) -> FigureSet:
         overlap_heatmaps(runs),
         "Overlap of the languages' top-D principal subspaces (colour scale fitted to the data; chance D/d marked).",
     )
+    from geomexp.report.downstream import downstream_scatter
+
+    figs.add(
+        "isotropy_vs_sts",
+        downstream_scatter(runs),
+        "STS Spearman against each isotropy measure: a point per layer · track · space, 95 % error bars where the "
+        "runs logged intervals; ρ: Spearman over the points with its bootstrap interval.",
+    )
     if dimension_data is not None:
         from geomexp.report.dimensions import dimension_figures
 
