@@ -16,6 +16,10 @@ Both are real ``python run.py`` subprocesses, wall time measured around each:
    four hit the cache and pay no start-up): the marginal cost of a cache-hit job is
    (sweep wall - cold wall) / 4.
 
+5. ``--reuse-langs sw,su``: a language sweep from an empty cache, ``run.py -m lang=sw,su``, once with
+   the loaded model kept between jobs (the default) and once with ``GEOMEXP_REUSE_MODEL=0`` (each job
+   loads it): the difference is what one model load per process saves (issue 15, item 2).
+
 Target: cold / warm >= 20x (both as separate processes, as asked); cold / marginal in-process
 job is also reported.
 """
@@ -91,6 +95,7 @@ def main() -> None:
     ap.add_argument("--model", default="me5_small")
     ap.add_argument("--lang", default="sw")
     ap.add_argument("--keep", action="store_true", help="keep the temp folder")
+    ap.add_argument("--reuse-langs", default="sw,su", help="languages of the model-reuse sweep ('' to skip)")
     args = ap.parse_args()
     info = machine()
     print(f"machine: {info['cpu']}, {info['cpus']} CPUs, load {info['loadavg_1min_at_start']}")
@@ -139,6 +144,26 @@ def main() -> None:
         f"  in-process sweep of {len(sweep_layers)} layers (-m):  {sweep_wall:.1f} s -> {marginal:.2f} s per cache-hit job",
         flush=True,
     )
+    reuse = []
+    for keep in ("1", "0") if args.reuse_langs else ():
+        wall, log = run(
+            [
+                sys.executable,
+                "run.py",
+                "-m",
+                f"model={args.model}",
+                f"lang={args.reuse_langs}",
+                f"paths.cache_dir={tmp / f'cache_reuse{keep}'}",
+                f"tracking.uri=sqlite:///{tmp / f'mlflow_reuse{keep}.db'}",
+                "progress=false",
+                f"hydra.sweep.dir={tmp / f'multirun_reuse{keep}'}",
+            ],
+            {**env, "GEOMEXP_REUSE_MODEL": keep},
+        )
+        jobs = len(args.reuse_langs.split(","))
+        reused = log.count("reusing the copy this process loaded")
+        reuse.append({"model kept between jobs": keep == "1", "jobs": jobs, "loads": jobs - reused, "wall s": wall})
+        print(f"  language sweep {args.reuse_langs}, GEOMEXP_REUSE_MODEL={keep}: {wall:.1f} s, {jobs - reused} load(s)")
     imports = []
     for label, code in IMPORTS.items():
         t, _ = run([sys.executable, "-c", code], env)
@@ -148,6 +173,9 @@ def main() -> None:
     print(f"cold / marginal cache-hit job inside one -m sweep = {cold / marginal:.1f}x\n")
     print("where the warm run's time goes (cProfile, cumulative seconds; profiling adds overhead):")
     print(table(breakdown, ["part", "seconds"]))
+    if reuse:
+        print("\nmodel loads in a language sweep from an empty cache (one process, basic launcher):")
+        print(table(reuse, ["model kept between jobs", "jobs", "loads", "wall s"]))
     print("\nstart-up costs (each in a fresh interpreter, wall seconds):")
     print(table(imports, ["fresh interpreter", "seconds"]))
     info["loadavg_1min_at_end"] = loadavg()
@@ -166,6 +194,7 @@ def main() -> None:
             "ratio_in_process": cold / marginal,
             "warm_breakdown": breakdown,
             "imports": imports,
+            "reuse": reuse,
         },
     )
     print(f"written {path}")

@@ -11,7 +11,8 @@ import logging
 from geomexp.cache import cache_key, entry_lock, load_sample, save_sample
 from geomexp.config.spec import DataSpec, LangSpec, SampleSpec
 from geomexp.data import Corpus, load_text_corpus, load_wikipedia_corpus
-from geomexp.encoders import EncoderInfo, EncoderSpec, load_encoder
+from geomexp.encoders import EncoderInfo, EncoderSpec
+from geomexp.encoders.reuse import shared_encoder
 from geomexp.extraction import TokenSample, extract_tokens
 
 log = logging.getLogger(__name__)
@@ -97,9 +98,9 @@ class Representations:
         return self._encoder is not None
 
     def encoder(self):
-        """The loaded encoder (loaded now if it was not)."""
+        """The loaded encoder (loaded now if it was not, or the one an earlier job of this process loaded)."""
         if self._encoder is None:
-            self._encoder = load_encoder(self.encoder_spec, self.info)
+            self._encoder = shared_encoder(self.encoder_spec, self.info)
         return self._encoder
 
     def corpus(self, code: str) -> Corpus:
