@@ -1,8 +1,11 @@
-"""Benchmark 7: extraction from a random 24-layer x 1024 decoder (GPT-2 architecture), keeping 3 hidden
-states (``layers=[0, 12, 24]``) vs all 25: peak memory and tokens/s.
+"""Benchmark 9: extraction from a random 24-layer x 1024 decoder (GPT-2 architecture), keeping 3 hidden
+states (``layers=[0, 12, 24]``) vs all 25, and 3 of the lower half (``layers=[0, 6, 12]``) with the
+forward pass stopped after layer 12 (the default) vs run through all 24 blocks (``stop_early=False``):
+peak memory and tokens/s.
 
-    python benchmarks/decoder_layers.py                  # ~3 min on 2 loaded cores
-    python benchmarks/decoder_layers.py --n-tokens 2000  # quicker
+    python benchmarks/decoder_layers.py                        # 4 modes, ~5 min on 2 loaded cores
+    python benchmarks/decoder_layers.py --n-tokens 2000        # quicker
+    python benchmarks/decoder_layers.py --modes half,half-full  # only the early-stop comparison
 
 Each mode runs in its own subprocess (so peak RSS, ``ru_maxrss`` of that child, is its own):
 build the model (seeded, fp32, ~300 M parameters, 1.2 GB), a byte-level BPE tokenizer trained on the
@@ -27,6 +30,14 @@ import _common  # noqa: F401  (sys.path)
 from _common import english_sentences, loadavg, machine, table, write_json
 
 LAYERS, WIDTH = 24, 1024
+
+#: mode -> (hidden-state indices kept (None: all), stop the pass after the deepest one)
+MODES = {
+    "3": ([0, LAYERS // 2, LAYERS], True),
+    "all": (None, True),
+    "half": ([0, LAYERS // 4, LAYERS // 2], True),
+    "half-full": ([0, LAYERS // 4, LAYERS // 2], False),
+}
 
 
 def rss_mib() -> float:
@@ -60,7 +71,7 @@ def child(mode: str, n_tokens: int) -> dict:
     config = GPT2Config(n_layer=LAYERS, n_embd=WIDTH, n_head=16, n_positions=512, vocab_size=len(tokenizer))
     model = GPT2Model(config).eval()
     after_build = rss_mib()
-    layers = None if mode == "all" else [0, LAYERS // 2, LAYERS]
+    layers, stop_early = MODES[mode]
     t0 = time.perf_counter()
     sample = extract_tokens(
         model,
@@ -69,6 +80,7 @@ def child(mode: str, n_tokens: int) -> dict:
         n_tokens=n_tokens,
         token_sampling="fewest_sentences",
         layers=layers,
+        stop_early=stop_early,
         progress=False,
     )
     seconds = time.perf_counter() - t0
@@ -76,6 +88,7 @@ def child(mode: str, n_tokens: int) -> dict:
     return {
         "mode": mode,
         "layers_kept": sample.hidden.shape[0],
+        "blocks_run": LAYERS if layers is None or not stop_early else min(max(layers), LAYERS),
         "n_tokens": sample.n_tokens,
         "seconds": seconds,
         "tokens_per_s": sample.n_tokens / seconds,
@@ -90,25 +103,33 @@ def child(mode: str, n_tokens: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n-tokens", type=int, default=4000)
-    ap.add_argument("--child", choices=["all", "3"])
+    ap.add_argument("--modes", default=",".join(MODES), help=f"comma-separated among {', '.join(MODES)}")
+    ap.add_argument("--child", choices=list(MODES))
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.n_tokens)))
         return
+    modes = [m for m in args.modes.split(",") if m]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        sys.exit(f"--modes {args.modes!r}: unknown {unknown}; use a comma-separated list among {', '.join(MODES)}")
     rows = []
-    for mode in ("3", "all"):
+    for mode in modes:
         cmd = [sys.executable, __file__, "--child", mode, "--n-tokens", str(args.n_tokens)]
         out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
         if out.returncode != 0:
             sys.exit(out.stderr[-3000:])
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    cols = ["mode", "layers_kept", "n_tokens", "seconds", "tokens_per_s", "rss_after_build_mib", "peak_rss_mib"]
-    print(table(rows, [*cols, "extraction_added_mib", "sample_mib", "load_avg"]))
-    a, b = rows[1], rows[0]
-    print(
-        f"all/3: extraction memory x{a['extraction_added_mib'] / b['extraction_added_mib']:.2f}, "
-        f"sample x{a['sample_mib'] / b['sample_mib']:.2f}, tokens/s x{a['tokens_per_s'] / b['tokens_per_s']:.2f}"
-    )
+    cols = ["mode", "layers_kept", "blocks_run", "n_tokens", "seconds", "tokens_per_s", "rss_after_build_mib"]
+    print(table(rows, [*cols, "peak_rss_mib", "extraction_added_mib", "sample_mib", "load_avg"]))
+    by = {r["mode"]: r for r in rows}
+    for big, small in (("all", "3"), ("half-full", "half")):
+        if big in by and small in by:
+            a, b = by[big], by[small]
+            print(
+                f"{big}/{small}: extraction memory x{a['extraction_added_mib'] / b['extraction_added_mib']:.2f}, "
+                f"sample x{a['sample_mib'] / b['sample_mib']:.2f}, seconds x{a['seconds'] / b['seconds']:.2f}"
+            )
     path = write_json("decoder_layers", {"machine": machine(), "rows": rows})
     print(f"wrote {path}")
 

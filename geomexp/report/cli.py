@@ -2,7 +2,8 @@
 
 python -m geomexp.report --experiment NAME | --parent RUN_ID [--tracking-uri URI] [--out DIR]
                          [--layer last|N] [--where key=value ...] [--include-reproduce]
-                         [--formats png,pdf,svg] [--no-figures] [--mlflow-ui URL] [--no-log]
+                         [--formats png,pdf,svg] [--no-figures] [--depth auto|relative|layer]
+                         [--mlflow-ui URL] [--no-log]
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class Report:
     #: ``{stem: [paths written]}`` of the cross-run figures
     figures: dict = field(default_factory=dict)
     html: Path | None = None
+    #: the x axis of the layer curves: ``layer`` or ``relative`` (None without figures)
+    depth: str | None = None
 
 
 def default_out_dir(experiment: str, parent: str | None = None) -> Path:
@@ -42,8 +45,9 @@ def default_out_dir(experiment: str, parent: str | None = None) -> Path:
     return project_root() / "reports" / name
 
 
-def header(runs, uri: str, run_id: str | None) -> str:
-    """The top of ``report.md``: source, layer, filters, run counts, time, version, report run."""
+def header(runs, uri: str, run_id: str | None, depth: str | None = None) -> str:
+    """The top of ``report.md``: source, layer, filters, run counts, time, version, report run, and the
+    x axis of the layer curves (``depth``: ``layer``, ``relative`` or None without figures)."""
     from geomexp import __version__
 
     layer = "the last layer each run logged" if runs.layer == "last" else f"layer {runs.layer}"
@@ -55,6 +59,11 @@ def header(runs, uri: str, run_id: str | None) -> str:
         f"# Report: {runs.source}\n\n"
         f"Source: {redact_uri(uri)}, {runs.source}; {len(runs)} run(s) shown of {len(runs.read)} read; layer: {layer}{where}; "
         f"reproduce runs {reproduce}.\n\nGenerated {now} by geomexp {__version__}{logged}.\n"
+    ) + (
+        "\nLayer curves are drawn against the relative depth layer / L (L = each model's number of layers; "
+        "0 = embeddings, 1 = last layer).\n"
+        if depth == "relative"
+        else ""
     )
 
 
@@ -71,13 +80,18 @@ def make_report(
     formats=None,
     figures: bool = True,
     mlflow_ui: str | None = None,
+    depth: str = "auto",
 ) -> Report:
     """Collect the runs, build the tables and cross-run figures, write them to ``out_dir`` (default
     ``default_out_dir``): Markdown + CSV tables, ``figures/<stem>.<format>`` (``formats``, default PNG +
     PDF), ``index.html`` (the static report, linking cells to ``mlflow_ui``) and, with ``log``, log every
     file under ``report/`` of a new run named ``report`` (tag ``geomexp.kind=report``) in the same
-    experiment. ``GeomexpError`` for what ``collect_runs`` rejects or when there is nothing to show."""
+    experiment. ``depth``: the x axis of the layer curves, ``auto`` (relative depth layer / L when the
+    runs' models have different depths L, else the layer index), ``relative`` or ``layer``
+    (``geomexp.report.depth``). ``GeomexpError`` for what ``collect_runs`` rejects, a bad ``depth`` or
+    when there is nothing to show."""
     from geomexp.report.collect import collect_runs
+    from geomexp.report.depth import check_depth
     from geomexp.report.dimensions import collect_dimensions, consistency_table
     from geomexp.report.downstream import downstream_table
     from geomexp.report.figures import build_figures
@@ -89,6 +103,7 @@ def make_report(
         formats = parse_formats(formats or DEFAULT_FORMATS)
     except ValueError as err:
         raise GeomexpError(f"--formats: {err}") from None
+    check_depth(depth)
     runs = collect_runs(
         uri, experiment=experiment, parent=parent, layer=layer, where=where, include_reproduce=include_reproduce
     )
@@ -100,7 +115,8 @@ def make_report(
     isotropy_vs_sts = downstream_table(runs)
     if isotropy_vs_sts is not None:
         tables["isotropy_vs_sts"] = isotropy_vs_sts
-    figs = build_figures(runs, dims) if figures else {}
+    figs = build_figures(runs, dims, depth=depth) if figures else {}
+    axis = getattr(figs, "depth", None)
     if not tables and not figs:
         raise GeomexpError(
             f"none of the {len(runs)} run(s) of {runs.source} logged a metric of a report table at the layer tabulated"
@@ -115,7 +131,7 @@ def make_report(
     git = git_state(project_root())
 
     def produce(run_id):
-        paths = write_report(tables, out, header=header(runs, uri, run_id), runs=runs)
+        paths = write_report(tables, out, header=header(runs, uri, run_id, axis), runs=runs)
         written = write_figures(figs, out, formats)
         html = render_html(
             out,
@@ -126,7 +142,7 @@ def make_report(
             mlflow_ui=ui,
             report_run_id=run_id,
             experiment_id=experiment_id,
-            provenance=provenance(runs, uri, formats, git, experiment_id),
+            provenance=provenance(runs, uri, formats, git, experiment_id, axis),
             captions=getattr(figs, "captions", {}),
         )
         return [html, *paths, *(p for ps in written.values() for p in ps)], written, html
@@ -136,7 +152,7 @@ def make_report(
 
     if not log:
         paths, written, html = produce(None)
-        return Report(None, out, paths, tables, runs, written, html)
+        return Report(None, out, paths, tables, runs, written, html, axis)
 
     from geomexp.tracking import tracked_run
 
@@ -155,6 +171,7 @@ def make_report(
         "report.tables": ",".join(tables),
         "report.figures": str(len(figs)),
         "report.formats": ",".join(formats),
+        "report.depth": f"{depth} ({axis})" if axis else depth,
         "report.out_dir": str(out),
         **({"report.parent": parent} if parent else {}),
         **git,
@@ -164,11 +181,12 @@ def make_report(
         for path in paths:
             logger.log_bytes(path.read_bytes(), f"report/{path.relative_to(out).as_posix()}")
         logger.log_text("\n".join(m.run_id for m in runs) + "\n", "report/run_ids.txt")
-    return Report(logger.run_id, out, paths, tables, runs, written, html)
+    return Report(logger.run_id, out, paths, tables, runs, written, html, axis)
 
 
-def provenance(runs, uri: str, formats, git: dict, experiment_id: str) -> list[tuple[str, str]]:
-    """What the HTML report says it was made from: source, store, code, versions, data checksums."""
+def provenance(runs, uri: str, formats, git: dict, experiment_id: str, depth=None) -> list[tuple[str, str]]:
+    """What the HTML report says it was made from: source, store, code, versions, data checksums, and
+    ``depth``, the x axis its layer curves were drawn on (None: no figures)."""
     from importlib.metadata import PackageNotFoundError, version
 
     from geomexp import __version__
@@ -203,7 +221,19 @@ def provenance(runs, uri: str, formats, git: dict, experiment_id: str) -> list[t
         ("data: corpus checksums", distinct("corpus_checksum")),
         ("data: corpus sources", distinct("corpus_source")),
         ("figure formats", ", ".join(formats)),
+        ("layer curves against", _depth_text(runs, depth)),
     ]
+
+
+def _depth_text(runs, depth) -> str:
+    from geomexp.report.depth import model_depths
+
+    if depth is None:
+        return "no figures drawn"
+    if depth == "layer":
+        return "the layer index (0 = embeddings)"
+    depths = ", ".join(f"{model} L={'/'.join(map(str, sorted(n)))}" for model, n in model_depths(runs).items())
+    return f"relative depth layer / L ({depths})"
 
 
 def _version_tags(runs) -> list[str]:
@@ -237,6 +267,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-figures", action="store_true", help="tables and HTML only, no cross-run figures")
     p.add_argument(
+        "--depth",
+        default="auto",
+        choices=["auto", "relative", "layer"],
+        help="x axis of the layer curves: relative = layer / L (L = the model's number of layers, 0 = embeddings, "
+        "1 = last layer), layer = the layer index; auto (default): relative when the models' depths differ",
+    )
+    p.add_argument(
         "--mlflow-ui",
         default=None,
         metavar="URL",
@@ -264,6 +301,7 @@ def main(argv=None) -> int:
             formats=args.formats,
             figures=not args.no_figures,
             mlflow_ui=args.mlflow_ui,
+            depth=args.depth,
         )
     except GeomexpError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -280,6 +318,10 @@ def main(argv=None) -> int:
             print(f"  {path}")
     if report.figures:
         print(f"  {report.out_dir / 'figures'}/ ({sum(len(p) for p in report.figures.values())} files)")
+        if report.depth == "relative":
+            print(
+                "  layer curves on the relative depth axis layer / L (models of different depths; --depth layer for the index)"
+            )
     for note in runs.notes:
         print(f"note: {note}")
     if report.run_id:

@@ -6,7 +6,9 @@ returns them all by file stem, ``write.py`` saves them in the report's formats.
 - ``layer_curves``: a metric against layer, one line per language and one panel per model
   (``by="subject"``), or one line per model and one panel per language (``by="model"``); the raw space
   solid, an enhanced space dashed (zero-shot dotted) in the line's colour, where the runs used one
-  enhancement method; a log axis where the metric declares ``log_scale`` or spans decades;
+  enhancement method; a log axis where the metric declares ``log_scale`` or spans decades; the x axis
+  is the layer index or, for models of different depths, the relative depth layer / L
+  (``geomexp.report.depth``);
 - ``method_comparison``: every enhancement method of the runs on the same axes, per model · language;
 - ``sts_bars``: STS Spearman per track × mode (raw, enhanced, zero-shot) with bootstrap intervals;
 - ``overlap_heatmaps``: the cross-language subspace overlap with a colour scale fitted to the data and
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from geomexp.report.depth import AXIS_LABELS, RELATIVE_TICKS, depth_x, num_layers_of, resolve_depth
 from geomexp.report.tables import RAW, space, split_key, subject_for
 
 #: most panels of one figure
@@ -35,7 +38,8 @@ MAX_PANELS = 12
 @dataclass
 class Series:
     """One line: a metric of one (model, subject, space, group) over layers; ``values[layer]`` = mean
-    over the distinct measurements (identities) of the group; ``runs``: the run ids behind it."""
+    over the distinct measurements (identities) of the group; ``runs``: the run ids behind it;
+    ``num_layers``: the model's number of layers L (tag ``num_layers``; None if not recorded)."""
 
     model: str
     subject: str
@@ -45,6 +49,7 @@ class Series:
     key: str
     points: dict[int, dict[str, float]] = field(default_factory=dict)  # layer -> {identity: value}
     runs: list[str] = field(default_factory=list)
+    num_layers: int | None = None
 
     @property
     def layers(self) -> list[int]:
@@ -94,7 +99,7 @@ def series_of(runs, info, metric: str, *, all_layers: bool = True) -> list[Serie
             group = _tag(m, "group", info.name, depth, m.group)
             identity = _tag(m, "identity", info.name, depth, m.identity)
             sid = (m.model, language_of(m, info), label, group)
-            s = out.setdefault(sid, Series(m.model, sid[1], label, depth, group, key))
+            s = out.setdefault(sid, Series(m.model, sid[1], label, depth, group, key, num_layers=num_layers_of(m)))
             s.points.setdefault(step, {})[identity] = value
             if m.run_id not in s.runs:
                 s.runs.append(m.run_id)
@@ -135,9 +140,13 @@ def _grid(n: int, ncols_max: int = 3, panel_h: float = 2.0):
     return fig, list(axes.flat[:n])
 
 
-def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = ""):
+def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = "", depth: str = "layer"):
     """``metric`` of ``info`` against layer: one line per language (``by="subject"``), one panel per model;
     or one line per model, one panel per language (``by="model"``). None if no run logged 2+ layers.
+
+    ``depth``: the x axis (``geomexp.report.depth``): ``layer`` (the index, 0 = embeddings),
+    ``relative`` (layer / L of each line's model, 0..1; models are then labelled with their L), or
+    ``auto`` (relative when the runs' models have different depths).
 
     Each line's label is its language (or model), with `` (<space>)`` for an enhanced space; the
     raw space is solid, an enhanced one dashed, zero-shot dotted. Enhanced spaces are drawn only when
@@ -147,6 +156,7 @@ def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = "
     from geomexp.style import SPACE_LINESTYLES, colors, paper_style
 
     mi = info.metric(metric)
+    axis = resolve_depth(runs, depth)
     series = [s for s in series_of(runs, info, metric) if len(s.points) > 1]
     methods = {s.space for s in series if s.depth > 0}
     if len({m.split(" ")[0] for m in methods}) > 1:
@@ -160,6 +170,11 @@ def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = "
     color = {name: palette[i % len(palette)] for i, name in enumerate(lines)}
     suffix = _label_groups(series, (panel_attr, line_attr, "space"))
     log = use_log(mi, [v for s in series for v in s.values])
+
+    def named(model: str) -> str:  # on the relative axis a model says its depth
+        depths = {s.num_layers for s in series if s.model == model}
+        return f"{model} (L={depths.pop()})" if axis == "relative" and len(depths) == 1 else model
+
     with paper_style():
         fig, axes = _grid(len(panels))
         for ax, panel in zip(axes, panels):
@@ -167,9 +182,10 @@ def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = "
                 if getattr(s, panel_attr) != panel:
                     continue
                 name = getattr(s, line_attr)
-                label = name + ("" if s.space == RAW else f" ({s.space})") + suffix[id(s)]
+                shown = named(name) if line_attr == "model" else name
+                label = shown + ("" if s.space == RAW else f" ({s.space})") + suffix[id(s)]
                 ax.plot(
-                    s.layers,
+                    depth_x(s.layers, s.num_layers, axis),
                     s.values,
                     marker="o",
                     color=color[name],
@@ -178,13 +194,18 @@ def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = "
                 )
             if log:
                 ax.set_yscale("log")
-            ax.set_title(panel)
-            ax.set_xlabel("layer (0 = embeddings)")
+            ax.set_title(named(panel) if panel_attr == "model" else panel)
+            ax.set_xlabel(AXIS_LABELS[axis])
             ax.set_ylabel(mi.axis_label(log))
-            _layer_ticks(ax, sorted({x for s in series if getattr(s, panel_attr) == panel for x in s.layers}))
+            if axis == "relative":
+                ax.set_xticks(RELATIVE_TICKS)
+                ax.set_xlim(-0.04, 1.04)
+            else:
+                _layer_ticks(ax, sorted({x for s in series if getattr(s, panel_attr) == panel for x in s.layers}))
         handles, labels = _legend_entries(axes)
         what = "language" if line_attr == "subject" else "model"
-        fig.suptitle(title or f"{mi.label} by layer, one line per {what}")
+        where = "relative depth" if axis == "relative" else "layer"
+        fig.suptitle(title or f"{mi.label} by {where}, one line per {what}")
         fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), frameon=False)
         fig.set_layout_engine("constrained")
     return fig
@@ -202,7 +223,8 @@ def _legend_entries(axes):
 def method_comparison(runs, *, title: str = ""):
     """Every enhancement method of the runs on the same axes: one panel per headline metric (rows) and
     model · language (columns); the raw space solid and black, each method dashed in its colour.
-    Against layer where runs logged several layers, else bars. None without enhanced values."""
+    Against layer where runs logged several layers, else bars (one model per panel, so always the
+    layer index). None without enhanced values."""
     import matplotlib.pyplot as plt
 
     from geomexp.plots import _layer_ticks
@@ -420,6 +442,8 @@ class FigureSet(dict):
     def __init__(self):
         super().__init__()
         self.captions: dict[str, str] = {}
+        #: the x axis of the layer curves (``layer`` or ``relative``)
+        self.depth = "layer"
 
     def add(self, stem: str, fig, caption: str) -> None:
         if fig is not None:
@@ -427,24 +451,28 @@ class FigureSet(dict):
             self.captions[stem] = caption
 
 
-def build_figures(runs, dimension_data=None) -> FigureSet:
+def build_figures(runs, dimension_data=None, depth: str = "auto") -> FigureSet:
     """Every cross-run figure the runs allow (see the module docstring), by file stem
     (``curves/i_pc_by_language``, ``methods``, ...); ``dimension_data``:
-    ``geomexp.report.dimensions.DimensionSets`` (dimension-consistency maps)."""
+    ``geomexp.report.dimensions.DimensionSets`` (dimension-consistency maps); ``depth``: the x axis of
+    the layer curves (``auto``, ``relative``, ``layer``; see ``geomexp.report.depth``), resolved once for
+    all of them (``FigureSet.depth``)."""
     figs = FigureSet()
+    figs.depth = axis = resolve_depth(runs, depth)
+    against = "relative depth (layer / L of each model)" if axis == "relative" else "layer"
     n_models = len({m.model for m in runs})
     for info, key in curve_metrics(runs):
         label = info.metric(key).label
         figs.add(
             f"curves/{key}_by_language",
-            layer_curves(runs, info, key, by="subject"),
-            f"{label} against layer: one line per language, one panel per model.",
+            layer_curves(runs, info, key, by="subject", depth=axis),
+            f"{label} against {against}: one line per language, one panel per model.",
         )
         if n_models > 1:
             figs.add(
                 f"curves/{key}_by_model",
-                layer_curves(runs, info, key, by="model"),
-                f"{label} against layer: one line per model, one panel per language.",
+                layer_curves(runs, info, key, by="model", depth=axis),
+                f"{label} against {against}: one line per model, one panel per language.",
             )
     figs.add(
         "methods",
