@@ -81,3 +81,16 @@ def test_remove_directions():
     out = remove_directions(X, empty)
     np.testing.assert_array_equal(out, X)
     assert out is not X
+
+
+@pytest.mark.parametrize("n_rows", [500, 12])  # tall: the top eigenpairs of XᵀX; wide: an SVD
+def test_pca_2d_of_the_scatter_matches_sklearn(n_rows):
+    from sklearn.decomposition import PCA
+
+    from geomexp.plots import pca_2d
+
+    X = data(n_rows)
+    ref = PCA(2, svd_solver="full").fit(X)
+    coords, explained = pca_2d(X)
+    np.testing.assert_allclose(coords, ref.transform(X), atol=1e-8)
+    np.testing.assert_allclose(explained, ref.explained_variance_ratio_, rtol=1e-8)
