@@ -173,17 +173,17 @@ def align_words(
 
 def unit_means(X, unit_of: np.ndarray, n_units: int) -> np.ndarray:
     """(n_units, d) float64: the mean of the rows of ``X`` (N, d) in each unit (``unit_of`` (N,): a unit
-    index per row, -1 for rows in no unit). A unit with no row raises."""
+    index per row, -1 for rows in no unit). A unit with no row raises. One sparse (n_units x N) product."""
+    from scipy.sparse import csr_matrix
+
     X = np.asarray(X)
     unit_of = np.asarray(unit_of, dtype=np.int64)
     if X.shape[0] != unit_of.size:
         raise InvalidEmbeddingsError(f"X has {X.shape[0]} rows but {unit_of.size} unit indices were given")
     rows = np.flatnonzero(unit_of >= 0)
-    order = rows[np.argsort(unit_of[rows], kind="stable")]
-    sorted_units = unit_of[order]
-    counts = np.bincount(sorted_units, minlength=n_units)
+    counts = np.bincount(unit_of[rows], minlength=n_units)
     if counts.size != n_units or (counts == 0).any():
         raise InvalidEmbeddingsError(f"{int((counts[:n_units] == 0).sum())} of {n_units} units have no row")
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    sums = np.add.reduceat(X[order].astype(np.float64), starts, axis=0)
-    return sums / counts[:, None]
+    weights = 1.0 / counts[unit_of[rows]]
+    mean = csr_matrix((weights, (unit_of[rows], rows)), shape=(n_units, X.shape[0]))
+    return np.asarray(mean @ X.astype(np.float64, copy=False))

@@ -28,6 +28,7 @@ def geometry_run(tmp_path_factory, data_root):
             "analysis.model_similarity.procrustes=false",  # (a d x d eigensolve per layer; the slow suite has it)
             "analysis.model_similarity.n_permutations=1",
             "analysis.model_similarity.n_sentences=10",
+            "analysis.model_similarity.all_layers=true",
             "data.n_sentences=30",
             "analysis.contextuality.min_occurrences=3",
             "analysis.contextuality.plot=false",

@@ -120,3 +120,19 @@ def test_too_few_pairs_left_by_min_gold_is_an_error(rotated_track):
     rotated_track.track = StsTrack("4a", "es-en", "es", "en", *[rotated_track.track.sentences_a] * 2, np.zeros(40))
     with pytest.raises(ConfigError, match="min_gold=1 leaves 0 pairs"):
         LanguageSimilarityTask(track="4a", min_gold=1).evaluate(rotated_track, 0)
+
+
+def test_procrustes_with_fewer_pairs_than_dimensions_matches_the_definition():
+    """50 pairs in 80 and 70 dimensions take the N x N route; it must equal min_Q ||X - Y Q||_F^2 by SVD."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((50, 80))
+    Y = X[:, :60] @ rng.standard_normal((60, 70)) + rng.standard_normal((50, 70))
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    Xc, Yc = Xc / np.linalg.norm(Xc), np.hstack([Yc, np.zeros((50, 10))]) / np.linalg.norm(Yc)
+    U, _, Vt = np.linalg.svd(Yc.T @ Xc)
+    expected = np.linalg.norm(Xc - Yc @ U @ Vt) ** 2
+    v = paired_similarity(X, Y, n_permutations=2)
+    assert v["procrustes"] == pytest.approx(expected, rel=1e-9) and 0.05 < expected < 2
+    # the d x d route adds sqrt(rounding) for each of the d - N zero singular values: ~1e-8 here
+    assert v["procrustes"] == pytest.approx(procrustes_distance(X, Y), abs=1e-6)
+    assert v["procrustes_shuffled"] > v["procrustes"]

@@ -8,7 +8,6 @@ import pytest
 from geomexp.analyses.model_similarity import model_similarity_analysis, same_depth
 from geomexp.errors import ConfigError
 from geomexp.experiment.model_pair import ModelPair, pick_sentences
-from geomexp.extraction import TokenSample
 from geomexp.metrics.similarity import procrustes_distance
 from geomexp.word_alignment import align_words, trimmed_spans, unit_means
 
@@ -90,14 +89,15 @@ def test_pick_sentences_keeps_all_or_a_seeded_subset():
 
 
 def _pair(own: np.ndarray, other_layers: list[np.ndarray], n_units: int) -> ModelPair:
+    """Tokens of unit u are rows u, u + n_units, ... of ``own`` (N, d); the other model's word vectors are
+    the same means of ``other_layers``' rows (what the run prepares once)."""
     from geomexp.word_alignment import WordAlignment
 
     n = own.shape[0]
-    idx = np.arange(n) % n_units  # tokens of unit u: rows u, u + n_units, ...
-    hidden = np.stack(other_layers).astype(np.float32)
-    other = TokenSample(hidden, *(np.zeros(n, dtype=np.int64),) * 4, np.zeros((n, 2), dtype=np.int64))
+    idx = np.arange(n) % n_units
+    words = {o: unit_means(Y, idx, n_units) for o, Y in enumerate(other_layers)}
     al = WordAlignment(idx, idx, np.zeros(n_units, dtype=np.int64), np.arange(n_units), np.arange(n_units) + 1, 0)
-    return ModelPair(own, other, al, "other", 4, len(other_layers) - 1, ("x" * (n_units + 1),))
+    return ModelPair(own, words, al, "other", 4, len(other_layers) - 1, ("x" * (n_units + 1),))
 
 
 def test_analysis_on_a_rotated_copy_gives_cka_one_at_the_matching_layer_only():
@@ -106,7 +106,7 @@ def test_analysis_on_a_rotated_copy_gives_cka_one_at_the_matching_layer_only():
     Q = np.linalg.qr(rng.standard_normal((10, 10)))[0]
     noise = [rng.standard_normal((600, 10)) for _ in range(3)]
     other = [noise[0], own @ Q, noise[1], noise[2]]  # 3 layers: its layer 1 is the rotated copy
-    out = model_similarity_analysis(own, layer=2, model_pair=_pair(own, other, 200), n_permutations=5)
+    out = model_similarity_analysis(own, layer=2, model_pair=_pair(own, other, 200), n_permutations=5, all_layers=True)
     m = out.metrics
     assert m["msim_other_layer"] == 2 and m["msim_best_layer"] == 1  # 2 / 4 * 3 = 1.5 -> 2; the copy is layer 1
     assert m["msim_cka_best"] == pytest.approx(1, abs=1e-6)

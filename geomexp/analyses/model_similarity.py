@@ -7,7 +7,7 @@ import numpy as np
 
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.errors import ConfigError
-from geomexp.metrics.similarity import paired_similarity, procrustes_distance, similarities_to
+from geomexp.metrics.similarity import paired_similarity, similarities_to
 from geomexp.word_alignment import unit_means
 
 #: units listed in the per-layer table (the first ones, in sentence order)
@@ -57,13 +57,13 @@ def same_depth(layer: int, num_layers: int, other_num_layers: int) -> int:
             "msim_cka_best",
             "best CKA over other model's layers",
             3,
-            description="the highest debiased CKA with any layer of the other model",
+            description="the highest debiased CKA with any layer of the other model (all_layers=true)",
         ),
         MetricInfo(
             "msim_best_layer",
             "other model's most similar layer",
             0,
-            description="the other model's layer of msim_cka_best (0 = embeddings)",
+            description="the other model's layer of msim_cka_best (0 = embeddings; all_layers=true)",
         ),
         MetricInfo("msim_other_layer", "other model's same-depth layer", 0, curve=False),
         MetricInfo("msim_n_words", "matched words", 0, description="word units compared", curve=False),
@@ -104,6 +104,7 @@ def model_similarity_analysis(
     exact_words: bool = False,
     n_permutations: int = 3,
     procrustes: bool = True,
+    all_layers: bool = False,
     seed: int = 0,
     title: str = "",
 ) -> AnalysisResult:
@@ -120,11 +121,12 @@ def model_similarity_analysis(
     ``msim_cka`` / ``msim_cka_biased`` / ``msim_procrustes`` (same depth; debiased CKA, biased CKA,
     Procrustes distance in [0, 2]), ``msim_cka_last`` / ``msim_procrustes_last`` (last layer),
     ``msim_cka_shuffled`` (same depth, words randomly re-paired: mean over ``n_permutations``
-    permutations seeded by ``seed``; absent if 0), ``msim_cka_best`` / ``msim_best_layer`` (the other
-    model's most similar layer by debiased CKA), ``msim_n_words`` (U), ``msim_exact_share``.
-    ``procrustes=False`` leaves out the Procrustes keys (one d x d eigensolve each). Table
-    ``model_similarity.json``: debiased CKA against every layer of the other model, and the first
-    matched words. ``X`` (the run's sample) is not used: words need
+    permutations seeded by ``seed``; absent if 0), ``msim_n_words`` (U), ``msim_exact_share``.
+    ``procrustes=False`` leaves out the Procrustes keys (one d x d eigensolve each). With
+    ``all_layers``: also ``msim_cka_best`` / ``msim_best_layer``, the other model's most similar layer
+    by debiased CKA (one more O(U d d') product per layer of the other model). Table
+    ``model_similarity.json``: the layers compared, (with ``all_layers``) the CKA row against every
+    layer of the other model, and the first matched words. ``X`` (the run's sample) is not used: words need
     whole sentences.
     """
     pair = model_pair
@@ -138,8 +140,7 @@ def model_similarity_analysis(
     if not 0 <= layer <= pair.num_layers:
         raise ConfigError(f"model_similarity: layer {layer} is not in 0..{pair.num_layers}")
     W_own = unit_means(pair.own, al.unit_a, al.n_units)
-    other_layers = pair.other.layer_indices
-    W_other = {o: unit_means(pair.other.layer(o), al.unit_b, al.n_units) for o in other_layers}
+    W_other = pair.other_words
     matched = same_depth(layer, pair.num_layers, pair.other_num_layers)
     last = pair.other_num_layers
     values = paired_similarity(
@@ -150,15 +151,11 @@ def model_similarity_analysis(
         procrustes=procrustes,
         procrustes_baseline=False,
     )
-    row = similarities_to(W_own, [W_other[o] for o in other_layers], procrustes=False)["cka_debiased"]
-    at = {o: i for i, o in enumerate(other_layers)}
-    best = int(np.argmax(row))
+    at_last = values if matched == last else paired_similarity(W_own, W_other[last], procrustes=procrustes)
     metrics = {
         "msim_cka": values["cka_debiased"],
         "msim_cka_biased": values["cka"],
-        "msim_cka_last": float(row[at[last]]),
-        "msim_cka_best": float(row[best]),
-        "msim_best_layer": float(other_layers[best]),
+        "msim_cka_last": at_last["cka_debiased"],
         "msim_other_layer": float(matched),
         "msim_n_words": float(al.n_units),
         "msim_exact_share": al.n_exact / al.n_units,
@@ -167,20 +164,17 @@ def model_similarity_analysis(
         metrics["msim_cka_shuffled"] = values["cka_debiased_shuffled"]
     if procrustes:
         metrics["msim_procrustes"] = values["procrustes"]
-        metrics["msim_procrustes_last"] = (
-            values["procrustes"] if matched == last else procrustes_distance(W_own, W_other[last])
-        )
+        metrics["msim_procrustes_last"] = at_last["procrustes"]
+    table = {"other": pair.other_name, "layer": layer, "same_depth_layer": matched}
+    if all_layers:
+        other_layers = sorted(W_other)
+        row = similarities_to(W_own, [W_other[o] for o in other_layers], procrustes=False)["cka_debiased"]
+        best = int(np.argmax(row))
+        metrics["msim_cka_best"] = float(row[best])
+        metrics["msim_best_layer"] = float(other_layers[best])
+        table.update(other_layers=other_layers, cka_debiased=row.round(8).tolist())
     words = [pair.sentences[s][a:b] for s, a, b in zip(al.sentence[:EXAMPLE_UNITS], al.start[:EXAMPLE_UNITS], al.end)]
-    table = {
-        "other": pair.other_name,
-        "layer": layer,
-        "same_depth_layer": matched,
-        "other_layers": list(other_layers),
-        "cka_debiased": row.round(8).tolist(),
-        "n_words": al.n_units,
-        "n_sentences": len(pair.sentences),
-        "first_words": words,
-    }
+    table.update(n_words=al.n_units, n_sentences=len(pair.sentences), first_words=words)
     return AnalysisResult(
         metrics=metrics, tables={"model_similarity.json": table}, tags={"msim_other": pair.other_name}
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geomexp.extraction import TokenSample
-from geomexp.word_alignment import WordAlignment, align_words
+from geomexp.word_alignment import WordAlignment, align_words, unit_means
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +28,14 @@ class ModelPair:
     """What ``analysis=model_similarity`` compares at one layer of the run's model.
 
     own: (n_a, d) float32 rows of the run's model at ``layer``, in the analysed space (raw, or the
-    run's enhancement applied): every content token of ``sentences``, row k = ``alignment.unit_a[k]``.
-    other: ``TokenSample`` of the other model (every layer, raw space) of the same sentences, rows
-    matching ``alignment.unit_b``. num_layers / other_num_layers: L of each model (0 = embeddings).
-    sentences: the texts both encoded (what the samples' ``sentence_ids`` index).
+    run's enhancement applied): every content token of ``sentences``, row k in unit ``alignment.unit_a[k]``.
+    other_words: ``{layer: (U, d') float64}`` the other model's word vectors (mean of each unit's
+    sub-tokens) at each of its layers (0 = embeddings), raw space, computed once per run.
+    num_layers / other_num_layers: L of each model. sentences: the texts both encoded.
     """
 
     own: np.ndarray
-    other: TokenSample
+    other_words: dict
     alignment: WordAlignment
     other_name: str
     num_layers: int
@@ -48,7 +48,7 @@ class ModelPairSource:
     """Both models' whole-sentence encodings and their word alignment, made once per run."""
 
     own: TokenSample
-    other: TokenSample
+    other_words: dict
     alignment: WordAlignment
     other_name: str
     num_layers: int
@@ -63,7 +63,7 @@ class ModelPairSource:
             own = enhancer.transform(own)
         return ModelPair(
             own=own,
-            other=self.other,
+            other_words=self.other_words,
             alignment=self.alignment,
             other_name=self.other_name,
             num_layers=self.num_layers,
@@ -116,9 +116,10 @@ def prepare_model_pair(spec, reps, sample: TokenSample, params: dict) -> ModelPa
         other.char_spans,
         exact=bool(params.get("exact_words", False)),
     )
+    n = alignment.n_units
     return ModelPairSource(
         own=own,
-        other=other,
+        other_words={o: unit_means(other.layer(o), alignment.unit_b, n) for o in other.layer_indices},
         alignment=alignment,
         other_name=other_spec.name,
         num_layers=reps.info.num_layers,
