@@ -4,10 +4,12 @@
     python benchmarks/analyses.py --n 20000 --d 1024
     python benchmarks/analyses.py --only geometry   # only the issue-14 analyses
 
-Issue 14 (contextuality, layer similarity, intrinsic dimension): the same 10,000 x 768 matrix,
-with 13 "layers" for the layer x layer similarity (the matrix plus a growing random rotation
-and noise per layer) and, for contextuality, word and sentence labels drawn like a corpus
-sample (Zipf-distributed token ids, sentences of 25 tokens).
+Issue 14 (contextuality, layer similarity, intrinsic dimension, model and language similarity): the
+same 10,000 x 768 matrix, with 13 "layers" for the layer x layer similarity (the matrix plus a growing
+random rotation and noise per layer; also the "other model" of the model similarity, one token per
+word) and, for contextuality, word and sentence labels drawn like a corpus sample (Zipf-distributed
+token ids, sentences of 25 tokens). The word alignment aligns two synthetic tokenizations of 10,000
+words (sub-token cuts and punctuation differ); the language similarity takes 250 rows as STS pairs.
 
 The matrix is synthetic and seeded, shaped like contextual embeddings: Gaussian rows plus a
 common offset and one large "rogue" dimension (the timings do not depend on the values; the
@@ -124,11 +126,72 @@ def corpus_labels(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return tokens, np.arange(n, dtype=np.int64) // 25
 
 
+def word_alignment_case(n_words: int, seed: int = 0):
+    """A callable aligning two tokenizations of ``n_words`` words (sentences of 25 words): model A cuts each
+    word in 1-3 sub-tokens, model B in 1-2 with SentencePiece-style offsets (leading space) and punctuation
+    glued to the word before it; then the word means of a (tokens, 768) matrix of each model."""
+    from geomexp.word_alignment import align_words, unit_means
+
+    rng = np.random.default_rng(seed)
+    n_sent = max(1, n_words // 25)
+    sentences = [
+        " ".join(f"w{rng.integers(10**5)}{',' if k % 7 == 6 else ''}" for k in range(25)) for _ in range(n_sent)
+    ]
+
+    def tokens(glue_punct: bool, max_pieces: int, leading_space: bool):
+        sid, wid, spans = [], [], []
+        for s, text in enumerate(sentences):
+            pos, w = 0, 0
+            for word in text.split(" "):
+                parts = [word[:-1], word[-1]] if (word.endswith(",") and not glue_punct) else [word]
+                for part in parts:
+                    cuts = np.sort(
+                        rng.choice(np.arange(1, len(part)), size=min(len(part) - 1, max_pieces - 1), replace=False)
+                    )
+                    edges = [0, *cuts.tolist(), len(part)]
+                    for i in range(len(edges) - 1):
+                        a = pos + edges[i] - (1 if (leading_space and i == 0 and pos > 0) else 0)
+                        sid.append(s), wid.append(w), spans.append((a, pos + edges[i + 1]))
+                    pos += len(part)
+                    w += 1 if not glue_punct or part is parts[-1] else 0
+                pos += 1
+        return np.array(sid), np.array(wid), np.array(spans)
+
+    a, b = tokens(False, 3, False), tokens(True, 2, True)
+    XA = rng.standard_normal((a[0].size, 768)).astype(np.float32)
+    XB = rng.standard_normal((b[0].size, 768)).astype(np.float32)
+
+    def run():
+        al = align_words(sentences, *a, *b)
+        return unit_means(XA, al.unit_a, al.n_units), unit_means(XB, al.unit_b, al.n_units)
+
+    return run
+
+
+def model_pair_case(X: np.ndarray, layers: dict):
+    """A ``ModelPair`` of ``X`` (N words of one token each) and an 'other model' whose word vectors at its
+    layers are ``layers`` (what a run computes once, before the per-layer calls)."""
+    from geomexp.experiment.model_pair import ModelPair
+    from geomexp.word_alignment import WordAlignment
+
+    n = X.shape[0]
+    ids = np.arange(n, dtype=np.int64)
+    words = {i: Y.astype(np.float64) for i, Y in layers.items()}
+    alignment = WordAlignment(ids, ids, ids // 25, ids % 25, ids % 25 + 1, n)
+    return ModelPair(X, words, alignment, "other", len(layers) - 1, len(layers) - 1, ("x" * 26,) * (n // 25 + 1))
+
+
 def geometry(args) -> None:
     """Issue 14: each new analysis's computation on the benchmark matrix (median of ``repeat`` runs)."""
     from geomexp.metrics.contextuality import contextuality
     from geomexp.metrics.intrinsic import effective_rank, knn_distances, mle_dimension, spectrum, twonn, unique_rows
-    from geomexp.metrics.similarity import linear_cka, procrustes_distance, similarities_to, similarity_matrices
+    from geomexp.metrics.similarity import (
+        linear_cka,
+        paired_similarity,
+        procrustes_distance,
+        similarities_to,
+        similarity_matrices,
+    )
 
     X = make_matrix(args.n, args.d)
     layers = layer_stack(X, args.layers)
@@ -148,6 +211,15 @@ def geometry(args) -> None:
     def similarity_pair():  # what the analysis computes per layer: CKA/Procrustes with the previous, first, last layer
         return similarities_to(layers[6], [layers[0], layers[5], layers[args.layers - 1]])
 
+    word_case = word_alignment_case(args.n)
+    pair = model_pair_case(X, layers)
+    pairs_a, pairs_b = X[:250], layers[6][:250]  # an STS track: 250 sentence pairs
+
+    def model_similarity_layer(all_layers: bool = False):  # what analysis=model_similarity computes per layer
+        from geomexp.analyses.model_similarity import model_similarity_analysis
+
+        return model_similarity_analysis(X, layer=6, model_pair=pair, n_permutations=3, all_layers=all_layers)
+
     cases = {
         "contextuality (self-sim, intra-sim, MEV + baselines)": (lambda: contextuality(X, tokens, sentences), 1.0),
         "intrinsic: kNN (FAISS, k=20) + float64 re-rank": (lambda: knn_distances(unique_rows(X)[0], 20), None),
@@ -163,6 +235,19 @@ def geometry(args) -> None:
         f"similarity matrix {args.layers} layers, CKA + Procrustes": (
             lambda: similarity_matrices(list(layers.values())),
             3.0,
+        ),
+        f"word alignment of two tokenizations ({args.n:,} words) + word means": (word_case, 1.0),
+        f"model similarity per layer ({args.n:,} words: same depth + last, 3 shuffles)": (
+            model_similarity_layer,
+            1.0,
+        ),
+        f"model similarity per layer, all_layers (+ CKA with {args.layers} layers)": (
+            lambda: model_similarity_layer(all_layers=True),
+            3.0,
+        ),
+        "language similarity per layer (250 STS pairs, 10 shuffles)": (
+            lambda: paired_similarity(pairs_a, pairs_b, n_permutations=10),
+            1.0,
         ),
     }
     rows = []

@@ -1,6 +1,6 @@
-"""Contextuality, layer similarity and intrinsic dimension end to end: real Hydra composition,
-the packaged MiniLM encoder on the paper's English corpus (30 sentences, every layer), a real
-SQLite MLflow store. One run, shared by the tests of this module."""
+"""Contextuality, layer similarity, intrinsic dimension and model similarity end to end: real Hydra
+composition, the packaged MiniLM encoder on the paper's English corpus (30 sentences, every layer), a
+real SQLite MLflow store. One run, shared by the tests of this module."""
 
 import json
 
@@ -23,7 +23,12 @@ def geometry_run(tmp_path_factory, data_root):
             "model=minilm",
             "lang=en",
             "layer=all",
-            "analysis=[contextuality,similarity,intrinsic]",
+            "analysis=[contextuality,similarity,intrinsic,model_similarity]",
+            "analysis.model_similarity.other=minilm",  # against itself: a known answer, and a cache hit
+            "analysis.model_similarity.procrustes=false",  # (a d x d eigensolve per layer; the slow suite has it)
+            "analysis.model_similarity.n_permutations=1",
+            "analysis.model_similarity.n_sentences=10",
+            "analysis.model_similarity.all_layers=true",
             "data.n_sentences=30",
             "analysis.contextuality.min_occurrences=3",
             "analysis.contextuality.plot=false",
@@ -77,4 +82,25 @@ def test_intrinsic_dimension_lands_in_mlflow_with_report_tables(geometry_run):
     assert history(client, result.run_id, "id_n_repeated")[0] > 0  # the embedding layer repeats token + position
     with open(client.download_artifacts(result.run_id, "meta/analyses.json")) as f:
         meta = json.load(f)
-    assert {t["name"] for a in meta.values() for t in a["tables"]} == {"contextuality", "similarity", "intrinsic"}
+    assert {t["name"] for a in meta.values() for t in a["tables"]} == {
+        "contextuality",
+        "similarity",
+        "intrinsic",
+        "model_similarity",
+    }
+
+
+def test_model_similarity_of_a_model_with_itself_is_one_at_every_layer(geometry_run):
+    """The second model's sentences are the run model's own (same encoder, same sentences: one cache entry),
+    so every word matches exactly and each layer equals its same-depth layer of the 'other' model."""
+    result, client, r = geometry_run
+    cka = history(client, result.run_id, "msim_cka")
+    assert sorted(cka) == LAYERS and all(v == pytest.approx(1, abs=1e-9) for v in cka.values())
+    assert history(client, result.run_id, "msim_best_layer") == {k: float(k) for k in LAYERS}
+    assert set(history(client, result.run_id, "msim_exact_share").values()) == {1.0}
+    shuffled = history(client, result.run_id, "msim_cka_shuffled")
+    assert all(abs(v) < 0.1 for v in shuffled.values())
+    words = history(client, result.run_id, "msim_n_words")
+    assert len(set(words.values())) == 1 and words[0] > 80  # 10 of the 30 sentences' words, the same at every layer
+    assert r.data.tags["msim_other"] == "minilm"
+    assert "tables/model_similarity/layer_03/model_similarity.json" in all_artifacts(client, result.run_id)

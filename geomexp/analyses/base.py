@@ -23,6 +23,8 @@ INPUTS = {
     "layernorm_weights": "(L, d) float64 output-LayerNorm weights of the model (loads the model)",
     "layer": "index of the layer X comes from (0 = embedding output)",
     "layer_reps": "{layer: (N, d)} every layer of the run's `layer` selection, the same tokens and space as X",
+    "model_pair": "ModelPair (geomexp.experiment.model_pair): the run's model and the model named by the "
+    "analysis's `other` parameter on the same corpus sentences, words matched by character span",
 }
 
 

@@ -181,6 +181,16 @@ def load_lang_config(code: str) -> LangConfig:
     return OmegaConf.merge(OmegaConf.structured(LangConfig), OmegaConf.load(path))
 
 
+def load_model_config(name: str) -> ModelConfig:
+    """The ``conf/model/<name>.yaml`` of a model option, checked against ``ModelConfig``."""
+    from geomexp.errors import ConfigError
+
+    known = sorted(p.stem for p in (config_dir() / "model").glob("*.yaml"))
+    if not isinstance(name, str) or name not in known:
+        raise ConfigError(f"model {name!r} has no conf/model/<name>.yaml; known models: {known}")
+    return OmegaConf.merge(OmegaConf.structured(ModelConfig), OmegaConf.load(config_dir() / "model" / f"{name}.yaml"))
+
+
 def register_resolvers() -> None:
     """Register ``${geomexp_root:}`` (the project root as an absolute path) and ``${geomexp_unique:}``."""
     if not OmegaConf.has_resolver("geomexp_root"):

@@ -68,6 +68,26 @@ class LangSpec:
         return cls(**OmegaConf.to_container(load_lang_config(code)))
 
 
+def encoder_option(name: str, *, device: str = "auto", dtype: str | None = None) -> EncoderSpec:
+    """The ``EncoderSpec`` of model option ``name`` (``conf/model/<name>.yaml``; ``ConfigError`` listing the
+    known ones otherwise), on ``device`` and, if given, in ``dtype`` (else the option's own)."""
+    from omegaconf import OmegaConf
+
+    from geomexp.config.schema import load_model_config
+
+    m = OmegaConf.to_container(load_model_config(name))
+    return EncoderSpec(
+        name=m["name"],
+        source=m["source"],
+        hf_id=m["hf_id"],
+        path=m["path"],
+        revision=m["revision"],
+        dtype=dtype or m["dtype"],
+        device=device,
+        device_map=m.get("device_map"),
+    )
+
+
 @dataclass(frozen=True)
 class DataSpec:
     """Where corpora and STS files come from (none of it changes results, only availability)."""
@@ -318,6 +338,14 @@ class RunSpec:
                 )
         for code in langs:
             LangSpec.load(code)
+        for a in analyses:  # an analysis comparing the run's model with another one names a conf/model option
+            if "model_pair" in a.inputs:
+                other = a.params.get("other")
+                if not isinstance(other, str) or not other:
+                    raise ConfigError(
+                        f"analysis.{a.name}.other must name a model option of conf/model (e.g. minilm); got {other!r}"
+                    )
+                encoder_option(other, device=encoder.device)
         if any("lang_reps" in a.inputs for a in analyses) and len(langs) < 2:  # (RunSpec.compares_languages)
             raise ConfigError(
                 f"analysis {[a.name for a in analyses]} compares languages: give two or more, e.g. langs=[en,es,ar,tr,sw,su]"
@@ -410,7 +438,7 @@ def _analyses_and_tasks(nodes: dict, trusted=None) -> tuple[tuple[AnalysisSpec, 
         if info.kind != "task":  # a task checks its own parameters when it is built
             for key, value in params.items():
                 is_count = key.startswith("n_") or key.endswith("_points")
-                least = 0 if key == "n_bootstrap" else 1  # n_bootstrap=0: no intervals
+                least = 0 if key in ("n_bootstrap", "n_permutations") else 1  # 0: no intervals, no baseline
                 if is_count and (isinstance(value, bool) or not isinstance(value, int) or value < least):
                     allowed = "an integer >= 0 (0: off)" if least == 0 else "a positive integer"
                     raise ConfigError(f"analysis.{name}.{key} must be {allowed}; got {value!r}")

@@ -22,6 +22,7 @@ from geomexp.errors import ConfigError
 from geomexp.experiment import identity as ident
 from geomexp.experiment.console import headline_keys, summary, variants
 from geomexp.experiment.context import RunContext
+from geomexp.experiment.model_pair import prepare_model_pair
 from geomexp.experiment.repeats import measure_repeated
 from geomexp.experiment.representations import Representations, load_corpus
 from geomexp.layers import layer_label, resolve_layers
@@ -210,6 +211,10 @@ def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
                 "n_sentences": int(np.unique(sample.sentence_ids).size),
             }
         )
+    # an analysis comparing the run's model with another one: both encode the same sentences, once a run
+    pairs = {
+        a.name: prepare_model_pair(spec, reps, sample, a.params) for a in spec.analyses if "model_pair" in a.inputs
+    }
     per_layer = len(layers) > 1
     title = f"{ident.model_label(spec)} · {ident.subject(spec)}"
     # an analysis that needs `layer_reps` sees every layer's space at every layer: keep them all
@@ -230,7 +235,16 @@ def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
                 where = f"{title} · layer {layer}" + (f" · after {spec.enhancement.label}" if suffix else "")
                 for a in spec.analyses:
                     out = call_analysis(
-                        a, X, spec, reps, sample, lang_reps, title=where, layer=layer, layer_reps=layer_reps
+                        a,
+                        X,
+                        spec,
+                        reps,
+                        sample,
+                        lang_reps,
+                        title=where,
+                        layer=layer,
+                        layer_reps=layer_reps,
+                        model_pair=pairs[a.name].at(layer, enhancer) if a.name in pairs else None,
                     )
                     folder = a.name + (f"/{suffix.strip('/').replace('/', '_')}" if suffix else "")
                     record(logger, result, out, folder, layer, suffix, per_layer, spec)
@@ -307,6 +321,7 @@ def call_analysis(
     title: str,
     layer: int | None = None,
     layer_reps: dict | None = None,
+    model_pair=None,
 ) -> AnalysisResult:
     """Call analysis ``a`` on ``X`` (N, d) with its parameters and the inputs it declares
     (see ``geomexp.analyses.base.INPUTS``)."""
@@ -326,6 +341,8 @@ def call_analysis(
             inputs[name] = layer
         elif name == "layer_reps":
             inputs[name] = layer_reps
+        elif name == "model_pair":
+            inputs[name] = model_pair
     return a.fn(X, seed=spec.seed, title=title, **inputs, **a.params)
 
 

@@ -17,6 +17,7 @@ one model on the same tokens), each cross-product once. All arithmetic is float6
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -168,6 +169,9 @@ def similarities_to(X, others: Sequence[np.ndarray], *, procrustes: bool = True)
     if Xc.shape[0] < 4:
         raise InvalidEmbeddingsError(f"debiased CKA needs at least 4 rows; got {Xc.shape[0]}")
     a, xx = _Stats(Xc), _fro_sq(Xc.T @ Xc)
+    # fewer items than dimensions (e.g. 250 sentence pairs in 768 dims): the nuclear norm from N x N
+    # matrices, ||Xc^T Yc||_* = sum sqrt eig(Kx^1/2 Ky Kx^1/2) with Kx = Xc Xc^T, Ky = Yc Yc^T
+    root_kx = _psd_sqrt(Xc @ Xc.T) if procrustes and Xc.shape[0] < Xc.shape[1] else None
     out = {"cka_debiased": np.empty(len(others)), "cka": np.empty(len(others))}
     if procrustes:
         out["procrustes"] = np.empty(len(others))
@@ -179,5 +183,68 @@ def similarities_to(X, others: Sequence[np.ndarray], *, procrustes: bool = True)
         out["cka_debiased"][j] = _cka(sq, xx, yy, a, b, True)
         out["cka"][j] = _cka(sq, xx, yy, a, b, False)
         if procrustes:
-            out["procrustes"][j] = _procrustes_from_cross(cross, np.sqrt(a.sq_norm * b.sq_norm))
+            out["procrustes"][j] = _procrustes(Yc, cross, np.sqrt(a.sq_norm * b.sq_norm), root_kx)
+    return out
+
+
+def _procrustes(Yc: np.ndarray, cross: np.ndarray, scale: float, root_kx: np.ndarray | None) -> float:
+    """Procrustes distance from ``cross`` = Xc^T Yc, or (``root_kx`` = (Xc Xc^T)^1/2 given, and N below Yc's
+    width too) from N x N matrices: the nuclear norm is sum sqrt eig(Kx^1/2 Ky Kx^1/2), Ky = Yc Yc^T."""
+    if root_kx is None or Yc.shape[0] >= Yc.shape[1]:
+        return _procrustes_from_cross(cross, scale)
+    eig = np.linalg.eigvalsh(root_kx @ (Yc @ Yc.T) @ root_kx)
+    nuclear = float(np.sqrt(np.clip(eig, 0.0, None)).sum()) / scale
+    return float(max(0.0, 2.0 - 2.0 * nuclear))
+
+
+def _psd_sqrt(K: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a positive semi-definite matrix (negative rounding clipped to 0)."""
+    w, V = np.linalg.eigh(K)
+    return (V * np.sqrt(np.clip(w, 0.0, None))) @ V.T
+
+
+def paired_similarity(
+    X, Y, *, n_permutations: int = 0, seed: int = 0, procrustes: bool = True, procrustes_baseline: bool = True
+) -> dict[str, float]:
+    """Similarity of ``X`` (N, d1) and ``Y`` (N, d2) whose rows are ALIGNED units (row i of each is the
+    same sentence pair, the same word), and the same on shuffled pairings as a chance baseline.
+
+    Returns floats: ``"cka_debiased"``, ``"cka"`` (biased) and (if ``procrustes``) ``"procrustes"`` of
+    the aligned rows; with ``n_permutations`` > 0 also ``"cka_debiased_shuffled"``, ``"cka_shuffled"``
+    and (if ``procrustes`` and ``procrustes_baseline``) ``"procrustes_shuffled"``: their means over
+    ``n_permutations`` random permutations of ``Y``'s rows (seeded by ``seed``), which break the
+    alignment and keep both sets of points: debiased CKA ~0 there.
+    Time: one O(N d1 d2) cross-product per pairing (a permutation leaves Y's own terms unchanged, so
+    they are computed once), and one symmetric eigensolve of size min(N, d1, d2) per Procrustes distance.
+    """
+    Xc, Yc = _centred(X, "X"), _centred(Y, "Y")
+    _same_rows(Xc, Yc)
+    n = Xc.shape[0]
+    if n < 4:
+        raise InvalidEmbeddingsError(f"debiased CKA needs at least 4 rows; got {n}")
+    a, b = _Stats(Xc), _Stats(Yc)
+    xx, yy = _fro_sq(Xc.T @ Xc), _fro_sq(Yc.T @ Yc)
+    scale = np.sqrt(a.sq_norm * b.sq_norm)
+    if scale == 0:
+        raise InvalidEmbeddingsError("similarity is undefined: a matrix has no variance (all rows equal)")
+    root_kx = _psd_sqrt(Xc @ Xc.T) if procrustes and n < min(Xc.shape[1], Yc.shape[1]) else None
+
+    def measure(Yp: np.ndarray, bp: _Stats, with_procrustes: bool) -> dict[str, float]:
+        cross = Xc.T @ Yp
+        sq = _fro_sq(cross)
+        out = {"cka_debiased": _cka(sq, xx, yy, a, bp, True), "cka": _cka(sq, xx, yy, a, bp, False)}
+        if with_procrustes:
+            out["procrustes"] = _procrustes(Yp, cross, scale, root_kx)
+        return out
+
+    out = measure(Yc, b, procrustes)
+    if n_permutations:
+        rng = np.random.default_rng(seed)
+        runs = []
+        for _ in range(n_permutations):
+            perm = rng.permutation(n)
+            bp = copy.copy(b)
+            bp.row_sq = b.row_sq[perm]
+            runs.append(measure(Yc[perm], bp, procrustes and procrustes_baseline))
+        out.update({f"{k}_shuffled": float(np.mean([r[k] for r in runs])) for k in runs[0]})
     return out

@@ -1,4 +1,4 @@
-"""Tasks: things that encode their own data and score it (STS first).
+"""Tasks: things that encode their own data and score it (STS; similarity between languages on STS pairs).
 
 A task is a class with ``info`` (an ``AnalysisInfo`` with ``kind="task"``), a ``subject``
 (what it measures, for run names and titles) and
@@ -9,6 +9,7 @@ selected like an analysis, by ``_target_`` in ``conf/analysis/<name>.yaml``.
 """
 
 from geomexp.tasks.base import Task
+from geomexp.tasks.language_similarity import LanguageSimilarityTask
 from geomexp.tasks.sts import StsTask
 
-__all__ = ["StsTask", "Task"]
+__all__ = ["LanguageSimilarityTask", "StsTask", "Task"]

@@ -1,0 +1,151 @@
+"""Representation similarity between two languages at one layer, on aligned units: the two sides of
+the sentence pairs of an STS 2017 track (cross-lingual tracks 2 ar-en, 4a es-en, 4b es-en WMT, 6 tr-en).
+
+Row i of side A and row i of side B are the same pair, so linear CKA and Procrustes distance between
+the two sides' sentence vectors say how alike the two languages' spaces are on matched content; the
+same pairs shuffled give the chance level (debiased CKA ~0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from geomexp.analyses.base import AnalysisInfo, AnalysisResult, MetricInfo, ReportTable
+from geomexp.data.sts import track_id, track_info
+from geomexp.errors import ConfigError
+from geomexp.metrics.similarity import paired_similarity
+from geomexp.sts import last_pool, mean_pool
+from geomexp.tasks.sts import POOLINGS
+from geomexp.validation import check_choice, check_int
+
+LSIM_INFO = AnalysisInfo(
+    name="language_similarity",
+    title="Language similarity on STS pairs (CKA, Procrustes)",
+    kind="task",
+    metrics=(
+        MetricInfo(
+            "lsim_cka",
+            "CKA between languages",
+            3,
+            headline=True,
+            description="debiased linear CKA of the two sides' sentence vectors, row i = pair i (Kornblith et al. 2019)",
+        ),
+        MetricInfo(
+            "lsim_cka_shuffled",
+            "CKA, shuffled pairs",
+            3,
+            headline=True,
+            description="the same on randomly re-paired sentences (mean over n_permutations): the chance level, ~0",
+        ),
+        MetricInfo("lsim_cka_biased", "CKA (biased) between languages", 3, description="biased estimator"),
+        MetricInfo(
+            "lsim_procrustes",
+            "Procrustes dist. between languages",
+            3,
+            description="orthogonal Procrustes distance in [0, 2] of the aligned sentence vectors (Ding et al. 2021)",
+        ),
+        MetricInfo(
+            "lsim_procrustes_shuffled",
+            "Procrustes dist., shuffled pairs",
+            3,
+            description="the same on randomly re-paired sentences (mean over n_permutations)",
+        ),
+        MetricInfo("lsim_n_pairs", "pairs", 0, description="sentence pairs used (gold >= min_gold)", curve=False),
+    ),
+    tables=(
+        ReportTable(
+            "language_similarity",
+            "Similarity between languages on STS pairs: debiased linear CKA by track",
+            ("lsim_cka",),
+            pivot="subject",
+            description="sentence vectors of the two sides of each pair; tracks 2 ar-en, 4a es-en, 4b es-en (WMT), 6 tr-en",
+        ),
+        ReportTable(
+            "language_similarity_detail",
+            "Similarity between languages on STS pairs, with the shuffled-pairs baseline",
+            ("lsim_cka", "lsim_cka_shuffled", "lsim_procrustes", "lsim_procrustes_shuffled", "lsim_n_pairs"),
+            description="shuffled: the same sentences randomly re-paired (chance level)",
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class LanguageSimilarityTask:
+    """CKA and Procrustes distance between the two sides of an STS track's pairs, per layer.
+
+    track: 1, 2, 3, 4a, 4b, 5, 6 or a pair name (``ar-en``, ``es-en-wmt``, ...); the cross-lingual
+    ones are 2, 4a, 4b, 6 (a same-language track compares two sets of paired sentences of one language).
+    Sentence vectors: the mean of each sentence's content tokens at the layer (``pooling=mean``, as the
+    STS task pools) or its last content token (``pooling=last``); side A (n, d) against side B (n, d),
+    row i = pair i. ``min_gold``: keep only the pairs whose gold score (0-5) is at least this (5: the
+    two sides mean the same; 0 keeps every pair). ``n_permutations``: random re-pairings of the same
+    sentences (seeded by the run's seed) whose mean is the chance baseline (0: none).
+
+    Metrics: ``lsim_cka`` (debiased linear CKA), ``lsim_cka_biased``, ``lsim_procrustes`` ([0, 2]),
+    ``lsim_cka_shuffled``, ``lsim_procrustes_shuffled`` (with ``n_permutations`` > 0), ``lsim_n_pairs``.
+    With an enhancement: the same keys with suffix ``/<method>``, the enhancer fitted on the track's own
+    token vectors (both sides, as the STS task's "individual" setting); no zero-shot variant.
+    Tags ``lsim_track``, ``lsim_pair``.
+    """
+
+    track: str = "2"
+    min_gold: float = 0.0
+    n_permutations: int = 10
+    pooling: str = "mean"
+
+    info = LSIM_INFO
+
+    def __post_init__(self):
+        object.__setattr__(self, "track", track_id(self.track))  # a pair name becomes its number
+        check_choice(self.pooling, "analysis.language_similarity.pooling", POOLINGS)
+        check_int(self.n_permutations, "analysis.language_similarity.n_permutations", minimum=0)
+        if (
+            isinstance(self.min_gold, bool)
+            or not isinstance(self.min_gold, (int, float))
+            or not 0 <= self.min_gold <= 5
+        ):
+            raise ConfigError(
+                f"analysis.language_similarity.min_gold={self.min_gold!r} must be a number in [0, 5] "
+                "(the STS gold scale; 0 keeps every pair)"
+            )
+
+    @property
+    def subject(self) -> str:
+        info = track_info(self.track)
+        return f"sts{self.track} {info.pair}" + (f" gold>={self.min_gold:g}" if self.min_gold else "")
+
+    def evaluate(self, reps, layer: int, enhancement=None, *, seed: int = 0, title: str = "") -> AnalysisResult:
+        t = reps.sts_track(self.track)
+        keep = np.flatnonzero(np.asarray(t.gold) >= self.min_gold)
+        if keep.size < 4:
+            raise ConfigError(
+                f"analysis.language_similarity.min_gold={self.min_gold:g} leaves {keep.size} pairs of track "
+                f"{t.track} ({t.pair}); debiased CKA needs at least 4: lower min_gold"
+            )
+        n = len(t.gold)
+        sa, sb = reps.encode(t.sentences_a), reps.encode(t.sentences_b)
+        Xa, Xb = sa.layer(layer), sb.layer(layer)
+
+        def pooled(Y, sample):
+            if self.pooling == "last":
+                return last_pool(Y, sample.sentence_ids, sample.positions, n)[keep]
+            return mean_pool(Y, sample.sentence_ids, n)[keep]
+
+        spaces = {"": (Xa, Xb)}
+        if enhancement is not None:
+            enhancer = enhancement.build().fit(np.concatenate([Xa, Xb]))
+            spaces[f"/{enhancement.name}"] = (enhancer.transform(Xa), enhancer.transform(Xb))
+        metrics: dict[str, float] = {"lsim_n_pairs": float(keep.size)}
+        for suffix, (Ya, Yb) in spaces.items():
+            values = paired_similarity(pooled(Ya, sa), pooled(Yb, sb), n_permutations=self.n_permutations, seed=seed)
+            metrics[f"lsim_cka{suffix}"] = values["cka_debiased"]
+            metrics[f"lsim_cka_biased{suffix}"] = values["cka"]
+            metrics[f"lsim_procrustes{suffix}"] = values["procrustes"]
+            if self.n_permutations:
+                metrics[f"lsim_cka_shuffled{suffix}"] = values["cka_debiased_shuffled"]
+                metrics[f"lsim_procrustes_shuffled{suffix}"] = values["procrustes_shuffled"]
+        tags = {"lsim_track": t.track, "lsim_pair": f"{t.lang_a}-{t.lang_b}"}
+        return AnalysisResult(metrics=metrics, tags=tags)
