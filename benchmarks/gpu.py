@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import resource
-import subprocess
-import sys
 import time
 
 import _common  # noqa: F401  (sys.path)
-from _common import ROOT, english_sentences, loadavg, machine, run_env, table, write_json
+from _common import english_sentences, loadavg, machine, table, write_json
 from extraction import load
 
 DTYPES = ("float32", "bfloat16")
@@ -83,25 +81,20 @@ def bench(name: str, dtype: str, batch_sizes, sentences, device, rounds: int) ->
 
 
 def end_to_end(tiny: bool) -> dict:
-    """Wall time of the offline_geometry sweep (layer=all) as a subprocess, in a temp store and cache."""
+    """Wall time of the offline_geometry sweep (layer=all) as a subprocess, in a temp store and cache
+    (``end_to_end.sweep``, benchmark 10)."""
     import tempfile
+    from pathlib import Path
+
+    from end_to_end import sweep
 
     with tempfile.TemporaryDirectory() as tmp:
-        args = [sys.executable, "run.py", "-m", "experiment=offline_geometry", "layer=all", "progress=false"]
         if tiny:
-            args += ["lang=sw", "model=minilm", "data.n_tokens=500"]
-        args += [
-            f"paths.cache_dir={tmp}/cache",
-            f"paths.output_dir={tmp}/out",
-            f"hydra.sweep.dir={tmp}/multirun",
-            f"tracking.uri=sqlite:///{tmp}/mlflow.db",
-        ]
-        t0 = time.perf_counter()
-        proc = subprocess.run(args, cwd=ROOT, env=run_env(), capture_output=True, text=True)
-        seconds = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.exit(f"end-to-end sweep failed:\n{proc.stderr[-3000:]}")
-    return {"command": " ".join(args[1:6]) + (" (tiny)" if tiny else ""), "seconds": round(seconds, 1)}
+            row = sweep(Path(tmp), "empty", "minilm", "sw", extra=["data.n_tokens=500"])
+        else:
+            row = sweep(Path(tmp), "empty", None, None)
+    command = "run.py -m experiment=offline_geometry layer=all" + (" (tiny)" if tiny else "")
+    return {"command": command, "seconds": row["wall s"], "peak_rss_mib": row["peak RSS MiB"]}
 
 
 def main() -> None:
