@@ -16,7 +16,9 @@ track of each language, every layer, raw and enhanced).
 values carry their own intervals (``<key>_ci_low/high``: the token bootstrap of the isotropy
 analyses, the pair bootstrap of STS) each resample also draws the point's values within them. The
 layers of one model are not independent samples: read the interval as how stable the association
-is over these points, not as a test that generalises to other models.
+is over these points, not as a test that generalises to other models. Drawing points within their
+intervals adds noise, which attenuates the resampled ρ towards 0: such an interval is wider than
+the points' own and leans towards 0 (conservative).
 """
 
 from __future__ import annotations
@@ -198,6 +200,7 @@ def downstream_table(runs, points: list[Point] | None = None, measures=MEASURES)
             "that is isotropic when lower (I_Cos), means the more isotropic spaces scored higher on STS.",
             "The layers of one model are not independent samples: the interval describes these points, it is not a "
             "test over models.",
+            "Drawing each point within its own interval attenuates the resampled ρ: such an interval leans towards 0.",
         ],
         analysis="sts",
         pivot=None,
