@@ -218,6 +218,11 @@ def geometry(args) -> None:
     def model_similarity_layer(all_layers: bool = False):  # what analysis=model_similarity computes per layer
         from geomexp.analyses.model_similarity import model_similarity_analysis
 
+        # as at a run's layer after its first: the other model's last layer is prepared (once per run),
+        # its same-depth layer is not (each layer of the run meets a different one)
+        pair.other_terms.pop(6, None)
+        if all_layers:
+            pair.other_terms.clear()
         return model_similarity_analysis(X, layer=6, model_pair=pair, n_permutations=3, all_layers=all_layers)
 
     cases = {

@@ -7,7 +7,7 @@ import numpy as np
 
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.errors import ConfigError
-from geomexp.metrics.similarity import paired_similarity, similarities_to
+from geomexp.metrics.similarity import Centred, paired_similarity, similarities_to
 from geomexp.word_alignment import unit_means
 
 #: units listed in the per-layer table (the first ones, in sentence order)
@@ -143,15 +143,18 @@ def model_similarity_analysis(
     W_other = pair.other_words
     matched = same_depth(layer, pair.num_layers, pair.other_num_layers)
     last = pair.other_num_layers
+    own_terms = Centred(W_own, "the run's model's words")  # its terms serve both comparisons
     values = paired_similarity(
-        W_own,
-        W_other[matched],
+        own_terms,
+        pair.other_centred(matched),
         n_permutations=n_permutations,
         seed=seed,
         procrustes=procrustes,
         procrustes_baseline=False,
     )
-    at_last = values if matched == last else paired_similarity(W_own, W_other[last], procrustes=procrustes)
+    at_last = (
+        values if matched == last else paired_similarity(own_terms, pair.other_centred(last), procrustes=procrustes)
+    )
     metrics = {
         "msim_cka": values["cka_debiased"],
         "msim_cka_biased": values["cka"],

@@ -13,7 +13,7 @@ for each analysed layer and space (``at``); the analysis only does arithmetic on
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,6 +41,15 @@ class ModelPair:
     num_layers: int
     other_num_layers: int
     sentences: tuple[str, ...]
+    other_terms: dict = field(default_factory=dict)  # {layer: Centred}, shared by every layer of the run
+
+    def other_centred(self, layer: int):
+        """The other model's words at ``layer`` as a ``metrics.similarity.Centred`` (computed once per run)."""
+        from geomexp.metrics.similarity import Centred
+
+        if layer not in self.other_terms:
+            self.other_terms[layer] = Centred(self.other_words[layer], f"{self.other_name} layer {layer}")
+        return self.other_terms[layer]
 
 
 @dataclass
@@ -54,6 +63,7 @@ class ModelPairSource:
     num_layers: int
     other_num_layers: int
     sentences: tuple[str, ...]
+    other_terms: dict = field(default_factory=dict)
 
     def at(self, layer: int, enhancer=None) -> ModelPair:
         """The pair at ``layer`` of the run's model; ``enhancer``: the fitted enhancer of the analysed
@@ -69,6 +79,7 @@ class ModelPairSource:
             num_layers=self.num_layers,
             other_num_layers=self.other_num_layers,
             sentences=self.sentences,
+            other_terms=self.other_terms,
         )
 
 

@@ -203,6 +203,17 @@ def _psd_sqrt(K: np.ndarray) -> np.ndarray:
     return (V * np.sqrt(np.clip(w, 0.0, None))) @ V.T
 
 
+class Centred:
+    """A matrix's share of every pairing, computed once: ``Xc`` (N, d) its centred rows (float64), ``stats``
+    (row norms), ``self_sq`` = ``||Xc^T Xc||_F^2``. Pass it to ``paired_similarity`` in place of the matrix
+    when it meets several others (one O(N d^2) product saved per reuse; the same numbers)."""
+
+    def __init__(self, X, name: str = "X"):
+        self.Xc = _centred(X, name)
+        self.stats = _Stats(self.Xc)
+        self.self_sq = _fro_sq(self.Xc.T @ self.Xc)
+
+
 def paired_similarity(
     X, Y, *, n_permutations: int = 0, seed: int = 0, procrustes: bool = True, procrustes_baseline: bool = True
 ) -> dict[str, float]:
@@ -217,13 +228,13 @@ def paired_similarity(
     Time: one O(N d1 d2) cross-product per pairing (a permutation leaves Y's own terms unchanged, so
     they are computed once), and one symmetric eigensolve of size min(N, d1, d2) per Procrustes distance.
     """
-    Xc, Yc = _centred(X, "X"), _centred(Y, "Y")
+    X = X if isinstance(X, Centred) else Centred(X, "X")
+    Y = Y if isinstance(Y, Centred) else Centred(Y, "Y")
+    (Xc, a, xx), (Yc, b, yy) = (X.Xc, X.stats, X.self_sq), (Y.Xc, Y.stats, Y.self_sq)
     _same_rows(Xc, Yc)
     n = Xc.shape[0]
     if n < 4:
         raise InvalidEmbeddingsError(f"debiased CKA needs at least 4 rows; got {n}")
-    a, b = _Stats(Xc), _Stats(Yc)
-    xx, yy = _fro_sq(Xc.T @ Xc), _fro_sq(Yc.T @ Yc)
     scale = np.sqrt(a.sq_norm * b.sq_norm)
     if scale == 0:
         raise InvalidEmbeddingsError("similarity is undefined: a matrix has no variance (all rows equal)")
