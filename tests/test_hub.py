@@ -55,6 +55,15 @@ def run_py(args, tmp_path, store_uri, data_root, env, *, cache="cache", timeout=
     return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+def run_code(code: str, hub_env: dict, timeout: int):
+    """``python -c code`` against the fake hub (no other ``HF_*`` settings): ``(process, stdout lines split)``."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HF_")}, **hub_env}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    return proc, [line.split() for line in proc.stdout.splitlines()]
+
+
 def runs_of(store_uri, experiment="geomexp", kind="measurement"):
     client = MlflowClient(store_uri)
     exp = client.get_experiment_by_name(experiment)
@@ -95,9 +104,7 @@ def test_a_decoder_is_described_through_the_hub_at_a_branch_and_at_a_commit(fake
         "    print(info.architecture, info.num_layers, info.hidden_size, tags['model.hf_id'], tags['model.revision'],\n"
         "          tags['model.commit'])\n"
     )
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HF_")}, **hub_env}
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    lines = [line.split() for line in proc.stdout.splitlines()]
+    proc, lines = run_code(code, hub_env, timeout=120)
     assert proc.returncode == 0 and len(lines) == 2, proc.stdout + proc.stderr[-3000:]
     assert lines[0] == ["decoder", "2", "32", GPT2, "main", main]
     assert lines[1] == ["decoder", "2", "32", GPT2, v2, v2]
@@ -122,9 +129,7 @@ def test_a_decoder_loads_through_the_hub_at_a_branch_and_at_a_commit(fake_hub, h
         "    print(type(enc.model).__name__, info.hub_tags()['model.commit'], enc.tokenizer.pad_token is None,\n"
         "          f'{float(h.sum()):.6f}')\n"
     )
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HF_")}, **hub_env}
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    lines = [line.split() for line in proc.stdout.splitlines()]
+    proc, lines = run_code(code, hub_env, timeout=300)
     assert proc.returncode == 0 and len(lines) == 2, proc.stdout + proc.stderr[-3000:]
     assert lines[0][:3] == ["GPT2Model", main, "True"] and lines[1][:3] == ["GPT2Model", v2, "True"]
     assert lines[0][3] != lines[1][3]  # other weights at the other commit

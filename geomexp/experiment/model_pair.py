@@ -97,22 +97,14 @@ def prepare_model_pair(spec, reps, sample: TokenSample, params: dict) -> ModelPa
     their words (``params["exact_words"]``: only words both tokenizers cut identically)."""
     from geomexp.config.spec import encoder_option
     from geomexp.encoders import describe_encoder
-    from geomexp.experiment.representations import Representations
+    from geomexp.experiment.representations import run_representations
 
     corpus = reps.corpus(spec.lang.code)
     ids = pick_sentences(sample.sentence_ids, int(params.get("n_sentences", 300)), spec.seed)
     texts = tuple(corpus.sentences[int(i)] for i in ids)
     other_spec = encoder_option(str(params["other"]), device=spec.encoder.device)
     other_info = describe_encoder(other_spec)
-    other_reps = Representations(
-        other_spec,
-        other_info,
-        spec.sample,
-        spec.data,
-        cache_dir=spec.cache_dir,
-        batch_size=spec.batch_size,
-        progress=spec.progress,
-    )
+    other_reps = run_representations(spec, other_spec, other_info)
     log.info(
         "model_similarity: %d sentences encoded whole by %s and %s", len(texts), spec.encoder.name, other_spec.name
     )

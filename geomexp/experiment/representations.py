@@ -190,3 +190,18 @@ class Representations:
         )
         save_sample(self.cache_dir, key, sample, description)
         return sample
+
+
+def run_representations(spec, encoder: EncoderSpec, info: EncoderInfo, layers=None) -> Representations:
+    """The ``Representations`` of ``encoder`` under a run's sampling, data, cache and batch settings
+    (``spec``: the run's ``RunSpec``)."""
+    return Representations(
+        encoder,
+        info,
+        spec.sample,
+        spec.data,
+        cache_dir=spec.cache_dir,
+        batch_size=spec.batch_size,
+        progress=spec.progress,
+        layers=layers,
+    )

@@ -24,7 +24,7 @@ from geomexp.experiment.console import headline_keys, summary, variants
 from geomexp.experiment.context import RunContext
 from geomexp.experiment.model_pair import prepare_model_pair
 from geomexp.experiment.repeats import measure_repeated
-from geomexp.experiment.representations import Representations, load_corpus
+from geomexp.experiment.representations import Representations, load_corpus, run_representations
 from geomexp.layers import layer_label, resolve_layers
 from geomexp.tracking import (
     RunLogger,
@@ -176,16 +176,7 @@ def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
         logger.set_tags({"corpus_source": corpus.source, "corpus_checksum": corpus.checksum})
     info = describe_encoder(spec.encoder)  # the model's configuration only; weights load on a cache miss
     layers = resolve_layers(spec.layer, info.num_layers, spec.encoder.name, every=spec.layer_every)
-    reps = Representations(
-        spec.encoder,
-        info,
-        spec.sample,
-        spec.data,
-        cache_dir=spec.cache_dir,
-        batch_size=spec.batch_size,
-        progress=spec.progress,
-        layers=layers if spec.layer_extract == "selected" else None,
-    )
+    reps = run_representations(spec, spec.encoder, info, layers if spec.layer_extract == "selected" else None)
     if corpus is not None:
         reps.add_corpus(corpus)
     check_against_model(spec, info.hidden_size)
