@@ -16,8 +16,7 @@ from geomexp.analyses.base import AnalysisInfo, AnalysisResult, MetricInfo, Repo
 from geomexp.data.sts import track_id, track_info
 from geomexp.errors import ConfigError
 from geomexp.metrics.similarity import paired_similarity
-from geomexp.sts import last_pool, mean_pool
-from geomexp.tasks.sts import POOLINGS
+from geomexp.tasks.sts import POOLINGS, pool_sentences
 from geomexp.validation import check_choice, check_int
 
 LSIM_INFO = AnalysisInfo(
@@ -130,9 +129,7 @@ class LanguageSimilarityTask:
         Xa, Xb = sa.layer(layer), sb.layer(layer)
 
         def pooled(Y, sample):
-            if self.pooling == "last":
-                return last_pool(Y, sample.sentence_ids, sample.positions, n)[keep]
-            return mean_pool(Y, sample.sentence_ids, n)[keep]
+            return pool_sentences(Y, sample, n, self.pooling)[keep]
 
         spaces = {"": (Xa, Xb)}
         if enhancement is not None:

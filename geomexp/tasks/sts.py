@@ -75,7 +75,9 @@ STS_INFO = AnalysisInfo(
 )
 
 
-def _pool(X, sample, n: int, pooling: str) -> np.ndarray:
+def pool_sentences(X, sample, n: int, pooling: str) -> np.ndarray:
+    """(n, d) sentence vectors of the rows ``X`` (N, d) of ``sample``: the mean of each sentence's content
+    tokens (``pooling="mean"``) or its last content token (``"last"``)."""
     if pooling == "last":
         return last_pool(X, sample.sentence_ids, sample.positions, n)
     return mean_pool(X, sample.sentence_ids, n)
@@ -134,7 +136,7 @@ class StsTask:
         Xa, Xb = sa.layer(layer), sb.layer(layer)
 
         def scores(Ya, Yb):
-            return cosine_scores(_pool(Ya, sa, n, self.pooling), _pool(Yb, sb, n, self.pooling))
+            return cosine_scores(pool_sentences(Ya, sa, n, self.pooling), pool_sentences(Yb, sb, n, self.pooling))
 
         preds = {"": scores(Xa, Xb)}
         tags = {"sts_track": t.track, "sts_pair": t.pair, "sts_pooling": self.pooling}
