@@ -28,7 +28,7 @@ run: setup  ## the main job: paper §3.1 isotropy of Swahili, offline multilingu
 sweep: setup  ## both offline encoders x English/Swahili, one parent MLflow run
 	$(BIN)/python run.py -m model=me5_small,minilm lang=en,sw
 
-test: setup  ## the fast suite (about 4.5 minutes on 2 cores)
+test: setup  ## the fast suite (about 4 minutes on 2 cores)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 test-full: test  ## the fast suite, then the slow sweeps (real -m sweeps with three launchers)

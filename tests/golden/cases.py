@@ -107,4 +107,17 @@ CASES: dict[str, list[str]] = {
         "analysis=[isotropy,isoscore]",
         *ISO,
     ],
+    # the measures beyond the paper: contextuality, layer similarity, intrinsic dimension, every layer
+    "minilm_en_beyond_all": [
+        "model=minilm",
+        "lang=en",
+        "layer=all",
+        "data.sample_unit=sentences",
+        "data.n_sentences=40",
+        "analysis=[contextuality,similarity,intrinsic]",
+        "analysis.contextuality.min_occurrences=3",
+        "analysis.contextuality.plot=false",
+        "analysis.similarity.plot=false",
+        "analysis.intrinsic.plot=false",
+    ],
 }
