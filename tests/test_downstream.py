@@ -194,3 +194,27 @@ def test_isotropy_vs_sts_experiment_end_to_end(tmp_path, data_root):
             got = {p.layer: p.get("i_cos")[0] for p in points if p.track == track and p.space == space}
             assert got == logged and len(got) == 7
     assert all(math.isfinite(p.get("sts_spearman")[0]) for p in points)
+
+
+def test_by_track_keeps_the_tracks_levels_out_of_rho():
+    """Two tracks where, WITHIN each, more isotropy (lower I_Cos) goes with better STS (ρ = -1), but the
+    more isotropic track scores lower overall: pooled, ρ turns positive; by track it is -1 in both."""
+
+    def track_run(run_id, lang, track, iso0, sts0):
+        metrics = {}
+        for layer in range(7):
+            metrics[("i_cos", layer)] = iso0 - 0.01 * layer
+            metrics[("sts_spearman", layer)] = sts0 + layer
+        return _record(run_id, lang, track, metrics)
+
+    runs = Runs(
+        [track_run("a" * 32, "en", "sts5 en-en", 0.9, 80.0), track_run("b" * 32, "ar", "sts1 ar-ar", 0.2, 40.0)]
+    )
+    pooled = downstream_table(runs)
+    assert pooled["Spearman ρ"].iloc[0] > 0.5 and pooled["points"].iloc[0] == 14
+    by_track = downstream_table(runs, by_track=True)
+    assert by_track["track"].tolist() == ["sts5 en-en", "sts1 ar-ar"] and by_track["points"].tolist() == [7, 7]
+    assert by_track["Spearman ρ"].tolist() == [pytest.approx(-1.0), pytest.approx(-1.0)]
+    assert "tracks" not in by_track.columns
+    # one track only: no by-track table (it would repeat the pooled one)
+    assert downstream_table(Runs([track_run("c" * 32, "en", "sts5 en-en", 0.9, 80.0)]), by_track=True) is None

@@ -112,9 +112,10 @@ def make_report(
     consistency = consistency_table(dims)
     if consistency is not None:
         tables["dimension_consistency"] = consistency
-    isotropy_vs_sts = downstream_table(runs)
-    if isotropy_vs_sts is not None:
-        tables["isotropy_vs_sts"] = isotropy_vs_sts
+    for name, by_track in (("isotropy_vs_sts", False), ("isotropy_vs_sts_by_track", True)):
+        table = downstream_table(runs, by_track=by_track)
+        if table is not None:
+            tables[name] = table
     figs = build_figures(runs, dims, depth=depth) if figures else {}
     axis = getattr(figs, "depth", None)
     if not tables and not figs:

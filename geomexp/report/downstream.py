@@ -120,19 +120,33 @@ class Association:
     high: float
     points: list[Point]
     with_point_errors: bool
+    track: str = "(all tracks)"
 
 
-def associations(points: list[Point], measures=MEASURES, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0):
+def associations(
+    points: list[Point],
+    measures=MEASURES,
+    *,
+    by_track: bool = False,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+):
     """``Association`` per (model, measure) and, with 2+ models, over all models (``model="(all models)"``);
-    sets with fewer than ``MIN_POINTS`` points are left out."""
+    ``by_track``: per (model, track, measure) instead, within one track (its layers and spaces), which
+    keeps the tracks' different STS levels out of ρ. Sets with fewer than ``MIN_POINTS`` points are left out."""
     from geomexp.metrics.bootstrap import rank_correlation_interval
 
     models = list(dict.fromkeys(p.model for p in points))
-    scopes = [(m, [p for p in points if p.model == m]) for m in models]
-    if len(models) > 1:
-        scopes.append(("(all models)", points))
+    if by_track:
+        tracks = list(dict.fromkeys(p.track for p in points))
+        scopes = [(m, t, [p for p in points if p.model == m and p.track == t]) for m in models for t in tracks]
+    else:
+        scopes = [(m, "(all tracks)", [p for p in points if p.model == m]) for m in models]
+        if len(models) > 1:
+            scopes.append(("(all models)", "(all tracks)", points))
     out = []
-    for model, pts in scopes:
+    for model, track, pts in scopes:
         for measure in measures:
             pairs = [(p, p.get(measure), p.get(TASK_METRIC)) for p in pts]
             pairs = [(p, g, s) for p, g, s in pairs if g is not None and s is not None]
@@ -150,7 +164,7 @@ def associations(points: list[Point], measures=MEASURES, *, n_boot: int = 2000, 
                 level=level,
                 seed=seed,
             )
-            out.append(Association(model, measure, rho, iv.low, iv.high, [p for p, _, _ in pairs], errors))
+            out.append(Association(model, measure, rho, iv.low, iv.high, [p for p, _, _ in pairs], errors, track))
     return out
 
 
@@ -163,12 +177,15 @@ def _info_of(runs, measure: str):
     return None
 
 
-def downstream_table(runs, points: list[Point] | None = None, measures=MEASURES):
-    """The report table (a ``pandas.DataFrame`` with the attrs ``write.py`` reads), or None without points."""
+def downstream_table(runs, points: list[Point] | None = None, measures=MEASURES, *, by_track: bool = False):
+    """The report table (a ``pandas.DataFrame`` with the attrs ``write.py`` reads), or None without points;
+    ``by_track``: one row per (model, track, measure) (None unless the points hold 2+ tracks)."""
     import pandas as pd
 
     points = collect_points(runs, measures) if points is None else points
-    found = associations(points, measures)
+    if by_track and len({p.track for p in points}) < 2:
+        return None
+    found = associations(points, measures, by_track=by_track)
     if not found:
         return None
     rows = []
@@ -177,6 +194,7 @@ def downstream_table(runs, points: list[Point] | None = None, measures=MEASURES)
         rows.append(
             {
                 "model": a.model,
+                **({"track": a.track} if by_track else {}),
                 "measure": mi.label if mi else a.measure,
                 "isotropic when": {"higher": "higher", "lower": "lower"}.get(mi.better if mi else None, "?"),
                 "Spearman ρ": a.rho,
@@ -184,17 +202,20 @@ def downstream_table(runs, points: list[Point] | None = None, measures=MEASURES)
                 "95% high": a.high,
                 "points": len(a.points),
                 "layers": len({p.layer for p in a.points}),
-                "tracks": ", ".join(dict.fromkeys(p.track for p in a.points)),
+                **({} if by_track else {"tracks": ", ".join(dict.fromkeys(p.track for p in a.points))}),
                 "spaces": ", ".join(dict.fromkeys(p.space for p in a.points)),
                 "interval over": "points and their own intervals" if a.with_point_errors else "points",
             }
         )
     df = pd.DataFrame.from_records(rows)
     df.attrs.update(
-        title="Isotropy against STS: rank correlation over layers, languages and spaces",
+        title="Isotropy against STS: rank correlation over layers and spaces, within each track"
+        if by_track
+        else "Isotropy against STS: rank correlation over layers, languages and spaces",
         description="Spearman ρ between an isotropy measure and STS Spearman over every (model, track, layer, space) "
-        "the runs measured both in (isotropy of the run's corpus sample; raw and each enhanced space); "
-        "95 % percentile bootstrap over the points, drawing each point within its own interval where it has one.",
+        "the runs measured both in (isotropy of the run's corpus sample; raw and each enhanced space"
+        + ("; one track a row, so the tracks' different STS levels stay out of ρ" if by_track else "")
+        + "); 95 % percentile bootstrap over the points, drawing each point within its own interval where it has one.",
         notes=[
             "A positive ρ with a measure that is isotropic when higher (IsoScore, log I_PC), or a negative ρ with one "
             "that is isotropic when lower (I_Cos), means the more isotropic spaces scored higher on STS.",
@@ -204,7 +225,15 @@ def downstream_table(runs, points: list[Point] | None = None, measures=MEASURES)
         ],
         analysis="sts",
         pivot=None,
-        labels=["model", "measure", "isotropic when", "tracks", "spaces", "interval over"],
+        labels=[
+            "model",
+            *(["track"] if by_track else []),
+            "measure",
+            "isotropic when",
+            *([] if by_track else ["tracks"]),
+            "spaces",
+            "interval over",
+        ],
         settings=[],
         decimals={"Spearman ρ": 3, "95% low": 3, "95% high": 3, "points": 0, "layers": 0},
         spread={},
