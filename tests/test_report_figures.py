@@ -281,3 +281,12 @@ def test_html_report_renders_in_headless_chromium(sweep, tmp_path):
     missing = next((folder / "figures").rglob("*.png"))
     missing.unlink()
     assert broken_images() == missing.relative_to(folder).as_posix()
+
+
+def test_long_axis_labels_wrap_inside_their_panel():
+    from geomexp.analyses.base import MetricInfo
+
+    long = MetricInfo("msim_cka_last", "CKA with other model's last layer")
+    assert long.axis_label().replace("\n", " ") == "CKA with other model's last layer"
+    assert all(len(line) <= 30 for line in long.axis_label().split("\n")) and "\n" in long.axis_label()
+    assert MetricInfo("i_pc", "I_PC", log_scale=True).axis_label() == "I_PC (log scale)"  # short: one line

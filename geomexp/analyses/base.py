@@ -11,6 +11,7 @@ rest (it never re-lists metric names). Add an analysis: one module + one ``conf/
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -64,10 +65,12 @@ class MetricInfo:
     description: str = ""
     curve: bool = True
 
-    def axis_label(self, log: bool | None = None) -> str:
-        """The label of an axis showing this metric: ``"I_PC (log scale)"`` on a log axis."""
+    def axis_label(self, log: bool | None = None, width: int = 30) -> str:
+        """The label of an axis showing this metric: ``"I_PC (log scale)"`` on a log axis; a label longer
+        than ``width`` characters is wrapped onto lines (so it stays inside its panel of a grid)."""
         log = self.log_scale if log is None else log
-        return f"{self.label} (log scale)" if log else self.label
+        text = f"{self.label} (log scale)" if log else self.label
+        return textwrap.fill(text, width) if len(text) > width else text
 
     def matches(self, key: str) -> bool:
         """Whether the metric ``key`` (without a space suffix) is this metric or a member of its family."""
