@@ -165,26 +165,12 @@ def similarities_to(X, others: Sequence[np.ndarray], *, procrustes: bool = True)
 
     Returns (K,) float64 arrays ``"cka_debiased"``, ``"cka"`` and (if ``procrustes``) ``"procrustes"``.
     """
-    Xc = _centred(X, "X")
-    if Xc.shape[0] < 4:
-        raise InvalidEmbeddingsError(f"debiased CKA needs at least 4 rows; got {Xc.shape[0]}")
-    a, xx = _Stats(Xc), _fro_sq(Xc.T @ Xc)
-    # fewer items than dimensions (e.g. 250 sentence pairs in 768 dims): the nuclear norm from N x N
-    # matrices, ||Xc^T Yc||_* = sum sqrt eig(Kx^1/2 Ky Kx^1/2) with Kx = Xc Xc^T, Ky = Yc Yc^T
-    root_kx = _psd_sqrt(Xc @ Xc.T) if procrustes and Xc.shape[0] < Xc.shape[1] else None
-    out = {"cka_debiased": np.empty(len(others)), "cka": np.empty(len(others))}
-    if procrustes:
-        out["procrustes"] = np.empty(len(others))
-    for j, Y in enumerate(others):
-        Yc = _centred(Y, f"others[{j}]")
-        _same_rows(Xc, Yc)
-        b, cross = _Stats(Yc), Xc.T @ Yc
-        sq, yy = _fro_sq(cross), _fro_sq(Yc.T @ Yc)
-        out["cka_debiased"][j] = _cka(sq, xx, yy, a, b, True)
-        out["cka"][j] = _cka(sq, xx, yy, a, b, False)
-        if procrustes:
-            out["procrustes"][j] = _procrustes(Yc, cross, np.sqrt(a.sq_norm * b.sq_norm), root_kx)
-    return out
+    X = Centred(X, "X")  # its terms serve every pair
+    if X.Xc.shape[0] < 4:
+        raise InvalidEmbeddingsError(f"debiased CKA needs at least 4 rows; got {X.Xc.shape[0]}")
+    rows = [paired_similarity(X, Centred(Y, f"others[{j}]"), procrustes=procrustes) for j, Y in enumerate(others)]
+    keys = ("cka_debiased", "cka", "procrustes") if procrustes else ("cka_debiased", "cka")
+    return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in keys}
 
 
 def _procrustes(Yc: np.ndarray, cross: np.ndarray, scale: float, root_kx: np.ndarray | None) -> float:
