@@ -68,23 +68,6 @@ def _finish_pca_axes(fig, ax, explained, title: str, equal: bool = True) -> None
     fig.tight_layout()
 
 
-@styled
-def metric_vs_layer(layers: Sequence[int], values: Mapping[str, Sequence[float]], *, title: str = "", ylabel: str = ""):
-    """Line plot of one or more metrics (name -> value per layer) against layer index."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, ys in values.items():
-        ax.plot(layers, ys, marker="o", label=name)
-    ax.set_xlabel("layer (0 = embeddings)")
-    ax.set_ylabel(ylabel)
-    ax.set_xticks(list(layers))
-    ax.grid(alpha=0.3)
-    if len(values) > 1:
-        ax.legend()
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
-
-
 def _label_offset(value: float) -> tuple[int, int]:
     """Offset in points for a bar's label: above a bar that points up, below one that points down."""
     return (3, 4) if value >= 0 else (3, -10)
