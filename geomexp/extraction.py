@@ -78,7 +78,7 @@ class TokenSample:
         missing = [i for i in layers if i not in held]
         if missing:
             raise KeyError(f"layers {missing} are not in this sample (it holds {held})")
-        hidden = np.stack([np.asarray(self.hidden[held.index(i)]) for i in layers])
+        hidden = np.stack([self.layer(i) for i in layers])
         return dataclasses.replace(self, hidden=hidden, layers=tuple(int(i) for i in layers))
 
     @property
