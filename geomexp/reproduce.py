@@ -6,6 +6,12 @@ Reads ``config/config.yaml`` (the resolved config) from the run, validates it ag
 schema, runs it as a new run tagged ``reproduced_from=<run_id>`` (same experiment; the report
 leaves such runs out by default), and prints every metric side by side. Exits 0 when all
 metrics agree within ``rtol``, 1 otherwise.
+
+Exact or says why not (issue 23): a hub model is loaded at the COMMIT the run logged
+(``model.commit``), not at its branch, which may have moved; the data files' checksums the run
+logged (``data.checksum.*``: a text corpus, the STS files) must match the files read now, else one
+line names the file and nothing runs; when metrics differ, what differs between the two runs'
+environments is printed (model commit, method version, library versions, CPU kind, kernel switches).
 """
 
 from __future__ import annotations
@@ -44,6 +50,42 @@ def compare(original: dict, again: dict, rtol: float) -> tuple[list[tuple], bool
     return rows, ok
 
 
+#: tags whose difference explains metrics that differ (besides the config, which is the same)
+ENVIRONMENT_TAGS = (
+    "model.commit",
+    "geomexp.method_version",
+    "machine.cpu",
+    "machine.ATEN_CPU_CAPABILITY",
+    "machine.OPENBLAS_CORETYPE",
+    "machine.FAISS_OPT_LEVEL",
+)
+
+
+def check_data_checksums(tags: dict, spec) -> None:
+    """``GeomexpError`` naming the first data file whose checksum now differs from the one ``tags`` logged."""
+    from geomexp.experiment.identity import provenance
+
+    now = {k.replace("provenance.data.", "data.checksum."): v for k, v in provenance(spec).items() if ".data." in k}
+    for key, logged in sorted(tags.items()):
+        if key.startswith("data.checksum.") and key in now and str(now[key]) != logged:
+            what = spec.data.text_file if key.endswith("text_sha256") else key.removeprefix("data.checksum.")
+            raise GeomexpError(
+                f"data file {what} changed since the run: {key} was {logged}, is {now[key]} now; "
+                "the run cannot be reproduced from this file"
+            )
+
+
+def environment_differences(original: dict, again: dict) -> list[str]:
+    """``"<tag>: <original> -> <reproduced>"`` for each environment tag (``ENVIRONMENT_TAGS``, ``version.*``,
+    ``model.dtype``) that differs between two runs' tags."""
+    keys = sorted({*ENVIRONMENT_TAGS, *(k for k in {*original, *again} if k.startswith("version."))})
+    return [
+        f"{k}: {original.get(k, '(not logged)')} -> {again.get(k, '(not logged)')}"
+        for k in keys
+        if original.get(k) != again.get(k)
+    ]
+
+
 #: modules whose ``_target_``s a stored config may name without ``--trust``
 TRUSTED = ("geomexp",)
 
@@ -76,7 +118,7 @@ def reproduce(
     """
     from geomexp.config.spec import RunSpec
     from geomexp.experiment import RunContext, run
-    from geomexp.tracking import load_run_config, run_metrics
+    from geomexp.tracking import get_run_record, load_run_config, run_metrics
     from geomexp.tracking.query import get_run
 
     uri = uri or default_tracking_uri()
@@ -88,6 +130,10 @@ def reproduce(
             f"run {run_id}'s saved config holds interpolations (at {unresolved[:5]}); a saved config is resolved, refused"
         )
     cfg = validate(stored)
+    original = get_run_record(uri, run_id, with_metrics=False)
+    commit = original.tags.get("model.commit")
+    if commit and not cfg.model.path:
+        cfg.model.revision = commit  # the weights the run measured, not wherever its branch points now
     cfg.tracking.uri = uri
     cfg.tracking.enabled = True
     cfg.tracking.run_name = f"reproduce {original_name}"
@@ -97,6 +143,7 @@ def reproduce(
         if fresh:
             cfg.paths.cache_dir = tmp_cache
         spec = RunSpec.from_config(cfg, trusted=(*TRUSTED, *trust))
+        check_data_checksums(original.tags, spec)
         result = run(spec, RunContext())
     rows, ok = compare(run_metrics(uri, run_id), run_metrics(uri, result.run_id), rtol)
     return result.run_id, rows, ok
@@ -130,6 +177,16 @@ def main(argv=None) -> int:
     for name, step, a, b, same in rows:
         print(f"{name:<24}{step:>6}  {a!s:>22}  {b!s:>22}  {'yes' if same else 'NO'}")
     print("all metrics equal" if ok else "METRICS DIFFER")
+    if not ok:
+        from geomexp.tracking import get_run_record
+
+        uri = args.tracking_uri or default_tracking_uri()
+        before = get_run_record(uri, args.run_id, with_metrics=False).tags
+        after = get_run_record(uri, new_id, with_metrics=False).tags
+        diffs = environment_differences(before, after)
+        print("what differs between the two runs' environments:" if diffs else "the two runs' environments match")
+        for line in diffs:
+            print(f"  {line}")
     return 0 if ok else 1
 
 

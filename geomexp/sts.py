@@ -40,10 +40,19 @@ def last_pool(X: np.ndarray, sentence_ids: np.ndarray, positions: np.ndarray, n_
     return np.asarray(X, dtype=np.float64)[last]
 
 
-def cosine_scores(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Row-wise cosine similarity of two (n, d) arrays -> (n,)."""
+#: decimals STS predictions (cosines) are rounded to before they are scored. Cosines of sentence vectors
+#: pooled from float32 encodings differ across CPU kernels at ~1e-7, and identical sentences give
+#: 1 +- 1e-15: unrounded, which of two such predictions ranks first was decided by rounding and moved
+#: Spearman by up to 0.025 points (issue 32). At 6 decimals those are ties (mean ranks), and the score
+#: equals the one recomputed from the stored ``sts_predictions.json`` (also 6 decimals).
+SCORE_DECIMALS = 6
+
+
+def cosine_scores(A: np.ndarray, B: np.ndarray, decimals: int | None = SCORE_DECIMALS) -> np.ndarray:
+    """Row-wise cosine similarity of two (n, d) arrays -> (n,), rounded to ``decimals`` (None: unrounded)."""
     num = np.einsum("nd,nd->n", A, B)
-    return num / (np.linalg.norm(A, axis=1) * np.linalg.norm(B, axis=1))
+    cos = num / (np.linalg.norm(A, axis=1) * np.linalg.norm(B, axis=1))
+    return cos if decimals is None else np.round(cos, decimals)
 
 
 def sts_scores(pred: np.ndarray, gold: np.ndarray) -> dict[str, float]:

@@ -47,14 +47,14 @@ def planted_blobs(n=600, d=16, seed=0):
     return X, np.repeat(np.arange(3), n), U
 
 
-def small_cluster_data(d=10, seed=0):
-    """Two blobs of 200 rows (12 apart) and one far blob of 3 rows (the last 3 rows)."""
+def small_cluster_data(d=10, seed=0, n_far=3):
+    """Two blobs of 200 rows (12 apart) and one far blob of ``n_far`` rows (the last rows)."""
     rng = np.random.default_rng(seed)
     shift = np.zeros(d)
     far = np.zeros(d)
     shift[0], far[1] = 12.0, 500.0
     return np.vstack(
-        [rng.standard_normal((200, d)), rng.standard_normal((200, d)) + shift, rng.standard_normal((3, d)) + far]
+        [rng.standard_normal((200, d)), rng.standard_normal((200, d)) + shift, rng.standard_normal((n_far, d)) + far]
     )
 
 
@@ -139,14 +139,32 @@ def test_whitening_gives_identity_covariance_on_fit_data():
 def test_whitening_singular_covariance_is_handled():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((10, 20))  # rank of the centred rows: 9 < 20
-    Y = WhiteningEnhancer().fit_transform(X)
-    assert np.isfinite(Y).all() and np.abs(Y).max() < 10  # no blow-up of the 11 null directions
-    np.testing.assert_allclose(np.cov(Y[:, :9].T), np.eye(9), atol=1e-6)
+    enh = WhiteningEnhancer().fit(X)
+    Y = enh.transform(X)
+    assert enh.n_null_axes_ == 11 and Y.shape == (10, 9)  # the 11 null directions are dropped, not blown up
+    np.testing.assert_allclose(np.cov(Y.T), np.eye(9), atol=1e-6)
     np.testing.assert_allclose(np.cov(WhiteningEnhancer(n_components=9).fit_transform(X).T), np.eye(9), atol=1e-6)
-    with pytest.raises(InvalidEmbeddingsError, match="singular.*eps=0"):
-        WhiteningEnhancer(eps=0.0).fit(X)
+    np.testing.assert_allclose(np.cov(WhiteningEnhancer(eps=0.0).fit_transform(X).T), np.eye(9), atol=1e-9)
     with pytest.raises(InvalidEmbeddingsError, match="zero variance"):
         WhiteningEnhancer().fit(np.ones((5, 3)))
+
+
+def test_whitening_drops_the_null_axis_of_a_layernorm_output_and_keeps_small_real_axes():
+    """Issue 23: a LayerNorm output obeys sum_j (y_j - beta_j) / gamma_j = 0 for every token, so its
+    covariance has one eigenvalue at float32 noise; whitening must drop that axis, not scale it up."""
+    rng = np.random.default_rng(0)
+    N, d = 2000, 24
+    Z = rng.standard_normal((N, d)) * np.geomspace(1.0, 1e-3, d)  # real axes down to 1e-6 x lambda_max
+    Z -= Z.mean(axis=1, keepdims=True)  # the LayerNorm constraint: each row sums to 0
+    gamma, beta = rng.uniform(0.5, 2.0, d), rng.standard_normal(d)
+    Y = (Z * gamma + beta).astype(np.float32)
+    enh = WhiteningEnhancer().fit(Y)
+    assert enh.n_null_axes_ == 1 and enh.n_features_out_ == d - 1
+    W = enh.transform(Y)
+    assert np.abs(W).max() < 20  # the noise axis would be scaled to unit variance: |values| up to ~1e4 x
+    # float64 input with a real axis at 1e-6 x lambda_max and no constraint: every axis is kept
+    enh64 = WhiteningEnhancer().fit(rng.standard_normal((N, d)) * np.geomspace(1.0, 1e-3, d))
+    assert enh64.n_null_axes_ == 0 and enh64.explained_variance_[-1] / enh64.explained_variance_[0] < 1e-5
 
 
 # --------------------------------------------------------------------------- k-means: seeds, vs scikit-learn, zero-shot
@@ -213,13 +231,32 @@ def test_small_cluster_policy_reduce_keeps_it_with_fewer_directions():
     assert sorted(enh.kmeans_sizes_.tolist()) == [3, 200, 200]  # precondition: the far blob is its own cluster
     small = int(np.flatnonzero(enh.cluster_sizes_ == 3)[0])
     assert enh.n_clusters_ == 3
-    assert enh.components_removed_[small] == 2 and enh.components_[small].shape == (2, 10)
+    # 3 centred rows span 2 directions: removing 1 leaves one of them (removing both would leave noise)
+    assert enh.components_removed_[small] == 1 and enh.components_[small].shape == (1, 10)
     assert [int(r) for i, r in enumerate(enh.components_removed_) if i != small] == [5, 5]
     assert len(enh.policy_events_) == 1
-    assert "3 member(s)" in enh.policy_events_[0] and "top 2 direction(s) instead of 5" in enh.policy_events_[0]
+    assert "3 member(s)" in enh.policy_events_[0] and "top 1 direction(s) instead of 5" in enh.policy_events_[0]
     assert "'reduce'" in enh.policy_events_[0]
-    # 3 centred rows span 2 directions; removing both collapses them to the origin
-    np.testing.assert_allclose(enh.transform(X)[-3:], 0, atol=1e-9)
+    assert enh.n_collapsed_rows_ == 0
+    out = enh.transform(X)[-3:]
+    assert np.all(np.linalg.norm(out, axis=1) > 1e-6 * np.linalg.norm(X[-3:], axis=1))  # not rounding noise
+
+
+@pytest.mark.parametrize("policy", ["merge", "reduce"])
+def test_cluster_of_exactly_d_plus_one_members_does_not_collapse(policy):
+    """Issue 32: a cluster of D + 1 members used to survive the merge and lose all D directions its
+    centred rows span, leaving rows of norm ~1e-16 of the input (noise). Now it is merged (or keeps one)."""
+    D = 5
+    X = small_cluster_data(n_far=D + 1)
+    enh = ClusterEnhancer(n_clusters=3, n_components=D, small_cluster_policy=policy).fit(X)
+    assert sorted(enh.kmeans_sizes_.tolist()) == [D + 1, 200, 200]  # precondition: the far blob is its own cluster
+    if policy == "merge":
+        assert enh.n_clusters_ == 2 and sorted(enh.cluster_sizes_.tolist()) == [200, 200 + D + 1]
+    else:
+        assert sorted(enh.components_removed_.tolist()) == [D - 1, D, D]
+    assert enh.n_collapsed_rows_ == 0
+    norms = np.linalg.norm(enh.transform(X), axis=1) / np.linalg.norm(X, axis=1)
+    assert norms.min() > 1e-6  # no row is rounding noise (it was ~1e-16 with the old bound)
 
 
 def test_small_cluster_policy_merge_moves_rows_to_nearest_other_centroid():
@@ -243,7 +280,7 @@ def test_small_cluster_policy_error_and_merge_fallback():
     # one cluster of 4 rows cannot merge anywhere: reduced instead, and said so
     tiny = np.random.default_rng(0).standard_normal((4, 10))
     enh = ClusterEnhancer(n_clusters=1, n_components=6, small_cluster_policy="merge").fit(tiny)
-    assert enh.components_removed_.tolist() == [3]
+    assert enh.components_removed_.tolist() == [2]
     assert "fell back to 'reduce'" in enh.policy_events_[0]
 
 
@@ -254,8 +291,9 @@ def test_empty_cluster_is_dropped_and_recorded():
         enh = ClusterEnhancer(n_clusters=3, n_components=1, small_cluster_policy=policy).fit(X)
         assert sorted(enh.kmeans_sizes_.tolist()) == [0, 10, 10]
         assert enh.n_clusters_ == 2 and enh.centroids_.shape == (2, 6) and enh.cluster_sizes_.tolist() == [10, 10]
-        assert len(enh.policy_events_) == 1 and "empty" in enh.policy_events_[0]
+        assert "empty" in enh.policy_events_[0]
         np.testing.assert_allclose(enh.transform(X), 0, atol=1e-12)  # identical rows: minus their mean
+        assert enh.n_collapsed_rows_ == 20 and "20 of 20 fit row(s) collapsed" in enh.policy_events_[1]
     with pytest.raises(SmallClusterError, match=r"0 member\(s\)"):
         ClusterEnhancer(n_clusters=3, n_components=1, small_cluster_policy="error").fit(X)
 

@@ -148,7 +148,9 @@ def test_reproduce_from_saved_config_gives_equal_metrics(make_cfg, store_uri, tm
     new_id, rows, ok = reproduce(original.run_id, store_uri, fresh=True, output_dir=str(tmp_path / "repro"))
     assert ok, rows
     assert new_id != original.run_id
-    assert len(rows) == 4 * 7  # four metrics x seven layers, all compared
+    assert (
+        len(rows) == 6 * 7
+    )  # six metrics (i_cos, i_cos_exact, i_pc, log_i_pc, i_pc_spread, i_pc_unresolved) x seven layers
     tags = MlflowClient(store_uri).get_run(new_id).data.tags
     assert tags["reproduced_from"] == original.run_id and tags["cache_hit"] == "false"
 

@@ -15,7 +15,15 @@ from geomexp.experiment.repeats import summarize_seeds, t_quantile
 from geomexp.report import build_tables, collect_runs
 
 INFOS = [
-    AnalysisInfo("toy", "toy", metrics=(MetricInfo("score", "score", 4, "higher"), MetricInfo("top_dim", "top dim", 0)))
+    AnalysisInfo(
+        "toy",
+        "toy",
+        metrics=(
+            MetricInfo("score", "score", 4, "higher"),
+            MetricInfo("top_dim", "top dim", 0, kind="index"),
+            MetricInfo("gain_p", "p", 4, "lower", kind="p_value"),
+        ),
+    )
 ]
 
 
@@ -36,6 +44,15 @@ def test_summary_is_the_mean_sd_and_t_interval_and_keeps_indices():
     assert out[("top_dim", 3)] == 7.0 and ("top_dim_sd", 3) not in out  # an index is not averaged
     per_seed[1].pop(("score", 3))
     assert math.isnan(summarize_seeds(per_seed, INFOS)[("score", 3)])  # a missing value is not dropped
+
+
+def test_p_values_of_seeds_are_combined_by_twice_the_median_never_averaged():
+    """Issue 32: the seeds summary printed sts_gain_p = 0.310 +- 0.157, a mean of p-values (not a p-value)."""
+    per_seed = [{("gain_p", 3): p} for p in (0.01, 0.04, 0.9)]
+    out = summarize_seeds(per_seed, INFOS)
+    assert out[("gain_p", 3)] == pytest.approx(0.08)  # 2 x median(0.01, 0.04, 0.9); the mean would be 0.317
+    assert ("gain_p_sd", 3) not in out and ("gain_p_seeds_ci_low", 3) not in out
+    assert summarize_seeds([{("gain_p", 3): p} for p in (0.6, 0.7)], INFOS)[("gain_p", 3)] == 1.0  # capped
 
 
 def test_bad_seeds_are_refused_with_the_value(make_cfg):

@@ -65,3 +65,36 @@ def test_sts_pooling_is_checked():
     assert StsTask().pooling == "mean"
     with pytest.raises(ConfigError, match="analysis.sts.pooling"):
         StsTask(pooling="cls")
+
+
+def _pairs_with_identical_sentences(seed=0, n=80, n_same=8, d=32):
+    """(A, B, gold): sentence vectors as float32, the first ``n_same`` pairs identical sentences with
+    different gold scores (their cosines are 1 +- rounding, as in STS tracks 1, 3 and 4b)."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, d)).astype(np.float32)
+    B = (A + rng.standard_normal((n, d)).astype(np.float32) * rng.uniform(0.2, 3, (n, 1))).astype(np.float32)
+    B[:n_same] = A[:n_same]
+    gold = np.concatenate([rng.uniform(4, 5, n_same), rng.uniform(0, 5, n - n_same)])
+    return A, B, gold
+
+
+def test_sts_ranks_identical_sentence_pairs_as_ties_whatever_the_last_bits():
+    """Issue 32: which of the identical-sentence pairs (cosine 1 +- 1e-15) ranks first was decided by
+    rounding. Predictions are rounded to SCORE_DECIMALS: a last-bit change of the float32 embeddings
+    leaves Spearman bit-identical, and it equals the value recomputed from the stored 6-decimal file."""
+    import json
+
+    from geomexp.sts import SCORE_DECIMALS
+
+    A, B, gold = _pairs_with_identical_sentences()
+    raw = cosine_scores(A.astype(np.float64), B.astype(np.float64), decimals=None)
+    assert np.ptp(raw[:8]) > 0 and np.all(np.abs(raw[:8] - 1) < 1e-12)  # the ties exist only up to rounding
+    base = sts_scores(cosine_scores(A.astype(np.float64), B.astype(np.float64)), gold)["spearman"]
+    rng = np.random.default_rng(1)
+    for _ in range(5):  # flip the last bit of 10 % of the entries, as another CPU kernel would
+        mask = rng.random(A.shape) < 0.1
+        A2 = np.where(mask, np.nextafter(A, np.float32(np.inf)), A).astype(np.float64)
+        B2 = np.where(mask[::-1], np.nextafter(B, np.float32(-np.inf)), B).astype(np.float64)
+        assert sts_scores(cosine_scores(A2, B2), gold)["spearman"] == base
+    stored = json.loads(json.dumps(cosine_scores(A.astype(np.float64), B.astype(np.float64)).round(6).tolist()))
+    assert SCORE_DECIMALS == 6 and 100 * spearman(stored, gold) == base

@@ -15,6 +15,9 @@ import textwrap
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+#: what sort of number a metric is (``MetricInfo.kind``)
+METRIC_KINDS = ("value", "bound", "index", "count", "p_value")
+
 #: extra inputs an analysis may declare in ``needs`` (``X``, ``seed`` and ``title`` are always given)
 INPUTS = {
     "sample": "TokenSample of the run's corpus sample: row metadata (sentence_ids, word_ids, char_spans, ...)",
@@ -54,6 +57,17 @@ class MetricInfo:
     headline: shown first on the console. log_scale: spans decades (plot on a log axis).
     curve: a curve of it against layer means something (False for a dimension index or the end
     of an interval: no per-run or report curve is drawn for it).
+    kind: what sort of number it is, which says how two measurements of it compare (``compare``):
+    ``"value"`` (a continuous estimate), ``"bound"`` (the end of an interval: continuous too),
+    ``"index"`` (a dimension or layer number), ``"count"`` (how many of something) or ``"p_value"``
+    (never averaged: seeds combine it by a valid rule, see ``geomexp.experiment.repeats``). An index
+    or count is equal or not; it is compared only between runs on bit-equal inputs, since a last-bit
+    change of the inputs can move a point across its threshold or a near-tie.
+    atol: the absolute noise floor of a value: differences below it are float32 rounding of the
+    encoder (different CPU kernels), not a change. Needed for values that are ~0 by construction
+    (I_Cos after centring: a relative tolerance is meaningless there); 0 = relative only.
+    spread_key: the metric (same layer and space) that measures how well defined this one is, e.g.
+    ``i_pc_spread`` for I_PC: two measurements may differ by that much (in log for a log-scale metric).
     """
 
     key: str
@@ -64,6 +78,18 @@ class MetricInfo:
     log_scale: bool = False
     description: str = ""
     curve: bool = True
+    kind: str = "value"
+    atol: float = 0.0
+    spread_key: str = ""
+
+    def __post_init__(self):
+        if self.kind not in METRIC_KINDS:
+            raise ValueError(f"MetricInfo {self.key!r}: kind={self.kind!r}; allowed: {list(METRIC_KINDS)}")
+
+    @property
+    def discrete(self) -> bool:
+        """An index or a count: compared for equality, and only on bit-equal inputs."""
+        return self.kind in ("index", "count")
 
     def axis_label(self, log: bool | None = None, width: int = 30) -> str:
         """The label of an axis showing this metric: ``"I_PC (log scale)"`` on a log axis; a label longer
@@ -83,9 +109,21 @@ class MetricInfo:
 def interval_infos(how: str) -> tuple[MetricInfo, MetricInfo]:
     """The ``<metric>_ci_low`` / ``<metric>_ci_high`` family of an analysis's bootstrap intervals."""
     return (
-        MetricInfo("{metric}_ci_low", "interval low", 4, description=f"lower end of the interval ({how})", curve=False),
         MetricInfo(
-            "{metric}_ci_high", "interval high", 4, description=f"upper end of the interval ({how})", curve=False
+            "{metric}_ci_low",
+            "interval low",
+            4,
+            description=f"lower end of the interval ({how})",
+            curve=False,
+            kind="bound",
+        ),
+        MetricInfo(
+            "{metric}_ci_high",
+            "interval high",
+            4,
+            description=f"upper end of the interval ({how})",
+            curve=False,
+            kind="bound",
         ),
     )
 

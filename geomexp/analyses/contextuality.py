@@ -20,6 +20,7 @@ from geomexp.validation import check_int
             3,
             headline=True,
             description="mean cosine between a word's occurrences minus the random-pair baseline",
+            atol=1e-6,
         ),
         MetricInfo(
             "ctx_intra_sim_adj",
@@ -27,6 +28,7 @@ from geomexp.validation import check_int
             3,
             headline=True,
             description="mean cosine of a sentence's tokens to its mean vector minus the baseline",
+            atol=1e-6,
         ),
         MetricInfo(
             "ctx_mev_adj",
@@ -34,15 +36,20 @@ from geomexp.validation import check_int
             3,
             headline=True,
             description="share of a word's occurrence variance on its first singular direction minus the baseline",
+            atol=1e-6,
         ),
-        MetricInfo("ctx_self_sim", "self-similarity", 3),
-        MetricInfo("ctx_intra_sim", "intra-sentence similarity", 3),
-        MetricInfo("ctx_mev", "MEV", 3),
-        MetricInfo("ctx_baseline_cos", "baseline: mean cosine of all pairs", 3),
-        MetricInfo("ctx_baseline_mev", "baseline: MEV of random rows", 3),
-        MetricInfo("ctx_n_words", "words used", 0, description="words with >= min_occurrences occurrences"),
-        MetricInfo("ctx_n_occurrences", "their occurrences", 0),
-        MetricInfo("ctx_n_sentences", "sentences used", 0, description="sentences with >= 2 sampled tokens"),
+        MetricInfo("ctx_self_sim", "self-similarity", 3, atol=1e-6),
+        MetricInfo("ctx_intra_sim", "intra-sentence similarity", 3, atol=1e-6),
+        MetricInfo("ctx_mev", "MEV", 3, atol=1e-6),
+        MetricInfo("ctx_baseline_cos", "baseline: mean cosine of all pairs", 3, atol=1e-6),
+        MetricInfo("ctx_baseline_mev", "baseline: MEV of random rows", 3, atol=1e-6),
+        MetricInfo(
+            "ctx_n_words", "words used", 0, description="words with >= min_occurrences occurrences", kind="count"
+        ),
+        MetricInfo("ctx_n_occurrences", "their occurrences", 0, kind="count"),
+        MetricInfo(
+            "ctx_n_sentences", "sentences used", 0, description="sentences with >= 2 sampled tokens", kind="count"
+        ),
     ],
     needs=("sample", "sentences"),
     tables=[

@@ -30,14 +30,31 @@ def _table(top: list[tuple[int, float, float]]) -> dict:
             "lower",
             headline=True,
             description="share of the mean cosine carried by the top dimension",
+            atol=1e-6,
         ),
-        MetricInfo("cc_top{rank}_dim", "top-{rank} dim", 0, description="index of the dimension", curve=False),
-        MetricInfo("cc_top{rank}_share", "top-{rank} share", 3, "lower", description="its fraction of the mean cosine"),
-        MetricInfo("cc_top{rank}", "top-{rank} CC", 4, description="its mean cosine contribution"),
         MetricInfo(
-            "cc_sum", "sum of CC (sampled)", 4, description="equals the sampled I_Cos over the same pairs", curve=False
+            "cc_top{rank}_dim", "top-{rank} dim", 0, description="index of the dimension", curve=False, kind="index"
         ),
-        MetricInfo("cc_sum_exact", "sum of CC (all pairs)", 4, description="equals the exact I_Cos", curve=False),
+        MetricInfo(
+            "cc_top{rank}_share",
+            "top-{rank} share",
+            3,
+            "lower",
+            description="its fraction of the mean cosine",
+            atol=1e-6,
+        ),
+        MetricInfo("cc_top{rank}", "top-{rank} CC", 4, description="its mean cosine contribution", atol=1e-6),
+        MetricInfo(
+            "cc_sum",
+            "sum of CC (sampled)",
+            4,
+            description="equals the sampled I_Cos over the same pairs",
+            curve=False,
+            atol=1e-6,
+        ),
+        MetricInfo(
+            "cc_sum_exact", "sum of CC (all pairs)", 4, description="equals the exact I_Cos", curve=False, atol=1e-6
+        ),
     ],
     tables=[
         ReportTable(

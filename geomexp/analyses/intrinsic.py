@@ -42,8 +42,8 @@ from geomexp.validation import as_embeddings, check_choice, check_float, check_i
             description="(sum lambda)^2 / sum lambda^2 of the covariance eigenvalues",
         ),
         MetricInfo("erank_fraction", "effective rank / d", 4, description="effective rank over the width d"),
-        MetricInfo("id_n_points", "distinct points", 0, description="rows used by TwoNN and MLE"),
-        MetricInfo("id_n_repeated", "repeated rows dropped", 0),
+        MetricInfo("id_n_points", "distinct points", 0, description="rows used by TwoNN and MLE", kind="count"),
+        MetricInfo("id_n_repeated", "repeated rows dropped", 0, kind="count"),
     ],
     tables=[
         ReportTable(

@@ -21,6 +21,7 @@ from geomexp.validation import check_int
             "higher",
             headline=True,
             description="uniformity of the variance over dimensions (1 = isotropic)",
+            atol=1e-6,
         ),
         *interval_infos("token bootstrap (analysis.isoscore.n_bootstrap)"),
     ],

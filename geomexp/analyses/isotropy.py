@@ -7,6 +7,7 @@ import numpy as np
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis, interval_infos
 from geomexp.metrics import i_cos, i_cos_exact, log_i_pc
 from geomexp.metrics.bootstrap import bootstrap_rows, interval_metrics
+from geomexp.metrics.isotropy import I_PC_UNSTABLE, i_pc_spread
 from geomexp.plots import pca_scatter
 from geomexp.validation import check_int
 
@@ -16,9 +17,17 @@ from geomexp.validation import check_int
     "Isotropy (I_Cos, I_PC)",
     metrics=[
         MetricInfo(
-            "i_cos", "I_Cos", 4, "lower", headline=True, description="mean cosine of random token pairs (0 = isotropic)"
+            "i_cos",
+            "I_Cos",
+            4,
+            "lower",
+            headline=True,
+            description="mean cosine of random token pairs (0 = isotropic)",
+            atol=1e-6,
         ),
-        MetricInfo("i_cos_exact", "I_Cos (all pairs)", 4, "lower", description="mean cosine over all pairs i != j"),
+        MetricInfo(
+            "i_cos_exact", "I_Cos (all pairs)", 4, "lower", description="mean cosine over all pairs i != j", atol=1e-6
+        ),
         MetricInfo(
             "i_pc",
             "I_PC",
@@ -27,9 +36,34 @@ from geomexp.validation import check_int
             headline=True,
             log_scale=True,
             description="min/max partition function (1 = isotropic)",
+            spread_key="i_pc_spread",
         ),
         MetricInfo(
-            "log_i_pc", "log I_PC", 3, "higher", description="natural log of I_PC (finite where I_PC underflows)"
+            "log_i_pc",
+            "log I_PC",
+            3,
+            "higher",
+            description="natural log of I_PC (finite where I_PC underflows)",
+            atol=1e-4,
+            spread_key="i_pc_spread",
+        ),
+        MetricInfo(
+            "i_pc_spread",
+            "I_PC spread (log)",
+            3,
+            "lower",
+            description="range of log I_PC over rotations within the eigenspaces the sample does not resolve; "
+            f"above {I_PC_UNSTABLE} I_PC is not well defined (e.g. after whitening)",
+            atol=I_PC_UNSTABLE,
+            spread_key="i_pc_spread",
+        ),
+        MetricInfo(
+            "i_pc_unresolved",
+            "unresolved eigenvalues",
+            0,
+            kind="count",
+            description="eigenvalues of X^T X in eigenspaces the sample does not resolve (of d)",
+            curve=False,
         ),
         *interval_infos("token bootstrap (analysis.isotropy.n_bootstrap)"),
     ],
@@ -56,6 +90,7 @@ def isotropy_analysis(
     n_pairs: int = 1000,
     exact: bool = True,
     i_pc_signs: str = "both",
+    i_pc_rotations: int = 8,
     plot: bool = True,
     plot_points: int = 2000,
     n_bootstrap: int = 0,
@@ -67,7 +102,10 @@ def isotropy_analysis(
 
     Metrics: ``i_cos`` (mean cosine of ``n_pairs`` random pairs, seeded),
     ``i_cos_exact`` (all pairs; if ``exact``), ``i_pc`` and ``log_i_pc``
-    (natural log, still informative where ``i_pc`` underflows to 0).
+    (natural log, still informative where ``i_pc`` underflows to 0); with ``i_pc_rotations`` > 0,
+    ``i_pc_spread`` (range of log I_PC over that many random rotations within the eigenspaces the
+    sample does not resolve; ``geomexp.metrics.isotropy.i_pc_spread``) and ``i_pc_unresolved``; a
+    spread above ``I_PC_UNSTABLE`` sets the tag ``i_pc_unstable`` (I_PC is not well defined there).
     With ``n_bootstrap`` > 0: ``<metric>_ci_low`` / ``_ci_high``, the ``ci_level`` percentile
     interval over ``n_bootstrap`` resamples of the tokens (seeded by ``seed``; each resample
     costs about one evaluation of every metric, mostly I_PC's eigendecomposition). The intervals
@@ -77,8 +115,15 @@ def isotropy_analysis(
     ``plot_points`` rows (if ``plot``).
     """
     check_int(n_bootstrap, "analysis.isotropy.n_bootstrap", minimum=0)
+    check_int(i_pc_rotations, "analysis.isotropy.i_pc_rotations", minimum=0)
     log_ipc = log_i_pc(X, signs=i_pc_signs)
     metrics = {"i_cos": i_cos(X, n_pairs=n_pairs, seed=seed), "i_pc": float(np.exp(log_ipc)), "log_i_pc": log_ipc}
+    tags = {}
+    if i_pc_rotations:
+        metrics["i_pc_spread"], unresolved = i_pc_spread(X, signs=i_pc_signs, n_rotations=i_pc_rotations, seed=seed)
+        metrics["i_pc_unresolved"] = float(unresolved)
+        if metrics["i_pc_spread"] > I_PC_UNSTABLE:
+            tags["i_pc_unstable"] = "true"
     if exact:
         metrics["i_cos_exact"] = i_cos_exact(X)
     if n_bootstrap:
@@ -94,4 +139,4 @@ def isotropy_analysis(
     figures = {}
     if plot:
         figures["pca_2d.png"] = pca_scatter(X, title=title, max_points=plot_points, seed=seed)
-    return AnalysisResult(metrics=metrics, figures=figures)
+    return AnalysisResult(metrics=metrics, figures=figures, tags=tags)

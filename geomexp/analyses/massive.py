@@ -31,10 +31,26 @@ from geomexp.metrics.massive import is_delimiter, massive_activations
             0,
             "lower",
             description="entries with |x| >= min_ratio x median and >= min_abs",
+            kind="count",
         ),
-        MetricInfo("n_massive_dims", "massive dims", 0, "lower", description="dimensions holding a massive entry"),
-        MetricInfo("n_massive_tokens", "massive tokens", 0, "lower", description="token rows holding a massive entry"),
-        MetricInfo("massive_top_dim", "top dim", 0, description="dimension of the largest-magnitude entry (an index)"),
+        MetricInfo(
+            "n_massive_dims", "massive dims", 0, "lower", description="dimensions holding a massive entry", kind="count"
+        ),
+        MetricInfo(
+            "n_massive_tokens",
+            "massive tokens",
+            0,
+            "lower",
+            description="token rows holding a massive entry",
+            kind="count",
+        ),
+        MetricInfo(
+            "massive_top_dim",
+            "top dim",
+            0,
+            description="dimension of the largest-magnitude entry (an index)",
+            kind="index",
+        ),
         MetricInfo(
             "massive_top_first_share",
             "top entries at a sentence's first token",

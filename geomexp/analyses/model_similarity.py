@@ -31,6 +31,7 @@ def same_depth(layer: int, num_layers: int, other_num_layers: int) -> int:
             headline=True,
             description="debiased linear CKA of word vectors with the other model's layer at the same relative "
             "depth, round(l / L * L_other) (Kornblith et al. 2019)",
+            atol=1e-6,
         ),
         MetricInfo(
             "msim_cka_last",
@@ -38,14 +39,16 @@ def same_depth(layer: int, num_layers: int, other_num_layers: int) -> int:
             3,
             headline=True,
             description="debiased linear CKA of word vectors with the other model's last layer",
+            atol=1e-6,
         ),
         MetricInfo(
             "msim_cka_shuffled",
             "CKA with other model, shuffled words",
             3,
             description="the same-depth CKA with the words randomly re-paired (mean over n_permutations): chance, ~0",
+            atol=1e-6,
         ),
-        MetricInfo("msim_cka_biased", "CKA (biased) with other model (same depth)", 3),
+        MetricInfo("msim_cka_biased", "CKA (biased) with other model (same depth)", 3, atol=1e-6),
         MetricInfo(
             "msim_procrustes",
             "Procrustes dist. to other model (same depth)",
@@ -58,15 +61,17 @@ def same_depth(layer: int, num_layers: int, other_num_layers: int) -> int:
             "best CKA over other model's layers",
             3,
             description="the highest debiased CKA with any layer of the other model (all_layers=true)",
+            atol=1e-6,
         ),
         MetricInfo(
             "msim_best_layer",
             "other model's most similar layer",
             0,
             description="the other model's layer of msim_cka_best (0 = embeddings; all_layers=true)",
+            kind="index",
         ),
-        MetricInfo("msim_other_layer", "other model's same-depth layer", 0, curve=False),
-        MetricInfo("msim_n_words", "matched words", 0, description="word units compared", curve=False),
+        MetricInfo("msim_other_layer", "other model's same-depth layer", 0, curve=False, kind="index"),
+        MetricInfo("msim_n_words", "matched words", 0, description="word units compared", curve=False, kind="count"),
         MetricInfo(
             "msim_exact_share",
             "share of words cut alike",

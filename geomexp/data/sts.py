@@ -154,3 +154,10 @@ def load_sts_track(
         key, input_path.read_text(encoding="utf-8"), gold_path.read_text(encoding="utf-8"), info.n_scored
     )
     return StsTrack(key, info.pair, info.lang_a, info.lang_b, tuple(a), tuple(b), gold)
+
+
+def track_checksums(track: str) -> dict[str, str]:
+    """The MD5s of the files STS track ``track`` is read from (checked when they are read), by role:
+    ``{"sts<track>.input_md5": .., "sts<track>.gold_md5": ..}`` (a run's provenance)."""
+    info, tid = track_info(track), track_id(track)
+    return {f"sts{tid}.input_md5": info.input_md5, f"sts{tid}.gold_md5": info.gold_md5}

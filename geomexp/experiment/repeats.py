@@ -60,13 +60,20 @@ class _Nothing(_WithoutMetrics):
         plt.close(figure)
 
 
-def is_index(key: str, infos: list[AnalysisInfo]) -> bool:
-    """Whether metric ``key`` is an index or label (no direction, no decimals): not averaged."""
+def metric_kind(key: str, infos: list[AnalysisInfo]) -> str:
+    """The declared ``MetricInfo.kind`` of metric ``key`` (``"value"`` when no analysis declares it)."""
     for info in infos:
         m = info.metric(key)
         if m is not None:
-            return m.better is None and m.decimals == 0
-    return False
+            return m.kind
+    return "value"
+
+
+def combined_p_value(p_values: np.ndarray) -> float:
+    """Twice the median of per-seed p-values, capped at 1: a valid p-value whatever the dependence between
+    the seeds (Vovk & Wang 2020, "Combining p-values via averaging", the r = 0 / median case). The mean of
+    p-values is not a p-value; the per-seed values stay in ``tables/per_seed.json``."""
+    return float(min(1.0, 2.0 * np.median(p_values)))
 
 
 def _with_part(key: str, part: str) -> str:
@@ -88,16 +95,21 @@ def summarize_seeds(
     """Across-seed summary of ``per_seed`` (one ``{(key, layer): value}`` per seed, same keys).
 
     Returns ``{(key, layer): mean}`` plus ``_sd`` (ddof 1) and ``_seeds_ci_low/high`` (mean ±
-    t * sd / sqrt(n)) per key; indices keep the first seed's value. A key missing from a seed or
-    non-finite in one gives NaN for its summary (it is not silently dropped).
+    t * sd / sqrt(n)) per key; indices keep the first seed's value; a p-value is combined by
+    ``combined_p_value`` (no sd, no interval: issue 32, it used to be averaged). A key missing from a
+    seed or non-finite in one gives NaN for its summary (it is not silently dropped).
     """
     n = len(per_seed)
     t = t_quantile(SEEDS_CI_LEVEL, n - 1)
     out: dict[tuple[str, int], float] = {}
     for key, layer in per_seed[0]:
         values = np.array([m.get((key, layer), math.nan) for m in per_seed], dtype=np.float64)
-        if is_index(key, infos):
+        kind = metric_kind(key, infos)
+        if kind == "index":
             out[(key, layer)] = float(values[0])
+            continue
+        if kind == "p_value":
+            out[(key, layer)] = combined_p_value(values) if np.isfinite(values).all() else math.nan
             continue
         mean = float(values.mean())
         sd = float(values.std(ddof=1))

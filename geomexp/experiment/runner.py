@@ -7,6 +7,7 @@ space too (keys with the suffix ``/<method>`` or ``/<method>/zero_shot``); ``ste
 
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from geomexp.analyses.base import AnalysisResult
 from geomexp.cache import check_writable as check_cache_writable
 from geomexp.config.spec import AnalysisSpec, RunSpec
 from geomexp.encoders import describe_encoder
-from geomexp.errors import ConfigError
+from geomexp.errors import ConfigError, GeomexpError
 from geomexp.experiment import identity as ident
 from geomexp.experiment.console import headline_keys, summary, variants
 from geomexp.experiment.context import RunContext
@@ -90,7 +91,11 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
         )
     parent = parent_run_id_for_job(context.sweep_dir) if context.is_sweep_job else None
     name = spec.tracking.run_name or ident.default_run_name(spec, ident.name_extras(list(context.overrides)))
-    tags = run_tags(spec, context)
+    try:  # the model's configuration and resolved commit (part of the identity); weights load later
+        info = describe_encoder(spec.encoder)
+    except GeomexpError:
+        info = None  # measure() describes it again inside the tracked run: the error is recorded there
+    tags = run_tags(spec, context, ident.provenance(spec, info.identity if info else None))
     identity = tags["geomexp.identity"]
     if uri and context.is_sweep_job and spec.tracking.resume:
         finished = runs_with_tag(uri, spec.tracking.experiment, "geomexp.identity", identity, finished=True)
@@ -113,12 +118,13 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
         tags=tags,
         experiment_description=experiment_description(spec, context),
     ) as logger:
-        logger.log_params(ident.run_params(spec))
+        logger.log_params(ident.run_params(spec, commit=info.identity.get("commit") if info else None))
         logger.log_dict(redact_config(spec.resolved), CONFIG_ARTIFACT)  # no credentials in artifacts
         logger.log_dict({i.name: i.to_dict() for i in spec.infos}, META_ARTIFACT)
         if context.output_dir:
             logger.log_artifacts(Path(context.output_dir) / ".hydra", "hydra")
-        result = measure_repeated(spec, logger, measure) if spec.seeds else measure(spec, logger)
+        measure_it = functools.partial(measure, info=info)
+        result = measure_repeated(spec, logger, measure_it) if spec.seeds else measure_it(spec, logger)
         log.info(
             summary(
                 result,
@@ -148,11 +154,14 @@ def experiment_description(spec: RunSpec, context: RunContext) -> str:
     )
 
 
-def run_tags(spec: RunSpec, context: RunContext) -> dict[str, str]:
-    """The run's tags: the results schema's identity tags, versions, git state, choices, user tags."""
+def run_tags(spec: RunSpec, context: RunContext, provenance: dict | None = None) -> dict[str, str]:
+    """The run's tags: the results schema's identity tags (config + ``provenance``), the method version,
+    versions, git state, choices, user tags."""
     tags = {
         "geomexp.kind": "measurement",
-        **ident.identity_tags(spec),
+        **ident.identity_tags(spec, provenance),
+        "geomexp.method_version": str(ident.METHOD_VERSION),
+        **{k.replace("provenance.data.", "data.checksum."): v for k, v in (provenance or {}).items() if ".data." in k},
         "geomexp.model": ident.model_label(spec),
         "geomexp.subject": ident.subject(spec),
         "geomexp.layer": layer_label(spec.layer, spec.layer_every),
@@ -161,6 +170,7 @@ def run_tags(spec: RunSpec, context: RunContext) -> dict[str, str]:
         "geomexp.multilingual": str(spec.multilingual).lower(),
         **({"model.path": str(Path(spec.encoder.path).expanduser().resolve())} if spec.encoder.path else {}),
         **ident.library_versions(),
+        **ident.machine_tags(),
         **{f"choice.{k}": v for k, v in context.choices.items()},
         "overrides": " ".join(context.overrides),
         **git_state(spec.root_dir),
@@ -169,12 +179,14 @@ def run_tags(spec: RunSpec, context: RunContext) -> dict[str, str]:
     return {k: redact_uri(str(v)) for k, v in tags.items()}  # no credentials in tags (user tags, overrides)
 
 
-def measure(spec: RunSpec, logger: RunLogger) -> RunResult:
-    """Encode (or read the cache), enhance and analyse every layer; log it all at the end or nothing."""
+def measure(spec: RunSpec, logger: RunLogger, info=None) -> RunResult:
+    """Encode (or read the cache), enhance and analyse every layer; log it all at the end or nothing.
+
+    ``info``: the model's ``EncoderInfo`` if already described (its commit resolved once per run)."""
     corpus = load_corpus(spec.data, spec.lang) if spec.uses_corpus else None  # a missing corpus fails first
     if corpus is not None:
         logger.set_tags({"corpus_source": corpus.source, "corpus_checksum": corpus.checksum})
-    info = describe_encoder(spec.encoder)  # the model's configuration only; weights load on a cache miss
+    info = info or describe_encoder(spec.encoder)  # the model's configuration only; weights load on a cache miss
     layers = resolve_layers(spec.layer, info.num_layers, spec.encoder.name, every=spec.layer_every)
     reps = run_representations(spec, spec.encoder, info, layers if spec.layer_extract == "selected" else None)
     if corpus is not None:
@@ -396,10 +408,12 @@ def log_enhancer(logger: RunLogger, enhancer, layer: int) -> None:
         enhancer.save(path)
         logger.log_bytes(path.read_bytes(), f"enhancer/{path.name}")
     report = {}
-    for attr in ("cluster_sizes_", "components_removed_", "policy_events_"):
+    for attr in ("cluster_sizes_", "components_removed_", "n_collapsed_rows_", "n_null_axes_", "policy_events_"):
         value = getattr(enhancer, attr, None)
         if value is not None:
             report[attr.rstrip("_")] = np.asarray(value).tolist() if not isinstance(value, list) else value
+    if getattr(enhancer, "n_null_axes_", 0):
+        logger.set_tags({f"enhancement_null_axes_layer_{layer:02d}": str(enhancer.n_null_axes_)})
     if report:
         logger.log_dict(report, f"tables/enhancement/layer_{layer:02d}.json")
         if report.get("policy_events"):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geomexp.analyses.base import AnalysisInfo, AnalysisResult, MetricInfo, ReportTable
-from geomexp.data.sts import track_id, track_info
+from geomexp.data.sts import track_checksums, track_id, track_info
 from geomexp.errors import ConfigError
 from geomexp.metrics.similarity import paired_similarity
 from geomexp.tasks.sts import POOLINGS, pool_sentences
@@ -30,6 +30,7 @@ LSIM_INFO = AnalysisInfo(
             3,
             headline=True,
             description="debiased linear CKA of the two sides' sentence vectors, row i = pair i (Kornblith et al. 2019)",
+            atol=1e-6,
         ),
         MetricInfo(
             "lsim_cka_shuffled",
@@ -37,8 +38,9 @@ LSIM_INFO = AnalysisInfo(
             3,
             headline=True,
             description="the same on randomly re-paired sentences (mean over n_permutations): the chance level, ~0",
+            atol=1e-6,
         ),
-        MetricInfo("lsim_cka_biased", "CKA (biased) between languages", 3, description="biased estimator"),
+        MetricInfo("lsim_cka_biased", "CKA (biased) between languages", 3, description="biased estimator", atol=1e-6),
         MetricInfo(
             "lsim_procrustes",
             "Procrustes dist. between languages",
@@ -51,7 +53,9 @@ LSIM_INFO = AnalysisInfo(
             3,
             description="the same on randomly re-paired sentences (mean over n_permutations)",
         ),
-        MetricInfo("lsim_n_pairs", "pairs", 0, description="sentence pairs used (gold >= min_gold)", curve=False),
+        MetricInfo(
+            "lsim_n_pairs", "pairs", 0, description="sentence pairs used (gold >= min_gold)", curve=False, kind="count"
+        ),
     ),
     tables=(
         ReportTable(
@@ -110,6 +114,10 @@ class LanguageSimilarityTask:
                 f"analysis.language_similarity.min_gold={self.min_gold!r} must be a number in [0, 5] "
                 "(the STS gold scale; 0 keeps every pair)"
             )
+
+    def data_checksums(self) -> dict[str, str]:
+        """Checksums of the data files this task reads (part of the run's identity)."""
+        return track_checksums(self.track)
 
     @property
     def subject(self) -> str:

@@ -30,9 +30,16 @@ def environment() -> dict:
 
 
 def run_case(overrides: list[str], workdir: Path, cache_dir) -> dict[str, float]:
+    """``{"<metric>@<layer>": value}`` of one golden case."""
+    return run_case_with_infos(overrides, workdir, cache_dir)[0]
+
+
+def run_case_with_infos(overrides: list[str], workdir: Path, cache_dir):
+    """(``{"<metric>@<layer>": value}``, the run's ``AnalysisInfo`` list: how each metric compares)."""
     from hydra import compose, initialize_config_dir
 
     import geomexp.config  # noqa: F401
+    from geomexp.config.spec import RunSpec
     from geomexp.experiment import run
 
     base = [
@@ -46,4 +53,5 @@ def run_case(overrides: list[str], workdir: Path, cache_dir) -> dict[str, float]
     with initialize_config_dir(version_base="1.3", config_dir=str(ROOT / "conf"), job_name="golden"):
         cfg = compose(config_name="config", overrides=base + list(overrides))
     result = run(cfg)
-    return {f"{name}@{layer}": float(value) for (name, layer), value in sorted(result.metrics.items())}
+    values = {f"{name}@{layer}": float(value) for (name, layer), value in sorted(result.metrics.items())}
+    return values, RunSpec.from_config(cfg).infos

@@ -1,0 +1,64 @@
+"""The golden cases hold under other float kernels (issue 23): on this one machine, emulate another
+CPU kind by switching torch's kernels (``ATEN_CPU_CAPABILITY``) and OpenBLAS's (``OPENBLAS_CORETYPE``;
+numpy's and the one inside faiss-cpu both read it), recompute every fast golden case from an empty
+cache, and compare with the cross-machine rules of ``tests/test_golden.py`` (per-metric tolerances).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def other_kernels() -> dict[str, str]:
+    """Kernel paths other than this machine's native ones (torch's and OpenBLAS's)."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    native_torch = torch.backends.cpu.get_cpu_capability().lower()
+    native_blas = {i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"}
+    return {
+        "ATEN_CPU_CAPABILITY": "avx2" if native_torch != "avx2" else "default",
+        "OPENBLAS_CORETYPE": "Haswell" if "Haswell" not in native_blas else "Sandybridge",
+    }
+
+
+@pytest.mark.slow
+def test_golden_cases_hold_under_other_kernel_paths(tmp_path):
+    variant = other_kernels()
+    env = {**os.environ, **variant, "GEOMEXP_GOLDEN_CROSS": "1"}
+    probe = subprocess.run(
+        [sys.executable, "-c", "import torch; print(torch.backends.cpu.get_cpu_capability())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip().lower() == variant["ATEN_CPU_CAPABILITY"]  # the switch took effect
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-x",
+            "-m",
+            "not slow",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_golden.py",
+        ],
+        cwd=ROOT,
+        env={**env, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, f"golden cases under {variant}:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
+    assert " passed" in proc.stdout and "skipped" not in proc.stdout.splitlines()[-1]
