@@ -306,7 +306,7 @@ def extract_tokens(
     n_tokens: int = 10_000,
     n_sentences: int | None = None,
     token_sampling: str = "uniform",
-    seed: int = 0,
+    seed: int | None = 0,
     allow_fewer: bool = False,
     add_special_tokens: bool = True,
     max_length: int = 512,

@@ -100,9 +100,10 @@ def plan_token_sample(
 
 
 def plan_sentence_sample(
-    token_counts, n_sentences: int, *, seed: int = 0, allow_fewer: bool = False, what: str = "corpus"
+    token_counts, n_sentences: int, *, seed: int | None = 0, allow_fewer: bool = False, what: str = "corpus"
 ) -> TokenPlan:
-    """Keep every content token of ``n_sentences`` sentences drawn in a seeded random order.
+    """Keep every content token of ``n_sentences`` sentences drawn in a seeded random order
+    (``seed`` None: the first ``n_sentences`` in corpus order, as a task's data is encoded whole).
 
     token_counts: (S_total,) content tokens per sentence; sentences without any
     are skipped. Whole sentences keep whole words (needed to pool sub-tokens into
@@ -112,7 +113,7 @@ def plan_sentence_sample(
     counts = np.asarray(token_counts, dtype=np.int64)
     if isinstance(n_sentences, bool) or int(n_sentences) != n_sentences or n_sentences < 1:
         raise ConfigError(f"data.n_sentences must be a positive integer; got {n_sentences!r}")
-    order = np.random.default_rng(seed).permutation(counts.size)
+    order = np.arange(counts.size) if seed is None else np.random.default_rng(seed).permutation(counts.size)
     order = order[counts[order] > 0]
     if order.size < n_sentences:
         if not allow_fewer or order.size == 0:

@@ -189,6 +189,53 @@ def test_mbert_downloads_logs_its_commit_then_runs_offline_and_at_another_revisi
 
 
 @pytest.mark.slow
+def test_a_moved_main_is_a_new_identity_and_cache_key_and_reproduce_loads_the_logged_commit(
+    fake_hub, hub_env, tmp_path, store_uri, data_root
+):
+    """Issue 23: runs at two commits of `main` got one identity (the report merged them, a resumed sweep
+    skipped one) and `reproduce` with a fresh HF cache loaded the NEW weights without saying so."""
+    main, v2 = fake_hub.commit_sha(MBERT, "main"), fake_hub.commit_sha(MBERT, "v2")
+    proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, hub_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (first,) = runs_of(store_uri)
+    fake_hub.move_branch(MBERT, "main", v2)
+    try:
+        # a colleague with an empty HF cache runs the same config: main is now v2
+        proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, fake_hub.env(tmp_path / "hf2"))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        second = runs_of(store_uri)[1]
+        assert second.data.tags["model.commit"] == v2 and second.data.params["model.commit"] == v2
+        assert second.data.tags["geomexp.identity"] != first.data.tags["geomexp.identity"]
+        assert second.data.tags["cache_key"] != first.data.tags["cache_key"]  # same config, other weights
+        # the branch v2 names the same commit as main now: one cache entry, one identity
+        proc = run_py(["model=mbert", "lang=en", "model.revision=v2", *TINY], tmp_path, store_uri, data_root, hub_env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        third = runs_of(store_uri)[2]
+        assert third.data.tags["cache_key"] == second.data.tags["cache_key"] and third.data.tags["cache_hit"] == "true"
+        assert third.data.tags["geomexp.identity"] == second.data.tags["geomexp.identity"]
+        # reproduce the first run from yet another empty HF cache: it loads the commit it logged, not main
+        fake_hub.requests.clear()
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("HF_")}, **fake_hub.env(tmp_path / "hf3")}
+        repro = subprocess.run(
+            [sys.executable, "-m", "geomexp.reproduce", first.info.run_id, "--tracking-uri", store_uri, "--fresh"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        fake_hub.move_branch(MBERT, "main", main)
+    assert repro.returncode == 0, repro.stdout[-2000:] + repro.stderr[-2000:]
+    assert "all metrics equal" in repro.stdout
+    assert ("HEAD", f"/{MBERT}/resolve/{main}/config.json") in fake_hub.requests
+    assert not [p for _, p in fake_hub.requests if f"/resolve/{v2}/" in p or "/resolve/main/" in p]
+    fourth = runs_of(store_uri)[3]
+    assert fourth.data.tags["model.commit"] == main and fourth.data.tags["reproduced_from"] == first.info.run_id
+    assert fourth.data.tags["geomexp.identity"] == first.data.tags["geomexp.identity"]
+
+
+@pytest.mark.slow
 def test_gpt2_run_through_the_hub_logs_decoder_revision_and_commit(fake_hub, hub_env, tmp_path, store_uri, data_root):
     """run.py model=gpt2 from the hub (its pinned revision replaced by the fake hub's commit), every layer."""
     main = fake_hub.commit_sha(GPT2, "main")

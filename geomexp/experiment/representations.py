@@ -38,7 +38,9 @@ def sample_description(
 ) -> dict:
     """Everything that determines the sampled representations (the cache key's content).
 
-    ``whole_corpus``: every token of every sentence (a task's data) instead of ``sample``'s sampling.
+    ``whole_corpus``: every token of every sentence (a task's data) instead of ``sample``'s sampling,
+    in corpus order and independent of the run's seed (issue 32: each seed used to encode a task's
+    sentences again, in a seed-permuted row order that alone moved a k-means-enhanced STS score).
     ``layers``: hidden-state indices kept (None: all; the key then has no ``layers`` entry, as before
     they could be chosen). The model's dtype is in ``info.identity``.
     """
@@ -54,7 +56,7 @@ def sample_description(
         "token_sampling": sample.token_sampling if unit == "tokens" else None,
         "n_sentences": (len(corpus.sentences) if whole_corpus else sample.n_sentences) if unit == "sentences" else None,
         "allow_fewer": sample.allow_fewer,
-        "seed": sample.seed,
+        "seed": None if whole_corpus else sample.seed,
         "add_special_tokens": sample.add_special_tokens,
         "max_length": int(min(sample.max_length, info.max_length)),
     }

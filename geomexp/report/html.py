@@ -143,12 +143,13 @@ def _table_context(name: str, df, urls: dict) -> dict:
     decimals = df.attrs.get("decimals", {})
     spread = df.attrs.get("spread", {})
     sources = df.attrs.get("sources") or [{} for _ in range(len(df))]
+    unstable = df.attrs.get("unstable") or [()] * len(df)
     values = list(decimals)
     rows = []
-    for (_, row), src in zip(df.iterrows(), sources):
+    for (_, row), src, marked in zip(df.iterrows(), sources, unstable):
         cells = []
         for c in values:
-            text = format_cell(row, c, decimals, spread)
+            text = format_cell(row, c, decimals, spread, marked)
             cell_src = [list(s) for s in src.get(c, [])]
             first = cell_src[0][0] if cell_src else None
             v = row[c]

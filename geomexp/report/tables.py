@@ -21,6 +21,8 @@ from geomexp.errors import GeomexpError
 
 RAW = "raw"
 NOT_SET = "(not set)"
+#: the mark of a cell whose value is not well defined (its spread metric above NOT_WELL_DEFINED)
+UNSTABLE_MARK = "†"
 #: params a row already shows (model, subject, enhancement) or that cells aggregate over (seed)
 ROW_PARAMS = ("model", "subject", "enhancement", "enhancement.fit_lang", "seed")
 #: label columns in their order (settings that tell competing runs apart come after ``model``)
@@ -57,6 +59,17 @@ class Entry:
     def identity(self) -> str:
         """Entries of one identity are the same measurement (counted once, the newest)."""
         return self._tag("identity")
+
+    def unstable(self, info) -> bool:
+        """Whether this value is not well defined: its metric declares a ``spread_key`` (I_PC: ``i_pc_spread``)
+        and that spread, in the same space and layer, exceeds ``geomexp.compare.NOT_WELL_DEFINED``."""
+        from geomexp.compare import NOT_WELL_DEFINED
+
+        mi = info.metric(self.base)
+        if mi is None or not mi.spread_key:
+            return False
+        spread = self.m.values.get(mi.spread_key + split_key(self.key)[1])
+        return spread is not None and spread > NOT_WELL_DEFINED
 
     def params(self) -> dict:
         """The run's params that bear on this value: not the row's own, not the other analyses', and
@@ -398,6 +411,7 @@ def build_table(runs, info, table, uri: str | None = None):
     rows: dict[tuple, dict] = {}
     runs_of: dict[tuple, list[str]] = defaultdict(list)
     in_run: dict[tuple, dict[str, tuple]] = defaultdict(dict)  # a seeds=[...] run's own (sd, n seeds)
+    unstable: dict[tuple, set] = defaultdict(set)
     for e in entries:  # oldest first: of entries with one identity (the same measurement) the newest counts
         key = _row_key(e.row)
         rows.setdefault(key, e.row)
@@ -406,6 +420,8 @@ def build_table(runs, info, table, uri: str | None = None):
         if spread_in_run:
             in_run[key][e.column] = spread_in_run
         sources[key][e.column][e.identity] = (e.m.run_id, e.key, e.m.layer)
+        if e.unstable(info):
+            unstable[key].add(e.column)
         if e.m.run_id not in runs_of[key]:
             runs_of[key].append(e.m.run_id)
     keys = sorted(rows, key=lambda key: [order(k, v) for k, v in key])
@@ -446,6 +462,12 @@ def build_table(runs, info, table, uri: str | None = None):
             "mean ± sd (n) over runs that differ only in the seed, or over the seeds of one run with "
             "seeds=[...] (sd: sample standard deviation).",
         )
+    if any(unstable.values()):
+        notes.append(
+            f"{UNSTABLE_MARK} not well defined: the value moves by more than 1 % with the arbitrary choice of "
+            "eigenvectors within eigenspaces the sample does not resolve (i_pc_spread above 0.01; e.g. I_PC after "
+            "whitening). Do not compare it across runs."
+        )
     df.attrs.update(
         title=table.title,
         description=table.description,
@@ -457,6 +479,7 @@ def build_table(runs, info, table, uri: str | None = None):
         decimals={c: decimals[c] for c in columns},
         spread=spread,
         sources=cell_sources,
+        unstable=[sorted(unstable[key]) for key in keys],
     )
     return df
 

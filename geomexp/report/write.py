@@ -29,8 +29,11 @@ def format_value(value, decimals: int) -> str:
         return str(value)
 
 
-def format_cell(row, column: str, decimals: dict, spread: dict) -> str:
-    """One value cell: the mean, and ``± sd (n=k)`` where it aggregates k > 1 runs."""
+def format_cell(row, column: str, decimals: dict, spread: dict, unstable=()) -> str:
+    """One value cell: the mean, and ``± sd (n=k)`` where it aggregates k > 1 runs; marked ``†`` when
+    ``column`` is in ``unstable`` (the row's not-well-defined values, ``attrs["unstable"]``)."""
+    from geomexp.report.tables import UNSTABLE_MARK
+
     d = decimals[column]
     text = format_value(row[column], d)
     if column in spread:
@@ -38,7 +41,7 @@ def format_cell(row, column: str, decimals: dict, spread: dict) -> str:
         count = row[n]
         if not _missing(count) and int(count) > 1:
             text += f" ± {format_value(row[sd], d)} (n={int(count)})"
-    return text
+    return f"{text} {UNSTABLE_MARK}" if column in unstable else text
 
 
 def _missing(value) -> bool:
@@ -60,8 +63,9 @@ def to_markdown(df) -> str:
     header = labels + values + (["runs"] if "runs" in df else [])
     rule = ["---" if h in labels or h == "runs" else "---:" for h in header]
     lines = ["| " + " | ".join(_escape(h) for h in header) + " |", "|" + "|".join(rule) + "|"]
-    for _, row in df.iterrows():
-        cells = [_escape(row[c]) for c in labels] + [format_cell(row, c, decimals, spread) for c in values]
+    unstable = df.attrs.get("unstable") or [()] * len(df)
+    for (_, row), marked in zip(df.iterrows(), unstable):
+        cells = [_escape(row[c]) for c in labels] + [format_cell(row, c, decimals, spread, marked) for c in values]
         if "runs" in df:
             ids = str(row["runs"]).split()
             cells.append(" ".join(ids) if len(ids) <= MAX_IDS else f"{len(ids)} runs")

@@ -1,0 +1,59 @@
+"""Ill-defined numbers are flagged, not reported as exact (issue 23): I_PC over a degenerate spectrum."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geomexp.metrics.isotropy import I_PC_UNSTABLE, i_pc_spread, log_i_pc, unresolved_eigenspaces
+
+
+def test_unresolved_eigenspaces_are_the_runs_of_close_eigenvalues():
+    values = np.array([10.0, 9.99, 5.0, 1.0, 0.999, 0.998, 0.1])
+    assert unresolved_eigenspaces(values, 0.01) == [(0, 2), (3, 6)]
+    assert unresolved_eigenspaces(values, 1e-6) == []
+    assert unresolved_eigenspaces(np.ones(4), 0.0) == [(0, 4)]
+
+
+def test_a_whitened_sample_has_an_i_pc_spread_and_a_resolved_spectrum_has_none():
+    rng = np.random.default_rng(0)
+    N, d = 3000, 16
+    # every eigenvalue well apart (a factor 2 between neighbours, far beyond sqrt(2/N) = 0.026): defined
+    X = rng.standard_normal((N, d)) * 2.0 ** -np.arange(d) + 0.5
+    spread, unresolved = i_pc_spread(X)
+    assert spread == 0.0 and unresolved == 0
+    # whitened: X^T X = (N - 1) I exactly up to rounding; any basis is "the" eigenvectors
+    Z = rng.standard_normal((N, d))
+    Z -= Z.mean(axis=0)
+    W = Z @ np.linalg.inv(np.linalg.cholesky(np.cov(Z.T))).T
+    spread, unresolved = i_pc_spread(W)
+    assert unresolved == d and spread > I_PC_UNSTABLE
+    # the spread is what another eigensolver basis would give: a random rotation moves log I_PC within it
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    assert abs(log_i_pc(W @ Q) - log_i_pc(W)) < 3 * spread
+    assert i_pc_spread(W, seed=0) == i_pc_spread(W, seed=0)  # seeded
+
+
+def test_the_report_marks_a_whitened_i_pc_cell_as_not_well_defined(make_cfg, store_uri):
+    from geomexp.experiment import run
+    from geomexp.report import build_tables, collect_runs
+    from geomexp.report.write import to_markdown
+
+    result = run(
+        make_cfg("model=minilm", "lang=en", "layer.index=6", "data.n_tokens=400", "enhancement=whiten",
+                 "analysis.isotropy.plot=false")
+    )  # fmt: skip
+    assert result.metrics[("i_pc_spread/whiten", 6)] > I_PC_UNSTABLE
+    assert result.metrics[("i_pc_spread", 6)] <= I_PC_UNSTABLE
+    df = build_tables(collect_runs(store_uri, experiment="geomexp"))["i_pc"]
+    text = to_markdown(df)
+    raw = next(line for line in text.splitlines() if "| raw |" in line)
+    whitened = next(line for line in text.splitlines() if "whiten" in line)
+    assert "†" in whitened and "†" not in raw
+    assert any("not well defined" in n for n in df.attrs["notes"])
+
+
+@pytest.mark.parametrize("signs", ["both", "single"])
+def test_spread_needs_positive_rotations(signs):
+    with pytest.raises(ValueError, match="n_rotations"):
+        i_pc_spread(np.random.default_rng(0).standard_normal((50, 4)), signs=signs, n_rotations=0)
