@@ -57,3 +57,14 @@ def test_the_report_marks_a_whitened_i_pc_cell_as_not_well_defined(make_cfg, sto
 def test_spread_needs_positive_rotations(signs):
     with pytest.raises(ValueError, match="n_rotations"):
         i_pc_spread(np.random.default_rng(0).standard_normal((50, 4)), signs=signs, n_rotations=0)
+
+
+def test_the_null_space_of_fewer_rows_than_dimensions_is_one_eigenspace_whatever_the_rounding():
+    """N < d leaves d - N eigenvalues at rounding noise; their relative gaps are noise, and counting runs
+    among them moved i_pc_unresolved (363 vs 359) between 1 and 2 BLAS threads. They are one eigenspace."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 64)) * 2.0 ** -(np.arange(64) ** 0.5)
+    spread, unresolved = i_pc_spread(X)
+    noisy = X * (1 + 1e-15 * rng.standard_normal(X.shape))
+    assert i_pc_spread(noisy)[1] == unresolved >= 64 - 30
+    assert unresolved_eigenspaces(np.array([5.0, 1.0, 3e-16, 1e-16, -2e-16]), 1e-3, floor=1e-12) == [(2, 5)]

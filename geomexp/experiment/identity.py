@@ -28,7 +28,8 @@ MAX_PARAMS = 25
 #: bumped whenever a number changes ON PURPOSE (a bug fixed, a method corrected), so runs made before
 #: get another identity: a resumed sweep re-runs them and the report never merges them with new ones.
 #: 1: everything before issue 23 (no version recorded). 2: issue 23/32 (clusters of D + 1 members
-#: merged, STS predictions ranked at 6 decimals, whitening drops null axes, i_pc_spread).
+#: merged, STS predictions ranked at 6 decimals, whitening drops null axes, i_pc_spread, a task's
+#: sentences encoded in corpus order whatever the seed).
 METHOD_VERSION = 2
 #: libraries whose float results can change between releases (major.minor enters the identity)
 NUMERIC_LIBRARIES = (("torch", "torch"), ("transformers", "transformers"), ("numpy", "numpy"), ("faiss", "faiss-cpu"))

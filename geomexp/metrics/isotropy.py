@@ -143,18 +143,26 @@ def log_i_pc(X, signs: str = "both") -> float:
     return _log_i_pc_of(Zt, signs)
 
 
-def unresolved_eigenspaces(values: np.ndarray, gap_tol: float) -> list[tuple[int, int]]:
+def unresolved_eigenspaces(values: np.ndarray, gap_tol: float, floor: float = 0.0) -> list[tuple[int, int]]:
     """Runs ``[a, b)`` (b - a >= 2) of eigenvalues ``values`` (d,), in decreasing order, whose adjacent
     relative gaps ``(values[i] - values[i+1]) / values[i]`` are all at most ``gap_tol``: the eigenspaces
-    within which the eigenvectors are not determined (any rotation of them is as valid)."""
+    within which the eigenvectors are not determined (any rotation of them is as valid).
+
+    Eigenvalues at or below ``floor`` (the eigensolver's resolution) are zero: they form one null
+    eigenspace, whatever their rounding noise (their relative gaps are noise, and counting runs among
+    them moved with the BLAS thread count)."""
+    values = np.asarray(values, dtype=np.float64)
+    n_above = int(np.sum(values > floor))
     runs, start = [], 0
-    for i in range(len(values) - 1):
+    for i in range(n_above - 1):
         if values[i] - values[i + 1] > gap_tol * abs(values[i]):
             if i + 1 - start >= 2:
                 runs.append((start, i + 1))
             start = i + 1
-    if len(values) - start >= 2:
-        runs.append((start, len(values)))
+    if n_above - start >= 2:
+        runs.append((start, n_above))
+    if len(values) - n_above >= 2:
+        runs.append((n_above, len(values)))
     return runs
 
 
@@ -165,7 +173,8 @@ def i_pc_spread(X, signs: str = "both", n_rotations: int = 8, seed: int | None =
     An eigenspace is unresolved where adjacent eigenvalues differ by at most ``gap_tol`` relative
     (default ``sqrt(2 / N)``: the relative standard error of an eigenvalue of an N-row sample
     covariance): the sample cannot tell those directions apart, and neither can a last-bit change of
-    the inputs. Returns ``(spread, n_unresolved)``: the spread in log I_PC (0 where every eigenvalue is
+    the inputs. Eigenvalues below the eigensolver's resolution (``10 d eps lambda_max``) form one null
+    eigenspace (N < d leaves d - N of them). Returns ``(spread, n_unresolved)``: the spread in log I_PC (0 where every eigenvalue is
     resolved) and how many of the d eigenvalues lie in unresolved eigenspaces. Cost: about
     ``n_rotations`` times sum(m^2) N flops for eigenspaces of sizes m, plus one I_PC.
     """
@@ -175,7 +184,8 @@ def i_pc_spread(X, signs: str = "both", n_rotations: int = 8, seed: int | None =
     S = exactly_rescaled(W)
     values, vecs = np.linalg.eigh(S.T @ S)
     values, vecs = values[::-1], vecs[:, ::-1]
-    runs = unresolved_eigenspaces(values, tol)
+    floor = 10.0 * len(values) * float(np.finfo(np.float64).eps) * max(float(values[0]), 0.0)
+    runs = unresolved_eigenspaces(values, tol, floor)
     if not runs:
         return 0.0, 0
     Zt = np.ascontiguousarray(vecs.T) @ W.T
