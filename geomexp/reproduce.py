@@ -12,11 +12,20 @@ Exact or says why not (issue 23): a hub model is loaded at the COMMIT the run lo
 logged (``data.checksum.*``: a text corpus, the STS files) must match the files read now, else one
 line names the file and nothing runs; when metrics differ, what differs between the two runs'
 environments is printed (model commit, method version, library versions, CPU kind, kernel switches).
+
+A stored run is data, never code or paths (issue 26): its ``_target_``s resolve only to registered
+components (``geomexp.config.registry``) or to objects defined in a module passed with ``--trust``;
+machine-local settings (``MACHINE_KEYS``: the project, cache and output folders, the data root,
+download folder and URL) come from THIS machine (``--cache-dir``, ``--data-root``, or
+``GEOMEXP_CACHE_DIR``/``GEOMEXP_DATA_DIR``), never from the store, and a stored value that differs is
+reported, not used; a language's file and checksum come from this project's ``conf/lang/``; a text
+corpus is read only from ``--text-file`` (its checksum must match the one the run logged).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
 import tempfile
@@ -24,6 +33,8 @@ from pathlib import Path
 
 from geomexp.config import validate
 from geomexp.errors import GeomexpError
+
+log = logging.getLogger("geomexp.reproduce")
 
 
 def default_tracking_uri() -> str:
@@ -35,19 +46,97 @@ def default_tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project_root() / 'mlflow.db'}"
 
 
-def compare(original: dict, again: dict, rtol: float) -> tuple[list[tuple], bool]:
-    """Rows (name, step, original, reproduced, equal) over the union of keys, and whether all are equal."""
+def compare(original: dict, again: dict, rtol: float, infos=()) -> tuple[list[tuple], bool]:
+    """Rows (name, step, original, reproduced, equal) over the union of keys, and whether all are equal.
+
+    Each metric compares as its ``MetricInfo`` says (``geomexp.compare.agree``, ``infos``: the run's
+    ``AnalysisInfo``s): within ``rtol`` plus its absolute noise floor and its own spread, an index or a
+    count exactly; a value that is not well defined (its spread above 0.01, e.g. whitened I_PC, which
+    moves with the BLAS thread count) is not compared. Metrics no analysis declares: ``rtol`` alone.
+    """
+    from geomexp.compare import agree
+
+    def info_of(name):
+        return next((m for m in (i.metric(name) for i in infos) if m is not None), None)
+
     rows, ok = [], True
     for key in sorted(set(original) | set(again), key=lambda k: (k[0], k[1])):
         a, b = original.get(key), again.get(key)
+        name, step = key
+        info = info_of(name)
+        spread = 0.0
+        if info is not None and info.spread_key:
+            suffix = name.partition("/")[1] + name.partition("/")[2]
+            skey = (info.spread_key + suffix, step)
+            spread = max(original.get(skey, 0.0), again.get(skey, 0.0))
         same = (
             a is not None
             and b is not None
-            and (math.isclose(a, b, rel_tol=rtol, abs_tol=1e-12) or (math.isnan(a) and math.isnan(b)))
+            and (
+                agree(info, a, b, rtol=rtol, same_inputs=True, spread=spread)
+                if info is not None
+                else (math.isclose(a, b, rel_tol=rtol, abs_tol=1e-12) or (math.isnan(a) and math.isnan(b)))
+            )
         )
         ok &= same
-        rows.append((key[0], key[1], a, b, same))
+        rows.append((name, step, a, b, same))
     return rows, ok
+
+
+#: settings of the machine a run ran on: never taken from a stored config (``machine_settings``)
+MACHINE_KEYS = (
+    "paths.root_dir",
+    "paths.cache_dir",
+    "paths.output_dir",
+    "data.root",
+    "data.download_dir",
+    "data.download",
+    "data.base_url",
+)
+
+
+def machine_settings(run_id: str, *, cache_dir=None, data_root=None, output_dir=None) -> dict:
+    """THIS machine's values of ``MACHINE_KEYS`` for reproducing ``run_id``: the arguments given, else
+    ``GEOMEXP_CACHE_DIR`` / ``GEOMEXP_DATA_DIR``, else the project's defaults."""
+    import os
+
+    from geomexp.config import project_root
+    from geomexp.config.schema import DEFAULT_BASE_URL
+
+    root = project_root()
+    cache = Path(cache_dir or os.environ.get("GEOMEXP_CACHE_DIR") or root / ".cache").expanduser().resolve()
+    data = data_root or os.environ.get("GEOMEXP_DATA_DIR")
+    return {
+        "paths.root_dir": str(root),
+        "paths.cache_dir": str(cache),
+        "paths.output_dir": str(output_dir or root / "outputs" / "reproduce" / run_id),
+        "data.root": str(Path(data).expanduser().resolve()) if data else None,
+        "data.download_dir": str(cache / "data" / "rajaee2022"),
+        "data.download": True,
+        "data.base_url": DEFAULT_BASE_URL,
+    }
+
+
+def apply_machine_settings(cfg, here: dict) -> list[str]:
+    """Set ``cfg``'s machine-local keys to ``here``; return a line for each stored value not used."""
+    from omegaconf import OmegaConf
+
+    notes = []
+    for key, value in here.items():
+        stored = OmegaConf.select(cfg, key, default=None)
+        if stored is not None and key != "paths.output_dir" and str(stored) != str(value):
+            notes.append(f"stored {key}={stored!r} not used (a stored run is data): this machine's is {value!r}")
+        OmegaConf.update(cfg, key, value, merge=False)
+    return notes
+
+
+def apply_current_languages(cfg) -> None:
+    """Take the run's language from this project's ``conf/lang/`` (its file name and checksum), not the store."""
+    from omegaconf import OmegaConf
+
+    from geomexp.config.schema import load_lang_config
+
+    cfg.lang = OmegaConf.merge(cfg.lang, load_lang_config(str(cfg.lang.code)))
 
 
 #: tags whose difference explains metrics that differ (besides the config, which is the same)
@@ -106,8 +195,14 @@ def reproduce(
     output_dir: str | None = None,
     fresh: bool = False,
     trust: tuple[str, ...] = (),
+    cache_dir=None,
+    data_root=None,
+    text_file=None,
 ):
     """Re-run ``run_id`` from its saved config; return (new run id, comparison rows, all equal).
+
+    ``cache_dir``, ``data_root``, ``output_dir``: this machine's folders (module docstring);
+    ``text_file``: the corpus file of a ``data.corpus=text`` run (required for one).
 
     ``fresh`` ignores the representation cache (a temporary one is used), so the
     encoding itself is redone and checked. A tracking store that others can write to must not
@@ -130,6 +225,18 @@ def reproduce(
             f"run {run_id}'s saved config holds interpolations (at {unresolved[:5]}); a saved config is resolved, refused"
         )
     cfg = validate(stored)
+    for line in apply_machine_settings(
+        cfg, machine_settings(run_id, cache_dir=cache_dir, data_root=data_root, output_dir=output_dir)
+    ):
+        log.warning(line)
+    apply_current_languages(cfg)
+    if cfg.data.corpus == "text":
+        if not text_file:
+            raise GeomexpError(
+                f"run {run_id} read a text corpus ({Path(str(cfg.data.text_file)).name}); a stored path is not read: "
+                "pass --text-file PATH (its checksum must match the one the run logged)"
+            )
+        cfg.data.text_file = str(Path(text_file).expanduser().resolve())
     original = get_run_record(uri, run_id, with_metrics=False)
     commit = original.tags.get("model.commit")
     if commit and not cfg.model.path:
@@ -138,14 +245,13 @@ def reproduce(
     cfg.tracking.enabled = True
     cfg.tracking.run_name = f"reproduce {original_name}"
     cfg.tags = {**cfg.tags, "reproduced_from": run_id}
-    cfg.paths.output_dir = output_dir or str(Path(cfg.paths.root_dir) / "outputs" / "reproduce" / run_id)
     with tempfile.TemporaryDirectory(prefix="geomexp-fresh-cache-") as tmp_cache:
         if fresh:
             cfg.paths.cache_dir = tmp_cache
         spec = RunSpec.from_config(cfg, trusted=(*TRUSTED, *trust))
         check_data_checksums(original.tags, spec)
         result = run(spec, RunContext())
-    rows, ok = compare(run_metrics(uri, run_id), run_metrics(uri, result.run_id), rtol)
+    rows, ok = compare(run_metrics(uri, run_id), run_metrics(uri, result.run_id), rtol, spec.infos)
     return result.run_id, rows, ok
 
 
@@ -158,6 +264,11 @@ def main(argv=None) -> int:
     parser.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for equal metrics")
     parser.add_argument("--fresh", action="store_true", help="re-encode instead of reading the representation cache")
     parser.add_argument(
+        "--cache-dir", default=None, help="this machine's cache (default: GEOMEXP_CACHE_DIR or .cache/)"
+    )
+    parser.add_argument("--data-root", default=None, help="this machine's data folder (default: GEOMEXP_DATA_DIR)")
+    parser.add_argument("--text-file", default=None, help="the corpus file of a data.corpus=text run")
+    parser.add_argument(
         "--trust",
         action="append",
         default=[],
@@ -165,9 +276,23 @@ def main(argv=None) -> int:
         help="also import _target_s from this module (your own analyses); default: geomexp only",
     )
     args = parser.parse_args(argv)
+    if not (args.rtol >= 0 and math.isfinite(args.rtol)):
+        print(f"error: --rtol {args.rtol} must be a finite number >= 0 (checked before anything runs)", file=sys.stderr)
+        return 2
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("note: %(message)s"))
+        log.addHandler(handler)
     try:
         new_id, rows, ok = reproduce(
-            args.run_id, args.tracking_uri, args.rtol, fresh=args.fresh, trust=tuple(args.trust)
+            args.run_id,
+            args.tracking_uri,
+            args.rtol,
+            fresh=args.fresh,
+            trust=tuple(args.trust),
+            cache_dir=args.cache_dir,
+            data_root=args.data_root,
+            text_file=args.text_file,
         )
     except GeomexpError as err:
         print(f"error: {err}", file=sys.stderr)

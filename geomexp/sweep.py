@@ -25,6 +25,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
+from geomexp.config import project_root
 from geomexp.tracking import PARENT_RUN_ENV, PARENT_RUN_FILE, end_parent_run, git_state, redact_uri, start_parent_run
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class SweepParentCallback(Callback):
         tags = {
             "sweep_dir": sweep_dir,
             "overrides": redact_uri(" ".join(overrides)),
-            **git_state(config.paths.root_dir),
+            **git_state(project_root()),
         }
         self.run_id = start_parent_run(self.uri, str(config.tracking.experiment), f"sweep-{sweep_dir.name}", tags)
         os.environ[PARENT_RUN_ENV] = self.run_id

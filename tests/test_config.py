@@ -1,5 +1,7 @@
 """Composition of every config option, and clear failures for wrong names, keys and types."""
 
+import re
+
 import pytest
 from conftest import CONF
 from hydra.errors import ConfigCompositionException, MissingConfigException
@@ -240,3 +242,57 @@ def test_two_sweeps_started_in_the_same_second_get_different_folders(tmp_path):
     a, b = sweep_dir(), sweep_dir()
     assert re.fullmatch(rf"{tmp_path}/multirun/\d{{4}}-\d\d-\d\d/\d\d-\d\d-\d\d-[0-9a-f]{{6}}", a)
     assert a != b  # even within one second
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("+data.n_token=5", r"data.n_token is not a geomexp setting; did you mean data.n_tokens\?"),
+        ("+model.nmae=x", r"model.nmae is not a geomexp setting; did you mean model.name\?"),
+        ("+foo=bar", r"foo is not a geomexp setting; known: \['analysis', 'data'"),
+    ],
+)
+def test_a_key_geomexp_does_not_know_is_an_error_naming_the_closest(make_cfg, override, message):
+    from geomexp.errors import ConfigError
+
+    """Issue 26: `+data.n_token=5` (a typo with Hydra's `+`) ran, named the run `n_token=5` and sampled 10,000."""
+    from geomexp.config.spec import RunSpec
+
+    with pytest.raises(ConfigError, match=message):
+        RunSpec.from_config(make_cfg("model=minilm", "lang=sw", override))
+    RunSpec.from_config(make_cfg("model=minilm", "lang=sw", "+tags.note=free-form"))  # tags stay free-form
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("seed=-1", r"seed=-1 must be an integer in 0..2147483646"),
+        ("tracking.uri=ftp://host/x", r"tracking.uri='ftp://host/x' is not a tracking store geomexp can use"),
+        ("tracking.experiment=", r"tracking.experiment is empty"),
+    ],
+)
+def test_bad_seed_uri_and_experiment_are_one_line_before_any_work(override, message, tmp_path, data_root):
+    """Issue 26: these gave 30- to 51-line tracebacks (seed=-1 only after the cache lookup)."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT, isolated_overrides
+
+    overrides = [o for o in isolated_overrides(tmp_path, f"sqlite:///{tmp_path / 'm.db'}", data_root)]
+    proc = subprocess.run(
+        [sys.executable, "run.py", *overrides, "model=minilm", "lang=sw", override],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    own = [line for line in proc.stderr.splitlines() if "INFO mlflow" not in line and line.strip()]  # store set-up
+    assert proc.returncode == 2 and len(own) == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert re.search(message, own[0])
+
+
+def test_reproduce_checks_rtol_before_running(capsys):
+    from geomexp.reproduce import main
+
+    assert main(["no-such-run", "--rtol", "-1"]) == 2
+    assert "--rtol -1.0 must be a finite number >= 0" in capsys.readouterr().err

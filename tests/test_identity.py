@@ -74,7 +74,8 @@ def test_reproduce_refuses_a_corpus_that_changed_naming_the_file(tmp_path, store
     first = run(cfg)
     write_corpus(text, "village")
     with pytest.raises(GeomexpError, match=rf"data file {text} changed since the run: data.checksum.text_sha256"):
-        reproduce(first.run_id, store_uri, output_dir=str(tmp_path / "r"))
+        reproduce(first.run_id, store_uri, output_dir=str(tmp_path / "r"), cache_dir=tmp_path / "cache",
+                  data_root=data_root, text_file=text)  # fmt: skip
 
 
 def test_provenance_holds_the_method_version_library_versions_and_sts_checksums(make_cfg):

@@ -143,9 +143,11 @@ def test_missing_data_root_names_the_path(make_cfg, tmp_path):
         run(make_cfg(*SMALL, f"data.root={tmp_path / 'nope'}"))
 
 
-def test_reproduce_from_saved_config_gives_equal_metrics(make_cfg, store_uri, tmp_path):
+def test_reproduce_from_saved_config_gives_equal_metrics(make_cfg, store_uri, tmp_path, data_root):
     original = run(make_cfg(*SMALL, "layer=all", "analysis.isotropy.plot=false"))
-    new_id, rows, ok = reproduce(original.run_id, store_uri, fresh=True, output_dir=str(tmp_path / "repro"))
+    new_id, rows, ok = reproduce(
+        original.run_id, store_uri, fresh=True, output_dir=str(tmp_path / "repro"), data_root=data_root
+    )
     assert ok, rows
     assert new_id != original.run_id
     assert (

@@ -76,7 +76,9 @@ def store(tmp_path_factory, data_root, tiny_bert_dir, monkeypatch_module):
     r["n250"] = go("plant", *SW, "data.n_tokens=250", context=job)
     monkeypatch_module.delenv(PARENT_RUN_ENV)
     end_parent_run(uri, parent)
-    r["reproduce"], _, ok = reproduce(r["seed0"].run_id, uri, output_dir=str(tmp / "reproduce"))
+    r["reproduce"], _, ok = reproduce(
+        r["seed0"].run_id, uri, output_dir=str(tmp / "reproduce"), cache_dir=tmp / "cache", data_root=data_root
+    )
     assert ok and r["skipped"].skipped and r["skipped"].same_as == r["seed0"].run_id
 
     tiny = ["model=bert", f"model.path={tiny_bert_dir}"]  # encodes the track's 500 sentences in a blink

@@ -74,7 +74,7 @@ def server(tmp_path):
 def python(args, tmp_path, timeout=600):
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_RUN_ID"}
     proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
 
 
@@ -109,5 +109,9 @@ def test_sweep_report_and_reproduce_against_a_real_tracking_server(server, tmp_p
     assert "report of 2 run(s)" in report.stdout
     assert any(p.suffix == ".md" for p in (tmp_path / "rep").iterdir())
 
-    repro = python(["-m", "geomexp.reproduce", children[0].info.run_id, "--tracking-uri", server], tmp_path)
+    repro = python(
+        ["-m", "geomexp.reproduce", children[0].info.run_id, "--tracking-uri", server]
+        + ["--cache-dir", str(tmp_path / "cache"), "--data-root", str(data_root)],
+        tmp_path,
+    )
     assert "all metrics equal" in repro.stdout

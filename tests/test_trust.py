@@ -1,6 +1,7 @@
 """A tracking store that others can write to must not run code here: reproduce imports only
 ``_target_``s of geomexp (or of modules the user trusts) and refuses interpolations in a stored config."""
 
+import json
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -47,16 +48,16 @@ def test_reproduce_refuses_a_target_outside_geomexp_before_importing_it(tampered
     with pytest.raises(
         UntrustedTargetError, match=r"analysis.evil._target_='evil_mod.payload' is not imported.*--trust evil_mod"
     ):
-        reproduce(run_id, store_uri, output_dir=str(tmp_path / "r1"))
+        reproduce(run_id, store_uri, output_dir=str(tmp_path / "r1"), cache_dir=tmp_path / "cache")
     assert not marker.exists()
     config["analysis"].pop("evil")
     config["enhancement"] = {"name": "x", "params": {"_target_": "evil_mod.payload"}, "fit_lang": None, "save": False}
     path.write_text(yaml.safe_dump(config))
     with pytest.raises(UntrustedTargetError, match=r"enhancement.params._target_='evil_mod.payload'"):
-        reproduce(run_id, store_uri, output_dir=str(tmp_path / "r2"))
+        reproduce(run_id, store_uri, output_dir=str(tmp_path / "r2"), cache_dir=tmp_path / "cache")
     assert not marker.exists()
     with pytest.raises(GeomexpError):  # trusted on purpose: imported (the gate is what stopped it above)
-        reproduce(run_id, store_uri, output_dir=str(tmp_path / "r3"), trust=("evil_mod",))
+        reproduce(run_id, store_uri, output_dir=str(tmp_path / "r3"), trust=("evil_mod",), cache_dir=tmp_path / "cache")
     assert marker.read_text() == "imported"
 
 
@@ -65,7 +66,79 @@ def test_reproduce_refuses_interpolations_in_a_stored_config(tampered, store_uri
     config["tags"] = {"leak": "${oc.env:HOME}"}
     path.write_text(yaml.safe_dump(config))
     with pytest.raises(GeomexpError, match=r"holds interpolations \(at \['tags.leak'\]\)"):
-        reproduce(run_id, store_uri, output_dir=str(tmp_path / "r"))
+        reproduce(run_id, store_uri, output_dir=str(tmp_path / "r"), cache_dir=tmp_path / "cache")
+
+
+@pytest.mark.parametrize(
+    ("where", "target"),
+    [("enhancement", "geomexp.tracking.store.subprocess.run"), ("analysis", "geomexp.cache.os.system")],
+)
+def test_reproduce_never_walks_attributes_to_a_function_geomexp_imported(tampered, store_uri, tmp_path, where, target):
+    """Issue 26: a `geomexp.` prefix admitted geomexp.tracking.store.subprocess.run (hydra's get_object walks
+    attributes): a stored config ran `sh -c ...` under reproduce. Only registered components resolve now."""
+    run_id, path, config, _ = tampered
+    marker = tmp_path / "ran.txt"
+    node = {"_target_": target, "args": ["sh", "-c", f"touch {marker}"]}
+    if where == "enhancement":
+        config["enhancement"] = {"name": "evil", "params": node, "fit_lang": None, "save": False}
+    else:
+        config["analysis"]["evil"] = {"_target_": target, "command": f"touch {marker}"}
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(UntrustedTargetError, match=rf"_target_='{target}' is not a registered geomexp component"):
+        reproduce(run_id, store_uri, output_dir=str(tmp_path / "r"), cache_dir=tmp_path / "cache")
+    assert not marker.exists()
+
+
+def test_a_trusted_module_resolves_only_what_it_defines(tampered, store_uri, tmp_path):
+    run_id, path, config, marker = tampered
+    (tmp_path / "evil_mod.py").write_text(EVIL.format(marker=str(marker)) + "import subprocess\n")
+    config["analysis"]["evil"] = {"_target_": "evil_mod.subprocess.run"}
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(UntrustedTargetError, match=r"'evil_mod.subprocess.run' cannot be imported"):
+        reproduce(run_id, store_uri, output_dir=str(tmp_path / "r"), trust=("evil_mod",), cache_dir=tmp_path / "c")
+
+
+def test_reproduce_takes_no_machine_local_setting_from_the_store(make_cfg, store_uri, tmp_path, data_root, capsys):
+    """Issue 26: reproduce kept a stored cache dir (wrote where the store said), ran git in a stored root
+    (a planted core.fsmonitor ran), downloaded from a stored base_url without the md5, and read a stored
+    text_file. Machine-local keys now come from this machine; a differing stored value is reported."""
+    import subprocess
+
+    from geomexp.reproduce import main
+
+    result = run(make_cfg(*SMALL))
+    path = stored_config(store_uri, result.run_id)
+    config = yaml.safe_load(path.read_text())
+    planted = tmp_path / "planted"
+    (planted / ".git").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(planted)], check=True)
+    fsmonitor_ran = tmp_path / "fsmonitor_ran"
+    subprocess.run(["git", "-C", str(planted), "config", "core.fsmonitor", f"touch {fsmonitor_ran}; false"], check=True)
+    config["paths"].update(root_dir=str(planted), cache_dir=str(planted / "cache"))
+    config["data"].update(root=str(planted / "data"), download_dir=str(planted / "dl"), base_url="http://127.0.0.1:9")
+    config["lang"]["wikipedia_md5"] = None
+    path.write_text(yaml.safe_dump(config))
+    here = tmp_path / "here-cache"
+    rc = main([result.run_id, "--tracking-uri", store_uri, "--cache-dir", str(here), "--data-root", str(data_root)])
+    out = capsys.readouterr()
+    assert rc == 0, out.out[-2000:] + out.err[-2000:]
+    assert "all metrics equal" in out.out
+    assert f"stored paths.cache_dir={str(planted / 'cache')!r} not used" in out.err
+    assert "stored data.base_url='http://127.0.0.1:9' not used" in out.err
+    assert not (planted / "cache").exists() and not (planted / "dl").exists() and not fsmonitor_ran.exists()
+    assert (here / "reps").is_dir()  # this machine's cache was used
+
+
+def test_reproduce_reads_a_text_corpus_only_from_the_file_given(make_cfg, store_uri, tmp_path, data_root):
+    text = tmp_path / "corpus.txt"
+    text.write_text("\n".join(f"line {i} of a small text about rivers and towns" for i in range(40)) + "\n")
+    result = run(make_cfg("model=minilm", "lang=en", "data.n_tokens=100", "data.corpus=text", f"data.text_file={text}"))
+    with pytest.raises(
+        GeomexpError, match=r"read a text corpus \(corpus.txt\); a stored path is not read: pass --text-file"
+    ):
+        reproduce(result.run_id, store_uri, cache_dir=tmp_path / "c", data_root=data_root)
+    new_id, _, ok = reproduce(result.run_id, store_uri, cache_dir=tmp_path / "c", data_root=data_root, text_file=text)
+    assert ok and new_id != result.run_id
 
 
 def test_data_file_names_and_language_codes_cannot_leave_their_folders(make_cfg):
@@ -117,3 +190,23 @@ def test_credentials_in_uris_are_redacted_and_sent_as_basic_auth(make_cfg, store
     assert "s3cret" not in stored and "http://***@example.org/api" in stored
     assert r.data.tags["note"] == "http://***@example.org/api" and "s3cret" not in r.data.tags["overrides"]
     assert not [v for v in (*r.data.tags.values(), *r.data.params.values()) if "s3cret" in v]
+
+
+def test_a_model_folder_that_needs_its_own_code_is_refused_in_one_line_without_running_it(tmp_path, tiny_bert_dir):
+    """trust_remote_code=False is passed explicitly: transformers would otherwise ask on stdin (and a
+    'y' ran the repository's Python). The code in the folder must never run."""
+    import shutil
+
+    from geomexp.encoders import EncoderSpec, load_encoder
+    from geomexp.errors import ModelUnavailableError
+
+    folder = tmp_path / "custom"
+    shutil.copytree(tiny_bert_dir, folder)
+    marker = tmp_path / "ran.txt"
+    (folder / "modeling_evil.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    config = json.loads((folder / "config.json").read_text())
+    config.update(model_type="evil", auto_map={"AutoModel": "modeling_evil.EvilModel", "AutoConfig": "modeling_evil.C"})
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelUnavailableError, match=r"needs its own Python code .* never runs"):
+        load_encoder(EncoderSpec(name="evil", source="hf", path=str(folder)))
+    assert not marker.exists()

@@ -209,6 +209,27 @@ def register_configs() -> None:
     ConfigStore.instance().store(name="schema", node=Config)
 
 
+def unknown_keys(node: dict, schema=None, prefix: str = "") -> list[tuple[str, list[str]]]:
+    """``(dotted key, known keys beside it)`` for every key of ``node`` (a plain config dict) that the
+    schema's dataclasses do not declare. Free-form nodes (``analysis``, ``tags``, ``enhancement.params``,
+    ``hydra``) are not checked here: their keys are parameters checked by what they configure."""
+    import dataclasses
+
+    schema = schema or Config
+    known = {f.name: f for f in dataclasses.fields(schema)}
+    out = []
+    for key, value in node.items():
+        if prefix == "" and key == "hydra":
+            continue
+        if key not in known:
+            out.append((f"{prefix}{key}", sorted(known)))
+            continue
+        sub = known[key].default_factory if known[key].default_factory is not dataclasses.MISSING else None
+        if isinstance(value, dict) and dataclasses.is_dataclass(sub):
+            out += unknown_keys(value, sub, f"{prefix}{key}.")
+    return out
+
+
 def validate(cfg: DictConfig | dict) -> DictConfig:
     """Merge a saved (resolved) config onto the schema, so a wrong key or type raises."""
     return OmegaConf.merge(OmegaConf.structured(Config), cfg)

@@ -29,14 +29,52 @@ class UntrustedTargetError(ConfigError):
 
 
 def check_trusted(path: str, trusted: tuple[str, ...] | None, what: str) -> None:
-    """Refuse ``path`` unless it lies in one of the ``trusted`` modules (None: the caller trusts any)."""
+    """Refuse ``path`` unless the caller trusts it (None: the caller trusts any, a config you composed).
+
+    With ``trusted`` (a stored config): a geomexp target must be a registered component (the
+    ``_target_`` of a shipped config option, ``geomexp.config.registry``), and a target in another
+    trusted module must name an object defined in that module; never an attribute walk such as
+    ``geomexp.tracking.store.subprocess.run``.
+    """
     if trusted is None:
         return
-    if not any(path == t.rstrip(".") or path.startswith(t.rstrip(".") + ".") for t in trusted):
+    from geomexp.config.registry import component_targets, resolve_defined
+
+    path = str(path)
+    prefix = next(
+        (t.rstrip(".") for t in trusted if path == t.rstrip(".") or path.startswith(t.rstrip(".") + ".")), None
+    )
+    if prefix is None:
         raise UntrustedTargetError(
             f"{what}._target_={path!r} is not imported: only targets in {sorted(trusted)} are trusted here; "
             f"if this is your own code, pass --trust {path.split('.')[0]}"
         )
+    if prefix == "geomexp":
+        if path not in component_targets():
+            raise UntrustedTargetError(
+                f"{what}._target_={path!r} is not a registered geomexp component (the _target_ of an option in "
+                f"conf/analysis or conf/enhancement); a stored config may name only those"
+            )
+        return
+    try:
+        resolve_defined(path, prefix)
+    except LookupError as err:
+        raise UntrustedTargetError(f"{what}._target_ refused: {err}") from err
+
+
+def check_known_keys(resolved: dict) -> None:
+    """``ConfigError`` for a key the schema does not know (``+data.n_token=5`` ran and sampled the
+    default 10,000 tokens; issue 26), naming the closest known key."""
+    import difflib
+
+    from geomexp.config.schema import unknown_keys
+
+    for key, known in unknown_keys(resolved):
+        leaf = key.rsplit(".", 1)[-1]
+        close = difflib.get_close_matches(leaf, known, n=1)
+        where = key.rpartition(".")[0]
+        hint = f"did you mean {(where + '.' if where else '') + close[0]}?" if close else f"known: {known}"
+        raise ConfigError(f"{key} is not a geomexp setting; {hint}")
 
 
 def load_target(path: str, what: str):
@@ -255,6 +293,7 @@ class RunSpec:
         if OmegaConf.select(cfg, "paths.output_dir", throw_on_resolution_failure=False) is None:
             cfg.paths.output_dir = None  # Hydra's output dir is unset under the compose API
         resolved = OmegaConf.to_container(cfg, resolve=True)
+        check_known_keys(resolved)
         return cls._build(resolved, trusted)
 
     @classmethod
@@ -312,7 +351,7 @@ class RunSpec:
             allow_fewer=bool(d["allow_fewer"]),
             add_special_tokens=bool(d["add_special_tokens"]),
             max_length=int(d["max_length"]),
-            seed=int(c["seed"]),
+            seed=_seed(c["seed"]),
         )
         analyses, tasks = _analyses_and_tasks(c["analysis"], trusted)
         if analyses:
@@ -368,8 +407,8 @@ class RunSpec:
             tasks=tasks,
             tracking=TrackingSpec(
                 enabled=bool(t["enabled"]),
-                uri=str(t["uri"]) if t["enabled"] else None,
-                experiment=str(t["experiment"]),
+                uri=_tracking_uri(t["uri"]) if t["enabled"] else None,
+                experiment=_experiment_name(t["experiment"]),
                 run_name=t["run_name"],
                 log_figures=bool(t["log_figures"]),
                 resume=bool(t["resume"]),
@@ -399,6 +438,35 @@ def _layer_extract(value) -> str:
             f"selected (keep only this run's layers: memory and cache grow with them, not the model's depth)"
         )
     return value
+
+
+def _seed(value) -> int:
+    """``seed``: an integer in [0, 2**31 - 1) (numpy's generators and faiss's k-means both take it)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31 - 1:
+        raise ConfigError(f"seed={value!r} must be an integer in 0..{2**31 - 2}")
+    return value
+
+
+#: the tracking URIs geomexp can write to (MLflow also knows others, none of which serve a run here)
+URI_SCHEMES = ("sqlite", "http", "https", "file")
+
+
+def _tracking_uri(value) -> str:
+    uri = str(value)
+    scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
+    if scheme not in URI_SCHEMES:
+        raise ConfigError(
+            f"tracking.uri={uri!r} is not a tracking store geomexp can use; allowed: sqlite:///<absolute path>, "
+            "http(s)://<mlflow server> (or tracking.enabled=false)"
+        )
+    return uri
+
+
+def _experiment_name(value) -> str:
+    name = str(value or "").strip()
+    if not name:
+        raise ConfigError("tracking.experiment is empty; name the MLflow experiment, e.g. tracking.experiment=geomexp")
+    return name
 
 
 def _seeds(value) -> tuple[int, ...] | None:

@@ -173,7 +173,7 @@ def _model_shape(where: str, **kwargs):
     if "num_hidden_layers" not in shape or "hidden_size" not in shape:
         from transformers import AutoConfig
 
-        return AutoConfig.from_pretrained(where, **kwargs)
+        return AutoConfig.from_pretrained(where, trust_remote_code=False, **kwargs)
     return SimpleNamespace(**shape)
 
 
@@ -256,9 +256,17 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
         if commit:
             kwargs["revision"] = commit  # the weights of the commit the config (and the cache key) came from
         try:
-            tokenizer = AutoTokenizer.from_pretrained(where, use_fast=True, **kwargs)
+            tokenizer = AutoTokenizer.from_pretrained(where, use_fast=True, trust_remote_code=False, **kwargs)
             placement = {"device_map": spec.device_map} if spec.device_map else {}
-            model = AutoModel.from_pretrained(where, dtype=dtype, **placement, **kwargs)
+            model = AutoModel.from_pretrained(where, dtype=dtype, trust_remote_code=False, **placement, **kwargs)
+        except ValueError as err:
+            if "trust_remote_code" not in str(err):
+                raise
+            raise ModelUnavailableError(
+                f"model {where!r} needs its own Python code (custom architecture, auto_map in its config): "
+                "geomexp never runs a model repository's code (trust_remote_code=False); use a model that "
+                "transformers implements"
+            ) from None
         except _hub_errors() as err:
             cause = _hub_cause(err)
             if not commit or cause is None:  # not the hub client's error: no download failed

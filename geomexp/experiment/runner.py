@@ -17,6 +17,7 @@ import numpy as np
 
 from geomexp.analyses.base import AnalysisResult
 from geomexp.cache import check_writable as check_cache_writable
+from geomexp.config import project_root
 from geomexp.config.spec import AnalysisSpec, RunSpec
 from geomexp.encoders import describe_encoder
 from geomexp.errors import ConfigError, GeomexpError
@@ -173,7 +174,7 @@ def run_tags(spec: RunSpec, context: RunContext, provenance: dict | None = None)
         **ident.machine_tags(),
         **{f"choice.{k}": v for k, v in context.choices.items()},
         "overrides": " ".join(context.overrides),
-        **git_state(spec.root_dir),
+        **git_state(project_root()),  # the code that ran: never a folder from a (stored) config
         **spec.tags,
     }
     return {k: redact_uri(str(v)) for k, v in tags.items()}  # no credentials in tags (user tags, overrides)
@@ -450,3 +451,5 @@ def _record_config_error(cfg, context: RunContext, err: ConfigError) -> None:
             raise err
     except ConfigError:
         pass
+    except Exception:  # noqa: BLE001 - a store that cannot take the record: the config error is what to say
+        return

@@ -40,9 +40,10 @@ class Report:
 def default_out_dir(experiment: str, parent: str | None = None) -> Path:
     """``<project>/reports/<experiment>`` (``<experiment>-<parent id[:8]>`` for one sweep)."""
     from geomexp.config import project_root
+    from geomexp.report.names import safe_name
 
     name = experiment if parent is None else f"{experiment}-{parent[:8]}"
-    return project_root() / "reports" / name
+    return project_root() / "reports" / safe_name(name, "report")  # an experiment name is stored data
 
 
 def header(runs, uri: str, run_id: str | None, depth: str | None = None) -> str:

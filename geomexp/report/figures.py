@@ -446,7 +446,11 @@ class FigureSet(dict):
         self.depth = "layer"
 
     def add(self, stem: str, fig, caption: str) -> None:
+        """Add ``fig`` under a safe file stem (``stem`` may hold names from stored metadata)."""
+        from geomexp.report.names import safe_name
+
         if fig is not None:
+            stem = "/".join(safe_name(part, "figure") for part in stem.split("/"))  # subfolders stay
             self[stem] = fig
             self.captions[stem] = caption
 

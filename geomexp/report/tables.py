@@ -181,6 +181,8 @@ def table_specs(runs) -> list[tuple[object, object, str]]:
             if name not in infos:
                 order.append(name)
             infos[name] = info
+    from geomexp.report.names import safe_name
+
     specs, used = [], set()
     for name in order:
         info = infos[name]
@@ -189,7 +191,12 @@ def table_specs(runs) -> list[tuple[object, object, str]]:
             plain = tuple(mi.key for mi in info.metrics if "{" not in mi.key) or tuple(mi.key for mi in info.metrics)
             tables = (ReportTable(info.name, info.title, plain),)
         for t in tables:
-            tname = t.name if t.name not in used else f"{name}_{t.name}"
+            tname = safe_name(t.name, "table")  # a file name, from stored metadata: never a path or a scheme
+            if tname in used:
+                tname = safe_name(f"{name}_{t.name}", "table")
+            base, i = tname, 2
+            while tname in used:
+                tname, i = f"{base}_{i}", i + 1
             used.add(tname)
             specs.append((info, t, tname))
     return specs

@@ -10,7 +10,6 @@ runs (same measurement but the seed) as ``0.6616 ± 0.0012 (n=3)``. CSV keeps fu
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 FIGURES_DIR = "figures"
@@ -51,7 +50,10 @@ def _missing(value) -> bool:
 
 
 def _escape(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text from the store as one Markdown table cell or line: no column break, no line break, no HTML."""
+    return (
+        str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|").replace("\n", " ")
+    )
 
 
 def to_markdown(df) -> str:
@@ -75,13 +77,13 @@ def to_markdown(df) -> str:
 
 def section(df, level: str = "##") -> str:
     """Title, description, table and notes of one table."""
-    parts = [f"{level} {df.attrs.get('title', '')}".rstrip()]
+    parts = [f"{level} {_escape(df.attrs.get('title', ''))}".rstrip()]
     if df.attrs.get("description"):
-        parts.append(df.attrs["description"])
+        parts.append(_escape(df.attrs["description"]))
     parts.append(to_markdown(df))
     notes = df.attrs.get("notes", [])
     if notes:
-        parts.append("\n".join(f"- {n}" for n in notes))
+        parts.append("\n".join(f"- {_escape(n)}" for n in notes))
     return "\n\n".join(parts) + "\n"
 
 
@@ -150,13 +152,28 @@ def write_report(tables: dict, out_dir, *, header: str = "", runs=None) -> list[
     return [report, *paths]
 
 
+#: the list of figure files a report wrote (so the next report removes those, and nothing else)
+MANIFEST = ".geomexp-figures"
+
+
 def write_figures(figures: dict, out_dir, formats) -> dict[str, list[Path]]:
     """Save every figure (``{stem: Figure}``) as ``<out_dir>/figures/<stem>.<format>`` in each of
-    ``formats`` and close it; a previous report's ``figures/`` folder is replaced. Returns
-    ``{stem: [paths]}``."""
+    ``formats`` and close it. The files a previous report listed in ``figures/.geomexp-figures`` are
+    removed first, and nothing else: a file of your own in ``figures/`` stays (issue 26: the whole
+    folder was deleted). Returns ``{stem: [paths]}``."""
     from geomexp.style import save_figure
 
     folder = Path(out_dir) / FIGURES_DIR
-    if folder.is_dir():
-        shutil.rmtree(folder)
-    return {stem: save_figure(fig, folder / stem, formats) for stem, fig in figures.items()}
+    manifest = folder / MANIFEST
+    if manifest.is_file():
+        inside = folder.resolve()
+        for name in manifest.read_text(encoding="utf-8").splitlines():
+            path = (folder / name).resolve()
+            safe = name and not name.startswith("/") and ".." not in name.split("/") and inside in path.parents
+            if safe and path.is_file():
+                path.unlink()
+    written = {stem: save_figure(fig, folder / stem, formats) for stem, fig in figures.items()}
+    folder.mkdir(parents=True, exist_ok=True)
+    listed = "".join(f"{p.relative_to(folder).as_posix()}\n" for ps in written.values() for p in ps)
+    manifest.write_text(listed, encoding="utf-8")
+    return written

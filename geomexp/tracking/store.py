@@ -215,10 +215,17 @@ def redact_config(node):
 
 
 def git_state(folder: str | Path) -> dict[str, str]:
-    """``git_commit`` and ``git_dirty`` of the repository at ``folder`` ("unknown" outside git)."""
+    """``git_commit`` and ``git_dirty`` of the repository at ``folder`` ("unknown" outside git).
+
+    Callers pass the project's own folder, never one from a config. git runs with its file-system
+    monitor switched off (``-c core.fsmonitor=``): a repository's ``core.fsmonitor`` is a command git
+    would run (issue 26: a planted ``.git/config`` ran one).
+    """
 
     def git(*args):
-        return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10)
+        return subprocess.run(
+            ["git", "-c", "core.fsmonitor=", "-C", str(folder), *args], capture_output=True, text=True, timeout=10
+        )
 
     try:
         head = git("rev-parse", "HEAD")
