@@ -36,13 +36,25 @@ from geomexp.metrics.isotropy import I_PC_UNSTABLE
 NOT_WELL_DEFINED = I_PC_UNSTABLE
 
 SAME_INPUTS_RTOL = 1e-10
+#: absolute floor of float64 math on the same stored inputs (values that are ~0 by construction)
+SAME_INPUTS_ATOL = 1e-13
 CROSS_MACHINE_RTOL = 1e-4
 
 
-def agree(info: MetricInfo | None, a: float, b: float, *, rtol: float, same_inputs: bool, spread: float = 0.0) -> bool:
+def agree(
+    info: MetricInfo | None,
+    a: float,
+    b: float,
+    *,
+    rtol: float,
+    same_inputs: bool,
+    spread: float = 0.0,
+    atol: float | None = None,
+) -> bool:
     """Whether ``a`` and ``b`` (two measurements of the metric ``info``) are the same number up to the
     tolerance its kind deserves (module docstring). ``info`` None: a plain value. NaN equals NaN.
-    ``spread``: the larger of the two measurements' own instability figures (``info.spread_key``)."""
+    ``spread``: the larger of the two measurements' own instability figures (``info.spread_key``).
+    ``atol``: an absolute floor instead of the metric's own (float64 math on stored inputs: ~1e-13)."""
     a, b = float(a), float(b)
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
@@ -51,9 +63,10 @@ def agree(info: MetricInfo | None, a: float, b: float, *, rtol: float, same_inpu
     spread = float(spread) if spread and math.isfinite(spread) else 0.0
     if spread > NOT_WELL_DEFINED:
         return True
+    if atol is None:
+        atol = info.atol if info is not None else 0.0
     if info is not None and info.log_scale and a > 0 and b > 0:
-        return abs(math.log(a) - math.log(b)) <= rtol + spread + (info.atol or 0.0)
-    atol = info.atol if info is not None else 0.0
+        return abs(math.log(a) - math.log(b)) <= rtol + spread + atol
     return abs(a - b) <= rtol * max(abs(a), abs(b)) + atol + spread
 
 

@@ -1,7 +1,8 @@
 """The golden cases hold under other float kernels (issue 23): on this one machine, emulate another
 CPU kind by switching torch's kernels (``ATEN_CPU_CAPABILITY``) and OpenBLAS's (``OPENBLAS_CORETYPE``;
 numpy's and the one inside faiss-cpu both read it), recompute every fast golden case from an empty
-cache, and compare with the cross-machine rules of ``tests/test_golden.py`` (per-metric tolerances).
+cache, and compare with the cross-machine rules of ``tests/test_golden.py`` (per-metric tolerances);
+the stored-input values (``tests/test_golden_stored.py``) must still hold to 1e-10 there.
 """
 
 from __future__ import annotations
