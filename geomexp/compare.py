@@ -73,3 +73,16 @@ def agree(
 def compared(info: MetricInfo | None, same_inputs: bool) -> bool:
     """Whether the metric is compared at all (an index or count only on bit-equal inputs)."""
     return same_inputs or info is None or not info.discrete
+
+
+def within_noise(info: MetricInfo | None, key: str, values: dict) -> float | None:
+    """The standard error of ``values[key]`` (the metric's ``se_key`` in the same space, e.g.
+    ``i_cos_se/cluster`` for ``i_cos/cluster``) when the value lies within 2 standard errors of 0 —
+    below its own sampling noise, so it is shown as ``value ± se`` — else None."""
+    if info is None or not info.se_key or key not in values:
+        return None
+    base, sep, rest = key.partition("/")
+    se = values.get(info.se_key + sep + rest)
+    if se is None or not math.isfinite(se) or se <= 0:
+        return None
+    return float(se) if abs(values[key]) < 2 * se else None

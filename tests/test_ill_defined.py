@@ -68,3 +68,35 @@ def test_the_null_space_of_fewer_rows_than_dimensions_is_one_eigenspace_whatever
     noisy = X * (1 + 1e-15 * rng.standard_normal(X.shape))
     assert i_pc_spread(noisy)[1] == unresolved >= 64 - 30
     assert unresolved_eigenspaces(np.array([5.0, 1.0, 3e-16, 1e-16, -2e-16]), 1e-3, floor=1e-12) == [(2, 5)]
+
+
+def test_i_cos_standard_error_of_an_isotropic_sample_is_one_over_sqrt_d_n_pairs():
+    from geomexp.metrics.isotropy import i_cos, i_cos_se
+
+    X = np.random.default_rng(0).standard_normal((5000, 64))
+    se = i_cos_se(X, n_pairs=4000, seed=1)
+    assert se == pytest.approx(1 / np.sqrt(64 * 4000), rel=0.05)  # cosines of random pairs: sd 1/sqrt(d)
+    assert abs(i_cos(X, n_pairs=4000, seed=1)) < 3 * se
+
+
+def test_a_value_below_its_sampling_noise_is_shown_with_its_error_on_the_console_and_in_the_report(make_cfg, store_uri):
+    """Issue 23: I_Cos after centring is ~0 by construction; 0.0012 printed as 4 significant digits reads
+    as a measurement. Within 2 standard errors of 0 it is shown as v ± se."""
+    from geomexp.analyses.isotropy import isotropy_analysis
+    from geomexp.experiment import run
+    from geomexp.experiment.console import summary
+    from geomexp.report import build_tables, collect_runs
+    from geomexp.report.write import to_markdown
+
+    result = run(
+        make_cfg("model=minilm", "lang=en", "layer.index=6", "data.n_tokens=400", "enhancement=center",
+                 "analysis.isotropy.plot=false")
+    )  # fmt: skip
+    raw, centred, se = (result.metrics[(k, 6)] for k in ("i_cos", "i_cos/center", "i_cos_se/center"))
+    assert abs(centred) < 2 * se < abs(raw)
+    text = summary(result, [isotropy_analysis.info], title="t", where=None)
+    assert "±" in text.splitlines()[2] and f"{raw:.5g}" in text
+    md = to_markdown(build_tables(collect_runs(store_uri, experiment="geomexp"))["i_cos"])
+    center = next(line for line in md.splitlines() if "center" in line)
+    raw_line = next(line for line in md.splitlines() if "| raw |" in line)
+    assert " se" in center and "±" in center and "±" not in raw_line

@@ -68,6 +68,8 @@ class MetricInfo:
     (I_Cos after centring: a relative tolerance is meaningless there); 0 = relative only.
     spread_key: the metric (same layer and space) that measures how well defined this one is, e.g.
     ``i_pc_spread`` for I_PC: two measurements may differ by that much (in log for a log-scale metric).
+    se_key: the metric (same layer and space) holding this one's standard error, e.g. ``i_cos_se``: a
+    value within 2 of its standard errors of 0 is shown with it (``value ± se``), not as if exact.
     """
 
     key: str
@@ -81,6 +83,7 @@ class MetricInfo:
     kind: str = "value"
     atol: float = 0.0
     spread_key: str = ""
+    se_key: str = ""
 
     def __post_init__(self):
         if self.kind not in METRIC_KINDS:

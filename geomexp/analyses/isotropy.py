@@ -7,7 +7,7 @@ import numpy as np
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis, interval_infos
 from geomexp.metrics import i_cos, i_cos_exact, log_i_pc
 from geomexp.metrics.bootstrap import bootstrap_rows, interval_metrics
-from geomexp.metrics.isotropy import I_PC_UNSTABLE, i_pc_spread
+from geomexp.metrics.isotropy import I_PC_UNSTABLE, i_cos_se, i_pc_spread
 from geomexp.plots import pca_scatter
 from geomexp.validation import check_int
 
@@ -23,6 +23,15 @@ from geomexp.validation import check_int
             "lower",
             headline=True,
             description="mean cosine of random token pairs (0 = isotropic)",
+            atol=1e-6,
+            se_key="i_cos_se",
+        ),
+        MetricInfo(
+            "i_cos_se",
+            "I_Cos s.e.",
+            4,
+            description="standard error of I_Cos over its random pairs (sd / sqrt(n_pairs))",
+            curve=False,
             atol=1e-6,
         ),
         MetricInfo(
@@ -117,7 +126,12 @@ def isotropy_analysis(
     check_int(n_bootstrap, "analysis.isotropy.n_bootstrap", minimum=0)
     check_int(i_pc_rotations, "analysis.isotropy.i_pc_rotations", minimum=0)
     log_ipc = log_i_pc(X, signs=i_pc_signs)
-    metrics = {"i_cos": i_cos(X, n_pairs=n_pairs, seed=seed), "i_pc": float(np.exp(log_ipc)), "log_i_pc": log_ipc}
+    metrics = {
+        "i_cos": i_cos(X, n_pairs=n_pairs, seed=seed),
+        "i_cos_se": i_cos_se(X, n_pairs=n_pairs, seed=seed),
+        "i_pc": float(np.exp(log_ipc)),
+        "log_i_pc": log_ipc,
+    }
     tags = {}
     if i_pc_rotations:
         metrics["i_pc_spread"], unresolved = i_pc_spread(X, signs=i_pc_signs, n_rotations=i_pc_rotations, seed=seed)

@@ -21,8 +21,23 @@ def headline_keys(infos, keys) -> list[str]:
     return first + sorted(k for k in keys if k not in first)
 
 
+def _cell(key: str, layer: int, result, infos, width: int) -> str:
+    """One value, 5 significant digits; ``v±se`` when it lies within 2 standard errors of 0."""
+    from geomexp.compare import within_noise
+
+    value = result.metrics.get((key, layer), float("nan"))
+    info = next((m for m in (i.metric(key) for i in infos) if m is not None), None)
+    if info is not None and info.se_key:
+        at_layer = {k: v for (k, lay), v in result.metrics.items() if lay == layer}
+        se = within_noise(info, key, at_layer)
+        if se is not None:
+            return f"{f'{value:.1e}±{se:.0e}':>{width}}"
+    return f"{value:>{width}.5g}"
+
+
 def summary(result, infos, *, title: str, where: str | None) -> str:
-    """Headline metrics per layer (at most ``MAX_COLUMNS`` columns), the count of the rest, and where they went."""
+    """Headline metrics per layer (at most ``MAX_COLUMNS`` columns), the count of the rest, and where they went.
+    A value below its own sampling noise (within 2 standard errors of 0) is printed ``v±se``."""
     ordered = headline_keys(infos, [k for k, _ in result.metrics])
     shown, hidden = ordered[:MAX_COLUMNS], len(ordered) - MAX_COLUMNS
     cache = ("hit" if result.cache_hit else "miss") if result.cache_key else "not used"
@@ -30,9 +45,7 @@ def summary(result, infos, *, title: str, where: str | None) -> str:
     width = max([12, *(len(k) for k in shown)])
     lines.append("layer  " + "  ".join(f"{k:>{width}}" for k in shown))
     for layer in result.layers:
-        lines.append(
-            f"{layer:>5}  " + "  ".join(f"{result.metrics.get((k, layer), float('nan')):>{width}.5g}" for k in shown)
-        )
+        lines.append(f"{layer:>5}  " + "  ".join(_cell(k, layer, result, infos, width) for k in shown))
     if hidden > 0:
         lines.append(f"... and {hidden} more metrics in MLflow")
     if where:

@@ -57,15 +57,29 @@ def sample_pairs(n: int, n_pairs: int, seed: int | None = 0) -> tuple[np.ndarray
     return i, j
 
 
+def pair_cosines(X, n_pairs: int = 1000, seed: int | None = 0) -> np.ndarray:
+    """Cosines (n_pairs,) of ``n_pairs`` random pairs of distinct rows of ``X`` (N, d) (``sample_pairs``)."""
+    n_pairs = check_positive_int(n_pairs, "n_pairs")
+    U = unit_rows(as_embeddings(X, nonzero_rows=True))
+    i, j = sample_pairs(U.shape[0], n_pairs, seed)
+    return np.einsum("pd,pd->p", U[i], U[j])
+
+
 def i_cos(X, n_pairs: int = 1000, seed: int | None = 0) -> float:
     """Mean cosine similarity of ``n_pairs`` random pairs of distinct rows of ``X`` (N, d).
 
     Pairs are drawn with ``sample_pairs(N, n_pairs, seed)``; same seed, same pairs.
     """
-    n_pairs = check_positive_int(n_pairs, "n_pairs")
-    U = unit_rows(as_embeddings(X, nonzero_rows=True))
-    i, j = sample_pairs(U.shape[0], n_pairs, seed)
-    return float(np.einsum("pd,pd->p", U[i], U[j]).mean())
+    return float(pair_cosines(X, n_pairs, seed).mean())
+
+
+def i_cos_se(X, n_pairs: int = 1000, seed: int | None = 0) -> float:
+    """Standard error of ``i_cos(X, n_pairs, seed)`` from its random pairs: their cosines' sd / sqrt(n_pairs).
+
+    After centring or an enhancement I_Cos is ~0 by construction, and a value such as 0.0012 is below
+    this error: only ``i_cos ± 2 se`` is meaningful then (the console and the report show it so)."""
+    c = pair_cosines(X, n_pairs, seed)
+    return float(c.std(ddof=1) / np.sqrt(c.size)) if c.size > 1 else float("nan")
 
 
 def i_cos_exact(X) -> float:

@@ -144,12 +144,13 @@ def _table_context(name: str, df, urls: dict) -> dict:
     spread = df.attrs.get("spread", {})
     sources = df.attrs.get("sources") or [{} for _ in range(len(df))]
     unstable = df.attrs.get("unstable") or [()] * len(df)
+    noise = df.attrs.get("noise") or [{}] * len(df)
     values = list(decimals)
     rows = []
-    for (_, row), src, marked in zip(df.iterrows(), sources, unstable):
+    for (_, row), src, marked, se in zip(df.iterrows(), sources, unstable, noise):
         cells = []
         for c in values:
-            text = format_cell(row, c, decimals, spread, marked)
+            text = format_cell(row, c, decimals, spread, marked, se)
             cell_src = [list(s) for s in src.get(c, [])]
             first = cell_src[0][0] if cell_src else None
             v = row[c]

@@ -71,6 +71,12 @@ class Entry:
         spread = self.m.values.get(mi.spread_key + split_key(self.key)[1])
         return spread is not None and spread > NOT_WELL_DEFINED
 
+    def noise(self, info) -> float | None:
+        """This value's standard error when it lies within 2 of them of 0 (``geomexp.compare.within_noise``)."""
+        from geomexp.compare import within_noise
+
+        return within_noise(info.metric(self.base), self.key, self.m.values)
+
     def params(self) -> dict:
         """The run's params that bear on this value: not the row's own, not the other analyses', and
         for a raw-space value not the enhancement's."""
@@ -419,6 +425,7 @@ def build_table(runs, info, table, uri: str | None = None):
     runs_of: dict[tuple, list[str]] = defaultdict(list)
     in_run: dict[tuple, dict[str, tuple]] = defaultdict(dict)  # a seeds=[...] run's own (sd, n seeds)
     unstable: dict[tuple, set] = defaultdict(set)
+    noise: dict[tuple, dict[str, float]] = defaultdict(dict)
     for e in entries:  # oldest first: of entries with one identity (the same measurement) the newest counts
         key = _row_key(e.row)
         rows.setdefault(key, e.row)
@@ -429,6 +436,9 @@ def build_table(runs, info, table, uri: str | None = None):
         sources[key][e.column][e.identity] = (e.m.run_id, e.key, e.m.layer)
         if e.unstable(info):
             unstable[key].add(e.column)
+        se = e.noise(info)
+        if se is not None:
+            noise[key][e.column] = max(se, noise[key].get(e.column, 0.0))
         if e.m.run_id not in runs_of[key]:
             runs_of[key].append(e.m.run_id)
     keys = sorted(rows, key=lambda key: [order(k, v) for k, v in key])
@@ -469,6 +479,11 @@ def build_table(runs, info, table, uri: str | None = None):
             "mean ± sd (n) over runs that differ only in the seed, or over the seeds of one run with "
             "seeds=[...] (sd: sample standard deviation).",
         )
+    if any(noise.values()):
+        notes.append(
+            "v ± se: the value lies within 2 standard errors of 0 (se: its own sampling error, e.g. I_Cos over "
+            "its random pairs): indistinguishable from 0 at this sample size, not a measured difference."
+        )
     if any(unstable.values()):
         notes.append(
             f"{UNSTABLE_MARK} not well defined: the value moves by more than 1 % with the arbitrary choice of "
@@ -487,6 +502,7 @@ def build_table(runs, info, table, uri: str | None = None):
         spread=spread,
         sources=cell_sources,
         unstable=[sorted(unstable[key]) for key in keys],
+        noise=[dict(noise[key]) for key in keys],
     )
     return df
 

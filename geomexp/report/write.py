@@ -28,13 +28,16 @@ def format_value(value, decimals: int) -> str:
         return str(value)
 
 
-def format_cell(row, column: str, decimals: dict, spread: dict, unstable=()) -> str:
+def format_cell(row, column: str, decimals: dict, spread: dict, unstable=(), noise=None) -> str:
     """One value cell: the mean, and ``± sd (n=k)`` where it aggregates k > 1 runs; marked ``†`` when
-    ``column`` is in ``unstable`` (the row's not-well-defined values, ``attrs["unstable"]``)."""
+    ``column`` is in ``unstable`` (the row's not-well-defined values, ``attrs["unstable"]``); ``± se``
+    when ``noise`` (the row's ``attrs["noise"]``) gives the value's standard error (it is within 2 of 0)."""
     from geomexp.report.tables import UNSTABLE_MARK
 
     d = decimals[column]
     text = format_value(row[column], d)
+    if noise and column in noise:
+        text += f" ± {format_value(noise[column], d)} se"
     if column in spread:
         sd, n = spread[column]
         count = row[n]
@@ -66,8 +69,9 @@ def to_markdown(df) -> str:
     rule = ["---" if h in labels or h == "runs" else "---:" for h in header]
     lines = ["| " + " | ".join(_escape(h) for h in header) + " |", "|" + "|".join(rule) + "|"]
     unstable = df.attrs.get("unstable") or [()] * len(df)
-    for (_, row), marked in zip(df.iterrows(), unstable):
-        cells = [_escape(row[c]) for c in labels] + [format_cell(row, c, decimals, spread, marked) for c in values]
+    noise = df.attrs.get("noise") or [{}] * len(df)
+    for (_, row), marked, se in zip(df.iterrows(), unstable, noise):
+        cells = [_escape(row[c]) for c in labels] + [format_cell(row, c, decimals, spread, marked, se) for c in values]
         if "runs" in df:
             ids = str(row["runs"]).split()
             cells.append(" ".join(ids) if len(ids) <= MAX_IDS else f"{len(ids)} runs")
