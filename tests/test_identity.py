@@ -21,6 +21,14 @@ def write_corpus(path, town: str) -> None:
     )
 
 
+def text_corpus_config(tmp_path, store_uri, data_root):
+    """(config of a tracked run on a text corpus, the corpus file, written with "town")."""
+    text = tmp_path / "corpus.txt"
+    write_corpus(text, "town")
+    overrides = isolated_overrides(tmp_path, store_uri, data_root)
+    return compose_config(overrides + [*TINY, "lang=en", "data.corpus=text", f"data.text_file={text}"]), text
+
+
 def test_a_method_version_bump_makes_a_resumed_sweep_run_the_job_again(make_cfg, tmp_path, monkeypatch):
     """A bug fix that moves numbers bumps METHOD_VERSION: the sweep's finished job is then NOT skipped."""
     cfg = make_cfg(*TINY, "lang=sw")
@@ -40,12 +48,7 @@ def test_a_method_version_bump_makes_a_resumed_sweep_run_the_job_again(make_cfg,
 def test_editing_a_text_corpus_gives_a_new_identity_and_the_report_keeps_the_runs_apart(tmp_path, store_uri, data_root):
     from geomexp.report import build_tables, collect_runs
 
-    text = tmp_path / "corpus.txt"
-    write_corpus(text, "town")
-    cfg = compose_config(
-        isolated_overrides(tmp_path, store_uri, data_root)
-        + [*TINY, "lang=en", "data.corpus=text", f"data.text_file={text}"]
-    )
+    cfg, text = text_corpus_config(tmp_path, store_uri, data_root)
     spec = RunSpec.from_config(cfg)
     before = ident.identity_tags(spec, ident.provenance(spec))
     first = run(cfg)
@@ -65,12 +68,7 @@ def test_editing_a_text_corpus_gives_a_new_identity_and_the_report_keeps_the_run
 def test_reproduce_refuses_a_corpus_that_changed_naming_the_file(tmp_path, store_uri, data_root):
     from geomexp.reproduce import reproduce
 
-    text = tmp_path / "corpus.txt"
-    write_corpus(text, "town")
-    cfg = compose_config(
-        isolated_overrides(tmp_path, store_uri, data_root)
-        + [*TINY, "lang=en", "data.corpus=text", f"data.text_file={text}"]
-    )
+    cfg, text = text_corpus_config(tmp_path, store_uri, data_root)
     first = run(cfg)
     write_corpus(text, "village")
     with pytest.raises(GeomexpError, match=rf"data file {text} changed since the run: data.checksum.text_sha256"):
