@@ -7,7 +7,7 @@ import numpy as np
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis, interval_infos
 from geomexp.metrics import i_cos, i_cos_exact, log_i_pc
 from geomexp.metrics.bootstrap import bootstrap_rows, interval_metrics
-from geomexp.metrics.isotropy import I_PC_UNSTABLE, i_cos_se, i_pc_spread
+from geomexp.metrics.isotropy import I_PC_UNSTABLE, log_i_pc_with_spread, pair_cosines, standard_error
 from geomexp.plots import pca_scatter
 from geomexp.validation import check_int
 
@@ -125,19 +125,16 @@ def isotropy_analysis(
     """
     check_int(n_bootstrap, "analysis.isotropy.n_bootstrap", minimum=0)
     check_int(i_pc_rotations, "analysis.isotropy.i_pc_rotations", minimum=0)
-    log_ipc = log_i_pc(X, signs=i_pc_signs)
-    metrics = {
-        "i_cos": i_cos(X, n_pairs=n_pairs, seed=seed),
-        "i_cos_se": i_cos_se(X, n_pairs=n_pairs, seed=seed),
-        "i_pc": float(np.exp(log_ipc)),
-        "log_i_pc": log_ipc,
-    }
-    tags = {}
-    if i_pc_rotations:
-        metrics["i_pc_spread"], unresolved = i_pc_spread(X, signs=i_pc_signs, n_rotations=i_pc_rotations, seed=seed)
-        metrics["i_pc_unresolved"] = float(unresolved)
-        if metrics["i_pc_spread"] > I_PC_UNSTABLE:
+    cosines = pair_cosines(X, n_pairs=n_pairs, seed=seed)
+    tags, metrics = {}, {"i_cos": float(cosines.mean()), "i_cos_se": standard_error(cosines)}
+    if i_pc_rotations:  # I_PC and how well defined it is, from one eigendecomposition
+        log_ipc, spread, unresolved = log_i_pc_with_spread(X, signs=i_pc_signs, n_rotations=i_pc_rotations, seed=seed)
+        metrics["i_pc_spread"], metrics["i_pc_unresolved"] = spread, float(unresolved)
+        if spread > I_PC_UNSTABLE:
             tags["i_pc_unstable"] = "true"
+    else:
+        log_ipc = log_i_pc(X, signs=i_pc_signs)
+    metrics.update(i_pc=float(np.exp(log_ipc)), log_i_pc=log_ipc)
     if exact:
         metrics["i_cos_exact"] = i_cos_exact(X)
     if n_bootstrap:

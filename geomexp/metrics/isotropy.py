@@ -78,8 +78,12 @@ def i_cos_se(X, n_pairs: int = 1000, seed: int | None = 0) -> float:
 
     After centring or an enhancement I_Cos is ~0 by construction, and a value such as 0.0012 is below
     this error: only ``i_cos ± 2 se`` is meaningful then (the console and the report show it so)."""
-    c = pair_cosines(X, n_pairs, seed)
-    return float(c.std(ddof=1) / np.sqrt(c.size)) if c.size > 1 else float("nan")
+    return standard_error(pair_cosines(X, n_pairs, seed))
+
+
+def standard_error(values: np.ndarray) -> float:
+    """Standard error of the mean of ``values`` (n,): sd (ddof 1) / sqrt(n); NaN for fewer than 2."""
+    return float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else float("nan")
 
 
 def i_cos_exact(X) -> float:
@@ -180,6 +184,34 @@ def unresolved_eigenspaces(values: np.ndarray, gap_tol: float, floor: float = 0.
     return runs
 
 
+def log_i_pc_with_spread(
+    X, signs: str = "both", n_rotations: int = 8, seed: int | None = 0, gap_tol: float | None = None
+) -> tuple[float, float, int]:
+    """``(log_i_pc(X, signs), spread, n_unresolved)`` from ONE eigendecomposition of ``X^T X``; see
+    ``i_pc_spread`` for the spread and the count. The first value is bit-identical to ``log_i_pc``."""
+    W = _checked_rows(X, signs)
+    n_rotations = check_positive_int(n_rotations, "n_rotations")
+    tol = float(np.sqrt(2.0 / W.shape[0])) if gap_tol is None else float(gap_tol)
+    S = exactly_rescaled(W)
+    values, vecs = np.linalg.eigh(S.T @ S)
+    values, vecs = values[::-1], vecs[:, ::-1]
+    Zt = np.ascontiguousarray(vecs.T) @ W.T  # as log_i_pc computes it (principal_directions)
+    log_ipc = _log_i_pc_of(Zt, signs)
+    floor = 10.0 * len(values) * float(np.finfo(np.float64).eps) * max(float(values[0]), 0.0)
+    runs = unresolved_eigenspaces(values, tol, floor)
+    if not runs:
+        return log_ipc, 0.0, 0
+    logs = [log_ipc]
+    rng = np.random.default_rng(seed)
+    for _ in range(n_rotations):
+        Z = Zt.copy()
+        for a, b in runs:
+            q, r = np.linalg.qr(rng.standard_normal((b - a, b - a)))
+            Z[a:b] = (q * np.sign(np.diag(r))).T @ Zt[a:b]  # a Haar-random rotation of the eigenspace
+        logs.append(_log_i_pc_of(Z, signs))
+    return log_ipc, float(max(logs) - min(logs)), int(sum(b - a for a, b in runs))
+
+
 def i_pc_spread(X, signs: str = "both", n_rotations: int = 8, seed: int | None = 0, gap_tol: float | None = None):
     """How well defined I_PC of ``X`` (N, d) is: the range (max - min) of log I_PC over the eigenvectors
     as returned and ``n_rotations`` random rotations (seeded) within each unresolved eigenspace of ``X^T X``.
@@ -188,30 +220,13 @@ def i_pc_spread(X, signs: str = "both", n_rotations: int = 8, seed: int | None =
     (default ``sqrt(2 / N)``: the relative standard error of an eigenvalue of an N-row sample
     covariance): the sample cannot tell those directions apart, and neither can a last-bit change of
     the inputs. Eigenvalues below the eigensolver's resolution (``10 d eps lambda_max``) form one null
-    eigenspace (N < d leaves d - N of them). Returns ``(spread, n_unresolved)``: the spread in log I_PC (0 where every eigenvalue is
-    resolved) and how many of the d eigenvalues lie in unresolved eigenspaces. Cost: about
-    ``n_rotations`` times sum(m^2) N flops for eigenspaces of sizes m, plus one I_PC.
+    eigenspace (N < d leaves d - N of them). Returns ``(spread, n_unresolved)``: the spread in log
+    I_PC (0 where every eigenvalue is resolved) and how many of the d eigenvalues lie in unresolved
+    eigenspaces. Cost: about ``n_rotations`` times sum(m^2) N flops for eigenspaces of sizes m, plus
+    one I_PC.
     """
-    W = _checked_rows(X, signs)
-    n_rotations = check_positive_int(n_rotations, "n_rotations")
-    tol = float(np.sqrt(2.0 / W.shape[0])) if gap_tol is None else float(gap_tol)
-    S = exactly_rescaled(W)
-    values, vecs = np.linalg.eigh(S.T @ S)
-    values, vecs = values[::-1], vecs[:, ::-1]
-    floor = 10.0 * len(values) * float(np.finfo(np.float64).eps) * max(float(values[0]), 0.0)
-    runs = unresolved_eigenspaces(values, tol, floor)
-    if not runs:
-        return 0.0, 0
-    Zt = np.ascontiguousarray(vecs.T) @ W.T
-    logs = [_log_i_pc_of(Zt, signs)]
-    rng = np.random.default_rng(seed)
-    for _ in range(n_rotations):
-        Z = Zt.copy()
-        for a, b in runs:
-            q, r = np.linalg.qr(rng.standard_normal((b - a, b - a)))
-            Z[a:b] = (q * np.sign(np.diag(r))).T @ Zt[a:b]  # a Haar-random rotation of the eigenspace
-        logs.append(_log_i_pc_of(Z, signs))
-    return float(max(logs) - min(logs)), int(sum(b - a for a, b in runs))
+    _, spread, unresolved = log_i_pc_with_spread(X, signs, n_rotations, seed, gap_tol)
+    return spread, unresolved
 
 
 def i_pc(X, signs: str = "both") -> float:
