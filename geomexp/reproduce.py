@@ -206,10 +206,10 @@ def reproduce(
 
     ``fresh`` ignores the representation cache (a temporary one is used), so the
     encoding itself is redone and checked. A tracking store that others can write to must not
-    run code or read secrets here: the stored config may name ``_target_``s only in geomexp or
-    in the modules of ``trust`` (else ``UntrustedTargetError``, before anything is imported),
-    and may hold no interpolation (a saved config is resolved; ``${oc.env:...}`` would read the
-    environment).
+    run code or read secrets here: the stored config may name only registered geomexp components or
+    objects defined in the modules of ``trust`` (else ``UntrustedTargetError``, before anything is
+    imported), may hold no interpolation (a saved config is resolved; ``${oc.env:...}`` would read the
+    environment), and its machine-local settings are replaced by this machine's (``MACHINE_KEYS``).
     """
     from geomexp.config.spec import RunSpec
     from geomexp.experiment import RunContext, run
