@@ -249,6 +249,9 @@ def test_gpt2_run_through_the_hub_logs_decoder_revision_and_commit(fake_hub, hub
     assert tags["model.architecture"] == "decoder" and tags["num_layers"] == "2"
     history = MlflowClient(store_uri).get_metric_history(run.info.run_id, "i_cos")
     assert sorted(h.step for h in history) == [0, 1, 2]
+    # issue 24 item 4: the hub client's request log (15 of 19 printed lines) stays out of the console
+    assert "HTTP Request" not in proc.stdout + proc.stderr
+    assert run.data.params["data.max_length"] == "128"  # the tiny GPT-2's n_positions, not the config's 512
 
 
 @pytest.mark.slow

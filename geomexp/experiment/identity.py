@@ -180,10 +180,11 @@ def subject(spec: RunSpec) -> str:
     return ", ".join(parts)
 
 
-def run_params(spec: RunSpec, commit: str | None = None) -> dict[str, str]:
+def run_params(spec: RunSpec, commit: str | None = None, model_max_length: int | None = None) -> dict[str, str]:
     """The params logged with a run: the values that change results (at most ``MAX_PARAMS``);
     ``commit``: the hub commit the model's revision resolved to (a param, so the report tells runs at
-    two commits apart)."""
+    two commits apart); ``model_max_length``: the longest input the model takes, so ``data.max_length``
+    says the limit that applied (a 128-position model cuts at 128 whatever the config asks)."""
     s = spec.sample
     p: dict[str, object] = {"model": model_label(spec)}
     if spec.encoder.source == "hf" and not spec.encoder.path:
@@ -204,7 +205,7 @@ def run_params(spec: RunSpec, commit: str | None = None) -> dict[str, str]:
         p["data.token_sampling"] = s.token_sampling
     p["data.allow_fewer"] = s.allow_fewer
     p["data.add_special_tokens"] = s.add_special_tokens
-    p["data.max_length"] = s.max_length
+    p["data.max_length"] = min(s.max_length, model_max_length) if model_max_length else s.max_length
     if spec.seeds:
         p["seeds"] = ",".join(map(str, spec.seeds))
     else:

@@ -119,7 +119,13 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
         tags=tags,
         experiment_description=experiment_description(spec, context),
     ) as logger:
-        logger.log_params(ident.run_params(spec, commit=info.identity.get("commit") if info else None))
+        logger.log_params(
+            ident.run_params(
+                spec,
+                commit=info.identity.get("commit") if info else None,
+                model_max_length=info.max_length if info else None,
+            )
+        )
         logger.log_dict(redact_config(spec.resolved), CONFIG_ARTIFACT)  # no credentials in artifacts
         logger.log_dict({i.name: i.to_dict() for i in spec.infos}, META_ARTIFACT)
         if context.output_dir:
