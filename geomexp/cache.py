@@ -142,6 +142,8 @@ def load_sample(cache_dir: str | Path, key: str, *, verify: bool = True) -> Toke
             fields = {name: meta[name] for name in _META_FIELDS}
             if "layers" in meta:  # an entry of some layers only (layer.extract=selected)
                 fields["layers"] = tuple(int(i) for i in meta["layers"])
+            if "truncation" in meta:  # entries written before it was recorded lack it
+                fields["truncation"] = np.asarray(meta["truncation"], dtype=np.int64)
     except (CorruptCacheEntry, OSError, ValueError, KeyError) as err:
         warnings.warn(f"discarding damaged cache entry and recomputing it: {err}", stacklevel=2)
         discard_entry(folder)
@@ -197,6 +199,8 @@ def save_sample(cache_dir: str | Path, key: str, sample: TokenSample, descriptio
         meta = {name: getattr(sample, name) for name in _META_FIELDS}
         if sample.layers is not None:
             meta["layers"] = np.asarray(sample.layers, dtype=np.int64)
+        if sample.truncation is not None:
+            meta["truncation"] = np.asarray(sample.truncation, dtype=np.int64)
         np.savez(tmp / "meta.npz", **meta)
         files = {
             n: {"size": (tmp / n).stat().st_size, "sha256": file_digest(tmp / n)} for n in ("hidden.npy", "meta.npz")

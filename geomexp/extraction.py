@@ -59,6 +59,9 @@ class TokenSample:
     word_ids: np.ndarray
     char_spans: np.ndarray
     layers: tuple[int, ...] | None = None
+    #: (3,) ``[sentences, sentences cut at the length limit, content tokens dropped]`` of the corpus the
+    #: sample was drawn from (None for a cache entry written before it was recorded)
+    truncation: np.ndarray | None = None
 
     @property
     def num_layers(self) -> int:
@@ -145,20 +148,37 @@ def count_content_tokens(
 
     Keeps nothing else, so counting a corpus costs O(S) memory, not O(tokens).
     """
-    counts = np.zeros(len(sentences), dtype=np.int64)
-    batches = _tokenized_batches(
-        tokenizer,
-        sentences,
-        add_special_tokens=add_special_tokens,
-        max_length=max_length,
-        batch_size=batch_size,
-        return_attention_mask=False,
-        return_token_type_ids=False,
-    )
-    for start, enc in batches:
+    return count_content_tokens_untruncated(
+        tokenizer, sentences, add_special_tokens=add_special_tokens, max_length=max_length, batch_size=batch_size
+    )[0]
+
+
+def count_content_tokens_untruncated(
+    tokenizer, sentences, *, add_special_tokens: bool = True, max_length: int = 512, batch_size: int = 1024
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(kept, full)``: (S,) content tokens of each sentence after truncation to ``max_length`` (as
+    ``tokenize_corpus`` keeps them) and before it, from ONE untruncated tokenization.
+
+    A single sequence is cut from its end, special tokens kept: a sentence of ``c`` content and ``s``
+    special tokens keeps ``min(c, max_length - s)`` (what the tokenizer's ``truncation=True`` does).
+    """
+    kept = np.zeros(len(sentences), dtype=np.int64)
+    full = np.zeros(len(sentences), dtype=np.int64)
+    for start in range(0, len(sentences), batch_size):
+        enc = tokenizer(
+            list(sentences[start : start + batch_size]),
+            add_special_tokens=add_special_tokens,
+            truncation=False,
+            return_special_tokens_mask=True,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            verbose=False,  # no "sequence longer than the model's maximum" warning: counted instead
+        )
         for i, mask in enumerate(enc["special_tokens_mask"]):
-            counts[start + i] = len(mask) - sum(mask)
-    return counts
+            special = int(sum(mask))
+            full[start + i] = len(mask) - special
+            kept[start + i] = max(0, min(full[start + i], max_length - special))
+    return kept, full
 
 
 #: On CPU a batch also holds at most this many tokens (padding included). Fixed sentence counts
@@ -331,7 +351,9 @@ def extract_tokens(
     adds (Llama's BOS; GPT-2 and Qwen2 add nothing) is flagged by its ``special_tokens_mask`` and
     dropped, and the first content token is then a row like any other.
     """
-    counts = count_content_tokens(tokenizer, sentences, add_special_tokens=add_special_tokens, max_length=max_length)
+    counts, full = count_content_tokens_untruncated(
+        tokenizer, sentences, add_special_tokens=add_special_tokens, max_length=max_length
+    )
     if n_sentences is not None:
         plan = plan_sentence_sample(counts, n_sentences, seed=seed, allow_fewer=allow_fewer, what=what)
     else:
@@ -357,4 +379,11 @@ def extract_tokens(
         stop_early=stop_early,
     )
     sample.sentence_ids = chosen.astype(np.int64)[sample.sentence_ids]
+    sample.truncation = truncation_counts(counts, full)
     return sample
+
+
+def truncation_counts(kept: np.ndarray, full: np.ndarray) -> np.ndarray:
+    """(3,) int64 ``[sentences, sentences cut, content tokens dropped]`` of a corpus tokenized at a
+    length limit (``count_content_tokens_untruncated``)."""
+    return np.array([kept.size, int(np.sum(full > kept)), int(np.sum(full - kept))], dtype=np.int64)

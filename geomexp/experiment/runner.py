@@ -221,6 +221,7 @@ def measure(spec: RunSpec, logger: RunLogger, info=None) -> RunResult:
                 "n_sentences": int(np.unique(sample.sentence_ids).size),
             }
         )
+        log_truncation(logger, sample, min(spec.sample.max_length, info.max_length), spec.lang.code)
     # an analysis comparing the run's model with another one: both encode the same sentences, once a run
     pairs = {
         a.name: prepare_model_pair(spec, reps, sample, a.params) for a in spec.analyses if "model_pair" in a.inputs
@@ -406,6 +407,25 @@ def log_layer_curves(logger: RunLogger, result: RunResult, spec: RunSpec, title:
         if panels:
             fig = analysis_curves(result.layers, panels, title=f"{info.title} — {title}")
             logger.log_figure(fig, f"figures/by_layer/{info.name}.png")
+
+
+def log_truncation(logger: RunLogger, sample, max_length: int, what: str) -> None:
+    """Tag how many of the corpus's sentences were cut at ``max_length`` tokens and how many content tokens
+    that dropped (``data.sentences_cut``, ``data.tokens_dropped``), with a warning when any were."""
+    if sample.truncation is None:
+        return  # a cache entry written before truncation was recorded
+    total, cut, dropped = (int(v) for v in sample.truncation)
+    logger.set_tags({"data.sentences_cut": cut, "data.tokens_dropped": dropped})
+    if cut:
+        log.warning(
+            "%d of the %d sentences of the %s corpus are longer than max_length=%d tokens: cut, %d content "
+            "token(s) dropped (they cannot be sampled)",
+            cut,
+            total,
+            what,
+            max_length,
+            dropped,
+        )
 
 
 def log_enhancer(logger: RunLogger, enhancer, layer: int) -> None:
