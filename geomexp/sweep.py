@@ -59,6 +59,18 @@ def failure_summary(failures: list[dict], n_jobs: int | None = None) -> str:
     return "\n".join(lines)
 
 
+#: tries to create a sweep's parent run, and the pause before the n-th retry (n x this many seconds)
+PARENT_TRIES = 3
+PARENT_RETRY_S = 5.0
+
+
+def stop_sweep(message: str) -> None:
+    """End the sweep before any job starts, with one line. Hydra turns an exception raised in a callback
+    into a warning and launches the jobs anyway (issue 26: they ran un-nested), so this exits."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 class SweepParentCallback(Callback):
     """Hydra callback for ``-m`` sweeps (configured in ``conf/hydra/default.yaml``).
 
@@ -84,17 +96,33 @@ class SweepParentCallback(Callback):
             stale.unlink()
         if not config.tracking.enabled:
             return
+        from geomexp.errors import GeomexpError
         from geomexp.tracking import check_store_reachable
 
         self.uri = str(config.tracking.uri)
-        check_store_reachable(self.uri)
+        try:
+            check_store_reachable(self.uri)
+        except GeomexpError as err:
+            stop_sweep(f"{err}; no job was started")
         overrides = list(OmegaConf.to_container(config.hydra.overrides.task, resolve=True))
         tags = {
             "sweep_dir": sweep_dir,
             "overrides": redact_uri(" ".join(overrides)),
             **git_state(project_root()),
         }
-        self.run_id = start_parent_run(self.uri, str(config.tracking.experiment), f"sweep-{sweep_dir.name}", tags)
+        name = f"sweep-{sweep_dir.name}"
+        for attempt in range(1, PARENT_TRIES + 1):  # a store lock held by another sweep, a slow server
+            try:
+                self.run_id = start_parent_run(self.uri, str(config.tracking.experiment), name, tags)
+                break
+            except Exception as err:  # noqa: BLE001 - whatever the store raised: retried, then one line
+                if attempt == PARENT_TRIES:
+                    stop_sweep(
+                        f"could not create the sweep's parent run in {redact_uri(self.uri)} after {attempt} tries "
+                        f"({type(err).__name__}: {err}); no job was started (un-nested jobs would be lost in the store)"
+                    )
+                log.warning("creating the sweep's parent run failed (%s); retrying (%d/%d)", err, attempt, PARENT_TRIES)
+                time.sleep(PARENT_RETRY_S * attempt)
         os.environ[PARENT_RUN_ENV] = self.run_id
         (sweep_dir / PARENT_RUN_FILE).write_text(self.run_id + "\n")
         atexit.register(self._close_if_stopped)

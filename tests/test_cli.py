@@ -194,3 +194,14 @@ def test_enhancement_sweep_gives_every_run_the_same_raw_keys(tmp_path, store_uri
     assert all(len(c.data.params) <= 25 for c in children)
     names = [c.info.run_name for c in children]
     assert len(set(names)) == len(names)
+
+
+def test_a_sweep_whose_store_cannot_be_created_stops_before_any_job_in_one_line(tmp_path, data_root):
+    """Issue 26: Hydra turned the parent-run callback's error into a warning and launched every job, each
+    failing the same way (or, with a lock timeout, running un-nested). Now: one line, exit 2, no job."""
+    (tmp_path / "afile").write_text("")
+    store = f"sqlite:///{tmp_path / 'afile' / 'mlflow.db'}"
+    proc = run_py(["-m", "model=minilm", "lang=en,sw", *FAST], tmp_path, store, data_root)
+    lines = [line for line in proc.stderr.splitlines() if line.strip() and "INFO" not in line]
+    assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: tracking.uri="), proc.stderr
+    assert "no job was started" in lines[0] and "Launching" not in proc.stdout + proc.stderr
