@@ -210,3 +210,22 @@ def test_a_model_folder_that_needs_its_own_code_is_refused_in_one_line_without_r
     with pytest.raises(ModelUnavailableError, match=r"needs its own Python code .* never runs"):
         load_encoder(EncoderSpec(name="evil", source="hf", path=str(folder)))
     assert not marker.exists()
+
+
+def test_a_model_folder_whose_weights_miss_layers_of_its_config_is_refused(tmp_path, tiny_bert_dir):
+    """Issue 26: a config of 12 layers over 6 layers of weights ran to FINISHED on random layers 6-11."""
+    import shutil
+
+    from geomexp.encoders import EncoderSpec, load_encoder
+    from geomexp.errors import ModelUnavailableError
+
+    folder = tmp_path / "deeper"
+    shutil.copytree(tiny_bert_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["num_hidden_layers"] += 2
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(
+        ModelUnavailableError, match=r"checkpoint lacks \d+ weight\(s\) its config needs .*encoder.layer"
+    ):
+        load_encoder(EncoderSpec(name="deeper", source="hf", path=str(folder)))
+    load_encoder(EncoderSpec(name="tiny", source="hf", path=str(tiny_bert_dir)))  # the matching folder loads

