@@ -100,7 +100,8 @@ class TokenSample:
 def _tokenized_batches(tokenizer, sentences, *, add_special_tokens: bool, max_length: int, batch_size: int, **extra):
     """Yield (start index, BatchEncoding) over ``sentences`` in batches, truncated to ``max_length``.
 
-    Both the counting pass and the full tokenization go through here, so they agree token for token.
+    The counting pass (``count_content_tokens_untruncated``) tokenizes without truncation and derives
+    what truncation keeps; a test holds the two equal token for token (WordPiece, SentencePiece).
     """
     for start in range(0, len(sentences), batch_size):
         yield (
