@@ -75,14 +75,20 @@ def compared(info: MetricInfo | None, same_inputs: bool) -> bool:
     return same_inputs or info is None or not info.discrete
 
 
+def companion_key(key: str, metric: str) -> str:
+    """The key of ``metric`` in the same space as ``key``: ``("i_pc/whiten", "i_pc_spread")`` ->
+    ``"i_pc_spread/whiten"`` (a metric's ``spread_key`` or ``se_key``; the space suffix stays last)."""
+    _, sep, rest = key.partition("/")
+    return metric + sep + rest
+
+
 def within_noise(info: MetricInfo | None, key: str, values: dict) -> float | None:
     """The standard error of ``values[key]`` (the metric's ``se_key`` in the same space, e.g.
     ``i_cos_se/cluster`` for ``i_cos/cluster``) when the value lies within 2 standard errors of 0 —
     below its own sampling noise, so it is shown as ``value ± se`` — else None."""
     if info is None or not info.se_key or key not in values:
         return None
-    base, sep, rest = key.partition("/")
-    se = values.get(info.se_key + sep + rest)
+    se = values.get(companion_key(key, info.se_key))
     if se is None or not math.isfinite(se) or se <= 0:
         return None
     return float(se) if abs(values[key]) < 2 * se else None

@@ -54,7 +54,7 @@ def compare(original: dict, again: dict, rtol: float, infos=()) -> tuple[list[tu
     count exactly; a value that is not well defined (its spread above 0.01, e.g. whitened I_PC, which
     moves with the BLAS thread count) is not compared. Metrics no analysis declares: ``rtol`` alone.
     """
-    from geomexp.compare import agree
+    from geomexp.compare import agree, companion_key
 
     def info_of(name):
         return next((m for m in (i.metric(name) for i in infos) if m is not None), None)
@@ -66,8 +66,7 @@ def compare(original: dict, again: dict, rtol: float, infos=()) -> tuple[list[tu
         info = info_of(name)
         spread = 0.0
         if info is not None and info.spread_key:
-            suffix = name.partition("/")[1] + name.partition("/")[2]
-            skey = (info.spread_key + suffix, step)
+            skey = (companion_key(name, info.spread_key), step)
             spread = max(original.get(skey, 0.0), again.get(skey, 0.0))
         same = (
             a is not None
@@ -152,9 +151,9 @@ ENVIRONMENT_TAGS = (
 
 def check_data_checksums(tags: dict, spec) -> None:
     """``GeomexpError`` naming the first data file whose checksum now differs from the one ``tags`` logged."""
-    from geomexp.experiment.identity import provenance
+    from geomexp.experiment.identity import checksum_tags, provenance
 
-    now = {k.replace("provenance.data.", "data.checksum."): v for k, v in provenance(spec).items() if ".data." in k}
+    now = checksum_tags(provenance(spec))
     for key, logged in sorted(tags.items()):
         if key.startswith("data.checksum.") and key in now and str(now[key]) != logged:
             what = spec.data.text_file if key.endswith("text_sha256") else key.removeprefix("data.checksum.")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from geomexp.compare import CROSS_MACHINE_RTOL, agree, compared
+from geomexp.compare import CROSS_MACHINE_RTOL, agree, companion_key, compared
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 sys.path.insert(0, str(GOLDEN))
@@ -67,8 +67,7 @@ def spread_of(key: str, info, *tables) -> float:
     if info is None or not info.spread_key:
         return 0.0
     name, _, layer = key.rpartition("@")
-    suffix = name.partition("/")[1] + name.partition("/")[2]
-    skey = f"{info.spread_key}{suffix}@{layer}"
+    skey = f"{companion_key(name, info.spread_key)}@{layer}"
     return max((t.get(skey, 0.0) for t in tables), default=0.0)
 
 

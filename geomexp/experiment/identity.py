@@ -128,6 +128,13 @@ def provenance(spec: RunSpec, model_identity: dict | None = None) -> dict[str, o
     return out
 
 
+def checksum_tags(provenance_items: dict | None) -> dict[str, object]:
+    """The data checksums of ``provenance(...)`` as the run's tags: ``{"data.checksum.<file>": digest}``
+    (what reproduce compares with the files it reads)."""
+    prefix = "provenance.data."
+    return {"data.checksum." + k[len(prefix) :]: v for k, v in (provenance_items or {}).items() if k.startswith(prefix)}
+
+
 def identity_tags(spec: RunSpec, provenance_items: dict | None = None) -> dict[str, str]:
     """The run's identity tags, from one pass over its identity items and ``provenance_items``
     (``provenance(spec, ...)``; None: the config alone):

@@ -168,7 +168,7 @@ def run_tags(spec: RunSpec, context: RunContext, provenance: dict | None = None)
         "geomexp.kind": "measurement",
         **ident.identity_tags(spec, provenance),
         "geomexp.method_version": str(ident.METHOD_VERSION),
-        **{k.replace("provenance.data.", "data.checksum."): v for k, v in (provenance or {}).items() if ".data." in k},
+        **ident.checksum_tags(provenance),
         "geomexp.model": ident.model_label(spec),
         "geomexp.subject": ident.subject(spec),
         "geomexp.layer": layer_label(spec.layer, spec.layer_every),

@@ -63,12 +63,12 @@ class Entry:
     def unstable(self, info) -> bool:
         """Whether this value is not well defined: its metric declares a ``spread_key`` (I_PC: ``i_pc_spread``)
         and that spread, in the same space and layer, exceeds ``geomexp.compare.NOT_WELL_DEFINED``."""
-        from geomexp.compare import NOT_WELL_DEFINED
+        from geomexp.compare import NOT_WELL_DEFINED, companion_key
 
         mi = info.metric(self.base)
         if mi is None or not mi.spread_key:
             return False
-        spread = self.m.values.get(mi.spread_key + split_key(self.key)[1])
+        spread = self.m.values.get(companion_key(self.key, mi.spread_key))
         return spread is not None and spread > NOT_WELL_DEFINED
 
     def noise(self, info) -> float | None:
