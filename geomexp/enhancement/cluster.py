@@ -319,10 +319,7 @@ class ClusterEnhancer(Enhancer):
 
     def _count_collapsed(self, X: np.ndarray) -> int:
         """Fit rows (N, d) whose enhanced norm is below ``COLLAPSE_FLOOR`` times their input norm."""
-        out = np.empty_like(X)
-        for c, V in enumerate(self.components_):
-            rows = self.labels_ == c
-            out[rows] = remove_directions(X[rows] - self.means_[c], V)
+        out = self._enhance(X, self.labels_)
         return int(np.sum(np.linalg.norm(out, axis=1) < COLLAPSE_FLOOR * np.linalg.norm(X, axis=1)))
 
     def _apply_policy(
@@ -388,7 +385,11 @@ class ClusterEnhancer(Enhancer):
         return labels
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
-        labels = self._assign(X)
+        return self._enhance(X, self._assign(X))
+
+    def _enhance(self, X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Rows of ``X`` (M, d) minus their cluster's mean and its directions, ``labels`` (M,) giving the
+        cluster (index into ``centroids_``) of each row."""
         order = np.argsort(labels, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=self.n_clusters_))])
         out = np.empty_like(X)
