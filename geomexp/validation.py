@@ -67,6 +67,12 @@ def magnitude(W: np.ndarray) -> float:
     return float(np.abs(W).max()) if W.size else 0.0
 
 
+def binary_exponent(W: np.ndarray) -> int:
+    """The ``e`` with ``max|W| * 2**-e`` in [0.5, 1) (0 for an empty or all-zero array)."""
+    m = magnitude(W)
+    return int(np.frexp(m)[1]) if m else 0
+
+
 def exactly_rescaled(W: np.ndarray) -> np.ndarray:
     """``W`` itself if its magnitude is within ``SAFE_MAGNITUDE`` (or zero); else ``W`` times the power of
     two that brings its largest |x| into [0.5, 1): exact (only exponents change), so results that do
@@ -75,7 +81,7 @@ def exactly_rescaled(W: np.ndarray) -> np.ndarray:
     m = magnitude(W)
     if m == 0 or SAFE_MAGNITUDE[0] <= m <= SAFE_MAGNITUDE[1]:
         return W
-    return np.ldexp(W, -int(np.frexp(m)[1]))
+    return np.ldexp(W, -binary_exponent(W))
 
 
 def check_magnitude(W: np.ndarray, who: str, low: float = SAFE_MAGNITUDE[0], high: float = SAFE_MAGNITUDE[1]) -> None:

@@ -170,3 +170,128 @@ def test_cluster_enhancer_on_huge_values_is_a_clear_error_not_an_abort():
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-500:]
     assert "ClusterEnhancer (faiss works in float32): X's largest |value| is" in proc.stdout
+
+
+# --------------------------------------------------------------------------- every public function (issue 26, item 6)
+
+from geomexp import metrics  # noqa: E402
+from geomexp.metrics.massive import massive_activations  # noqa: E402
+from geomexp.metrics.similarity import paired_similarity  # noqa: E402
+
+_R = np.random.default_rng(1)
+BASE = _R.standard_normal((60, 6)) + np.array([3.0, 0, 0, 0, 0, 0])
+OTHER = BASE @ _R.standard_normal((6, 6)) + 0.1 * _R.standard_normal((60, 6))
+GOLD = _R.standard_normal(60)
+
+
+def _labels(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(word_ids, sentence_ids) for n rows: 3 words, sentences of 3 rows."""
+    return np.arange(n) % 3, np.arange(n) // 3
+
+
+def _k(X) -> int:
+    return min(5, np.shape(X)[0] - 1)
+
+
+#: every public function, called on one matrix X (N, d); ``view(result, s)`` maps a result on ``X * s`` to
+#: what must equal the result on ``X`` (None: the function is not scale-free, only finiteness is checked)
+INVARIANT = staticmethod(lambda r, s: r)
+PUBLIC = {
+    "i_cos": (lambda X: i_cos(X, n_pairs=200, seed=0), INVARIANT),
+    "i_cos_exact": (i_cos_exact, INVARIANT),
+    "i_pc": (i_pc, None),
+    "log_i_pc": (metrics.log_i_pc, None),
+    "sample_pairs": (lambda X: metrics.sample_pairs(np.shape(X)[0], 10, seed=0), INVARIANT),
+    "cosine_contributions": (lambda X: cosine_contributions(X, n_pairs=200, seed=0), INVARIANT),
+    "top_dimensions": (lambda X: metrics.top_dimensions(cosine_contributions(X, exact=True), k=2), INVARIANT),
+    "isoscore": (isoscore, INVARIANT),
+    "outlier_dimensions": (outlier_dimensions, lambda r, s: (r.indices, r.z_scores(), r.threshold / s)),
+    "layernorm_outlier_dimensions": (lambda X: metrics.layernorm_outlier_dimensions(X, min_layers=0), INVARIANT),
+    "top_principal_subspace": (lambda X: metrics.top_principal_subspace(X, 1), INVARIANT),
+    "principal_angles": (lambda X: metrics.principal_angles(X[:, :1], BASE[:, 1:2]), INVARIANT),
+    "subspace_overlap": (lambda X: metrics.subspace_overlap(X[:, :1], BASE[:, 1:2]), INVARIANT),
+    "contextuality": (lambda X: metrics.contextuality(X, *_labels(X.shape[0]), min_occurrences=2).summary(), INVARIANT),
+    "knn_distances": (lambda X: metrics.knn_distances(X, _k(X)), lambda r, s: r / s),
+    "twonn": (metrics.twonn, INVARIANT),
+    "mle_dimension": (lambda X: metrics.mle_dimension(X, k=_k(X)), INVARIANT),
+    "effective_rank": (metrics.effective_rank, INVARIANT),
+    "participation_ratio": (metrics.participation_ratio, INVARIANT),
+    "linear_cka": (lambda X: metrics.linear_cka(X, OTHER[: len(X), : X.shape[1]], debiased=len(X) >= 4), INVARIANT),
+    "procrustes_distance": (lambda X: metrics.procrustes_distance(X, OTHER[: len(X), : X.shape[1]]), INVARIANT),
+    "similarity_matrices": (lambda X: metrics.similarity_matrices([X, OTHER[: len(X)]]), INVARIANT),
+    "similarities_to": (lambda X: metrics.similarities_to(X, [OTHER[: len(X)]]), INVARIANT),
+    "paired_similarity": (lambda X: paired_similarity(X, OTHER[: len(X)], n_permutations=2), INVARIANT),
+    "pearson": (lambda X: metrics.pearson(X[:, 0], GOLD[: len(X)]), INVARIANT),
+    "spearman": (lambda X: metrics.spearman(X[:, 0], GOLD[: len(X)]), INVARIANT),
+    "massive_activations": (
+        massive_activations,
+        lambda r, s: (r.top_rows, r.top_dims, r.top_values / s, r.top_ratios, r.median_abs / s),
+    ),
+}
+#: the documented non-finite answers: a correlation with a constant side is NaN (STS reports it as such);
+#: a median magnitude of 0 (but not an all-zero X, which is refused) gives |x| / median = inf
+CONSTANT_IS_NAN = {"pearson", "spearman"}
+DOCUMENTED_NON_FINITE = CONSTANT_IS_NAN | {"massive_activations"}
+
+
+def _numbers(result) -> np.ndarray:
+    """Every number in a result (float, array, tuple, list, dict, dataclass) as one flat float64 array."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(result):
+        result = [v for v in vars(result).values() if not isinstance(v, str)]
+    if isinstance(result, dict):
+        result = list(result.values())
+    if isinstance(result, (list, tuple)):
+        parts = [_numbers(r) for r in result]
+        return np.concatenate(parts) if parts else np.zeros(0)
+    return np.atleast_1d(np.asarray(result, dtype=np.float64)).ravel()
+
+
+def test_the_hostile_input_table_covers_every_public_function():
+    public = {n for n in metrics.__all__ if callable(getattr(metrics, n)) and n[0].islower() and n != "as_embeddings"}
+    assert public | {"massive_activations", "paired_similarity"} == set(PUBLIC)
+
+
+@pytest.mark.parametrize("scale", [1e30, 1e200, 1e-30, 1e-200])
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_every_public_function_at_extreme_magnitudes(name, scale):
+    """Scale-free functions give the unscaled answer at 1e+-30 (float32 FAISS) and 1e+-200 (float64
+    squares); TwoNN/MLE were NaN at 1e30, knn distances zeros at 1e-200, CKA NaN and the spectra
+    LinAlgError at 1e200, and "repeated rows"/"zero variance" refusals at 1e-200. The others stay finite."""
+    fn, view = PUBLIC[name]
+    with np.errstate(over="raise", divide="raise", invalid="raise"):  # an overflow or 0/0 inside fails
+        result = fn(BASE * scale)
+    got = _numbers(result if view is None else view(result, scale))
+    assert np.isfinite(got).all()
+    if view is not None:
+        want = _numbers(view(fn(BASE), 1.0))
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_every_public_function_on_all_zeros_answers_or_refuses_clearly(name):
+    fn, _ = PUBLIC[name]
+    try:
+        result = fn(np.zeros_like(BASE))
+    except InvalidEmbeddingsError as err:
+        assert len(str(err)) > 20 and "\n" not in str(err)
+        return
+    numbers = _numbers(result)
+    assert np.isfinite(numbers).all() or name in CONSTANT_IS_NAN  # massive_activations: inf ratios before
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+@settings(SETTINGS, max_examples=60)
+@given(X=matrices(min_rows=2, max_rows=24, max_cols=5))
+def test_every_public_function_on_random_matrices_answers_or_refuses_clearly(name, X):
+    """0 aborts, 0 uncaught errors of another kind, 0 silent non-finite answers."""
+    fn, _ = PUBLIC[name]
+    try:
+        with np.errstate(all="ignore"):
+            result = fn(X)
+    except InvalidEmbeddingsError as err:
+        assert str(err)
+        return
+    numbers = _numbers(result)
+    assert np.isfinite(numbers).all() or name in DOCUMENTED_NON_FINITE, (name, numbers)

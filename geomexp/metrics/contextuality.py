@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geomexp.metrics.isotropy import i_cos_exact, unit_rows
-from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_int
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_int, exactly_rescaled
 
 
 @dataclass
@@ -99,6 +99,8 @@ def _top_eigenvalue(A: np.ndarray) -> float:
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
     n, d = A.shape
+    if min(n, d) < 3:  # ARPACK needs k=1 < the operator's size (and is pointless that small)
+        return float(np.linalg.svd(A, compute_uv=False)[0] ** 2)
     if d <= n:
         op = LinearOperator((d, d), matvec=lambda v: A.T @ (A @ v), dtype=np.float64)
     else:
@@ -155,7 +157,7 @@ def contextuality(X, word_ids, sentence_ids, *, min_occurrences: int = 5, seed: 
     and MEV; sentences with at least 2 rows enter intra-sentence similarity. ``seed``: the
     random row sets of the MEV baseline.
     """
-    X = as_embeddings(X, nonzero_rows=True)
+    X = exactly_rescaled(as_embeddings(X, nonzero_rows=True))  # all three are scale-invariant; 1e200 overflows
     n = X.shape[0]
     min_occurrences = check_int(min_occurrences, "min_occurrences", minimum=2, error=InvalidEmbeddingsError)
     word_ids, sentence_ids = np.asarray(word_ids), np.asarray(sentence_ids)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomexp.validation import InvalidEmbeddingsError
+from geomexp.validation import InvalidEmbeddingsError, exactly_rescaled
 
 
 def _paired(pred, gold) -> tuple[np.ndarray, np.ndarray]:
@@ -20,9 +20,12 @@ def _paired(pred, gold) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pearson(pred, gold) -> float:
-    """Pearson correlation of two (n,) arrays; NaN if either is constant."""
-    p, g = _paired(pred, gold)
-    p, g = p - p.mean(), g - g.mean()
+    """Pearson correlation of two (n,) arrays; NaN if either is constant (the correlation is undefined).
+
+    Each array is exactly rescaled (a power of two) before and after centring: the correlation does
+    not depend on either scale, and products of 1e200 overflow and of 1e-200 underflow."""
+    p, g = (exactly_rescaled(v) for v in _paired(pred, gold))
+    p, g = exactly_rescaled(p - p.mean()), exactly_rescaled(g - g.mean())
     denom = np.sqrt((p @ p) * (g @ g))
     return float(p @ g / denom) if denom > 0 else float("nan")
 

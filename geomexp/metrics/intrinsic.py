@@ -20,7 +20,15 @@ from __future__ import annotations
 import numpy as np
 
 from geomexp.linalg import principal_variances
-from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_choice, check_float, check_int
+from geomexp.validation import (
+    InvalidEmbeddingsError,
+    as_embeddings,
+    binary_exponent,
+    check_choice,
+    check_float,
+    check_int,
+    exactly_rescaled,
+)
 
 MLE_AGGREGATES = ("harmonic", "mean")
 TWONN_FITS = ("linear", "mle")
@@ -49,13 +57,17 @@ def knn_distances(X, k: int) -> np.ndarray:
 
     FAISS exact search (``IndexFlatL2``) on the centred rows in float32 gives ``k + 1 + 8``
     candidates per row; their distances are recomputed in float64 (blocks of 256 rows) and
-    re-sorted, and the row itself is dropped. Needs ``1 <= k <= N - 1``.
+    re-sorted, and the row itself is dropped. Needs ``1 <= k <= N - 1``. The search runs on ``X``
+    times the power of two that brings its largest |x| into [0.5, 1) and the distances are scaled
+    back: exact, and float32's squares neither overflow (|x| ~ 1e30) nor underflow (|x| ~ 1e-30).
     """
     import faiss
 
     X = as_embeddings(X)
     n = X.shape[0]
     k = check_int(k, "k (neighbours)", minimum=1, maximum=n - 1, error=InvalidEmbeddingsError)
+    exponent = binary_exponent(X)
+    X = np.ldexp(X, -exponent)
     Xc = X - X.mean(axis=0)
     m = min(n, k + 1 + _KNN_MARGIN)
     index = faiss.IndexFlatL2(Xc.shape[1])
@@ -70,7 +82,7 @@ def knn_distances(X, k: int) -> np.ndarray:
         dist[idx < 0] = np.inf  # FAISS pads with -1 when it finds fewer candidates
         dist.sort(axis=1)
         out[rows] = dist[:, :k]
-    return out
+    return np.ldexp(out, exponent)
 
 
 def twonn(X, *, discard_fraction: float = 0.1, fit: str = "linear", distances: np.ndarray | None = None) -> float:
@@ -137,12 +149,26 @@ def spectrum(X) -> np.ndarray:
     return principal_variances(as_embeddings(X))
 
 
+def _scale_free_spectrum(X) -> np.ndarray:
+    """``spectrum`` of ``X`` exactly rescaled (a power of two): the same shape of spectrum, whose
+    squares neither overflow (|x| ~ 1e200) nor underflow (|x| ~ 1e-200); for ratios of eigenvalues."""
+    return principal_variances(exactly_rescaled(as_embeddings(X)))
+
+
 def _nonzero(lam: np.ndarray) -> np.ndarray:
     """Eigenvalues with rounding noise set to 0: below ``max(lam) * len(lam) * eps`` (``numpy.linalg.matrix_rank``'s
     tolerance), an eigenvalue is not told apart from 0; left in, its square root (~1e-8 of the largest
     singular value) would add to the entropy of the effective rank."""
     lam = np.clip(lam, 0.0, None)
     return np.where(lam > lam.max(initial=0.0) * lam.size * np.finfo(np.float64).eps, lam, 0.0)
+
+
+def _given_variances(variances) -> np.ndarray:
+    """Eigenvalues passed in by the caller, (d,) float64 and finite, exactly rescaled (only ratios matter)."""
+    lam = np.asarray(variances, dtype=np.float64).ravel()
+    if lam.size == 0 or not np.isfinite(lam).all():
+        raise InvalidEmbeddingsError("variances must be a non-empty array of finite eigenvalues")
+    return exactly_rescaled(lam)
 
 
 def effective_rank(X=None, *, variances: np.ndarray | None = None) -> float:
@@ -152,7 +178,7 @@ def effective_rank(X=None, *, variances: np.ndarray | None = None) -> float:
     covariance eigenvalues, if those are given instead of ``X``). In [1, rank]; ``k``
     equal non-zero singular values give exactly ``k``.
     """
-    lam = _nonzero(spectrum(X) if variances is None else np.asarray(variances, dtype=np.float64))
+    lam = _nonzero(_scale_free_spectrum(X) if variances is None else _given_variances(variances))
     s = np.sqrt(lam)
     if s.sum() <= 0:
         raise InvalidEmbeddingsError("effective rank of a matrix whose centred rows are all zero is undefined")
@@ -166,7 +192,7 @@ def participation_ratio(X=None, *, variances: np.ndarray | None = None) -> float
     In [1, rank]; ``k`` equal non-zero eigenvalues give exactly ``k``. ``variances``: the
     eigenvalues, if already computed.
     """
-    lam = _nonzero(spectrum(X) if variances is None else np.asarray(variances, dtype=np.float64))
+    lam = _nonzero(_scale_free_spectrum(X) if variances is None else _given_variances(variances))
     q = (lam**2).sum()
     if q <= 0:
         raise InvalidEmbeddingsError("participation ratio of a matrix whose centred rows are all zero is undefined")

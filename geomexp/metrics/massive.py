@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geomexp.validation import as_embeddings, check_int, check_positive_real
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_int, check_positive_real
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,14 @@ class MassiveResult:
 def massive_activations(X, *, top_k: int = 10, min_ratio: float = 1000.0, min_abs: float = 100.0) -> MassiveResult:
     """The ``top_k`` largest-magnitude entries of ``X`` (N, d) and the massive ones (see the module doc).
 
-    A median magnitude of 0 (more than half the entries exactly 0) gives ratios of ``inf``.
+    A median magnitude of 0 (more than half the entries exactly 0) gives ratios of ``inf`` for the
+    non-zero entries; an all-zero ``X`` is refused (no entry stands out, every ratio would be 0 / 0).
     """
     X = as_embeddings(X)
+    if not X.any():
+        raise InvalidEmbeddingsError(
+            "X is all zeros: no entry stands out, so massive activations (|x| / median |x|) are undefined"
+        )
     top_k = check_int(top_k, "top_k", minimum=1)
     min_ratio = check_positive_real(min_ratio, "min_ratio")
     min_abs = float(min_abs)

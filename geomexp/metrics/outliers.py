@@ -126,7 +126,8 @@ def _as_weight_matrix(ln_weights) -> np.ndarray:
                 f"ln_weights[{li}] has {w.size} weights but ln_weights[0] has {layers[0].size}; "
                 "all layers need the same d"
             )
-    return as_embeddings(np.stack(layers), name="ln_weights", min_rows=1)
+    # exactly rescaled: the per-layer z-scores do not depend on scale, and squares of 1e200 overflow
+    return exactly_rescaled(as_embeddings(np.stack(layers), name="ln_weights", min_rows=1))
 
 
 def layernorm_outlier_dimensions(ln_weights: Sequence, k_sigma: float = 3.0, min_layers: int = 3) -> np.ndarray:

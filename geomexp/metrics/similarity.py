@@ -22,12 +22,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from geomexp.validation import InvalidEmbeddingsError, as_embeddings
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings, exactly_rescaled
 
 
 def _centred(X, name: str) -> np.ndarray:
-    X = as_embeddings(X, name=name)
-    return X - X.mean(axis=0)
+    """The centred rows of ``X`` (N, d) in float64, exactly rescaled by a power of two before and after
+    centring where |x| is beyond 1e+-100: every measure here is invariant to each side's isotropic
+    scale, and the products of 1e200 overflow and of 1e-200 underflow."""
+    X = exactly_rescaled(as_embeddings(X, name=name))
+    return exactly_rescaled(X - X.mean(axis=0))
 
 
 def _same_rows(X: np.ndarray, Y: np.ndarray) -> None:
@@ -120,10 +123,9 @@ def similarity_matrices(
     n = np.asarray(reps[0]).shape[0]
     if debiased and n < 4:
         raise InvalidEmbeddingsError(f"debiased CKA needs at least 4 rows; got {n}")
-    means = [np.asarray(r, dtype=np.float64).mean(axis=0) for r in reps]
 
     def centred(i: int) -> np.ndarray:
-        Xc = as_embeddings(reps[i], name=f"reps[{i}]") - means[i]
+        Xc = _centred(reps[i], f"reps[{i}]")
         if Xc.shape[0] != n:
             raise InvalidEmbeddingsError(
                 f"reps must describe the same items; reps[0] has {n} rows, reps[{i}] {Xc.shape[0]}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from geomexp.linalg import principal_axes
-from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_positive_int
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_positive_int, exactly_rescaled
 
 
 def top_principal_subspace(X, n_components: int) -> np.ndarray:
@@ -21,7 +21,7 @@ def top_principal_subspace(X, n_components: int) -> np.ndarray:
     sign fixed by ``geomexp.linalg.fix_signs`` (deterministic output). With N - 1 < D the
     trailing directions carry no variance and are arbitrary (but still orthonormal).
     """
-    W = as_embeddings(X)
+    W = exactly_rescaled(as_embeddings(X))  # directions do not depend on scale; 1e200's squares overflow
     d = W.shape[1]
     n_components = check_positive_int(n_components, "n_components")
     if n_components > d:
@@ -31,7 +31,7 @@ def top_principal_subspace(X, n_components: int) -> np.ndarray:
 
 def _orthonormal_basis(A, name: str) -> np.ndarray:
     """Orthonormal basis (d, D) of the span of the columns of ``A`` (d, D); they must be independent."""
-    M = as_embeddings(A, name=name, min_rows=1)
+    M = exactly_rescaled(as_embeddings(A, name=name, min_rows=1))  # the span does not depend on scale
     d, D = M.shape
     if d < D:
         raise InvalidEmbeddingsError(
