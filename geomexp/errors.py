@@ -73,3 +73,58 @@ def raise_on_sigterm(retry: float = 2.0) -> None:
 
 class DataError(GeomexpError, ValueError):
     """A data file exists but cannot be read as what it should be (not UTF-8 text, binary)."""
+
+
+#: errno values that describe the machine's state (not a bug in geomexp), with the remedy to show
+_MACHINE_ERRNOS = {
+    "ENOSPC": "free disk space there or write elsewhere (paths.cache_dir=..., tracking.uri=..., hydra.run.dir=...)",
+    "EDQUOT": "free disk space there or write elsewhere (paths.cache_dir=..., tracking.uri=..., hydra.run.dir=...)",
+    "EROFS": "write elsewhere (paths.cache_dir=..., tracking.uri=..., hydra.run.dir=...)",
+    "EACCES": "make it writable or write elsewhere (paths.cache_dir=..., tracking.uri=..., hydra.run.dir=...)",
+}
+#: SQLite's messages for a store that cannot be written (raised through SQLAlchemy and MLflow)
+_SQLITE_MESSAGES = {
+    "database or disk is full": "the tracking store's disk is full; free space or choose another tracking.uri",
+    "attempt to write a readonly database": "the tracking store is read-only; make it writable or choose another tracking.uri",
+    "disk I/O error": "the tracking store's disk failed to write (disk I/O error); check the disk or choose another tracking.uri",
+}
+
+
+def _chain(err: BaseException):
+    """``err`` and the exceptions it was raised from or during (``__cause__``/``__context__``), outermost first."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        yield err
+        err = err.__cause__ or err.__context__
+
+
+def environment_failure(err: BaseException) -> str | None:
+    """One line with the remedy if ``err`` (or an exception in its chain) is the machine's state rather
+    than a bug: out of memory, a full, read-only or forbidden disk, a tracking store SQLite cannot write.
+    None otherwise (a bug keeps its traceback)."""
+    import errno
+
+    for e in _chain(err):
+        if isinstance(e, MemoryError):
+            detail = str(e) or "MemoryError"
+            return (
+                f"out of memory ({detail}); measure fewer tokens (data.n_tokens=...), fewer layers "
+                "(layer=...) or a smaller batch (model.batch_size=...), or free memory"
+            )
+        if isinstance(e, OSError) and e.errno is not None:
+            name = errno.errorcode.get(e.errno)
+            if name in _MACHINE_ERRNOS:
+                where = f": {e.filename}" if e.filename else ""
+                return f"{e.strerror or name}{where}; {_MACHINE_ERRNOS[name]}"
+        text = str(e)
+        for needle, line in _SQLITE_MESSAGES.items():
+            if needle in text:
+                return line
+    return None
+
+
+def one_line(err: BaseException) -> str | None:
+    """What a command prints for ``err`` instead of a traceback: the message of a ``GeomexpError``, or the
+    ``environment_failure`` line; None for anything else (a bug: its traceback is shown)."""
+    return str(err) if isinstance(err, GeomexpError) else environment_failure(err)

@@ -32,7 +32,7 @@ import tempfile
 from pathlib import Path
 
 from geomexp.config import validate
-from geomexp.errors import GeomexpError
+from geomexp.errors import GeomexpError, one_line
 
 log = logging.getLogger("geomexp.reproduce")
 
@@ -293,8 +293,10 @@ def main(argv=None) -> int:
             data_root=args.data_root,
             text_file=args.text_file,
         )
-    except GeomexpError as err:
-        print(f"error: {err}", file=sys.stderr)
+    except Exception as err:
+        if (line := one_line(err)) is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
         return 2
     print(f"reproduced run {args.run_id} as {new_id}")
     print(f"{'metric':<24}{'step':>6}  {'original':>22}  {'reproduced':>22}  equal")

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geomexp.errors import GeomexpError
+from geomexp.errors import GeomexpError, one_line
 from geomexp.tracking.store import redact_uri
 
 REPORT_RUN_NAME = "report"
@@ -305,8 +305,10 @@ def main(argv=None) -> int:
             mlflow_ui=args.mlflow_ui,
             depth=args.depth,
         )
-    except GeomexpError as err:
-        print(f"error: {err}", file=sys.stderr)
+    except Exception as err:
+        if (line := one_line(err)) is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
         return 2
     runs = report.runs
     print(

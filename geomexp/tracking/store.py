@@ -5,6 +5,7 @@ Only ``geomexp.tracking`` imports MLflow (a test checks it).
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from contextlib import nullcontext
@@ -165,7 +166,6 @@ def check_sqlite_writable(uri: str, db: Path) -> None:
     """One-line ``ConfigError`` if the SQLite store ``db`` cannot be created or written (read-only file or
     folder, a folder in its place), checked with a real write lock that is released at once."""
     import sqlite3
-    import tempfile
 
     if not db.is_absolute():
         raise ConfigError(f"tracking.uri={uri!r}: use an absolute SQLite path (sqlite:////abs/path/mlflow.db)")
@@ -173,6 +173,11 @@ def check_sqlite_writable(uri: str, db: Path) -> None:
     if db.exists():
         if not db.is_file():
             raise ConfigError(f"tracking.uri={uri}: {db} is not a database file; {fix}")
+        _check_folder_writable(uri, db.parent, fix)  # SQLite's journal and the store's lock file go there
+        lock = Path(str(db) + ".lock")
+        for path in (db, lock):
+            if path.exists() and not os.access(path, os.W_OK):  # a read-only file, or file system (EROFS)
+                raise ConfigError(f"tracking.uri={uri}: {path} is read-only; {fix}")
         try:
             conn = sqlite3.connect(db.as_uri() + "?mode=rw", uri=True, timeout=10)
             try:
@@ -186,15 +191,22 @@ def check_sqlite_writable(uri: str, db: Path) -> None:
             raise ConfigError(f"tracking.uri={uri}: cannot write the store {db} ({err}); {fix}") from None
         return
     folder = next((p for p in (db.parent, *db.parent.parents) if p.exists()), None)
+    _check_folder_writable(uri, folder, fix, f"cannot create the store {db} in")
+
+
+def _check_folder_writable(
+    uri: str, folder: Path | None, fix: str, what: str = "cannot write in the store's folder"
+) -> None:
+    """One-line ``ConfigError`` unless a file can be created in ``folder`` (created and removed at once)."""
+    import tempfile
+
     try:
         if folder is None or not folder.is_dir():
             raise NotADirectoryError(f"{folder} is not a folder")
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".geomexp-write-check-"):
             pass
     except OSError as err:
-        raise ConfigError(
-            f"tracking.uri={uri}: cannot create the store {db} in {folder} ({err.strerror or err}); {fix}"
-        ) from None
+        raise ConfigError(f"tracking.uri={uri}: {what} {folder} ({err.strerror or err}); {fix}") from None
 
 
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
