@@ -19,7 +19,8 @@ machine-local settings (``MACHINE_KEYS``: the project, cache and output folders,
 download folder and URL) come from THIS machine (``--cache-dir``, ``--data-root``, or
 ``GEOMEXP_CACHE_DIR``/``GEOMEXP_DATA_DIR``), never from the store, and a stored value that differs is
 reported, not used; a language's file and checksum come from this project's ``conf/lang/``; a text
-corpus is read only from ``--text-file`` (its checksum must match the one the run logged).
+corpus is read only from ``--text-file`` (its checksum must match the one the run logged), a model
+folder only from ``--model-path`` (its fingerprint must match the one the run logged).
 """
 
 from __future__ import annotations
@@ -163,6 +164,22 @@ def check_data_checksums(tags: dict, spec) -> None:
             )
 
 
+def check_model_fingerprint(tags: dict, spec) -> None:
+    """``GeomexpError`` if the run logged a model folder's fingerprint and ``spec``'s folder has another one."""
+    logged = tags.get("model.fingerprint")
+    if not logged or not spec.encoder.path:
+        return
+    from geomexp.encoders.loading import folder_fingerprint
+
+    folder = Path(spec.encoder.path)
+    now = folder_fingerprint(folder) if folder.is_dir() else "missing"
+    if now != logged:
+        raise GeomexpError(
+            f"model folder {folder} is not the one the run measured: model.fingerprint was {logged[:12]}, is "
+            f"{now[:12]} here (config.json's bytes and the files' names and sizes); pass the run's own copy"
+        )
+
+
 def environment_differences(original: dict, again: dict) -> list[str]:
     """``"<tag>: <original> -> <reproduced>"`` for each environment tag (``ENVIRONMENT_TAGS``, ``version.*``,
     ``model.dtype``) that differs between two runs' tags."""
@@ -197,11 +214,13 @@ def reproduce(
     cache_dir=None,
     data_root=None,
     text_file=None,
+    model_path=None,
 ):
     """Re-run ``run_id`` from its saved config; return (new run id, comparison rows, all equal).
 
     ``cache_dir``, ``data_root``, ``output_dir``: this machine's folders (module docstring);
-    ``text_file``: the corpus file of a ``data.corpus=text`` run (required for one).
+    ``text_file``: the corpus file of a ``data.corpus=text`` run (required for one); ``model_path``: the
+    model folder of a ``model.path`` run (required for one).
 
     ``fresh`` ignores the representation cache (a temporary one is used), so the
     encoding itself is redone and checked. A tracking store that others can write to must not
@@ -237,6 +256,13 @@ def reproduce(
             )
         cfg.data.text_file = str(Path(text_file).expanduser().resolve())
     original = get_run_record(uri, run_id, with_metrics=False)
+    if cfg.model.path:
+        if not model_path:
+            raise GeomexpError(
+                f"run {run_id} loaded the model folder {Path(str(cfg.model.path)).name}; a stored path is not read: "
+                "pass --model-path PATH (this machine's copy; its fingerprint must match the one the run logged)"
+            )
+        cfg.model.path = str(Path(model_path).expanduser().resolve())
     commit = original.tags.get("model.commit")
     if commit and not cfg.model.path:
         cfg.model.revision = commit  # the weights the run measured, not wherever its branch points now
@@ -249,6 +275,7 @@ def reproduce(
             cfg.paths.cache_dir = tmp_cache
         spec = RunSpec.from_config(cfg, trusted=(*TRUSTED, *trust))
         check_data_checksums(original.tags, spec)
+        check_model_fingerprint(original.tags, spec)
         result = run(spec, RunContext())
     rows, ok = compare(run_metrics(uri, run_id), run_metrics(uri, result.run_id), rtol, spec.infos)
     return result.run_id, rows, ok
@@ -267,6 +294,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--data-root", default=None, help="this machine's data folder (default: GEOMEXP_DATA_DIR)")
     parser.add_argument("--text-file", default=None, help="the corpus file of a data.corpus=text run")
+    parser.add_argument("--model-path", default=None, help="this machine's model folder, for a model.path run")
     parser.add_argument(
         "--trust",
         action="append",
@@ -292,6 +320,7 @@ def main(argv=None) -> int:
             cache_dir=args.cache_dir,
             data_root=args.data_root,
             text_file=args.text_file,
+            model_path=args.model_path,
         )
     except Exception as err:
         if (line := one_line(err)) is None:

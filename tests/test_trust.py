@@ -141,6 +141,31 @@ def test_reproduce_reads_a_text_corpus_only_from_the_file_given(make_cfg, store_
     assert ok and new_id != result.run_id
 
 
+def test_reproduce_loads_a_model_folder_only_from_the_path_given(make_cfg, store_uri, tmp_path, tiny_bert_dir):
+    """Issue 26: a stored model.path was loaded as it stood (an attacker could point it at any folder).
+    Now it must be given (--model-path) and its fingerprint must match the one the run logged."""
+    import shutil
+
+    from mlflow.tracking import MlflowClient
+
+    own = tmp_path / "models" / "tiny"
+    shutil.copytree(tiny_bert_dir, own)
+    result = run(make_cfg("model=bert", f"model.path={own}", "lang=sw", "data.n_tokens=100"))
+    assert MlflowClient(store_uri).get_run(result.run_id).data.tags["model.fingerprint"]
+    with pytest.raises(GeomexpError, match=r"loaded the model folder tiny; a stored path is not read: pass --model-path"):
+        reproduce(result.run_id, store_uri, cache_dir=tmp_path / "c")
+    other = tmp_path / "other"
+    shutil.copytree(tiny_bert_dir, other)
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "layer_norm_eps": 1e-5}))
+    with pytest.raises(GeomexpError, match=r"model folder .*other is not the one the run measured: model.fingerprint"):
+        reproduce(result.run_id, store_uri, cache_dir=tmp_path / "c", model_path=other)
+    copy = tmp_path / "copy"
+    shutil.copytree(own, copy)  # the same files elsewhere on this machine: reproduces
+    new_id, _, ok = reproduce(result.run_id, store_uri, cache_dir=tmp_path / "c", model_path=copy)
+    assert ok and new_id != result.run_id
+
+
 def test_data_file_names_and_language_codes_cannot_leave_their_folders(make_cfg):
     from geomexp.errors import ConfigError
 

@@ -176,6 +176,7 @@ def run_tags(spec: RunSpec, context: RunContext, provenance: dict | None = None)
         "geomexp.enhancement": spec.enhancement.label if spec.enhancement else "none",
         "geomexp.multilingual": str(spec.multilingual).lower(),
         **({"model.path": str(Path(spec.encoder.path).expanduser().resolve())} if spec.encoder.path else {}),
+        **({"model.fingerprint": fp} if (fp := (provenance or {}).get("provenance.model.fingerprint")) else {}),
         **ident.library_versions(),
         **ident.machine_tags(),
         **{f"choice.{k}": v for k, v in context.choices.items()},
