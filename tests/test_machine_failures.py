@@ -44,7 +44,9 @@ def test_a_full_sqlite_database_wrapped_twice_is_still_recognised(tmp_path):
         except sqlite3.OperationalError as e:
             raise RuntimeError("while logging") from e  # as SQLAlchemy and MLflow re-raise it
     except RuntimeError as outer:
-        assert environment_failure(outer) == "the tracking store's disk is full; free space or choose another tracking.uri"
+        assert (
+            environment_failure(outer) == "the tracking store's disk is full; free space or choose another tracking.uri"
+        )
 
 
 def test_a_bug_keeps_its_traceback():
@@ -101,5 +103,7 @@ def test_an_existing_store_on_a_read_only_file_system_is_one_line_before_any_wor
             pytest.skip("this process may not remount read-only")
         proc = run_py(SMALL, tmp_path, f"sqlite:///{view / 'mlflow.db'}", data_root)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    assert f"error: tracking.uri=sqlite:///{view / 'mlflow.db'}: cannot write in the store's folder {view}" in proc.stderr
+    assert (
+        f"error: tracking.uri=sqlite:///{view / 'mlflow.db'}: cannot write in the store's folder {view}" in proc.stderr
+    )
     assert "Read-only file system" in proc.stderr and "encod" not in proc.stderr.lower()

@@ -152,7 +152,9 @@ def test_reproduce_loads_a_model_folder_only_from_the_path_given(make_cfg, store
     shutil.copytree(tiny_bert_dir, own)
     result = run(make_cfg("model=bert", f"model.path={own}", "lang=sw", "data.n_tokens=100"))
     assert MlflowClient(store_uri).get_run(result.run_id).data.tags["model.fingerprint"]
-    with pytest.raises(GeomexpError, match=r"loaded the model folder tiny; a stored path is not read: pass --model-path"):
+    with pytest.raises(
+        GeomexpError, match=r"loaded the model folder tiny; a stored path is not read: pass --model-path"
+    ):
         reproduce(result.run_id, store_uri, cache_dir=tmp_path / "c")
     other = tmp_path / "other"
     shutil.copytree(tiny_bert_dir, other)
