@@ -338,6 +338,7 @@ def extract_tokens(
     layers=None,
     padding_side: str = "right",
     stop_early: bool = True,
+    long_sentences: str = "cut",
 ) -> TokenSample:
     """Sample tokens of ``sentences`` (seeded) and return their representations at every layer.
 
@@ -346,15 +347,21 @@ def extract_tokens(
     every token of that many random sentences (``plan_sentence_sample``).
     Special-token rows are never kept; ``add_special_tokens=False`` feeds the
     sentences without [CLS]/[SEP] (as the paper's released notebook did). ``layers``: keep only
-    these hidden states; ``padding_side``, ``stop_early``: see ``encode_plan``.
+    these hidden states; ``padding_side``, ``stop_early``: see ``encode_plan``. ``long_sentences``:
+    ``"cut"`` (a sentence longer than ``max_length`` tokens is cut there) or ``"skip"`` (it is never
+    sampled); ``sample.truncation`` counts the sentences cut or skipped and the content tokens lost.
 
     Decoder-only models (GPT-2, Llama, Qwen2, ...) go through the same path: whatever the tokenizer
     adds (Llama's BOS; GPT-2 and Qwen2 add nothing) is flagged by its ``special_tokens_mask`` and
     dropped, and the first content token is then a row like any other.
     """
+    if long_sentences not in LONG_SENTENCES:
+        raise ValueError(f"long_sentences={long_sentences!r}; choose one of {LONG_SENTENCES}")
     counts, full = count_content_tokens_untruncated(
         tokenizer, sentences, add_special_tokens=add_special_tokens, max_length=max_length
     )
+    if long_sentences == "skip":
+        counts = np.where(full > counts, 0, counts)  # no token of a sentence that does not fit can be drawn
     if n_sentences is not None:
         plan = plan_sentence_sample(counts, n_sentences, seed=seed, allow_fewer=allow_fewer, what=what)
     else:
@@ -382,6 +389,10 @@ def extract_tokens(
     sample.sentence_ids = chosen.astype(np.int64)[sample.sentence_ids]
     sample.truncation = truncation_counts(counts, full)
     return sample
+
+
+#: what becomes of a sentence longer than the length limit: cut there (its tail never sampled) or left out whole
+LONG_SENTENCES = ("cut", "skip")
 
 
 def truncation_counts(kept: np.ndarray, full: np.ndarray) -> np.ndarray:

@@ -11,7 +11,8 @@ transformers uses) asks of ``HF_ENDPOINT`` when it loads a model:
 - ``GET /api/models/{repo}[/revision/{revision}]``: model info (sha, siblings, tags);
   ``GET /api/models/{repo}/tree/{revision}[/{path}]``: the file listing.
 - errors as the hub sends them: ``X-Error-Code`` ``RepoNotFound`` / ``RevisionNotFound`` /
-  ``EntryNotFound`` with status 404.
+  ``EntryNotFound`` with status 404; the ids in ``gated`` answer 401 ``GatedRepo``, those in
+  ``private`` 401 ``RepoNotFound`` (the hub's answer to a request without a token).
 
 Every repo has two commits: ``main`` (weights seeded 0) and the branch ``v2`` (seed 1, other
 weights); a revision may also be a full commit id. ``drop_next_downloads([n1, n2, ...])``
@@ -162,6 +163,8 @@ class FakeHub:
         self._build_lock = threading.Lock()
         self._lfs: dict[str, bytes] = {}  # sha256 -> content
         self.requests: list[tuple[str, str]] = []  # (method, path)
+        self.gated: set[str] = set()  # repo ids answered 401 GatedRepo (conditions not accepted)
+        self.private: set[str] = set()  # repo ids answered 401 RepoNotFound (as the hub does without a token)
         self._drops: list[int] = []  # bytes to send before closing, for each of the next CDN downloads
         self._servers: list[ThreadingHTTPServer] = []
 
@@ -299,6 +302,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, headers, data, body=self.command != "HEAD")
 
     def _lookup(self, repo_id: str, revision: str):
+        if repo_id in self.fake.gated:
+            self._error(401, "GatedRepo", f"Access to model {repo_id} is restricted. You must have access to it")
+            return None
+        if repo_id in self.fake.private:
+            self._error(401, "RepoNotFound", "Invalid username or password.")
+            return None
         if repo_id not in self.fake.repo_ids:
             self._error(404, "RepoNotFound", "Repository not found")
             return None
@@ -383,3 +392,41 @@ class _Handler(BaseHTTPRequestHandler):
         if folder and not names:
             return self._error(404, "EntryNotFound", f"{folder} does not exist on {revision}", commit=commit.sha)
         self._json([commit.entry(n) for n in names])
+
+
+class StalledEndpoint:
+    """A loopback server that accepts connections and never answers (a hub that hangs): ``url``."""
+
+    def __init__(self):
+        import socket
+
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._held = []
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        self._sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                self._held.append(self._sock.accept()[0])  # kept open, never read or answered
+            except OSError:
+                continue
+
+    def close(self):
+        self._stop.set()
+        for conn in self._held:
+            conn.close()
+        self._sock.close()
+
+
+def closed_port_url() -> str:
+    """The URL of a loopback port nothing listens on (a hub that is down)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"

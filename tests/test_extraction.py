@@ -1,6 +1,7 @@
 """Extraction with a tiny random BERT loaded with from_pretrained from a folder."""
 
 import numpy as np
+import pytest
 import torch
 
 from geomexp.extraction import extract_tokens, tokenize_corpus
@@ -134,3 +135,33 @@ def test_a_run_tags_and_warns_how_many_sentences_the_length_limit_cut(make_cfg, 
     full = run(make_cfg("model=bert", f"model.path={tiny_bert_dir}", "lang=sw", "data.n_tokens=200"))
     tags = MlflowClient(store_uri).get_run(full.run_id).data.tags
     assert tags["data.sentences_cut"] == str(int(tags["data.sentences_cut"]))  # recorded, a count
+
+
+def test_long_sentences_skip_leaves_long_sentences_out_whole(make_cfg, tiny_bert_dir, store_uri, tmp_path):
+    """Issue 24, item 5: data.long_sentences=skip samples no token of a sentence longer than max_length (a
+    cut sentence is measured without its end); the tags count the sentences left out and their tokens."""
+    from mlflow.tracking import MlflowClient
+
+    from geomexp.cache import load_sample
+    from geomexp.experiment import run
+
+    short = [f"river {i} runs to the sea" for i in range(60)]
+    long = [" ".join(["the long river of town", str(i)] * 6) for i in range(20)]  # > 12 tokens each
+    text = tmp_path / "corpus.txt"
+    text.write_text("\n".join(s for pair in zip(short[:20], long) for s in pair) + "\n" + "\n".join(short[20:]) + "\n")
+    base = ["model=bert", f"model.path={tiny_bert_dir}", "lang=en", "data.corpus=text", f"data.text_file={text}"]
+    base += ["data.max_length=12", "data.sample_unit=sentences", "data.n_sentences=50", "data.allow_fewer=true"]
+    runs = {mode: run(make_cfg(*base, f"data.long_sentences={mode}")) for mode in ("cut", "skip")}
+    client = MlflowClient(store_uri)
+    tags = {mode: client.get_run(r.run_id).data.tags for mode, r in runs.items()}
+    assert tags["cut"]["data.sentences_cut"] == tags["skip"]["data.sentences_cut"] == "20"
+    assert int(tags["skip"]["data.tokens_dropped"]) > int(tags["cut"]["data.tokens_dropped"]) > 0
+    long_ids = {2 * i + 1 for i in range(20)}  # where the long sentences sit in the file
+    cfg = make_cfg(*base)
+    sampled = {
+        mode: set(load_sample(cfg.paths.cache_dir, r.cache_key).sentence_ids.tolist()) for mode, r in runs.items()
+    }
+    assert sampled["cut"] & long_ids and not sampled["skip"] & long_ids
+    assert runs["cut"].cache_key != runs["skip"].cache_key
+    with pytest.raises(Exception, match=r"data.long_sentences='drop' is not known; choose one of \['cut', 'skip'\]"):
+        run(make_cfg(*base, "data.long_sentences=drop"))

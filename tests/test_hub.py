@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, isolated_overrides
-from hub_server import FakeHub, hub_model_ids
+from hub_server import FakeHub, StalledEndpoint, closed_port_url, hub_model_ids
 from mlflow.tracking import MlflowClient
 
 MBERT = "bert-base-multilingual-cased"
@@ -109,6 +109,105 @@ def test_a_decoder_is_described_through_the_hub_at_a_branch_and_at_a_commit(fake
     assert lines[0] == ["decoder", "2", "32", GPT2, "main", main]
     assert lines[1] == ["decoder", "2", "32", GPT2, v2, v2]
     assert ("HEAD", f"/{GPT2}/resolve/{main}/config.json") in fake_hub.requests
+
+
+#: hub waits of the tests that stall it (huggingface_hub's own settings; geomexp bounds every request by them)
+SHORT_WAITS = {"HF_HUB_ETAG_TIMEOUT": "3", "HF_HUB_DOWNLOAD_TIMEOUT": "3"}
+
+
+@pytest.mark.slow
+def test_a_stalled_hub_is_one_line_within_its_timeout(hub_env, tmp_path, store_uri, data_root):
+    """Issue 24: a hub that accepts connections and never answers hung the run forever (killed at 400 s)."""
+    stalled = StalledEndpoint()
+    try:
+        env = {**hub_env, **SHORT_WAITS, "HF_ENDPOINT": stalled.url}
+        proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, env, timeout=120)
+    finally:
+        stalled.close()
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: model 'mbert' ({MBERT}) is not in the local Hugging Face cache and the hub ({stalled.url}) "
+        "accepted the connection but did not answer within 3 s (HF_HUB_ETAG_TIMEOUT / HF_HUB_DOWNLOAD_TIMEOUT "
+        "set the wait). Use an offline model (model=minilm or model=me5_small), or point model.path= at a local "
+        "folder holding the model (config.json, weights, tokenizer)."
+    ]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_gated_private_misspelt_and_not_a_hub_are_one_line_each_with_their_fix(fake_hub, hub_env, tmp_path):
+    """Issue 24: a gated repo gave a 4-line GatedRepoError and a 404 from a server that is not a hub a
+    4-line generic error."""
+    import functools
+    import http.server
+    import threading
+
+    fake_hub.gated, fake_hub.private = {"acme/gated-model"}, {"acme/private-model"}
+    code = (
+        "from geomexp.encoders import EncoderSpec, describe_encoder\n"
+        "from geomexp.errors import ModelUnavailableError\n"
+        "for hf_id in ('acme/gated-model', 'acme/private-model', 'bert-base-multilingual-casd'):\n"
+        "    try:\n"
+        "        describe_encoder(EncoderSpec(name='m', hf_id=hf_id))\n"
+        "    except ModelUnavailableError as err:\n"
+        "        print(repr(str(err)))\n"
+    )
+    try:
+        proc, _ = run_code(code, hub_env, timeout=120)
+    finally:
+        fake_hub.gated, fake_hub.private = set(), set()
+    lines = [eval(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 0 and len(lines) == 3, proc.stdout + proc.stderr[-3000:]
+    gated, private, misspelt = lines
+    assert "'acme/gated-model' is a gated repository" in gated and "accept its conditions" in gated
+    assert "HF_TOKEN" in gated and f"{fake_hub.url}/acme/gated-model" in gated
+    assert "refused 'acme/private-model' without a token (HTTP 401)" in private and "hf auth login" in private
+    assert "model.hf_id='bert-base-multilingual-casd' was not found on the hub" in misspelt
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *a: None
+    plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=plain.serve_forever, daemon=True).start()
+    try:
+        env = {**hub_env, "HF_ENDPOINT": f"http://127.0.0.1:{plain.server_port}"}
+        proc, _ = run_code(
+            code.replace("'acme/gated-model', 'acme/private-model', 'bert-base-multilingual-casd'", "'no-such/model',"),
+            env,
+            timeout=120,
+        )
+    finally:
+        plain.shutdown()
+    (line,) = [eval(line) for line in proc.stdout.splitlines()]
+    assert "answered HTTP 404 for 'no-such/model' without the hub's error code" in line
+    assert "is HF_ENDPOINT a Hugging Face hub" in line
+    assert all("\n" not in text for text in (*lines, line))
+
+
+@pytest.mark.slow
+def test_a_cached_model_runs_without_waiting_when_the_hub_is_down_or_stalled(
+    fake_hub, hub_env, tmp_path, store_uri, data_root
+):
+    """Issue 24: with the model in the HF cache, a down hub cost ~46 s of retries and 22 warning lines and
+    a stalled one hung; now neither is contacted (one line says which cached commit was used)."""
+    main = fake_hub.commit_sha(MBERT, "main")
+    proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, hub_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    stalled = StalledEndpoint()
+    try:
+        for i, url in enumerate((closed_port_url(), stalled.url)):
+            env = {**hub_env, **SHORT_WAITS, "HF_ENDPOINT": url}
+            proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, env, cache=f"c{i}")
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            used = f"model {MBERT}: commit {main} from the local Hugging Face cache (the hub was not contacted)"
+            out = proc.stdout + proc.stderr
+            assert out.count(used) == 1
+            assert not [line for line in out.splitlines() if "retry" in line.lower() or "WARNING" in line]
+    finally:
+        stalled.close()
+    first, *again = runs_of(store_uri)
+    assert len(again) == 2 and all(metric_values(r) == metric_values(first) for r in again)
+    assert all(r.data.tags["model.commit"] == main and r.data.tags["cache_hit"] == "false" for r in again)
 
 
 @pytest.mark.slow

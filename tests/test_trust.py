@@ -256,3 +256,30 @@ def test_a_model_folder_whose_weights_miss_layers_of_its_config_is_refused(tmp_p
     ):
         load_encoder(EncoderSpec(name="deeper", source="hf", path=str(folder)))
     load_encoder(EncoderSpec(name="tiny", source="hf", path=str(tiny_bert_dir)))  # the matching folder loads
+
+
+def test_a_checkpoint_without_a_pooler_loads_without_transformers_load_report(tmp_path, minilm_dir, capfd):
+    """Issue 24, item 7: transformers printed its "LOAD REPORT ... pooler.dense.weight | MISSING" table on
+    stderr for XLM-R-type repositories; the pooler sits after the last layer, so geomexp says nothing and
+    check_weights_cover_config still refuses weights that matter."""
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from geomexp.encoders import EncoderSpec, load_encoder
+
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    folder = tmp_path / "no-pooler"
+    BertModel(config, add_pooling_layer=False).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    capfd.readouterr()
+    encoder = load_encoder(EncoderSpec(name="no-pooler", source="hf", path=str(folder), device="cpu"))
+    out = capfd.readouterr()
+    assert encoder.model.config.num_hidden_layers == 2
+    assert "LOAD REPORT" not in out.err + out.out and "MISSING" not in out.err + out.out

@@ -87,6 +87,7 @@ class DataConfig:
     allow_fewer: bool = False
     add_special_tokens: bool = True
     max_length: int = 512
+    long_sentences: str = "cut"
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any
 from geomexp.analyses.base import AnalysisInfo
 from geomexp.encoders.base import EncoderSpec
 from geomexp.errors import ConfigError
+from geomexp.extraction import LONG_SENTENCES
 from geomexp.layers import LayerChoice, parse_layer
 from geomexp.sampling import TOKEN_SAMPLINGS
 
@@ -150,6 +151,7 @@ class SampleSpec:
     allow_fewer: bool = False
     add_special_tokens: bool = True
     max_length: int = 512
+    long_sentences: str = "cut"
     seed: int = 0
 
 
@@ -327,6 +329,11 @@ class RunSpec:
         ):
             if value < 1:
                 raise ConfigError(f"{key} must be a positive integer; got {value}")
+        if d["long_sentences"] not in LONG_SENTENCES:
+            raise ConfigError(
+                f"data.long_sentences={d['long_sentences']!r} is not known; choose one of {list(LONG_SENTENCES)} "
+                "(cut: cut at data.max_length; skip: leave such sentences out whole)"
+            )
         if d["add_special_tokens"] and d["max_length"] < 3:  # HF would not truncate at all (it warns only)
             raise ConfigError(
                 f"data.max_length={d['max_length']} leaves no room for a content token beside the 2 special "
@@ -351,6 +358,7 @@ class RunSpec:
             allow_fewer=bool(d["allow_fewer"]),
             add_special_tokens=bool(d["add_special_tokens"]),
             max_length=int(d["max_length"]),
+            long_sentences=d["long_sentences"],
             seed=_seed(c["seed"]),
         )
         analyses, tasks = _analyses_and_tasks(c["analysis"], trusted)

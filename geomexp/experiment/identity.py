@@ -53,7 +53,7 @@ NON_RESULT_KEYS = (
 DISPLAY_PARAMS = ("plot", "plot_points", "table_rows")
 #: options added after runs were recorded: at this (neutral) value they are left out of the identity,
 #: so runs made before they existed keep their identity (a sweep resumed across versions skips them)
-NEUTRAL_DEFAULTS = {"layer.every": None, "analysis.sts.pooling": "mean"}
+NEUTRAL_DEFAULTS = {"layer.every": None, "analysis.sts.pooling": "mean", "data.long_sentences": "cut"}
 SEED_KEYS = ("seed", "enhancement.params.random_state")
 
 

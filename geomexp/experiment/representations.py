@@ -46,6 +46,8 @@ def sample_description(
     """
     unit = "sentences" if whole_corpus else sample.unit
     extra = {} if layers is None else {"layers": [int(i) for i in layers]}
+    if sample.long_sentences != "cut" and not whole_corpus:  # a task keeps every sentence (pairs stay aligned);
+        extra["long_sentences"] = sample.long_sentences  # a "cut" key is as before the option existed
     return {
         **extra,
         "model": info.identity,
@@ -184,6 +186,7 @@ class Representations:
             allow_fewer=description["allow_fewer"] or description["whole_corpus"],
             add_special_tokens=description["add_special_tokens"],
             max_length=description["max_length"],
+            long_sentences=description.get("long_sentences", "cut"),
             batch_size=self.batch_size,
             device=enc.device,
             progress=self.progress,

@@ -222,7 +222,9 @@ def measure(spec: RunSpec, logger: RunLogger, info=None) -> RunResult:
                 "n_sentences": int(np.unique(sample.sentence_ids).size),
             }
         )
-        log_truncation(logger, sample, min(spec.sample.max_length, info.max_length), spec.lang.code)
+        log_truncation(
+            logger, sample, min(spec.sample.max_length, info.max_length), spec.lang.code, spec.sample.long_sentences
+        )
     # an analysis comparing the run's model with another one: both encode the same sentences, once a run
     pairs = {
         a.name: prepare_model_pair(spec, reps, sample, a.params) for a in spec.analyses if "model_pair" in a.inputs
@@ -410,21 +412,24 @@ def log_layer_curves(logger: RunLogger, result: RunResult, spec: RunSpec, title:
             logger.log_figure(fig, f"figures/by_layer/{info.name}.png")
 
 
-def log_truncation(logger: RunLogger, sample, max_length: int, what: str) -> None:
-    """Tag how many of the corpus's sentences were cut at ``max_length`` tokens and how many content tokens
-    that dropped (``data.sentences_cut``, ``data.tokens_dropped``), with a warning when any were."""
+def log_truncation(logger: RunLogger, sample, max_length: int, what: str, long_sentences: str = "cut") -> None:
+    """Tag how many of the corpus's sentences were longer than ``max_length`` tokens (cut there, or skipped
+    whole with ``long_sentences="skip"``) and how many content tokens that lost (``data.sentences_cut``,
+    ``data.tokens_dropped``), with a warning when any were."""
     if sample.truncation is None:
         return  # a cache entry written before truncation was recorded
     total, cut, dropped = (int(v) for v in sample.truncation)
-    logger.set_tags({"data.sentences_cut": cut, "data.tokens_dropped": dropped})
+    logger.set_tags({"data.sentences_cut": cut, "data.tokens_dropped": dropped, "data.long_sentences": long_sentences})
     if cut:
+        done = "left out whole (data.long_sentences=skip)" if long_sentences == "skip" else "cut"
         log.warning(
-            "%d of the %d sentences of the %s corpus are longer than max_length=%d tokens: cut, %d content "
+            "%d of the %d sentences of the %s corpus are longer than max_length=%d tokens: %s, %d content "
             "token(s) dropped (they cannot be sampled)",
             cut,
             total,
             what,
             max_length,
+            done,
             dropped,
         )
 
