@@ -12,6 +12,7 @@ fonts in PDF, ``<text>`` in SVG) for papers.
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -111,3 +112,21 @@ def save_figure(fig, stem, formats=DEFAULT_FORMATS, *, close: bool = True) -> li
     if close:
         plt.close(fig)
     return paths
+
+
+#: the most panels a report figure draws (the rest are left out, largest first)
+MAX_PANELS = 12
+
+
+def panel_grid(n: int, ncols_max: int = 3, panel_h: float = 2.0):
+    """A figure of ``n`` panels (at most ``ncols_max`` a row, ``panel_h`` inches tall each), one column wide for
+    a single column, the text width otherwise: ``(figure, [n axes])``, the unused cells hidden."""
+    import matplotlib.pyplot as plt
+
+    ncols = min(n, ncols_max)
+    nrows = math.ceil(n / ncols)
+    width = COLUMN_WIDTH + 0.5 if ncols == 1 else TEXT_WIDTH
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, 0.55 + panel_h * nrows), squeeze=False, sharey=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])

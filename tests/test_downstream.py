@@ -16,7 +16,7 @@ from conftest import compose_config, isolated_overrides
 
 from geomexp.errors import ConfigError
 from geomexp.metrics.bootstrap import rank_correlation_interval
-from geomexp.report.collect import Measurement, Runs
+from geomexp.report.collect import RunAtLayer, Runs
 from geomexp.report.downstream import associations, collect_points, downstream_scatter, downstream_table
 from geomexp.tracking import RunRecord
 
@@ -68,7 +68,7 @@ def _spearman_by_hand(x, y) -> float:
     return float(np.corrcoef(ranks(x), ranks(y))[0, 1])
 
 
-def _record(run_id: str, lang: str, track: str, metrics: dict, enhancement: str = "cluster") -> Measurement:
+def _record(run_id: str, lang: str, track: str, metrics: dict, enhancement: str = "cluster") -> RunAtLayer:
     from geomexp.analyses.isoscore import isoscore_analysis
     from geomexp.analyses.isotropy import isotropy_analysis
     from geomexp.tasks.sts import STS_INFO
@@ -83,10 +83,10 @@ def _record(run_id: str, lang: str, track: str, metrics: dict, enhancement: str 
     }
     rec = RunRecord(run_id, run_id, "x", "FINISHED", 1, params={"model": "m"}, tags=tags, metrics=metrics)
     infos = {"isotropy": isotropy_analysis.info, "isoscore": isoscore_analysis.info, "sts": STS_INFO}
-    return Measurement(rec, 6, {}, infos)
+    return RunAtLayer(rec, 6, {}, infos)
 
 
-def _planted(enhancement: str, run_id: str, shift: float = 0.0) -> Measurement:
+def _planted(enhancement: str, run_id: str, shift: float = 0.0) -> RunAtLayer:
     """Layers 0-6: I_Cos falls and STS rises with the layer (raw), the enhanced space likewise, shifted."""
     metrics = {}
     for layer in range(7):

@@ -21,7 +21,7 @@ from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analy
 from geomexp.errors import ConfigError, GeomexpError
 from geomexp.experiment import RunContext, run
 from geomexp.report import build_tables, collect_runs, main, make_report, to_markdown
-from geomexp.report.collect import Measurement, Runs
+from geomexp.report.collect import RunAtLayer, Runs
 from geomexp.tracking import RunRecord, end_parent_run, run_records, start_parent_run
 
 BASE = ["model=minilm", "lang=sw", "data.n_tokens=200", "tracking.log_figures=false"]
@@ -433,7 +433,7 @@ def _measurement(run_id, start, group, identity, i_cos, params=None):
     )
     from geomexp.analyses.isotropy import isotropy_analysis
 
-    return Measurement(rec, 6, {"i_cos": i_cos}, {"isotropy": isotropy_analysis.info})
+    return RunAtLayer(rec, 6, {"i_cos": i_cos}, {"isotropy": isotropy_analysis.info})
 
 
 def test_groups_that_nothing_tells_apart_still_get_separate_rows():

@@ -5,6 +5,7 @@ resolver on import; ``RunSpec.from_config(cfg)`` turns a composed config into fr
 checked dataclasses once, and nothing below the entry point sees a ``DictConfig``.
 """
 
+from geomexp.config.compose import compose
 from geomexp.config.schema import (
     Config,
     DataConfig,
@@ -25,6 +26,7 @@ from geomexp.layers import rewrite_layer_overrides
 
 __all__ = [
     "Config",
+    "compose",
     "DataConfig",
     "EnhancementConfig",
     "LangConfig",

@@ -6,58 +6,23 @@ Keys (``<m>`` a metric, ``<sfx>`` its space suffix such as ``/cluster``): ``<m><
 ``<m>_sd<sfx>``, ``<m>_seeds_ci_low<sfx>``, ``<m>_seeds_ci_high<sfx>``. Indices (metrics declared
 with no direction and 0 decimals, e.g. ``cc_top1_dim``) are not averaged: the first seed's value
 is kept. Every seed's values are in ``tables/per_seed.json``; the per-layer figures and tables are the first
-seed's, the metric-vs-layer curves and ``tables/metrics_by_layer.json`` the means. Nothing is
-logged unless every seed succeeds.
+seed's, the metric-vs-layer curves and ``tables/metrics_by_layer.json`` the means. Each seed is
+measured without touching the store and the summary is published once: nothing is logged unless
+every seed succeeds.
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import math
 
 import numpy as np
 
 from geomexp.analyses.base import AnalysisInfo
+from geomexp.experiment.measurement import Measurement, add_layer_curves
 
 #: two-sided confidence level of the across-seed interval
 SEEDS_CI_LEVEL = 0.95
-
-
-class _WithoutMetrics:
-    """A run logger that passes everything through except metrics, inside the caller's deferral."""
-
-    def __init__(self, inner):
-        self._inner = inner
-
-    def log_metrics(self, metrics, step: int) -> None:
-        pass
-
-    def deferred(self):
-        return contextlib.nullcontext(self)  # the repeated run holds one deferral for all seeds
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-
-class _Nothing(_WithoutMetrics):
-    """Logs nothing at all (the seeds after the first: their numbers go into the summary only)."""
-
-    def __init__(self, inner):
-        super().__init__(inner)
-
-    def set_tags(self, tags) -> None:
-        pass
-
-    def log_dict(self, data, artifact_file: str) -> None:
-        pass
-
-    def log_bytes(self, data: bytes, artifact_file: str) -> None:
-        pass
-
-    def log_figure(self, figure, artifact_file: str) -> None:
-        import matplotlib.pyplot as plt
-
-        plt.close(figure)
 
 
 def metric_kind(key: str, infos: list[AnalysisInfo]) -> str:
@@ -129,35 +94,31 @@ def per_seed_table(seeds, per_seed: list[dict[tuple[str, int], float]]) -> dict:
     return {"seeds": list(seeds), "metrics": table}
 
 
-def measure_repeated(spec, logger, measure):
-    """``measure(spec_s, logger_s)`` for each seed of ``spec.seeds``; log the summary; return it.
+def measure_repeated(spec, measure) -> Measurement:
+    """``measure(spec_s)`` (a ``Measurement``) for each seed ``s`` of ``spec.seeds``, summarised into one.
 
-    The first seed logs its tags, tables and figures (not its metrics); the others log nothing.
+    Its metrics are ``summarize_seeds``'s; its tags, tables and figures the first seed's, with the
+    metric-vs-layer curves and ``tables/metrics_by_layer.json`` of the means in place of the first
+    seed's, ``tables/per_seed.json`` (every seed's values) and the tags ``seeds`` and ``cache_hit``
+    (all seeds read the cache). Nothing is written anywhere: ``publish`` does that, once.
     """
-    per_seed, results = [], []
-    with logger.deferred():
-        for i, seed in enumerate(spec.seeds):
-            quiet = _WithoutMetrics(logger) if i == 0 else _Nothing(logger)
-            result = measure(spec.with_seed(seed), quiet)
-            results.append(result)
-            per_seed.append(dict(result.metrics))
-        summary = summarize_seeds(per_seed, spec.infos)
-        first = results[0]
-        for layer in first.layers:
-            logger.log_metrics({k: v for (k, lay), v in summary.items() if lay == layer}, step=layer)
-        if len(first.layers) > 1:  # the curves of the means (written after, so over, the first seed's)
-            from geomexp.experiment import identity as ident
-            from geomexp.experiment.runner import RunResult, log_layer_curves
+    # the later seeds' figures would be dropped: they are not drawn
+    runs = [
+        measure(spec.with_seed(seed), **({"keep_figures": False} if i else {})) for i, seed in enumerate(spec.seeds)
+    ]
+    first = runs[0]
+    per_seed = [r.metrics for r in runs]
+    out = dataclasses.replace(
+        first,
+        metrics=summarize_seeds(per_seed, spec.infos),
+        tags=dict(first.tags),
+        artifacts=dict(first.artifacts),
+        cache_hit=all(r.cache_hit for r in runs),
+    )
+    if len(out.layers) > 1:
+        from geomexp.experiment import identity as ident
 
-            means = RunResult(run_id=first.run_id, metrics=summary, layers=first.layers)
-            log_layer_curves(logger, means, spec, f"{ident.model_label(spec)} · {ident.subject(spec)} · mean of seeds")
-        logger.log_dict(per_seed_table(spec.seeds, per_seed), "tables/per_seed.json")
-        logger.set_tags(
-            {
-                "seeds": ",".join(map(str, spec.seeds)),
-                "cache_hit": str(all(r.cache_hit for r in results)).lower(),
-            }
-        )
-    first.metrics = summary
-    first.cache_hit = all(r.cache_hit for r in results)
-    return first
+        add_layer_curves(out, spec, f"{ident.model_label(spec)} · {ident.subject(spec)} · mean of seeds")
+    out.log_dict(per_seed_table(spec.seeds, per_seed), "tables/per_seed.json")
+    out.set_tags({"seeds": ",".join(map(str, spec.seeds)), "cache_hit": str(out.cache_hit).lower()})
+    return out

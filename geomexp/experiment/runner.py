@@ -22,8 +22,9 @@ from geomexp.config.spec import AnalysisSpec, RunSpec
 from geomexp.encoders import describe_encoder
 from geomexp.errors import ConfigError, GeomexpError
 from geomexp.experiment import identity as ident
-from geomexp.experiment.console import headline_keys, summary, variants
+from geomexp.experiment.console import summary
 from geomexp.experiment.context import RunContext
+from geomexp.experiment.measurement import Measurement, add_layer_curves, publish
 from geomexp.experiment.model_pair import prepare_model_pair
 from geomexp.experiment.repeats import measure_repeated
 from geomexp.experiment.representations import Representations, load_corpus, run_representations
@@ -130,8 +131,17 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
         logger.log_dict({i.name: i.to_dict() for i in spec.infos}, META_ARTIFACT)
         if context.output_dir:
             logger.log_artifacts(Path(context.output_dir) / ".hydra", "hydra")
-        measure_it = functools.partial(measure, info=info)
-        result = measure_repeated(spec, logger, measure_it) if spec.seeds else measure_it(spec, logger)
+        measure_it = functools.partial(measure, info=info, keep_figures=bool(uri) and spec.tracking.log_figures)
+        measurement = measure_repeated(spec, measure_it) if spec.seeds else measure_it(spec)
+        publish(measurement, logger)
+        result = RunResult(
+            run_id=logger.run_id,
+            run_name=logger.run_name or "",
+            metrics=measurement.metrics,
+            cache_key=measurement.cache_key,
+            cache_hit=measurement.cache_hit,
+            layers=measurement.layers,
+        )
         log.info(
             summary(
                 result,
@@ -187,20 +197,25 @@ def run_tags(spec: RunSpec, context: RunContext, provenance: dict | None = None)
     return {k: redact_uri(str(v)) for k, v in tags.items()}  # no credentials in tags (user tags, overrides)
 
 
-def measure(spec: RunSpec, logger: RunLogger, info=None) -> RunResult:
-    """Encode (or read the cache), enhance and analyse every layer; log it all at the end or nothing.
+def measure(spec: RunSpec, info=None, *, keep_figures: bool = True) -> Measurement:
+    """Encode (or read the cache), enhance and analyse every layer; return what that produced.
 
-    ``info``: the model's ``EncoderInfo`` if already described (its commit resolved once per run)."""
+    No tracking store is touched (``publish`` writes the result to a run). ``info``: the model's
+    ``EncoderInfo`` if already described (its commit resolved once per run); ``keep_figures``: render
+    the figures to PNG (False: draw none of the layer curves and close the analyses' figures unrendered).
+    """
+    m = Measurement(keep_figures=keep_figures)
     corpus = load_corpus(spec.data, spec.lang) if spec.uses_corpus else None  # a missing corpus fails first
     if corpus is not None:
-        logger.set_tags({"corpus_source": corpus.source, "corpus_checksum": corpus.checksum})
+        m.set_tags({"corpus_source": corpus.source, "corpus_checksum": corpus.checksum})
     info = info or describe_encoder(spec.encoder)  # the model's configuration only; weights load on a cache miss
     layers = resolve_layers(spec.layer, info.num_layers, spec.encoder.name, every=spec.layer_every)
+    m.layers = list(layers)
     reps = run_representations(spec, spec.encoder, info, layers if spec.layer_extract == "selected" else None)
     if corpus is not None:
         reps.add_corpus(corpus)
     check_against_model(spec, info.hidden_size)
-    logger.set_tags(
+    m.set_tags(
         {
             "num_layers": info.num_layers,
             "hidden_size": info.hidden_size,
@@ -209,21 +224,20 @@ def measure(spec: RunSpec, logger: RunLogger, info=None) -> RunResult:
             **info.hub_tags(),
         }
     )
-    result = RunResult(run_id=logger.run_id, run_name=logger.run_name or "", layers=layers)
     sample = None
     if spec.uses_corpus:
         sample = reps.corpus_sample(spec.lang.code)
-        _, result.cache_key, result.cache_hit = reps.fetched[0]
-        logger.set_tags(
+        _, m.cache_key, m.cache_hit = reps.fetched[0]
+        m.set_tags(
             {
-                "cache_key": result.cache_key,
-                "cache_hit": str(result.cache_hit).lower(),
+                "cache_key": m.cache_key,
+                "cache_hit": str(m.cache_hit).lower(),
                 "n_tokens": sample.n_tokens,
                 "n_sentences": int(np.unique(sample.sentence_ids).size),
             }
         )
         log_truncation(
-            logger, sample, min(spec.sample.max_length, info.max_length), spec.lang.code, spec.sample.long_sentences
+            m, sample, min(spec.sample.max_length, info.max_length), spec.lang.code, spec.sample.long_sentences
         )
     # an analysis comparing the run's model with another one: both encode the same sentences, once a run
     pairs = {
@@ -233,44 +247,41 @@ def measure(spec: RunSpec, logger: RunLogger, info=None) -> RunResult:
     title = f"{ident.model_label(spec)} · {ident.subject(spec)}"
     # an analysis that needs `layer_reps` sees every layer's space at every layer: keep them all
     kept: dict[int, list] | None = {} if any("layer_reps" in a.inputs for a in spec.analyses) else None
-    with logger.deferred():  # all layers' results are written together, or none
-        for layer in layers:
-            spaces = layer_spaces(spec, reps, sample, layer, logger, kept)
-            for suffix, X, enhancer in spaces:
-                lang_reps = lang_representations(spec, reps, layer, enhancer)
-                layer_reps = None
-                if kept is not None:
-                    layer_reps = {
-                        other: next(
-                            Y for s, Y, _ in layer_spaces(spec, reps, sample, other, logger, kept) if s == suffix
-                        )
-                        for other in layers
-                    }
-                where = f"{title} · layer {layer}" + (f" · after {spec.enhancement.label}" if suffix else "")
-                for a in spec.analyses:
-                    out = call_analysis(
-                        a,
-                        X,
-                        spec,
-                        reps,
-                        sample,
-                        lang_reps,
-                        title=where,
-                        layer=layer,
-                        layer_reps=layer_reps,
-                        model_pair=pairs[a.name].at(layer, enhancer) if a.name in pairs else None,
-                    )
-                    folder = a.name + (f"/{suffix.strip('/').replace('/', '_')}" if suffix else "")
-                    record(logger, result, out, folder, layer, suffix, per_layer, spec)
-            for t in spec.tasks:
-                out = t.task.evaluate(
-                    reps, layer, spec.enhancement, seed=spec.seed, title=f"{ident.model_label(spec)} · layer {layer}"
+    for layer in layers:
+        spaces = layer_spaces(spec, reps, sample, layer, m, kept)
+        for suffix, X, enhancer in spaces:
+            lang_reps = lang_representations(spec, reps, layer, enhancer)
+            layer_reps = None
+            if kept is not None:
+                layer_reps = {
+                    other: next(Y for s, Y, _ in layer_spaces(spec, reps, sample, other, m, kept) if s == suffix)
+                    for other in layers
+                }
+            where = f"{title} · layer {layer}" + (f" · after {spec.enhancement.label}" if suffix else "")
+            for a in spec.analyses:
+                out = call_analysis(
+                    a,
+                    X,
+                    spec,
+                    reps,
+                    sample,
+                    lang_reps,
+                    title=where,
+                    layer=layer,
+                    layer_reps=layer_reps,
+                    model_pair=pairs[a.name].at(layer, enhancer) if a.name in pairs else None,
                 )
-                record(logger, result, out, t.name, layer, "", per_layer, spec)
-        if per_layer:
-            log_layer_curves(logger, result, spec, title)
-    logger.set_tags({"device": str(reps.encoder().device) if reps.encoder_loaded else "none (cache hit)"})
-    return result
+                folder = a.name + (f"/{suffix.strip('/').replace('/', '_')}" if suffix else "")
+                record(m, out, folder, layer, suffix, per_layer)
+        for t in spec.tasks:
+            out = t.task.evaluate(
+                reps, layer, spec.enhancement, seed=spec.seed, title=f"{ident.model_label(spec)} · layer {layer}"
+            )
+            record(m, out, t.name, layer, "", per_layer)
+    if per_layer:
+        add_layer_curves(m, spec, title)
+    m.set_tags({"device": str(reps.encoder().device) if reps.encoder_loaded else "none (cache hit)"})
+    return m
 
 
 def check_against_model(spec: RunSpec, hidden_size: int) -> None:
@@ -282,7 +293,7 @@ def check_against_model(spec: RunSpec, hidden_size: int) -> None:
         )
 
 
-def layer_spaces(spec: RunSpec, reps: Representations, sample, layer: int, logger: RunLogger, kept: dict | None):
+def layer_spaces(spec: RunSpec, reps: Representations, sample, layer: int, m: Measurement, kept: dict | None):
     """``[(suffix, X, enhancer)]`` of ``layer``: the raw space and, with an enhancement, the enhanced one.
 
     ``kept``: None, or a dict that keeps every layer's spaces once computed (each enhancer is
@@ -292,19 +303,19 @@ def layer_spaces(spec: RunSpec, reps: Representations, sample, layer: int, logge
         return kept[layer]
     spaces = [("", sample.layer(layer) if sample is not None else None, None)]
     if spec.enhancement and spec.analyses:
-        spaces.append(enhanced_space(spec, reps, layer, spaces[0][1], logger))
+        spaces.append(enhanced_space(spec, reps, layer, spaces[0][1], m))
     if kept is not None:
         kept[layer] = spaces
     return spaces
 
 
-def enhanced_space(spec: RunSpec, reps: Representations, layer: int, X: np.ndarray, logger: RunLogger):
+def enhanced_space(spec: RunSpec, reps: Representations, layer: int, X: np.ndarray, m: Measurement):
     """(suffix, enhanced X, fitted enhancer) of ``layer``: fit on X itself, or on ``fit_lang``'s sample."""
     enh = spec.enhancement
     fit_X = reps.corpus_sample(enh.fit_lang).layer(layer) if enh.fit_lang else X
     enhancer = enh.build().fit(fit_X)
     if enh.save:
-        log_enhancer(logger, enhancer, layer)
+        log_enhancer(m, enhancer, layer)
     return enh.suffix, enhancer.transform(X), enhancer
 
 
@@ -360,66 +371,25 @@ def call_analysis(
     return a.fn(X, seed=spec.seed, title=title, **inputs, **a.params)
 
 
-def record(
-    logger: RunLogger,
-    result: RunResult,
-    out: AnalysisResult,
-    folder: str,
-    layer: int,
-    suffix: str,
-    per_layer: bool,
-    spec: RunSpec,
-) -> None:
-    """Log one analysis result of one layer: metrics (key + suffix, step = layer), tables, figures, tags."""
-    metrics = {f"{k}{suffix}": float(v) for k, v in out.metrics.items()}
-    logger.log_metrics(metrics, step=layer)
-    for key, value in metrics.items():
-        result.metrics[(key, layer)] = value
-    logger.set_tags(out.tags)
+def record(m: Measurement, out: AnalysisResult, folder: str, layer: int, suffix: str, per_layer: bool) -> None:
+    """Add one analysis result of one layer to ``m``: metrics (key + suffix, step = layer), tables, figures, tags."""
+    m.log_metrics({f"{k}{suffix}": float(v) for k, v in out.metrics.items()}, step=layer)
+    m.set_tags(out.tags)
     prefix = f"{folder}/layer_{layer:02d}" if per_layer else folder
     for fname, table in out.tables.items():
-        logger.log_dict(table, f"tables/{prefix}/{fname}")
+        m.log_dict(table, f"tables/{prefix}/{fname}")
     for fname, fig in out.figures.items():
-        if spec.tracking.log_figures:
-            logger.log_figure(fig, f"figures/{prefix}/{fname}")
-        else:
-            import matplotlib.pyplot as plt
-
-            plt.close(fig)
+        m.log_figure(fig, f"figures/{prefix}/{fname}")
 
 
-def log_layer_curves(logger: RunLogger, result: RunResult, spec: RunSpec, title: str) -> None:
-    """``tables/metrics_by_layer.json`` (every metric) and, per analysis, one figure of its metrics against
-    layer (``figures/by_layer/<analysis>.png``): one panel per metric that declares a curve means something
-    (not an index), raw and enhanced on the same axes, labelled and scaled from the metric's metadata."""
-    keys = headline_keys(spec.infos, [k for k, _ in result.metrics])
-    table = {"layer": result.layers, **{k: [result.metrics.get((k, layer)) for layer in result.layers] for k in keys}}
-    logger.log_dict(table, "tables/metrics_by_layer.json")
-    if not spec.tracking.log_figures:
-        return
-    from geomexp.plots import analysis_curves
-
-    for info in spec.infos:
-        panels = []
-        for mi in info.metrics:
-            if not mi.curve or "{" in mi.key:
-                continue
-            series = {k: table[k] for k in variants(mi.key, keys) if None not in table[k]}
-            if series:
-                panels.append((mi, series))
-        if panels:
-            fig = analysis_curves(result.layers, panels, title=f"{info.title} — {title}")
-            logger.log_figure(fig, f"figures/by_layer/{info.name}.png")
-
-
-def log_truncation(logger: RunLogger, sample, max_length: int, what: str, long_sentences: str = "cut") -> None:
+def log_truncation(m: Measurement, sample, max_length: int, what: str, long_sentences: str = "cut") -> None:
     """Tag how many of the corpus's sentences were longer than ``max_length`` tokens (cut there, or skipped
     whole with ``long_sentences="skip"``) and how many content tokens that lost (``data.sentences_cut``,
     ``data.tokens_dropped``), with a warning when any were."""
     if sample.truncation is None:
         return  # a cache entry written before truncation was recorded
     total, cut, dropped = (int(v) for v in sample.truncation)
-    logger.set_tags({"data.sentences_cut": cut, "data.tokens_dropped": dropped, "data.long_sentences": long_sentences})
+    m.set_tags({"data.sentences_cut": cut, "data.tokens_dropped": dropped, "data.long_sentences": long_sentences})
     if cut:
         done = "left out whole (data.long_sentences=skip)" if long_sentences == "skip" else "cut"
         log.warning(
@@ -434,23 +404,23 @@ def log_truncation(logger: RunLogger, sample, max_length: int, what: str, long_s
         )
 
 
-def log_enhancer(logger: RunLogger, enhancer, layer: int) -> None:
+def log_enhancer(m: Measurement, enhancer, layer: int) -> None:
     """Save a fitted enhancer as ``enhancer/layer_XX.npz`` and what it did as a table."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"layer_{layer:02d}.npz"
         enhancer.save(path)
-        logger.log_bytes(path.read_bytes(), f"enhancer/{path.name}")
+        m.log_bytes(path.read_bytes(), f"enhancer/{path.name}")
     report = {}
     for attr in ("cluster_sizes_", "components_removed_", "n_collapsed_rows_", "n_null_axes_", "policy_events_"):
         value = getattr(enhancer, attr, None)
         if value is not None:
             report[attr.rstrip("_")] = np.asarray(value).tolist() if not isinstance(value, list) else value
     if getattr(enhancer, "n_null_axes_", 0):
-        logger.set_tags({f"enhancement_null_axes_layer_{layer:02d}": str(enhancer.n_null_axes_)})
+        m.set_tags({f"enhancement_null_axes_layer_{layer:02d}": str(enhancer.n_null_axes_)})
     if report:
-        logger.log_dict(report, f"tables/enhancement/layer_{layer:02d}.json")
+        m.log_dict(report, f"tables/enhancement/layer_{layer:02d}.json")
         if report.get("policy_events"):
-            logger.set_tags({f"enhancement_events_layer_{layer:02d}": "; ".join(report["policy_events"])})
+            m.set_tags({f"enhancement_events_layer_{layer:02d}": "; ".join(report["policy_events"])})
 
 
 def _where(logger: RunLogger, spec: RunSpec) -> str | None:

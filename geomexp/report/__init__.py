@@ -28,12 +28,12 @@ From a notebook::
 """
 
 from geomexp.report.cli import Report, default_out_dir, main, make_report
-from geomexp.report.collect import Measurement, Runs, collect_runs
+from geomexp.report.collect import RunAtLayer, Runs, collect_runs
 from geomexp.report.tables import build_tables
 from geomexp.report.write import to_markdown, write_report
 
 __all__ = [
-    "Measurement",
+    "RunAtLayer",
     "Report",
     "Runs",
     "build_tables",

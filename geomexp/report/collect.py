@@ -30,7 +30,7 @@ NEVER_READ = ("sweep", "report")
 
 
 @dataclass
-class Measurement:
+class RunAtLayer:
     """One run as the report uses it: its record, the layer tabulated, the metric values there
     (``{"i_cos": .., "i_cos/cluster": ..}``) and its analyses' metadata (``{name: AnalysisInfo}``).
 
@@ -94,7 +94,7 @@ class ReadRun:
 
 
 class Runs(list):
-    """The ``Measurement``s a report tabulates (oldest first), with where they came from.
+    """The ``RunAtLayer``s a report tabulates (oldest first), with where they came from.
 
     read: every run read (``ReadRun``: shown, or why not). notes: what was left out and why.
     """
@@ -276,7 +276,7 @@ def collect_runs(
         infos = {name: AnalysisInfo.from_dict(d) for name, d in meta.items()}
         values = {k: v for (k, step), v in c.run.metrics.items() if step == c.layer}
         c.shown = True
-        runs.append(Measurement(c.run, c.layer, values, infos, via=c.via))
+        runs.append(RunAtLayer(c.run, c.layer, values, infos, via=c.via))
 
     runs.notes = _notes(runs, choice)
     if not runs:

@@ -37,7 +37,7 @@ def check_depth(depth: str) -> str:
 
 
 def num_layers_of(m) -> int | None:
-    """The number of transformer layers L of a report ``Measurement`` (its ``num_layers`` tag), or None."""
+    """The number of transformer layers L of a report ``RunAtLayer`` (its ``num_layers`` tag), or None."""
     text = m.run.tags.get("num_layers", "")
     return int(text) if text.isdigit() and int(text) > 0 else None
 

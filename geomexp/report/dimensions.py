@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from geomexp.report.figures import language_of
+from geomexp.report.tables import language_of
 
 KINDS = {
     "rogue": ("dimensions", "rogue dimensions (top-k by cosine contribution)", "share of the mean cosine"),

@@ -77,7 +77,7 @@ def _level(m, analysis: str) -> float:
 
 def collect_points(runs, measures=MEASURES) -> list[Point]:
     """Every point of the runs (see the module docstring), in order of first appearance."""
-    from geomexp.report.figures import language_of
+    from geomexp.report.tables import language_of
 
     points: dict[tuple, Point] = {}
     for m in runs:
@@ -246,8 +246,7 @@ def downstream_scatter(runs, points: list[Point] | None = None, measures=MEASURE
     space, error bars where a point has intervals, ρ [interval] in each panel's title. None without points."""
     import matplotlib.pyplot as plt
 
-    from geomexp.report.figures import MAX_PANELS, _grid
-    from geomexp.style import colors, paper_style
+    from geomexp.style import MAX_PANELS, colors, panel_grid, paper_style
 
     points = collect_points(runs, measures) if points is None else points
     found = [a for a in associations(points, measures) if a.model != "(all models)"][:MAX_PANELS]
@@ -259,7 +258,7 @@ def downstream_scatter(runs, points: list[Point] | None = None, measures=MEASURE
     colour = {t: palette[i % len(palette)] for i, t in enumerate(tracks)}
     marker = {s: markers[i % len(markers)] for i, s in enumerate(spaces)}
     with paper_style():
-        fig, axes = _grid(len(found), ncols_max=2, panel_h=2.2)
+        fig, axes = panel_grid(len(found), ncols_max=2, panel_h=2.2)
         for ax, a in zip(axes, found, strict=True):
             mi = _info_of(runs, a.measure)
             for p in a.points:

@@ -29,12 +29,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from geomexp.report.depth import AXIS_LABELS, RELATIVE_TICKS, depth_x, num_layers_of, resolve_depth
-from geomexp.report.tables import RAW, space, split_key, subject_for
+from geomexp.report.tables import RAW, language_of, space, split_key, subject_for
+from geomexp.style import MAX_PANELS, panel_grid
+
 
 #: most panels of one figure
-MAX_PANELS = 12
-
-
 @dataclass
 class Series:
     """One line: a metric of one (model, subject, space, group) over layers; ``values[layer]`` = mean
@@ -62,16 +61,6 @@ class Series:
 
 def _tag(m, kind: str, analysis: str, depth: int, fallback: str) -> str:
     return m.run.tags.get(f"geomexp.{kind}.{analysis}{'.raw' if depth == 0 else ''}") or fallback
-
-
-def language_of(m, info) -> str:
-    """The subject of a value of analysis ``info`` in run ``m``: its language (or STS track). A run that
-    also compared languages (subject ``en+sw+ar``) measured its per-language analyses on its own
-    language: Hydra's ``choice.lang`` tag says which."""
-    subject = subject_for(m, info)
-    if "+" in subject and info.name != "crosslingual" and info.kind != "task":
-        return m.run.tags.get("choice.lang") or subject
-    return subject
 
 
 def infos_of(runs) -> dict:
@@ -126,20 +115,6 @@ def use_log(mi, values) -> bool:
     return bool(vals) and all(v > 0 for v in vals) and (mi.log_scale or spans_decades(vals))
 
 
-def _grid(n: int, ncols_max: int = 3, panel_h: float = 2.0):
-    import matplotlib.pyplot as plt
-
-    from geomexp.style import COLUMN_WIDTH, TEXT_WIDTH
-
-    ncols = min(n, ncols_max)
-    nrows = math.ceil(n / ncols)
-    width = COLUMN_WIDTH + 0.5 if ncols == 1 else TEXT_WIDTH
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, 0.55 + panel_h * nrows), squeeze=False, sharey=False)
-    for ax in axes.flat[n:]:
-        ax.set_visible(False)
-    return fig, list(axes.flat[:n])
-
-
 def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = "", depth: str = "layer"):
     """``metric`` of ``info`` against layer: one line per language (``by="subject"``), one panel per model;
     or one line per model, one panel per language (``by="model"``). None if no run logged 2+ layers.
@@ -176,7 +151,7 @@ def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = "
         return f"{model} (L={depths.pop()})" if axis == "relative" and len(depths) == 1 else model
 
     with paper_style():
-        fig, axes = _grid(len(panels))
+        fig, axes = panel_grid(len(panels))
         for ax, panel in zip(axes, panels):
             for s in series:
                 if getattr(s, panel_attr) != panel:

@@ -33,7 +33,7 @@ LABELS = ("model", "subject", "metric", "layer", "enhancement", "space", "langua
 class Entry:
     """One value of one run in one cell of a table (before settings are added and cells aggregated)."""
 
-    m: object  # collect.Measurement
+    m: object  # collect.RunAtLayer
     row: dict
     column: str
     base: str
@@ -160,6 +160,16 @@ def subject_for(m, info) -> str:
     tasks = [n for n in names if kinds[n] == "task"]
     i = tasks.index(info.name) + int(has_analysis) if info.name in tasks else -1
     return parts[i] if 0 <= i < len(parts) else m.subject
+
+
+def language_of(m, info) -> str:
+    """The subject of a value of analysis ``info`` in run ``m``: its language (or STS track). A run that
+    also compared languages (subject ``en+sw+ar``) measured its per-language analyses on its own
+    language: Hydra's ``choice.lang`` tag says which."""
+    subject = subject_for(m, info)
+    if "+" in subject and info.name != "crosslingual" and info.kind != "task":
+        return m.run.tags.get("choice.lang") or subject
+    return subject
 
 
 def languages(m) -> list[str]:
@@ -518,7 +528,7 @@ def _is_number(v) -> bool:
 def build_tables(runs) -> dict:
     """``{table name: pandas.DataFrame}`` for every table with data, from the runs' own metadata.
 
-    ``runs``: a ``collect.Runs`` (or any list of ``Measurement``). Each frame has label columns
+    ``runs``: a ``collect.Runs`` (or any list of ``RunAtLayer``). Each frame has label columns
     (``model``, settings that tell competing runs apart, ``subject``/``layer``/``enhancement``/
     ``space``/``language`` as the table needs), value columns (mean over the runs of a cell) with
     ``<col> sd`` and ``<col> n`` after those where a cell aggregates runs, and ``runs`` (their ids).

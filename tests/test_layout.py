@@ -1,0 +1,72 @@
+"""The package's imports point one way: no module of geomexp imports (directly or through others, at its
+top or inside a function) a module that imports it back (issue 25: ``experiment.repeats`` and
+``experiment.runner``, ``report.figures`` and ``report.downstream``/``report.dimensions`` did)."""
+
+import ast
+
+from conftest import ROOT
+
+
+def module_name(path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """``{module: geomexp modules it imports}``, every import statement counted (lazy ones too). ``from pkg
+    import sub`` counts as importing ``pkg.sub`` alone (importing a sibling through its package is not a cycle)."""
+    files = {module_name(p): p for p in (ROOT / "geomexp").rglob("*.py")}
+    graph = {}
+    for mod, path in files.items():
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names if a.name in files)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for a in node.names:
+                    target = f"{node.module}.{a.name}"
+                    deps.add(target if target in files else node.module)
+        graph[mod] = {d for d in deps if d in files and d != mod}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycle_in_the_package():
+    graph = import_graph()
+    assert "geomexp.experiment.runner" in graph["geomexp.experiment"]  # the graph sees the package's imports
+    assert cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_planted_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]

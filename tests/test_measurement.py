@@ -1,0 +1,74 @@
+"""Measuring apart from logging (issue 25, item 1): ``measure(spec)`` returns a ``Measurement`` and
+touches no tracking store; ``run`` publishes the same numbers to MLflow; seeds are summarised before
+anything is written."""
+
+import json
+import math
+
+from mlflow.tracking import MlflowClient
+
+from geomexp.config.spec import RunSpec
+from geomexp.experiment import Measurement, measure, run
+from geomexp.experiment.measurement import RESULTS_FORMAT, RESULTS_VERSION
+
+SMALL = ["model=minilm", "lang=sw", "data.n_tokens=150", "analysis.isotropy.n_pairs=100", "layer.index=[3,6]"]
+
+
+def test_measure_returns_what_run_logs_without_touching_a_store(make_cfg, tmp_path, store_uri):
+    cfg = make_cfg(*SMALL, f"tracking.uri=sqlite:///{tmp_path / 'never.db'}")
+    m = measure(RunSpec.from_config(cfg))
+    assert isinstance(m, Measurement) and m.layers == [3, 6]
+    assert not (tmp_path / "never.db").exists()  # no store was opened
+    assert {("i_cos", 3), ("i_cos", 6), ("i_pc", 6)} <= set(m.metrics)
+    assert "tables/metrics_by_layer.json" in m.artifacts and m.tags["n_tokens"] == "150"
+    assert isinstance(m.artifacts["figures/by_layer/isotropy.png"], bytes)  # rendered PNG
+    assert m.artifacts["figures/by_layer/isotropy.png"][:8] == b"\x89PNG\r\n\x1a\n"
+
+    result = run(make_cfg(*SMALL))
+    logged = MlflowClient(store_uri).get_run(result.run_id).data
+    assert result.metrics == m.metrics
+    assert {k for k, _ in m.metrics} == set(logged.metrics)
+    assert all(logged.metrics[k] == m.metrics[(k, 6)] for k in logged.metrics)  # the last step: layer 6
+    assert logged.tags["cache_key"] == m.cache_key and logged.tags["n_tokens"] == "150"
+
+    results = m.to_json()
+    assert results["format"] == RESULTS_FORMAT and results["version"] == RESULTS_VERSION
+    assert results["metrics"]["i_cos"] == {"3": m.metrics[("i_cos", 3)], "6": m.metrics[("i_cos", 6)]}
+    assert json.loads(json.dumps(results)) == results  # JSON-ready
+
+
+def test_without_figures_nothing_is_drawn(make_cfg):
+    m = measure(RunSpec.from_config(make_cfg(*SMALL)), keep_figures=False)
+    assert not [p for p in m.artifacts if p.startswith("figures/")]
+    assert "tables/metrics_by_layer.json" in m.artifacts
+
+
+def test_seeds_are_summarised_before_anything_is_written(make_cfg, store_uri):
+    cfg = make_cfg(*SMALL, "seeds=[0,1]", "layer.index=6")
+    spec = RunSpec.from_config(cfg)
+    one, two = (measure(spec.with_seed(s)) for s in (0, 1))
+    result = run(cfg)
+    mean = (one.metrics[("i_cos", 6)] + two.metrics[("i_cos", 6)]) / 2
+    assert math.isclose(result.metrics[("i_cos", 6)], mean, rel_tol=1e-12)
+    logged = MlflowClient(store_uri).get_run(result.run_id).data
+    assert math.isclose(logged.metrics["i_cos"], mean, rel_tol=1e-12) and "i_cos_sd" in logged.metrics
+    assert logged.tags["seeds"] == "0,1"
+
+
+def test_the_readme_notebook_recipe_composes_and_measures(data_root, tmp_path):
+    """``geomexp.config.compose`` composes as ``run.py`` would (``layer=[6,12]`` read as ``layer.index``)."""
+    from geomexp.config import compose
+
+    cfg = compose(
+        [
+            "model=me5_small",
+            "lang=sw",
+            "layer=[6,12]",
+            "data.n_tokens=150",
+            f"data.root={data_root}",
+            f"paths.cache_dir={tmp_path / 'cache'}",
+            "data.token_sampling=fewest_sentences",
+        ]
+    )
+    m = measure(RunSpec.from_config(cfg), keep_figures=False)
+    assert m.layers == [6, 12] and set(m.values(12)) >= {"i_cos", "i_pc"}
