@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 
 from geomexp.analyses.base import MetricInfo
+from geomexp.analyses.keys import companion_key
 from geomexp.metrics.isotropy import I_PC_UNSTABLE
 
 #: a spread (``MetricInfo.spread_key``) above this marks a value as not well defined
@@ -73,13 +74,6 @@ def agree(
 def compared(info: MetricInfo | None, same_inputs: bool) -> bool:
     """Whether the metric is compared at all (an index or count only on bit-equal inputs)."""
     return same_inputs or info is None or not info.discrete
-
-
-def companion_key(key: str, metric: str) -> str:
-    """The key of ``metric`` in the same space as ``key``: ``("i_pc/whiten", "i_pc_spread")`` ->
-    ``"i_pc_spread/whiten"`` (a metric's ``spread_key`` or ``se_key``; the space suffix stays last)."""
-    _, sep, rest = key.partition("/")
-    return metric + sep + rest
 
 
 def within_noise(info: MetricInfo | None, key: str, values: dict) -> float | None:

@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from geomexp.analyses.keys import MetricKey, space_label  # noqa: E402
 from geomexp.linalg import principal_coordinates  # noqa: E402
 from geomexp.style import SPACE_LINESTYLES, TEXT_WIDTH, paper_style  # noqa: E402
 
@@ -268,8 +269,7 @@ def spectrum_plot(variances: np.ndarray, marks: Mapping[str, float] | None = Non
 
 def space_depth(key: str) -> int:
     """0 for a raw-space metric key, 1 for an enhanced one (``i_cos/cluster``), 2 for zero-shot."""
-    parts = key.split("/")
-    return 0 if len(parts) == 1 else (2 if parts[-1] == "zero_shot" else 1)
+    return MetricKey.parse(key).depth
 
 
 def spans_decades(values, decades: float = 2.0) -> bool:
@@ -295,7 +295,7 @@ def analysis_curves(layers: Sequence[int], panels: Sequence[tuple], *, title: st
         values = [v for ys in series.values() for v in ys]
         log = (mi.log_scale or spans_decades(values)) and all(v is not None and v > 0 for v in values)
         for key, ys in series.items():
-            space = key.partition("/")[2].replace("/", " ") or "raw"
+            space = space_label(key)
             ax.plot(layers, ys, marker="o", linestyle=SPACE_LINESTYLES[space_depth(key)], label=space)
         if log:
             ax.set_yscale("log")

@@ -3,6 +3,7 @@ top or inside a function) a module that imports it back (issue 25: ``experiment.
 ``experiment.runner``, ``report.figures`` and ``report.downstream``/``report.dimensions`` did)."""
 
 import ast
+import re
 
 from conftest import ROOT
 
@@ -70,3 +71,36 @@ def test_no_import_cycle_in_the_package():
 def test_the_cycle_finder_finds_a_planted_cycle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c"]]
+
+
+#: ways of building or taking apart a metric key's space suffix by hand (``analyses/keys.py`` does it)
+KEY_HANDIWORK = re.compile(
+    r"""["']/zero_shot"""  # a zero-shot suffix spelt out
+    r"""|partition\(\s*["']/["']\s*\)"""  # a key cut at its first slash
+    r"""|f["']/\{"""  # a suffix built with an f-string
+    r"""|startswith\([^)]*\+\s*["']/["']\)"""  # a variant found by prefix
+)
+
+
+def test_only_the_keys_module_builds_or_parses_metric_keys():
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in (ROOT / "geomexp").rglob("*.py")
+        if path.name != "keys.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if KEY_HANDIWORK.search(line)
+    ]
+    assert offenders == []
+    assert KEY_HANDIWORK.search('preds[f"/{enhancement.name}/zero_shot"]')  # the check can fail
+
+
+def test_metric_keys_round_trip():
+    from geomexp.analyses.keys import MetricKey, companion_key, space_suffix
+
+    for key in ("i_cos", "i_cos/cluster", "i_cos/cluster/zero_shot", "xl_overlap.en_ar/abtt"):
+        assert MetricKey.parse(key).format() == key
+    k = MetricKey.parse("i_cos/cluster/zero_shot")
+    assert (k.base, k.method, k.zero_shot, k.depth) == ("i_cos", "cluster", True, 2)
+    assert k.with_part("_sd").format() == "i_cos_sd/cluster/zero_shot"
+    assert companion_key("i_pc/whiten", "i_pc_spread") == "i_pc_spread/whiten"
+    assert space_suffix(None) == "" and space_suffix("abtt", zero_shot=True) == "/abtt/zero_shot"

@@ -15,6 +15,8 @@ import textwrap
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from geomexp.analyses.keys import base_of
+
 #: what sort of number a metric is (``MetricInfo.kind``)
 METRIC_KINDS = ("value", "bound", "index", "count", "p_value")
 
@@ -165,7 +167,7 @@ class AnalysisInfo:
 
     def metric(self, key: str) -> MetricInfo | None:
         """The declared ``MetricInfo`` of metric ``key`` (a space suffix such as ``/cluster`` is ignored)."""
-        base = key.split("/", 1)[0]
+        base = base_of(key)
         return next((m for m in self.metrics if m.matches(base)), None)
 
     def headline(self) -> list[str]:

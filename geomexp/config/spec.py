@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from geomexp.analyses.base import AnalysisInfo
+from geomexp.analyses.keys import space_suffix
 from geomexp.encoders.base import EncoderSpec
 from geomexp.errors import ConfigError
 from geomexp.extraction import LONG_SENTENCES
@@ -177,7 +178,7 @@ class EnhancementSpec:
     @property
     def suffix(self) -> str:
         """Metric-key suffix of values measured in the enhanced space: ``/<name>`` or ``/<name>/zero_shot``."""
-        return f"/{self.name}" + ("/zero_shot" if self.fit_lang else "")
+        return space_suffix(self.name, zero_shot=bool(self.fit_lang))
 
     @property
     def label(self) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from geomexp.analyses.keys import is_variant
+
 MAX_COLUMNS = 8
 
 
 def variants(head: str, keys) -> list[str]:
     """``head`` and its enhanced variants (``head/<method>[/zero_shot]``) among ``keys``, in their order."""
-    return [k for k in keys if k == head or k.startswith(head + "/")]
+    return [k for k in keys if is_variant(k, head)]
 
 
 def headline_keys(infos, keys) -> list[str]:

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from geomexp.analyses.base import AnalysisInfo
+from geomexp.analyses.keys import MetricKey
 from geomexp.experiment.measurement import Measurement, add_layer_curves
 
 #: two-sided confidence level of the across-seed interval
@@ -43,8 +44,7 @@ def combined_p_value(p_values: np.ndarray) -> float:
 
 def _with_part(key: str, part: str) -> str:
     """``i_cos/cluster`` + ``_sd`` -> ``i_cos_sd/cluster`` (the space suffix stays last)."""
-    base, sep, suffix = key.partition("/")
-    return f"{base}{part}{sep}{suffix}"
+    return MetricKey.parse(key).with_part(part).format()
 
 
 def t_quantile(level: float, df: int) -> float:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from geomexp.analyses.base import AnalysisResult
+from geomexp.analyses.keys import space_name
 from geomexp.cache import check_writable as check_cache_writable
 from geomexp.config import project_root
 from geomexp.config.spec import AnalysisSpec, RunSpec
@@ -271,7 +272,7 @@ def measure(spec: RunSpec, info=None, *, keep_figures: bool = True) -> Measureme
                     layer_reps=layer_reps,
                     model_pair=pairs[a.name].at(layer, enhancer) if a.name in pairs else None,
                 )
-                folder = a.name + (f"/{suffix.strip('/').replace('/', '_')}" if suffix else "")
+                folder = "/".join(filter(None, (a.name, space_name(suffix))))  # isotropy/cluster_zero_shot
                 record(m, out, folder, layer, suffix, per_layer)
         for t in spec.tasks:
             out = t.task.evaluate(

@@ -17,6 +17,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 
+from geomexp.analyses.keys import MetricKey, split_key
 from geomexp.errors import GeomexpError
 
 RAW = "raw"
@@ -100,12 +101,6 @@ def seeds_spread(e: Entry) -> tuple[float, int] | None:
     return float(sd), len(seeds.split(","))
 
 
-def split_key(key: str) -> tuple[str, str]:
-    """``"i_cos/cluster/zero_shot"`` -> ``("i_cos", "/cluster/zero_shot")``."""
-    base, sep, rest = key.partition("/")
-    return base, sep + rest
-
-
 def _pattern(key: str) -> re.Pattern:
     """A regex for a metric key or family (``cc_top{rank}_dim``) with one named group per placeholder."""
     parts = re.split(r"\{(\w+)\}", key)
@@ -139,12 +134,12 @@ def metric_decimals(info, base: str) -> int:
 def space(suffix: str, m) -> tuple[str, int]:
     """Label and depth of the space a value was measured in: ``raw``, ``cluster``, ``cluster fit on en``,
     ``abtt zero-shot`` (from the metric key's suffix and the run's ``geomexp.enhancement``)."""
-    if not suffix:
+    k = MetricKey.parse(suffix)  # a suffix parses as a key with an empty base
+    if k.method is None:
         return RAW, 0
-    parts = suffix.strip("/").split("/")
-    if parts[1:] == ["zero_shot"]:
-        return (m.enhancement if " fit on " in m.enhancement else f"{parts[0]} zero-shot"), 2
-    return " ".join(parts), 1
+    if k.zero_shot:
+        return (m.enhancement if " fit on " in m.enhancement else f"{k.method} zero-shot"), 2
+    return k.method, 1
 
 
 def subject_for(m, info) -> str:

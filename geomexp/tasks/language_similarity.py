@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geomexp.analyses.base import AnalysisInfo, AnalysisResult, MetricInfo, ReportTable
+from geomexp.analyses.keys import space_suffix
 from geomexp.data.sts import track_checksums, track_id, track_info
 from geomexp.errors import ConfigError
 from geomexp.metrics.similarity import paired_similarity
@@ -142,7 +143,7 @@ class LanguageSimilarityTask:
         spaces = {"": (Xa, Xb)}
         if enhancement is not None:
             enhancer = enhancement.build().fit(np.concatenate([Xa, Xb]))
-            spaces[f"/{enhancement.name}"] = (enhancer.transform(Xa), enhancer.transform(Xb))
+            spaces[space_suffix(enhancement.name)] = (enhancer.transform(Xa), enhancer.transform(Xb))
         metrics: dict[str, float] = {"lsim_n_pairs": float(keep.size)}
         for suffix, (Ya, Yb) in spaces.items():
             values = paired_similarity(pooled(Ya, sa), pooled(Yb, sb), n_permutations=self.n_permutations, seed=seed)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geomexp.analyses.base import AnalysisInfo, AnalysisResult, MetricInfo, ReportTable
+from geomexp.analyses.keys import space_suffix
 from geomexp.data.sts import track_checksums, track_id, track_info
 from geomexp.metrics.bootstrap import check_level
 from geomexp.sts import cosine_scores, last_pool, mean_pool, sts_intervals, sts_scores
@@ -173,7 +174,7 @@ class StsTask:
         tags = {"sts_track": t.track, "sts_pair": t.pair, "sts_pooling": self.pooling}
         if enhancement is not None:
             individual = enhancement.build().fit(np.concatenate([Xa, Xb]))
-            preds[f"/{enhancement.name}"] = scores(individual.transform(Xa), individual.transform(Xb))
+            preds[space_suffix(enhancement.name)] = scores(individual.transform(Xa), individual.transform(Xb))
             side = self.zero_shot_fit == "english_side" and "en" in (t.lang_a, t.lang_b)
             if self.zero_shot and not (side and t.lang_a == t.lang_b == "en"):
                 if side:
@@ -181,7 +182,7 @@ class StsTask:
                 else:
                     fit_on, tags["sts_zero_shot_fit"] = reps.corpus_sample("en").layer(layer), "english corpus"
                 zs = enhancement.build().fit(fit_on)
-                preds[f"/{enhancement.name}/zero_shot"] = scores(zs.transform(Xa), zs.transform(Xb))
+                preds[space_suffix(enhancement.name, zero_shot=True)] = scores(zs.transform(Xa), zs.transform(Xb))
         metrics: dict[str, float] = {"sts_n_pairs": float(n)}
         for suffix, pred in preds.items():
             scores = sts_scores(pred, t.gold)
