@@ -22,6 +22,10 @@ class InvalidEmbeddingsError(GeomexpError, ValueError):
     """The array (or a parameter) given to a metric is not usable, e.g. not an ``(N, d)`` matrix."""
 
 
+class InvalidEmbeddingsTypeError(InvalidEmbeddingsError, TypeError):
+    """The array holds things that are not numbers (an object array of strings, dicts, ...)."""
+
+
 # --------------------------------------------------------------------------- arrays
 
 
@@ -32,16 +36,38 @@ def as_embeddings(X, *, name: str = "X", min_rows: int = 2, nonzero_rows: bool =
     columns, NaN/inf entries and (with ``nonzero_rows``) all-zero rows, whose cosine
     is undefined. Integer and float16/float32 input is converted to float64.
     """
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise InvalidEmbeddingsError(
+            f"{name} is a sparse matrix ({type(X).__name__}); sparse input is not supported: pass X.toarray()"
+        )
     arr = np.asarray(X)
     if arr.ndim != 2:
-        raise InvalidEmbeddingsError(f"{name} must be a 2-D array of shape (N, d); got shape {arr.shape}")
+        raise InvalidEmbeddingsError(
+            f"{name} must be a 2-D array of shape (N, d); got shape {arr.shape} "
+            "(Reshape your data: X.reshape(1, -1) for one vector, X.reshape(-1, 1) for one dimension)"
+        )
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise InvalidEmbeddingsError(
+            f"{name} must hold real numbers; got dtype {arr.dtype} (Complex data not supported)"
+        )
+    if arr.dtype == object:
+        try:  # numbers held in an object array (e.g. from a DataFrame) are read as numbers
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise InvalidEmbeddingsTypeError(
+                f"{name} must hold real numbers; got dtype object holding others (argument must be a string or a "
+                "real number)"
+            ) from None
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise InvalidEmbeddingsError(f"{name} must hold real numbers; got dtype {arr.dtype}")
     n, d = arr.shape
     if n < min_rows:
-        raise InvalidEmbeddingsError(f"{name} needs at least {min_rows} rows (vectors); got {n}")
+        raise InvalidEmbeddingsError(f"{name} needs at least {min_rows} rows (vectors); got {n} (n_samples={n})")
     if d < 1:
-        raise InvalidEmbeddingsError(f"{name} needs at least 1 column (dimension); got {d}")
+        raise InvalidEmbeddingsError(
+            f"{name} needs at least 1 column (dimension); got 0 feature(s) (shape={arr.shape}) while a minimum "
+            "of 1 is required."
+        )
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     finite = np.isfinite(arr).all(axis=1)
     if not finite.all():
@@ -158,8 +184,8 @@ def check_n_components(n_components, d: int, n_rows: int | None = None) -> int:
     D = check_int(n_components, "n_components", minimum=0)
     if d <= D:
         raise ConfigError(
-            f"n_components={D} must be smaller than the number of dimensions d={d} "
-            f"(removing all {d} directions leaves nothing); allowed: 0..{d - 1}"
+            f"n_components={D} must be smaller than the number of dimensions d={d} (n_features={d}: "
+            f"removing all {d} directions leaves nothing); allowed: 0..{d - 1}"
         )
     if n_rows is not None and n_rows - 1 < D:
         raise ConfigError(

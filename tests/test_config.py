@@ -150,7 +150,9 @@ def _yaml_params():
 
 @pytest.mark.parametrize("file, name, params", _yaml_params(), ids=lambda v: v if isinstance(v, str) else "")
 def test_yaml_values_are_the_library_defaults(file, name, params):
-    """One source of defaults: a value in conf/ equals the default of the function or class it configures."""
+    """One source of defaults: a value in conf/ equals the default of the function or class it configures,
+    except ``plot``: a run draws its figures (``plot: true`` in conf/), a notebook call draws none unless
+    asked (``plot=False`` in the library: figures no longer leak into a notebook, issue 25)."""
     import inspect
 
     from geomexp.config.spec import load_target
@@ -160,6 +162,9 @@ def test_yaml_values_are_the_library_defaults(file, name, params):
     for key, value in params.items():
         if key == "_target_" or (isinstance(value, str) and value.startswith("${")):
             continue  # interpolations (random_state: ${seed}) follow the run's seed
+        if key == "plot":
+            assert value is True and signature.parameters[key].default is False, f"{file}: plot"
+            continue
         assert key in signature.parameters, f"{file}: {key} is not a parameter of {params['_target_']}"
         assert signature.parameters[key].default == value, (
             f"{file}: {key}={value!r}, library default {signature.parameters[key].default!r}"

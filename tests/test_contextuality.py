@@ -86,7 +86,7 @@ def test_analysis_uses_token_ids_as_words_and_names_them():
         word_ids=np.arange(n) % 4,
         char_spans=np.array(spans),
     )
-    out = contextuality_analysis(X, sample=sample, sentences=texts, title="t")
+    out = contextuality_analysis(X, sample=sample, sentences=texts, title="t", plot=True)
     assert out.metrics["ctx_n_words"] == 10 and out.metrics["ctx_n_sentences"] == n // 4
     listed = out.tables["words.json"]["words"]
     assert {w["text"] for w in listed} == {f"w{i}" for i in range(10)}

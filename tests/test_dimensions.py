@@ -115,7 +115,7 @@ def test_bad_n_pairs_rejected():
 
 def test_dimensions_analysis_returns_documented_metrics_tables_and_figure():
     X = rogue(1000, 24, dim=7, offset=8.0, seed=1)
-    out = dimensions_analysis(X, n_pairs=500, exact=True, top_k=2, seed=3, title="t")
+    out = dimensions_analysis(X, n_pairs=500, exact=True, top_k=2, seed=3, title="t", plot=True)
     try:
         m = out.metrics
         assert set(m) == {"cc_sum", "cc_sum_exact"} | {f"cc_top{r}{s}" for r in (1, 2) for s in ("", "_dim", "_share")}

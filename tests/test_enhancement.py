@@ -361,7 +361,7 @@ def test_bad_input_and_usage_errors():
         with pytest.raises(NotFittedError, match="not fitted yet"):
             enh.transform(X)
     for enh in fitted_examples(X).values():
-        with pytest.raises(InvalidEmbeddingsError, match="X has 5 dimensions but .* fitted on 6-dimensional"):
+        with pytest.raises(InvalidEmbeddingsError, match="X has 5 features, but .* is expecting 6 features as input"):
             enh.transform(X[:, :5])
     known = r"\['abtt', 'center', 'cluster', 'none', 'whiten'\]"
     with pytest.raises(ConfigError, match=rf"unknown enhancer 'pca'; known: {known}"):

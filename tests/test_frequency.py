@@ -331,7 +331,9 @@ def check_result(result, n_components=5):
 def test_analysis_swahili_counts_frequencies_in_the_corpus(minilm, data_root):
     sample, sentences = first_sentences_sample(minilm, data_root, "sw", "sawahili.csv")
     with pytest.warns(FrequencyFallbackWarning, match="wordfreq does not cover 'sw'"):
-        result = frequency_analysis(sample.layer(0), sample=sample, sentences=sentences, lang="sw", seed=0, title="sw")
+        result = frequency_analysis(
+            sample.layer(0), sample=sample, sentences=sentences, lang="sw", seed=0, title="sw", plot=True
+        )
     assert result.tags == {"freq_source": "corpus"}
     table = check_result(result)
     assert "counted in the corpus (7" in table["note"]  # the whole corpus (~7,800 words), not the 40 sentences
@@ -388,7 +390,7 @@ def test_frequency_plot_orientation_agrees_with_the_logged_rho(minilm, data_root
     sample, sentences = first_sentences_sample(minilm, data_root, "en", "English.csv")
     for plot_points, exact in ((10**6, True), (200, False)):  # every word drawn / a subsample drawn
         result = frequency_analysis(
-            sample.layer(0), sample=sample, sentences=sentences, lang="en", plot_points=plot_points, seed=0
+            sample.layer(0), sample=sample, sentences=sentences, lang="en", plot_points=plot_points, seed=0, plot=True
         )
         fig = result.figures["frequency_pca.png"]
         points = fig.axes[0].collections[0]

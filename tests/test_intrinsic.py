@@ -116,7 +116,7 @@ def test_bad_parameters_are_named(call, match):
 def test_analysis_metrics_figure_and_config_errors():
     X = subspace_points(n=500, dim=4, ambient=20).astype(np.float32)
     X = np.vstack([X, X[:5]])
-    out = intrinsic_analysis(X, title="t")
+    out = intrinsic_analysis(X, title="t", plot=True)
     m = out.metrics
     assert set(m) == {
         "id_twonn",

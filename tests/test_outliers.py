@@ -132,7 +132,7 @@ def test_layernorm_rule_bad_input():
 def test_outliers_analysis_returns_documented_metrics_table_and_figure():
     X = gaussian(2000, 48, seed=3)
     X[:, 7] += 5.0
-    out = outliers_analysis(X, k_sigma=3.0, sigma="entries", title="t")
+    out = outliers_analysis(X, k_sigma=3.0, sigma="entries", title="t", plot=True)
     try:
         assert set(out.metrics) == {"n_outliers", "outlier_max_abs_z"}
         assert out.metrics["n_outliers"] == 1.0

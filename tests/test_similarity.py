@@ -114,7 +114,7 @@ def test_analysis_per_layer_metrics_and_matrix_at_the_last_layer():
     mid = similarity_analysis(layers[2], layer=2, layer_reps=layers)
     assert mid.metrics["cka_prev"] == pytest.approx(linear_cka(layers[2], layers[1], debiased=True))
     assert mid.metrics["procrustes_last"] == pytest.approx(procrustes_distance(layers[2], layers[3]))
-    last = similarity_analysis(layers[3], layer=3, layer_reps=layers)
+    last = similarity_analysis(layers[3], layer=3, layer_reps=layers, plot=True)
     assert last.metrics["cka_last"] == pytest.approx(1) and last.metrics["procrustes_last"] == pytest.approx(
         0, abs=1e-9
     )

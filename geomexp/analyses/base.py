@@ -5,7 +5,9 @@ of one layer's token representations ``X`` (N, d), decorated with ``@analysis(..
 attaches an ``AnalysisInfo``: the metrics it produces (display name, decimals, which direction is
 better, headline or not), the extra inputs it needs (see ``INPUTS``) and its report tables. The
 runner reads ``needs`` to prepare the inputs, the console reads ``headline``, the report reads the
-rest (it never re-lists metric names). Add an analysis: one module + one ``conf/analysis/*.yaml``.
+rest: its tables come from the declarations (two report figures do name metrics: the isotropy-vs-STS
+scatter, ``report/downstream.py``, and the STS bars, ``report/figures.py``). Add an analysis: one
+module + one ``conf/analysis/*.yaml``.
 """
 
 from __future__ import annotations

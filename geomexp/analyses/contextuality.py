@@ -68,7 +68,7 @@ def contextuality_analysis(
     sentences,
     min_occurrences: int = 5,
     top_words: int = 30,
-    plot: bool = True,
+    plot: bool = False,
     seed: int = 0,
     title: str = "",
 ) -> AnalysisResult:

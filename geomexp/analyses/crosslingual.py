@@ -43,7 +43,7 @@ def crosslingual_analysis(
     lang_reps: dict[str, np.ndarray],
     lang: str = "",
     n_components: int = 10,
-    plot: bool = True,
+    plot: bool = False,
     plot_points: int = 1000,
     seed: int = 0,
     title: str = "",

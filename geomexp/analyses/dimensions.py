@@ -71,7 +71,7 @@ def dimensions_analysis(
     n_pairs: int = 1000,
     exact: bool = True,
     top_k: int = 3,
-    plot: bool = True,
+    plot: bool = False,
     seed: int = 0,
     title: str = "",
 ) -> AnalysisResult:

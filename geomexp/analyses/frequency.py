@@ -96,7 +96,7 @@ def frequency_analysis(
     cv_folds: int = 5,
     min_words: int = 50,
     min_corpus_words: int = MIN_CORPUS_WORDS,
-    plot: bool = True,
+    plot: bool = False,
     plot_points: int = 2000,
     table_rows: int = 500,
 ) -> AnalysisResult:

@@ -61,7 +61,7 @@ def intrinsic_analysis(
     mle_aggregate: str = "harmonic",
     twonn_discard: float = 0.1,
     twonn_fit: str = "linear",
-    plot: bool = True,
+    plot: bool = False,
     seed: int = 0,
     title: str = "",
 ) -> AnalysisResult:

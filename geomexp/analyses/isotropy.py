@@ -100,7 +100,7 @@ def isotropy_analysis(
     exact: bool = True,
     i_pc_signs: str = "both",
     i_pc_rotations: int = 8,
-    plot: bool = True,
+    plot: bool = False,
     plot_points: int = 2000,
     n_bootstrap: int = 0,
     ci_level: float = 0.95,

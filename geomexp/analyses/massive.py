@@ -81,7 +81,7 @@ def massive_analysis(
     top_k: int = 20,
     min_ratio: float = 1000.0,
     min_abs: float = 100.0,
-    plot: bool = True,
+    plot: bool = False,
     seed: int = 0,
     title: str = "",
 ) -> AnalysisResult:

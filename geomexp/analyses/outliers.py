@@ -40,7 +40,7 @@ def outliers_analysis(
     *,
     k_sigma: float = 3.0,
     sigma: str = "entries",
-    plot: bool = True,
+    plot: bool = False,
     layernorm_rule: bool = False,
     layernorm_min_layers: int = 3,
     layernorm_weights=None,

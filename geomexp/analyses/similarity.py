@@ -53,7 +53,7 @@ def similarity_analysis(
     layer_reps: dict[int, np.ndarray],
     matrix: bool = True,
     procrustes_matrix: bool = True,
-    plot: bool = True,
+    plot: bool = False,
     seed: int = 0,
     title: str = "",
 ) -> AnalysisResult:

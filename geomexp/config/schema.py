@@ -112,8 +112,9 @@ class EnhancementConfig:
 class TrackingConfig:
     """MLflow: ``uri`` (SQLite at the project root by default), experiment name, run name.
 
-    resume: in a sweep, skip a job whose identical config (``config_hash`` tag)
-        already FINISHED in the experiment; failed or missing jobs run again.
+    resume: in a sweep, skip a job whose measurement (the ``geomexp.identity`` tag: config, model
+        commit, data checksums, method version) already FINISHED in the experiment; failed or missing
+        jobs run again.
     """
 
     enabled: bool = True

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
 from geomexp.errors import GeomexpError
 from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_magnitude
@@ -42,7 +43,7 @@ META_KEY = "__meta__"
 ENHANCER_CLASSES: dict[str, type[Enhancer]] = {}
 
 
-class NotFittedError(GeomexpError, ValueError, AttributeError):
+class NotFittedError(GeomexpError, SklearnNotFittedError):
     """``transform`` (or ``save`` of fitted state) was called before ``fit``."""
 
 
@@ -88,17 +89,22 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-class Enhancer(BaseEstimator):
+def _is_fitted_name(name: str) -> bool:
+    """scikit-learn's convention for learned attributes: ``name_`` (not ``_private`` nor ``__dunder__``)."""
+    return name.endswith("_") and not name.startswith("_") and name.isidentifier()
+
+
+class Enhancer(TransformerMixin, BaseEstimator):
     """Base class of the isotropy enhancers (scikit-learn estimator shape; see the module docstring).
 
-    Subclasses set ``name`` (the registry key), list their fitted arrays in
-    ``_fitted_arrays`` and their fitted JSON values in ``_fitted_values``, and
-    implement ``_validate_params(X)``, ``_fit(X)`` and ``_transform(X)`` on float64 arrays.
+    Subclasses set ``name`` (the registry key) and implement ``_fit(X)`` and ``_transform(X)`` on
+    float64 arrays, and, where they have parameters to check, ``_check_params()`` (alone) and
+    ``_check_params_against(X)`` (against the fit data's shape). What ``_fit`` learns goes in
+    attributes whose names end in ``_`` (scikit-learn's convention): those are the fitted state that
+    ``save`` writes (arrays as arrays, the rest as JSON values) and ``load`` restores.
     """
 
     name: ClassVar[str] = ""
-    _fitted_arrays: ClassVar[tuple[str, ...]] = ()
-    _fitted_values: ClassVar[tuple[str, ...]] = ("n_features_in_", "n_features_out_")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -161,14 +167,18 @@ class Enhancer(BaseEstimator):
         check_magnitude(X, type(self).__name__)
         if X.shape[1] != self.n_features_in_:
             raise InvalidEmbeddingsError(
-                f"X has {X.shape[1]} dimensions but this {type(self).__name__} was fitted on "
-                f"{self.n_features_in_}-dimensional data; transform needs the same d as fit"
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} "
+                "features as input: transform needs the same d as fit"
             )
         return X
 
+    def _fitted_attributes(self) -> list[str]:
+        """Names of the fitted state: the instance's attributes ending in ``_`` (not ``_private``)."""
+        return sorted(k for k in vars(self) if _is_fitted_name(k))
+
     def _forget_fit(self) -> None:
         """Drop the fitted state of an earlier fit (so a failed refit leaves the estimator unfitted)."""
-        for k in (*self._fitted_arrays, *self._fitted_values):
+        for k in self._fitted_attributes():
             self.__dict__.pop(k, None)
 
     def _check_is_fitted(self) -> None:
@@ -179,18 +189,33 @@ class Enhancer(BaseEstimator):
 
     # -- persistence ---------------------------------------------------------------------
 
-    def _state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """(fitted arrays, fitted JSON values) to save."""
-        arrays = {k: np.asarray(getattr(self, k)) for k in self._fitted_arrays}
-        values = {k: _jsonable(getattr(self, k)) for k in self._fitted_values}
+    def _state(self, skip: tuple[str, ...] = ()) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """(fitted arrays, fitted JSON values) to save: every fitted attribute (``_fitted_attributes``) but
+        ``skip`` (what a subclass saves in a form of its own, e.g. a ragged list of arrays stacked)."""
+        arrays, values = {}, {}
+        for k in self._fitted_attributes():
+            if k in skip:
+                continue
+            value = getattr(self, k)
+            if isinstance(value, np.ndarray):
+                arrays[k] = value
+                continue
+            values[k] = _jsonable(value)
+            try:
+                json.dumps(values[k])
+            except (TypeError, ValueError):
+                raise GeomexpError(
+                    f"{type(self).__name__}.{k} is a {type(value).__name__}, neither an array nor a JSON value: "
+                    "fitted state that cannot be saved"
+                ) from None
         return arrays, values
 
     def _set_state(self, arrays: dict[str, np.ndarray], values: dict[str, Any]) -> None:
-        """Restore what ``_state`` returned."""
-        for k in self._fitted_arrays:
-            setattr(self, k, arrays[k])
-        for k in self._fitted_values:
-            setattr(self, k, values[k])
+        """Restore what ``_state`` returned (names that are not fitted attributes are refused)."""
+        for k, value in {**arrays, **values}.items():
+            if not _is_fitted_name(k):
+                raise EnhancerFileError(f"a saved enhancer's state names {k!r}, not a fitted attribute (name_)")
+            setattr(self, k, value)
 
     def save(self, path) -> Path:
         """Write the parameters and (if fitted) the fitted state to ONE ``.npz`` file at ``path``; return the path.

@@ -189,25 +189,6 @@ class ClusterEnhancer(Enhancer):
     """
 
     name = "cluster"
-    _fitted_arrays = (
-        "centroids_",
-        "means_",
-        "components_removed_",
-        "cluster_sizes_",
-        "cluster_ids_",
-        "labels_",
-        "kmeans_centroids_",
-        "kmeans_sizes_",
-    )
-    _fitted_values = (
-        *Enhancer._fitted_values,
-        "policy_events_",
-        "n_clusters_",
-        "n_train_points_",
-        "inertia_",
-        "seed_",
-        "n_collapsed_rows_",
-    )
 
     def __init__(
         self,
@@ -402,12 +383,8 @@ class ClusterEnhancer(Enhancer):
 
     # -- persistence of the ragged components_ ---------------------------------------------
 
-    def _forget_fit(self) -> None:
-        super()._forget_fit()
-        self.__dict__.pop("components_", None)
-
-    def _state(self):
-        arrays, values = super()._state()
+    def _state(self, skip=()):
+        arrays, values = super()._state(skip=(*skip, "components_"))
         arrays["components_"] = np.concatenate(self.components_, axis=0)
         return arrays, values
 

@@ -41,7 +41,6 @@ class CenterEnhancer(Enhancer):
     """
 
     name = "center"
-    _fitted_arrays = ("mean_",)
 
     def __init__(self):
         pass
@@ -79,7 +78,6 @@ class ABTTEnhancer(Enhancer):
     """
 
     name = "abtt"
-    _fitted_arrays = ("mean_", "components_", "explained_variance_")
 
     def __init__(self, n_components: int = 12):
         self.n_components = n_components
@@ -144,8 +142,6 @@ class WhiteningEnhancer(Enhancer):
     """
 
     name = "whiten"
-    _fitted_arrays = ("mean_", "components_", "explained_variance_", "scale_")
-    _fitted_values = (*Enhancer._fitted_values, "null_floor_", "n_null_axes_")
 
     def __init__(self, n_components: int | None = None, eps: float = 1e-12):
         self.n_components = n_components

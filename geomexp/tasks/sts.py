@@ -140,7 +140,7 @@ class StsTask:
     zero_shot_fit: str = "english_corpus"
     n_bootstrap: int = 1000
     ci_level: float = 0.95
-    plot: bool = True
+    plot: bool = False
     pooling: str = "mean"
 
     info = STS_INFO
