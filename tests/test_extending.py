@@ -54,3 +54,109 @@ def test_a_toy_analysis_from_its_own_config_folder(tmp_path, store_uri, data_roo
     tables = build_tables(collect_runs(store_uri, experiment="geomexp"))
     assert "toy_norm" in tables
     assert "sw" in tables["toy_norm"].columns
+
+
+PARAPHRASE = '''\
+from dataclasses import dataclass
+
+from geomexp.tasks.pairs import CsvPairs, PairTask, pair_task_info
+
+
+@dataclass(frozen=True)
+class ParaphraseTask(PairTask):
+    """Paraphrase pairs from a CSV file (sentence_a, sentence_b, score)."""
+
+    path: str = "paraphrases.csv"
+
+    info = pair_task_info("para", "Paraphrase pairs")
+
+    def source(self):
+        return CsvPairs(self.path, lang_a="en", lang_b="en")
+'''
+
+
+def write_pairs_csv(path: Path, n: int = 40) -> Path:
+    """``n`` English sentence pairs whose gold score falls with how many words they share."""
+    import csv
+
+    words = [
+        "river",
+        "town",
+        "bridge",
+        "market",
+        "school",
+        "garden",
+        "harbour",
+        "castle",
+        "forest",
+        "valley",
+        "mountain",
+        "village",
+    ]
+    rng = np.random.default_rng(0)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["sentence_a", "sentence_b", "score"])
+        for i in range(n):
+            a = rng.choice(words, size=6, replace=False)
+            keep = i % 6
+            b = np.concatenate([a[:keep], rng.choice(words, size=6 - keep)])
+            out.writerow([f"the {' '.join(a)}", f"the {' '.join(b)}", keep / 5 * 5])
+    return path
+
+
+def test_a_pair_task_from_a_csv_in_two_small_files_gets_enhancement_modes_bootstrap_and_a_report_table(
+    tmp_path, store_uri, data_root, monkeypatch
+):
+    """Issue 25: a sentence-pair task from a CSV took 62 lines and lost pooling, enhancement modes, the
+    bootstrap, the table and the figure. Now: one module of <= 30 lines (PARAPHRASE) and one YAML."""
+    from geomexp.tasks.pairs import CsvPairs
+
+    ext = tmp_path / "ext"
+    (ext / "conf" / "analysis").mkdir(parents=True)
+    (ext / "paraphrase.py").write_text(PARAPHRASE)
+    csv_file = write_pairs_csv(tmp_path / "paraphrases.csv")
+    (ext / "conf" / "analysis" / "paraphrase.yaml").write_text(
+        f"para:\n  _target_: paraphrase.ParaphraseTask\n  path: {csv_file}\n  n_bootstrap: 200\n  plot: true\n"
+    )
+    assert len(PARAPHRASE.splitlines()) <= 30
+    monkeypatch.syspath_prepend(str(ext))
+    overrides = isolated_overrides(tmp_path, store_uri, data_root) + [
+        f"hydra.searchpath=[file://{ext / 'conf'}]",
+        "analysis=[paraphrase]",
+        "model=minilm",
+        "lang=en",
+        "data.n_tokens=300",
+        "enhancement=abtt",
+        "enhancement.params.n_components=2",
+    ]
+    result = run(compose_config(overrides))
+    r = MlflowClient(store_uri).get_run(result.run_id)
+    logged = set(r.data.metrics)
+    for key in ("para_spearman", "para_spearman/abtt", "para_spearman/abtt/zero_shot", "para_gain/abtt"):
+        assert key in logged, key
+    assert {"para_spearman_ci_low", "para_gain_p/abtt", "para_n_pairs"} <= logged
+    assert r.data.metrics["para_n_pairs"] == 40
+    assert r.data.tags["para_data"] == "paraphrases.csv" and r.data.tags["para_zero_shot_fit"] == "english corpus"
+    assert r.data.tags["geomexp.subject"] == "paraphrases en-en"
+    checksum = CsvPairs(str(csv_file)).checksums()["paraphrases.csv.sha256"]
+    assert r.data.tags["data.checksum.paraphrases.csv.sha256"] == checksum  # the file is in the identity
+    from geomexp.report import build_tables, collect_runs
+
+    tables = build_tables(collect_runs(store_uri, experiment="geomexp"))
+    assert "para" in tables and "paraphrases en-en" in tables["para"].columns
+
+
+def test_a_csv_pair_task_from_yaml_alone(tmp_path, store_uri, data_root):
+    """The built-in CsvPairTask: a CSV file and the override analysis=[pairs] +analysis.pairs.path=..."""
+    csv_file = write_pairs_csv(tmp_path / "mine.csv", n=30)
+    overrides = isolated_overrides(tmp_path, store_uri, data_root) + [
+        "analysis=[pairs]",
+        f"analysis.pairs.path={csv_file}",
+        "analysis.pairs.n_bootstrap=0",
+        "model=minilm",
+        "lang=en",
+    ]
+    result = run(compose_config(overrides))
+    metrics = MlflowClient(store_uri).get_run(result.run_id).data.metrics
+    assert metrics["pairs_n_pairs"] == 30 and -100 <= metrics["pairs_spearman"] <= 100

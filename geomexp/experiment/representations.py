@@ -68,7 +68,8 @@ class Representations:
     """Cached token representations of one encoder, under one sampling, for any corpus of the run.
 
     corpus_sample(code): the run's sampling of a language's corpus; encode(sentences): every
-    token of a sentence list; sts_track(track): an STS track's data; layernorm_weights(): (L, d).
+    token of a sentence list; pairs(source): a pair task's data; sts_track(track): an STS track's data;
+    layernorm_weights(): (L, d).
     ``cache_key``/``cache_hit`` record the first corpus sample fetched (the run's own language).
     """
 
@@ -94,6 +95,7 @@ class Representations:
         self._samples: dict[str, TokenSample] = {}
         self._encoded: dict[str, TokenSample] = {}
         self._tracks: dict[str, object] = {}
+        self._pairs: dict[object, object] = {}
         self._layernorm = None
         self.fetched: list[tuple[str, str, bool]] = []  # (what, cache key, hit)
 
@@ -131,6 +133,12 @@ class Representations:
             corpus = Corpus(lang="sentences", sentences=tuple(sentences), source="list", checksum=checksum)
             self._encoded[checksum] = self._get(corpus, whole_corpus=True, what=f"{len(corpus.sentences)} sentences")
         return self._encoded[checksum]
+
+    def pairs(self, source):
+        """``source.load(data)`` (a pair task's ``Pairs``), read once per run and source."""
+        if source not in self._pairs:
+            self._pairs[source] = source.load(self.data)
+        return self._pairs[source]
 
     def sts_track(self, track):
         """The ``StsTrack`` of ``track`` from the data root or a download (read once per run)."""

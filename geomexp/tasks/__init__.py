@@ -10,6 +10,17 @@ selected like an analysis, by ``_target_`` in ``conf/analysis/<name>.yaml``.
 
 from geomexp.tasks.base import Task
 from geomexp.tasks.language_similarity import LanguageSimilarityTask
-from geomexp.tasks.sts import StsTask
+from geomexp.tasks.pairs import CsvPairs, CsvPairTask, Pairs, PairTask, pair_task_info
+from geomexp.tasks.sts import Sts2017Pairs, StsTask
 
-__all__ = ["LanguageSimilarityTask", "StsTask", "Task"]
+__all__ = [
+    "CsvPairTask",
+    "CsvPairs",
+    "LanguageSimilarityTask",
+    "PairTask",
+    "Pairs",
+    "Sts2017Pairs",
+    "StsTask",
+    "Task",
+    "pair_task_info",
+]
