@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from conftest import CONF
+from conftest import CONF, compose_config
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf.errors import ConfigKeyError, ValidationError
 
@@ -301,3 +301,24 @@ def test_reproduce_checks_rtol_before_running(capsys):
 
     assert main(["no-such-run", "--rtol", "-1"]) == 2
     assert "--rtol -1.0 must be a finite number >= 0" in capsys.readouterr().err
+
+
+def test_a_compared_language_without_a_corpus_is_refused_before_any_load(tmp_path, monkeypatch):
+    """Issue 25: langs=[en,de] with a de.yaml that names no corpus passed validation and failed late
+    ("Wikipedia/None not found"); so did enhancement.fit_lang=de."""
+    import shutil
+
+    import geomexp.config.schema as schema
+    from geomexp.config.spec import RunSpec
+    from geomexp.errors import ConfigError
+
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF / "lang", conf / "lang")
+    (conf / "lang" / "de.yaml").write_text("code: de\nname: German\n")
+    monkeypatch.setattr(schema, "config_dir", lambda: conf)
+    cfg = compose_config(["analysis=[crosslingual]", "langs=[en,de]"])
+    with pytest.raises(ConfigError, match=r"^langs: language 'de' has no wikipedia_file in conf/lang/de.yaml"):
+        RunSpec.from_config(cfg)
+    cfg = compose_config(["enhancement=abtt", "enhancement.fit_lang=de"])
+    with pytest.raises(ConfigError, match=r"^enhancement.fit_lang: language 'de' has no wikipedia_file"):
+        RunSpec.from_config(cfg)

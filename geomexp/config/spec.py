@@ -384,8 +384,17 @@ class RunSpec:
                     "comparing languages (langs=...) needs a corpus per language, but data.corpus=text reads the "
                     "one data.text_file for every language: use data.corpus=wikipedia"
                 )
-        for code in langs:
-            LangSpec.load(code)
+        needs_corpus = {  # languages whose corpus the run reads besides its own: checked before any load
+            **({code: "langs" for code in langs} if any("lang_reps" in a.inputs for a in analyses) else {}),
+            **({enhancement.fit_lang: "enhancement.fit_lang"} if enhancement and enhancement.fit_lang else {}),
+        }
+        for code in dict.fromkeys((*langs, *needs_corpus)):
+            other = LangSpec.load(code)
+            if code in needs_corpus and data.corpus == "wikipedia" and not other.wikipedia_file:
+                raise ConfigError(
+                    f"{needs_corpus[code]}: language {code!r} has no wikipedia_file in conf/lang/{code}.yaml, so it has "
+                    "no corpus to read; give it one (wikipedia_file, wikipedia_md5) or leave it out"
+                )
         for a in analyses:  # an analysis comparing the run's model with another one names a conf/model option
             if "model_pair" in a.inputs:
                 other = a.params.get("other")
