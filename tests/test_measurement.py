@@ -72,3 +72,23 @@ def test_the_readme_notebook_recipe_composes_and_measures(data_root, tmp_path):
     )
     m = measure(RunSpec.from_config(cfg), keep_figures=False)
     assert m.layers == [6, 12] and set(m.values(12)) >= {"i_cos", "i_pc"}
+
+
+def test_a_failed_measurement_leaves_its_tags_on_the_failed_run(make_cfg, store_uri, monkeypatch):
+    """What measure() learned before an error (the cache key, the sample) is still tagged on the FAILED run,
+    as when the runner logged as it went (the hub test's model.commit on an interrupted download)."""
+    import pytest
+
+    import geomexp.experiment.runner as runner
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("an analysis broke")
+
+    monkeypatch.setattr(runner, "record", broken)
+    with pytest.raises(RuntimeError, match="an analysis broke"):
+        run(make_cfg(*SMALL))
+    client = MlflowClient(store_uri)
+    (failed,) = client.search_runs([client.get_experiment_by_name("geomexp").experiment_id])
+    assert failed.info.status == "FAILED"
+    assert failed.data.tags["cache_key"] and failed.data.tags["n_tokens"] == "150"
+    assert failed.data.tags["hidden_size"] == "384" and not failed.data.metrics

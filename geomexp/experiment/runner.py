@@ -133,7 +133,13 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
         if context.output_dir:
             logger.log_artifacts(Path(context.output_dir) / ".hydra", "hydra")
         measure_it = functools.partial(measure, info=info, keep_figures=bool(uri) and spec.tracking.log_figures)
-        measurement = measure_repeated(spec, measure_it) if spec.seeds else measure_it(spec)
+        try:
+            measurement = measure_repeated(spec, measure_it) if spec.seeds else measure_it(spec)
+        except Exception as err:
+            partial = getattr(err, "partial_measurement", None)
+            if partial is not None:
+                logger.set_tags(partial.tags)  # the failed run says what was known (commit, corpus, cache key)
+            raise
         publish(measurement, logger)
         result = RunResult(
             run_id=logger.run_id,
@@ -204,8 +210,18 @@ def measure(spec: RunSpec, info=None, *, keep_figures: bool = True) -> Measureme
     No tracking store is touched (``publish`` writes the result to a run). ``info``: the model's
     ``EncoderInfo`` if already described (its commit resolved once per run); ``keep_figures``: render
     the figures to PNG (False: draw none of the layer curves and close the analyses' figures unrendered).
+    An error leaves what was found so far on the exception (``err.partial_measurement``): the run that
+    failed still gets its tags (the model's commit, the corpus checksum, the cache key).
     """
     m = Measurement(keep_figures=keep_figures)
+    try:
+        return _measure_into(m, spec, info)
+    except Exception as err:
+        err.partial_measurement = m
+        raise
+
+
+def _measure_into(m: Measurement, spec: RunSpec, info) -> Measurement:
     corpus = load_corpus(spec.data, spec.lang) if spec.uses_corpus else None  # a missing corpus fails first
     if corpus is not None:
         m.set_tags({"corpus_source": corpus.source, "corpus_checksum": corpus.checksum})
