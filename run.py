@@ -10,7 +10,7 @@ import hydra
 from omegaconf import DictConfig
 
 import geomexp.config  # registers the config schema and resolvers
-from geomexp.errors import Terminated, one_line, raise_on_sigterm, termination_delivered
+from geomexp.errors import Terminated, print_one_line, raise_on_sigterm, termination_delivered
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -30,8 +30,7 @@ def main(cfg: DictConfig) -> None:
     except Exception as err:
         if context.is_sweep_job:  # the other jobs go on; the sweep ends non-zero, naming this one
             report_job_failure(context, err)
-        elif line := one_line(err):  # a user error, or the machine's (memory, a full or read-only disk)
-            print(f"error: {line}", file=sys.stderr)
+        elif print_one_line(err):  # a user error, or the machine's (memory, a full or read-only disk)
             sys.exit(2)
         else:
             raise

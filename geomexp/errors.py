@@ -90,7 +90,7 @@ _SQLITE_MESSAGES = {
 }
 
 
-def _chain(err: BaseException):
+def exception_chain(err: BaseException):
     """``err`` and the exceptions it was raised from or during (``__cause__``/``__context__``), outermost first."""
     seen = set()
     while err is not None and id(err) not in seen:
@@ -105,7 +105,7 @@ def environment_failure(err: BaseException) -> str | None:
     None otherwise (a bug keeps its traceback)."""
     import errno
 
-    for e in _chain(err):
+    for e in exception_chain(err):
         if isinstance(e, MemoryError):
             detail = str(e) or "MemoryError"
             return (
@@ -128,3 +128,15 @@ def one_line(err: BaseException) -> str | None:
     """What a command prints for ``err`` instead of a traceback: the message of a ``GeomexpError``, or the
     ``environment_failure`` line; None for anything else (a bug: its traceback is shown)."""
     return str(err) if isinstance(err, GeomexpError) else environment_failure(err)
+
+
+def print_one_line(err: BaseException) -> bool:
+    """Print ``error: <one_line(err)>`` on stderr and return True; False (nothing printed) for a bug, which
+    the caller re-raises. The entry points (``run.py``, reproduce, report) end with status 2 after it."""
+    import sys
+
+    line = one_line(err)
+    if line is None:
+        return False
+    print(f"error: {line}", file=sys.stderr)
+    return True

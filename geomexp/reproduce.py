@@ -33,7 +33,7 @@ import tempfile
 from pathlib import Path
 
 from geomexp.config import validate
-from geomexp.errors import GeomexpError, one_line
+from geomexp.errors import GeomexpError, print_one_line
 
 log = logging.getLogger("geomexp.reproduce")
 
@@ -55,16 +55,14 @@ def compare(original: dict, again: dict, rtol: float, infos=()) -> tuple[list[tu
     count exactly; a value that is not well defined (its spread above 0.01, e.g. whitened I_PC, which
     moves with the BLAS thread count) is not compared. Metrics no analysis declares: ``rtol`` alone.
     """
+    from geomexp.analyses.base import metric_info
     from geomexp.compare import agree, companion_key
-
-    def info_of(name):
-        return next((m for m in (i.metric(name) for i in infos) if m is not None), None)
 
     rows, ok = [], True
     for key in sorted(set(original) | set(again), key=lambda k: (k[0], k[1])):
         a, b = original.get(key), again.get(key)
         name, step = key
-        info = info_of(name)
+        info = metric_info(infos, name)
         spread = 0.0
         if info is not None and info.spread_key:
             skey = (companion_key(name, info.spread_key), step)
@@ -323,9 +321,8 @@ def main(argv=None) -> int:
             model_path=args.model_path,
         )
     except Exception as err:
-        if (line := one_line(err)) is None:
+        if not print_one_line(err):
             raise
-        print(f"error: {line}", file=sys.stderr)
         return 2
     print(f"reproduced run {args.run_id} as {new_id}")
     print(f"{'metric':<24}{'step':>6}  {'original':>22}  {'reproduced':>22}  equal")

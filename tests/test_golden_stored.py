@@ -34,8 +34,9 @@ ENCODER_EPS = 100
 
 
 def metric_info(key: str, all_infos):
-    name = key.split(":", 1)[1]
-    return next((m for m in (i.metric(name) for i in all_infos) if m is not None), None)
+    from geomexp.analyses.base import metric_info as declared
+
+    return declared(all_infos, key.split(":", 1)[1])
 
 
 def moved(recorded: dict, now: dict) -> list[str]:

@@ -201,6 +201,11 @@ class AnalysisInfo:
 _METRIC_FIELDS = {f.name for f in fields(MetricInfo)}
 
 
+def metric_info(infos, key: str) -> MetricInfo | None:
+    """The ``MetricInfo`` the first of ``infos`` (``AnalysisInfo``s) that declares metric ``key`` gives it, or None."""
+    return next((m for m in (i.metric(key) for i in infos) if m is not None), None)
+
+
 def analysis(name: str, title: str, *, metrics=(), needs=(), tables=(), needs_when=None):
     """Decorator: attach ``AnalysisInfo`` to an analysis function as ``fn.info``.
 

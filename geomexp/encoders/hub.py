@@ -15,15 +15,14 @@ one probe before any retrying client, one line for each way it can fail.
 
 from __future__ import annotations
 
+import functools
 import os
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from geomexp.encoders.base import OFFLINE_MODELS
-from geomexp.errors import ModelUnavailableError
-
-_TIMEOUTS_SET = {"done": False}
+from geomexp.errors import ModelUnavailableError, exception_chain
 
 
 def hub_timeouts() -> tuple[float, float]:
@@ -33,10 +32,9 @@ def hub_timeouts() -> tuple[float, float]:
     return float(constants.HF_HUB_ETAG_TIMEOUT), float(constants.HF_HUB_DOWNLOAD_TIMEOUT)
 
 
+@functools.cache
 def bound_hub_timeouts() -> None:
     """Give huggingface_hub's shared client a connect and a read timeout (``hub_timeouts``); once per process."""
-    if _TIMEOUTS_SET["done"]:
-        return
     import httpx2
     from huggingface_hub import set_client_factory
     from huggingface_hub.utils._http import default_client_factory
@@ -49,7 +47,6 @@ def bound_hub_timeouts() -> None:
         return client
 
     set_client_factory(bounded)
-    _TIMEOUTS_SET["done"] = True
 
 
 def hub_endpoint() -> str:
@@ -127,10 +124,7 @@ def hub_cause(err: BaseException) -> BaseException | None:
     from huggingface_hub.errors import HfHubHTTPError
     from huggingface_hub.utils import httpx
 
-    chain = [err]
-    while len(chain) < 10 and (chain[-1].__cause__ or chain[-1].__context__) is not None:
-        chain.append(chain[-1].__cause__ or chain[-1].__context__)
-    return next((e for e in chain if isinstance(e, (HfHubHTTPError, httpx.HTTPError))), None)
+    return next((e for e in exception_chain(err) if isinstance(e, (HfHubHTTPError, httpx.HTTPError))), None)
 
 
 def hub_errors() -> tuple[type[BaseException], ...]:

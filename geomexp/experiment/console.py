@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from geomexp.analyses.base import metric_info
 from geomexp.analyses.keys import is_variant
 
 MAX_COLUMNS = 8
@@ -28,7 +29,7 @@ def _cell(key: str, layer: int, result, infos, width: int) -> str:
     from geomexp.compare import within_noise
 
     value = result.metrics.get((key, layer), float("nan"))
-    info = next((m for m in (i.metric(key) for i in infos) if m is not None), None)
+    info = metric_info(infos, key)
     if info is not None and info.se_key:
         at_layer = {k: v for (k, lay), v in result.metrics.items() if lay == layer}
         se = within_noise(info, key, at_layer)

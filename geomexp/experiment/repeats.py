@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from geomexp.analyses.base import AnalysisInfo
+from geomexp.analyses.base import AnalysisInfo, metric_info
 from geomexp.analyses.keys import MetricKey
 from geomexp.experiment.measurement import Measurement, add_layer_curves
 
@@ -28,11 +28,8 @@ SEEDS_CI_LEVEL = 0.95
 
 def metric_kind(key: str, infos: list[AnalysisInfo]) -> str:
     """The declared ``MetricInfo.kind`` of metric ``key`` (``"value"`` when no analysis declares it)."""
-    for info in infos:
-        m = info.metric(key)
-        if m is not None:
-            return m.kind
-    return "value"
+    m = metric_info(infos, key)
+    return m.kind if m is not None else "value"
 
 
 def combined_p_value(p_values: np.ndarray) -> float:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geomexp.errors import GeomexpError, one_line
+from geomexp.errors import GeomexpError, print_one_line
 from geomexp.tracking.store import redact_uri
 
 REPORT_RUN_NAME = "report"
@@ -306,9 +305,8 @@ def main(argv=None) -> int:
             depth=args.depth,
         )
     except Exception as err:
-        if (line := one_line(err)) is None:
+        if not print_one_line(err):
             raise
-        print(f"error: {line}", file=sys.stderr)
         return 2
     runs = report.runs
     print(
