@@ -132,7 +132,7 @@ def apply_current_languages(cfg) -> None:
     """Take the run's language from this project's ``conf/lang/`` (its file name and checksum), not the store."""
     from omegaconf import OmegaConf
 
-    from geomexp.config.schema import load_lang_config
+    from geomexp.config.lookup import load_lang_config
 
     cfg.lang = OmegaConf.merge(cfg.lang, load_lang_config(str(cfg.lang.code)))
 

@@ -55,8 +55,11 @@ def isolated_overrides(tmp_path: Path, store_uri: str, data_root: Path | None) -
 
 def compose_config(overrides: list[str]) -> DictConfig:
     """Compose ``conf/config.yaml`` with Hydra's compose API (as ``run.py`` would, without running)."""
+    from geomexp.config.compose import without_hydra_node
+
     with initialize_config_dir(version_base="1.3", config_dir=str(CONF), job_name="test"):
-        return compose(config_name="config", overrides=overrides)
+        cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
+    return without_hydra_node(cfg)  # as geomexp.config.compose: later lookups see hydra.searchpath
 
 
 @pytest.fixture

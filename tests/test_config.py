@@ -29,10 +29,15 @@ def test_expected_options_exist():
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_model_and_language_composes_and_passes_checks(make_cfg, model, lang):
+    from geomexp.data import TextFile, WikipediaCsv
+
     cfg = make_cfg(f"model={model}", f"lang={lang}")
-    check_config(cfg)
+    spec = check_config(cfg)
     assert cfg.model.name == model and cfg.lang.code == lang
-    assert cfg.lang.wikipedia_file.endswith(".csv") and len(cfg.lang.wikipedia_md5) == 32
+    source = spec.lang.corpus_source()  # every language names a corpus that can be read
+    assert isinstance(source, (WikipediaCsv, TextFile)) and source.problem() is None
+    if isinstance(source, WikipediaCsv):
+        assert source.file.endswith(".csv") and len(source.md5) == 32
 
 
 @pytest.mark.parametrize(
@@ -303,22 +308,26 @@ def test_reproduce_checks_rtol_before_running(capsys):
     assert "--rtol -1.0 must be a finite number >= 0" in capsys.readouterr().err
 
 
-def test_a_compared_language_without_a_corpus_is_refused_before_any_load(tmp_path, monkeypatch):
+def test_a_compared_language_without_a_corpus_is_refused_before_any_load(tmp_path):
     """Issue 25: langs=[en,de] with a de.yaml that names no corpus passed validation and failed late
-    ("Wikipedia/None not found"); so did enhancement.fit_lang=de."""
-    import shutil
-
-    import geomexp.config.schema as schema
+    ("Wikipedia/None not found"); so did enhancement.fit_lang=de. Its YAML is in a user's folder."""
     from geomexp.config.spec import RunSpec
     from geomexp.errors import ConfigError
 
-    conf = tmp_path / "conf"
-    shutil.copytree(CONF / "lang", conf / "lang")
-    (conf / "lang" / "de.yaml").write_text("code: de\nname: German\n")
-    monkeypatch.setattr(schema, "config_dir", lambda: conf)
-    cfg = compose_config(["analysis=[crosslingual]", "langs=[en,de]"])
-    with pytest.raises(ConfigError, match=r"^langs: language 'de' has no wikipedia_file in conf/lang/de.yaml"):
+    (tmp_path / "conf" / "lang").mkdir(parents=True)
+    (tmp_path / "conf" / "lang" / "de.yaml").write_text("code: de\nname: German\n")
+    path = f"hydra.searchpath=[file://{tmp_path / 'conf'}]"
+    cfg = compose_config([path, "analysis=[crosslingual]", "langs=[en,de]"])
+    with pytest.raises(ConfigError, match=r"^langs: language 'de' names no corpus in lang/de.yaml"):
         RunSpec.from_config(cfg)
-    cfg = compose_config(["enhancement=abtt", "enhancement.fit_lang=de"])
-    with pytest.raises(ConfigError, match=r"^enhancement.fit_lang: language 'de' has no wikipedia_file"):
+    cfg = compose_config([path, "enhancement=abtt", "enhancement.fit_lang=de"])
+    with pytest.raises(ConfigError, match=r"^enhancement.fit_lang: language 'de' names no corpus"):
         RunSpec.from_config(cfg)
+    (tmp_path / "conf" / "lang" / "de.yaml").write_text("code: de\nname: German\ntext_file: de.txt\n")
+    cfg = compose_config([path, "analysis=[crosslingual]", "langs=[en,de]"])
+    with pytest.raises(ConfigError, match=r"^langs: language 'de': its text file .*de.txt does not exist"):
+        RunSpec.from_config(cfg)
+    (tmp_path / "conf" / "lang" / "de.txt").write_text("Ein Satz.\n")
+    spec = RunSpec.from_config(compose_config([path, "analysis=[crosslingual]", "langs=[en,de]"]))
+    assert spec.languages["de"].text_file == str(tmp_path / "conf" / "lang" / "de.txt")  # beside its YAML
+    assert spec.languages["en"].wikipedia_file == "English.csv"

@@ -51,5 +51,8 @@ def test_crosslingual_run_reads_every_language(make_cfg, store_uri):
 def test_crosslingual_without_langs_fails_before_any_work(make_cfg):
     with pytest.raises(ConfigError, match=r"give two or more, e.g. langs="):
         run(make_cfg("model=minilm", "analysis=crosslingual"))
-    with pytest.raises(ConfigError, match=r"language 'xx' has no conf/lang/xx.yaml"):
+    with pytest.raises(
+        ConfigError,
+        match=r"language 'xx' has no lang/xx.yaml in conf/ or a hydra.searchpath folder; known languages: \['ar'",
+    ):
         run(make_cfg("model=minilm", "analysis=crosslingual", "langs=[en,xx]"))

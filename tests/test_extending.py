@@ -160,3 +160,41 @@ def test_a_csv_pair_task_from_yaml_alone(tmp_path, store_uri, data_root):
     result = run(compose_config(overrides))
     metrics = MlflowClient(store_uri).get_run(result.run_id).data.metrics
     assert metrics["pairs_n_pairs"] == 30 and -100 <= metrics["pairs_spearman"] <= 100
+
+
+@pytest.mark.slow
+def test_a_language_from_a_text_file_in_a_folder_of_its_own(tmp_path, store_uri, data_root):
+    """Issue 25, item 4: one YAML naming a text file beside it makes a language that works as lang=,
+    in langs=[...] (a language comparison) and as enhancement.fit_lang (zero-shot), with no edit of
+    the package; its column appears in the report."""
+    from geomexp.data.corpus import read_wikipedia_csv
+    from geomexp.data.download import file_digest
+
+    folder = tmp_path / "mine" / "lang"
+    folder.mkdir(parents=True)
+    sentences = read_wikipedia_csv(Path(data_root) / "Wikipedia" / "Spanish.csv")[:120]  # any text will do
+    (folder / "xx.txt").write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    (folder / "xx.yaml").write_text("code: xx\nname: My language\ntext_file: xx.txt\n")
+    base = isolated_overrides(tmp_path, store_uri, data_root) + [
+        f"hydra.searchpath=[file://{tmp_path / 'mine'}]",
+        "model=minilm",
+        "data.n_tokens=200",
+    ]
+    quiet = "analysis.isotropy.plot=false"
+    client = MlflowClient(store_uri)
+    own = client.get_run(run(compose_config([*base, quiet, "lang=xx"])).run_id)
+    assert own.data.tags["geomexp.subject"] == "xx" and "i_cos" in own.data.metrics
+    assert own.data.tags["corpus_source"] == str(folder / "xx.txt")
+    digest = file_digest(folder / "xx.txt")  # the text's bytes are in the measurement's identity
+    assert own.data.tags["data.checksum.lang.xx.text_sha256"] == digest
+    compared = run(compose_config([*base, "lang=sw", "analysis=[crosslingual]", "langs=[sw,xx]", "layer.index=6"]))
+    metrics = client.get_run(compared.run_id).data.metrics
+    assert "xl_overlap_mean" in metrics and any(k.startswith("xl_overlap") and "xx" in k for k in metrics)
+    zero_shot = run(compose_config([*base, quiet, "lang=sw", "enhancement=abtt", "enhancement.fit_lang=xx"]))
+    r = client.get_run(zero_shot.run_id)
+    assert "i_cos/abtt/zero_shot" in r.data.metrics and r.data.params["enhancement.fit_lang"] == "xx"
+    assert r.data.tags["data.checksum.lang.xx.text_sha256"] == digest
+    from geomexp.report import build_tables, collect_runs
+
+    tables = build_tables(collect_runs(store_uri, experiment="geomexp"))
+    assert "xx" in tables["i_cos"].columns and "sw" in tables["i_cos"].columns

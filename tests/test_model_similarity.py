@@ -138,7 +138,10 @@ def test_analysis_refuses_too_few_matched_words():
 def test_the_second_model_must_be_a_model_option(make_cfg):
     from geomexp.config.spec import RunSpec
 
-    with pytest.raises(ConfigError, match=r"model 'bogus' has no conf/model/<name>.yaml; known models: \[.*'minilm'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"model 'bogus' has no model/bogus.yaml in conf/ or a hydra.searchpath folder; known models: \[.*'minilm'",
+    ):
         RunSpec.from_config(make_cfg("analysis=model_similarity", "analysis.model_similarity.other=bogus"))
     with pytest.raises(ConfigError, match="analysis.model_similarity.n_permutations must be an integer >= 0"):
         RunSpec.from_config(make_cfg("analysis=model_similarity", "analysis.model_similarity.n_permutations=-1"))

@@ -6,6 +6,7 @@ checked dataclasses once, and nothing below the entry point sees a ``DictConfig`
 """
 
 from geomexp.config.compose import compose
+from geomexp.config.lookup import find_option, known_options, load_lang_config, load_model_config
 from geomexp.config.schema import (
     Config,
     DataConfig,
@@ -16,7 +17,6 @@ from geomexp.config.schema import (
     PathsConfig,
     TrackingConfig,
     config_dir,
-    load_lang_config,
     project_root,
     register_configs,
     register_resolvers,
@@ -35,7 +35,10 @@ __all__ = [
     "PathsConfig",
     "TrackingConfig",
     "config_dir",
+    "find_option",
+    "known_options",
     "load_lang_config",
+    "load_model_config",
     "project_root",
     "register_configs",
     "register_resolvers",

@@ -15,4 +15,21 @@ def compose(overrides: list[str] | tuple[str, ...] = ()):
 
     register_configs()
     with initialize_config_dir(version_base="1.3", config_dir=str(config_dir()), job_name="notebook"):
-        return hydra_compose(config_name="config", overrides=rewrite_layer_overrides(list(overrides)))
+        cfg = hydra_compose(
+            config_name="config", overrides=rewrite_layer_overrides(list(overrides)), return_hydra_config=True
+        )
+    return without_hydra_node(cfg)
+
+
+def without_hydra_node(cfg):
+    """``cfg`` (composed with ``return_hydra_config=True``) without its ``hydra`` node, whose search path
+    is kept for later lookups: ``langs=[...]``, ``fit_lang`` and model options are then found in the
+    ``hydra.searchpath`` folders as ``lang=``/``model=`` were."""
+    from omegaconf import open_dict
+
+    from geomexp.config.lookup import remember_search_path, search_path_of
+
+    remember_search_path(search_path_of(cfg.hydra))
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg

@@ -36,12 +36,14 @@ class ModelConfig:
 
 @dataclass
 class LangConfig:
-    """A language: ISO code, name, and its file of the paper's Wikipedia corpus (with MD5)."""
+    """A language: ISO code, name, and its corpus: the paper's Wikipedia CSV (``wikipedia_file``, with
+    MD5) or ``text_file`` (one sentence a line; relative to the YAML's folder; it wins when both are set)."""
 
     code: str = MISSING
     name: str = MISSING
     wikipedia_file: Optional[str] = None
     wikipedia_md5: Optional[str] = None
+    text_file: Optional[str] = None
 
 
 @dataclass
@@ -63,7 +65,8 @@ class LayerConfig:
 class DataConfig:
     """Corpus and token sampling.
 
-    corpus: ``wikipedia`` (the paper's CSVs) or ``text`` (``text_file``, one sentence a line).
+    corpus: ``wikipedia`` (each language's own corpus as its ``lang/<code>.yaml`` names it: the paper's CSV
+        or its ``text_file``) or ``text`` (``text_file``, one sentence a line, for the run's language).
     root: data folder (``GEOMEXP_DATA_DIR``); when null, files are downloaded to ``download_dir``.
     sample_unit: ``tokens`` (``n_tokens`` tokens) or ``sentences`` (every token of
         ``n_sentences`` random sentences: whole words).
@@ -165,32 +168,6 @@ def project_root() -> Path:
 def config_dir() -> Path:
     """The ``conf/`` folder shipped beside the package."""
     return Path(__file__).resolve().parents[2] / "conf"
-
-
-def load_lang_config(code: str) -> LangConfig:
-    """The ``conf/lang/<code>.yaml`` of a language, checked against ``LangConfig``."""
-    import re
-
-    from geomexp.errors import ConfigError
-
-    if not isinstance(code, str) or not re.fullmatch(r"[a-z]{2,3}(_[a-z0-9]+)?", code):
-        known = sorted(p.stem for p in (config_dir() / "lang").glob("*.yaml"))
-        raise ConfigError(f"language code {code!r} is not valid (ISO 639 letters, e.g. sw); known languages: {known}")
-    path = config_dir() / "lang" / f"{code}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in (config_dir() / "lang").glob("*.yaml"))
-        raise ConfigError(f"language {code!r} has no conf/lang/{code}.yaml; known languages: {known}")
-    return OmegaConf.merge(OmegaConf.structured(LangConfig), OmegaConf.load(path))
-
-
-def load_model_config(name: str) -> ModelConfig:
-    """The ``conf/model/<name>.yaml`` of a model option, checked against ``ModelConfig``."""
-    from geomexp.errors import ConfigError
-
-    known = sorted(p.stem for p in (config_dir() / "model").glob("*.yaml"))
-    if not isinstance(name, str) or name not in known:
-        raise ConfigError(f"model {name!r} has no conf/model/<name>.yaml; known models: {known}")
-    return OmegaConf.merge(OmegaConf.structured(ModelConfig), OmegaConf.load(config_dir() / "model" / f"{name}.yaml"))
 
 
 def register_resolvers() -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from geomexp.analyses.base import AnalysisInfo
 from geomexp.analyses.keys import space_suffix
@@ -19,6 +20,9 @@ from geomexp.errors import ConfigError
 from geomexp.extraction import LONG_SENTENCES
 from geomexp.layers import LayerChoice, parse_layer
 from geomexp.sampling import TOKEN_SAMPLINGS
+
+if TYPE_CHECKING:
+    from geomexp.data.corpus import CorpusSource
 
 CORPORA = ("wikipedia", "text")
 SAMPLE_UNITS = ("tokens", "sentences")
@@ -91,21 +95,62 @@ def load_target(path: str, what: str):
 
 @dataclass(frozen=True)
 class LangSpec:
-    """A language: ISO code, name, and its file of the paper's Wikipedia corpus (with MD5)."""
+    """A language: ISO code, name, and its corpus: the paper's Wikipedia CSV (``wikipedia_file``, with
+    MD5) or a ``text_file`` (absolute path, one sentence a line; it wins when both are set)."""
 
     code: str
     name: str
     wikipedia_file: str | None = None
     wikipedia_md5: str | None = None
+    text_file: str | None = None
 
     @classmethod
     def load(cls, code: str) -> LangSpec:
-        """The spec of ``conf/lang/<code>.yaml`` (``ConfigError`` listing the known codes otherwise)."""
+        """The spec of ``lang/<code>.yaml`` on the config search path (``conf/`` and ``hydra.searchpath``;
+        ``ConfigError`` listing the known codes otherwise)."""
         from omegaconf import OmegaConf
 
-        from geomexp.config.schema import load_lang_config
+        from geomexp.config.lookup import load_lang_config
 
         return cls(**OmegaConf.to_container(load_lang_config(code)))
+
+    def corpus_source(self) -> CorpusSource | None:
+        """Where this language's sentences come from (None: it names no corpus)."""
+        from geomexp.data.corpus import TextFile, WikipediaCsv
+
+        if self.text_file:
+            return TextFile(self.text_file, setting=f"text_file of language {self.code}")
+        if self.wikipedia_file:
+            return WikipediaCsv(self.wikipedia_file, self.wikipedia_md5)
+        return None
+
+    def check_corpus(self, why: str) -> None:
+        """``ConfigError`` unless this language has a corpus that can be read (``why``: the setting asking)."""
+        source = self.corpus_source()
+        if source is None:
+            raise ConfigError(
+                f"{why}: language {self.code!r} names no corpus in lang/{self.code}.yaml; give it one "
+                "(wikipedia_file and wikipedia_md5, or text_file: a file with one sentence a line) or "
+                + ("use data.corpus=text with data.text_file=..." if why == "lang" else "leave it out")
+            )
+        problem = source.problem()
+        if problem:
+            raise ConfigError(f"{why}: language {self.code!r}: {problem}")
+
+
+def run_language(node: dict) -> LangSpec:
+    """The run's own language from its composed ``lang`` node: a relative ``text_file`` is read beside the
+    language's YAML (as ``LangSpec.load`` reads it), else from the working directory."""
+    node = dict(node)
+    if node.get("text_file") and not Path(node["text_file"]).expanduser().is_absolute():
+        from geomexp.config.lookup import find_option, resolve_beside
+
+        try:
+            folder = find_option("lang", node["code"]).folder
+        except ConfigError:
+            folder = None
+        node["text_file"] = str(resolve_beside(node["text_file"], folder or Path.cwd()))
+    return LangSpec(**node)
 
 
 def encoder_option(name: str, *, device: str = "auto", dtype: str | None = None) -> EncoderSpec:
@@ -113,7 +158,7 @@ def encoder_option(name: str, *, device: str = "auto", dtype: str | None = None)
     known ones otherwise), on ``device`` and, if given, in ``dtype`` (else the option's own)."""
     from omegaconf import OmegaConf
 
-    from geomexp.config.schema import load_model_config
+    from geomexp.config.lookup import load_model_config
 
     m = OmegaConf.to_container(load_model_config(name))
     return EncoderSpec(
@@ -252,6 +297,7 @@ class RunSpec:
     seeds: tuple[int, ...] | None = None
     layer_every: int | None = None
     layer_extract: str = "all"
+    languages: dict = field(default_factory=dict, hash=False)  # code -> LangSpec: lang, langs and fit_lang
     resolved: dict = field(default_factory=dict, hash=False, compare=False, repr=False)
 
     @property
@@ -271,6 +317,14 @@ class RunSpec:
     def uses_corpus(self) -> bool:
         """Whether the run samples its language's corpus (any analysis; tasks encode their own data)."""
         return bool(self.analyses)
+
+    @property
+    def corpus_languages(self) -> tuple[str, ...]:
+        """Codes of the languages whose own corpus (their ``lang/<code>.yaml`` source) the run reads."""
+        codes = [self.lang.code] if self.uses_corpus and self.data.corpus == "wikipedia" else []
+        codes += list(self.langs) if self.compares_languages else []
+        codes += [self.enhancement.fit_lang] if self.enhancement and self.enhancement.fit_lang else []
+        return tuple(dict.fromkeys(codes))
 
     @property
     def compares_languages(self) -> bool:
@@ -342,7 +396,7 @@ class RunSpec:
             )
         if not DEVICE.fullmatch(str(m["device"])):
             raise ConfigError(f"model.device={m['device']!r} is not a torch device: use auto, cpu, cuda, cuda:0, mps")
-        lang = LangSpec(**c["lang"])
+        lang = run_language(c["lang"])
         data = DataSpec(
             corpus=d["corpus"],
             root=d["root"] or None,
@@ -363,38 +417,33 @@ class RunSpec:
             seed=_seed(c["seed"]),
         )
         analyses, tasks = _analyses_and_tasks(c["analysis"], trusted)
-        if analyses:
-            if data.corpus == "text" and not data.text_file:
-                raise ConfigError("data.corpus=text needs data.text_file=<path to a file with one sentence a line>")
-            if data.corpus == "wikipedia" and not lang.wikipedia_file:
-                raise ConfigError(
-                    f"lang={lang.code!r} has no wikipedia_file; use data.corpus=text with data.text_file=..."
-                )
+        if analyses and data.corpus == "text" and not data.text_file:
+            raise ConfigError("data.corpus=text needs data.text_file=<path to a file with one sentence a line>")
         enhancement = _enhancement(c["enhancement"], sample, trusted)
         langs = tuple(c["langs"])
+        compares = any("lang_reps" in a.inputs for a in analyses)
         if data.corpus == "text" and analyses:  # one file stands for whichever language is asked
             if enhancement is not None and enhancement.fit_lang:
                 raise ConfigError(
                     f"enhancement.fit_lang={enhancement.fit_lang} needs a corpus per language, but data.corpus=text "
-                    "reads the one data.text_file for every language: use data.corpus=wikipedia, or "
-                    "enhancement.fit_lang=null to fit on the text file itself"
+                    "reads the one data.text_file for every language: use data.corpus=wikipedia (each language's "
+                    "own corpus), or enhancement.fit_lang=null to fit on the text file itself"
                 )
-            if any("lang_reps" in a.inputs for a in analyses):
+            if compares:
                 raise ConfigError(
                     "comparing languages (langs=...) needs a corpus per language, but data.corpus=text reads the "
-                    "one data.text_file for every language: use data.corpus=wikipedia"
+                    "one data.text_file for every language: use data.corpus=wikipedia (each language's own corpus)"
                 )
-        needs_corpus = {  # languages whose corpus the run reads besides its own: checked before any load
-            **({code: "langs" for code in langs} if any("lang_reps" in a.inputs for a in analyses) else {}),
+        needs_corpus = {  # languages whose own corpus the run reads: checked before any load
+            **({lang.code: "lang"} if analyses and data.corpus == "wikipedia" else {}),
+            **({code: "langs" for code in langs} if compares else {}),
             **({enhancement.fit_lang: "enhancement.fit_lang"} if enhancement and enhancement.fit_lang else {}),
         }
+        languages = {lang.code: lang}
         for code in dict.fromkeys((*langs, *needs_corpus)):
-            other = LangSpec.load(code)
-            if code in needs_corpus and data.corpus == "wikipedia" and not other.wikipedia_file:
-                raise ConfigError(
-                    f"{needs_corpus[code]}: language {code!r} has no wikipedia_file in conf/lang/{code}.yaml, so it has "
-                    "no corpus to read; give it one (wikipedia_file, wikipedia_md5) or leave it out"
-                )
+            languages.setdefault(code, LangSpec.load(code))
+        for code, why in needs_corpus.items():
+            languages[code].check_corpus(why)
         for a in analyses:  # an analysis comparing the run's model with another one names a conf/model option
             if "model_pair" in a.inputs:
                 other = a.params.get("other")
@@ -403,7 +452,7 @@ class RunSpec:
                         f"analysis.{a.name}.other must name a model option of conf/model (e.g. minilm); got {other!r}"
                     )
                 encoder_option(other, device=encoder.device)
-        if any("lang_reps" in a.inputs for a in analyses) and len(langs) < 2:  # (RunSpec.compares_languages)
+        if compares and len(langs) < 2:  # (RunSpec.compares_languages)
             raise ConfigError(
                 f"analysis {[a.name for a in analyses]} compares languages: give two or more, e.g. langs=[en,es,ar,tr,sw,su]"
             )
@@ -415,6 +464,7 @@ class RunSpec:
             batch_size=int(m["batch_size"]),
             lang=lang,
             langs=langs,
+            languages=languages,
             layer=parse_layer(c["layer"]["index"], allow_list=True),
             layer_every=_layer_every(c["layer"].get("every")),
             layer_extract=_layer_extract(c["layer"].get("extract", "all")),
@@ -565,8 +615,6 @@ def _enhancement(node: dict, sample: SampleSpec, trusted=None) -> EnhancementSpe
     enhancer = spec.build()
     if hasattr(enhancer, "check_params"):
         enhancer.check_params()  # unknown method or parameter, k < 1, D < 0: fail now
-    if spec.fit_lang:
-        LangSpec.load(spec.fit_lang)
     k = params.get("n_clusters")
     if isinstance(k, int) and sample.unit == "tokens" and k > sample.n_tokens:
         raise ConfigError(

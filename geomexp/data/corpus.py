@@ -98,13 +98,58 @@ def load_wikipedia_corpus(lang: str, filename: str, **resolve_kwargs) -> Corpus:
     return Corpus(lang=lang, sentences=tuple(sentences), source=str(path), checksum=sentences_checksum(sentences))
 
 
-def load_text_corpus(lang: str, path: str | Path) -> Corpus:
-    """A corpus from a UTF-8 text file with one sentence a line (blank lines skipped)."""
+def load_text_corpus(lang: str, path: str | Path, *, setting: str = "data.text_file") -> Corpus:
+    """A corpus from a UTF-8 text file with one sentence a line (blank lines skipped); ``setting`` names
+    where the path was given, for the message when the file is missing."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise DataNotFoundError(f"text corpus {path} not found (data.text_file)")
+        raise DataNotFoundError(f"text corpus {path} not found ({setting})")
     lines = io.StringIO(read_utf8(path, "text corpus"), newline=None)  # the lines open() would give
     sentences = [line.strip() for line in lines if line.strip()]
     if not sentences:
         raise DataNotFoundError(f"text corpus {path} holds no sentences")
     return Corpus(lang=lang, sentences=tuple(sentences), source=str(path), checksum=sentences_checksum(sentences))
+
+
+@dataclass(frozen=True)
+class WikipediaCsv:
+    """A language's corpus as the paper's Wikipedia CSV ``Wikipedia/<file>`` (checked against ``md5``),
+    from the data root or a download."""
+
+    file: str
+    md5: str | None = None
+
+    def load(self, lang: str, data) -> Corpus:
+        """``data``: where files come from (``root``, ``download_dir``, ``download``, ``base_url``)."""
+        return load_wikipedia_corpus(
+            lang,
+            self.file,
+            root=data.root,
+            download_dir=data.download_dir,
+            download=data.download,
+            md5=self.md5,
+            base_url=data.base_url,
+        )
+
+    def problem(self) -> str | None:
+        return None  # found or downloaded at load time (a missing file is a DataNotFoundError then)
+
+
+@dataclass(frozen=True)
+class TextFile:
+    """A language's corpus as a UTF-8 text file, one sentence a line; ``setting`` names where its path was given."""
+
+    path: str
+    setting: str = "data.text_file"
+
+    def load(self, lang: str, data=None) -> Corpus:
+        return load_text_corpus(lang, self.path, setting=self.setting)
+
+    def problem(self) -> str | None:
+        """Why the file cannot be read, checked before any model is loaded (None: it can)."""
+        path = Path(self.path).expanduser()
+        return None if path.is_file() else f"its text file {path} does not exist ({self.setting})"
+
+
+#: where a language's sentences come from: ``load(lang, data) -> Corpus`` and ``problem() -> str | None``
+CorpusSource = WikipediaCsv | TextFile

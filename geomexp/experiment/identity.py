@@ -9,7 +9,8 @@
   and both per analysis.
 - ``provenance``: what changes the numbers besides the config (issue 23): ``METHOD_VERSION``
   (bumped when a number changes on purpose), the model's resolved commit (hub) or folder
-  fingerprint or weights file, the SHA-256 of a text corpus's bytes and the checksums of the STS
+  fingerprint or weights file, the SHA-256 of a text corpus's bytes (``data.text_file`` or a
+  language's ``text_file``) and the checksums of the STS
   files read, and the major.minor versions of the libraries whose float results differ between
   releases (torch, transformers, numpy, faiss). The model's dtype is in the config already.
 - ``run_params``: the values that change results, at most ``MAX_PARAMS`` (the full config is an artifact).
@@ -53,7 +54,12 @@ NON_RESULT_KEYS = (
 DISPLAY_PARAMS = ("plot", "plot_points", "table_rows")
 #: options added after runs were recorded: at this (neutral) value they are left out of the identity,
 #: so runs made before they existed keep their identity (a sweep resumed across versions skips them)
-NEUTRAL_DEFAULTS = {"layer.every": None, "analysis.sts.pooling": "mean", "data.long_sentences": "cut"}
+NEUTRAL_DEFAULTS = {
+    "layer.every": None,
+    "analysis.sts.pooling": "mean",
+    "data.long_sentences": "cut",
+    "lang.text_file": None,
+}
 SEED_KEYS = ("seed", "enhancement.params.random_state")
 
 
@@ -119,6 +125,13 @@ def provenance(spec: RunSpec, model_identity: dict | None = None) -> dict[str, o
 
         path = Path(spec.data.text_file).expanduser()
         out["provenance.data.text_sha256"] = file_digest(path) if path.is_file() else "missing"
+    for code in spec.corpus_languages:  # a language's own text file (a Wikipedia CSV is pinned by its MD5)
+        text_file = spec.languages[code].text_file if code in spec.languages else None
+        if text_file:
+            from geomexp.data.download import file_digest
+
+            path = Path(text_file)
+            out[f"provenance.data.lang.{code}.text_sha256"] = file_digest(path) if path.is_file() else "missing"
     for t in spec.tasks:
         files = getattr(t.task, "data_checksums", None)
         if files is not None:

@@ -10,27 +10,24 @@ import logging
 
 from geomexp.cache import cache_key, entry_lock, load_sample, save_sample
 from geomexp.config.spec import DataSpec, LangSpec, SampleSpec
-from geomexp.data import Corpus, load_text_corpus, load_wikipedia_corpus
+from geomexp.data import Corpus, load_text_corpus
 from geomexp.encoders import EncoderInfo, EncoderSpec
 from geomexp.encoders.reuse import shared_encoder
+from geomexp.errors import DataNotFoundError
 from geomexp.extraction import TokenSample, extract_tokens
 
 log = logging.getLogger(__name__)
 
 
 def load_corpus(data: DataSpec, lang: LangSpec) -> Corpus:
-    """The corpus of ``lang`` as ``data`` says: the data root, a download, or a text file."""
+    """The corpus of ``lang``: ``data.text_file`` under ``data.corpus=text``, else the language's own
+    source (its Wikipedia CSV from the data root or a download, or its text file)."""
     if data.corpus == "text":
         return load_text_corpus(lang.code, data.text_file)
-    return load_wikipedia_corpus(
-        lang.code,
-        lang.wikipedia_file,
-        root=data.root,
-        download_dir=data.download_dir,
-        download=data.download,
-        md5=lang.wikipedia_md5,
-        base_url=data.base_url,
-    )
+    source = lang.corpus_source()
+    if source is None:
+        raise DataNotFoundError(f"language {lang.code!r} names no corpus (wikipedia_file or text_file)")
+    return source.load(lang.code, data)
 
 
 def sample_description(
@@ -84,12 +81,14 @@ class Representations:
         batch_size: int = 32,
         progress: bool = True,
         layers=None,
+        languages=None,
     ):
         self.encoder_spec, self.info, self.sample, self.data = encoder, info, sample, data
         self.layers = None if layers is None else sorted({int(i) for i in layers})
         if self.layers == list(range(info.num_layers + 1)):
             self.layers = None  # every layer: the all-layers entry itself
         self.cache_dir, self.batch_size, self.progress = cache_dir, batch_size, progress
+        self.languages = dict(languages or {})  # code -> LangSpec known to the run (others: LangSpec.load)
         self._encoder = None
         self._corpora: dict[str, Corpus] = {}
         self._samples: dict[str, TokenSample] = {}
@@ -111,7 +110,8 @@ class Representations:
 
     def corpus(self, code: str) -> Corpus:
         if code not in self._corpora:
-            self._corpora[code] = load_corpus(self.data, LangSpec.load(code))
+            lang = self.languages.get(code) or LangSpec.load(code)
+            self._corpora[code] = load_corpus(self.data, lang)
         return self._corpora[code]
 
     def add_corpus(self, corpus: Corpus) -> None:
@@ -217,4 +217,5 @@ def run_representations(spec, encoder: EncoderSpec, info: EncoderInfo, layers=No
         batch_size=spec.batch_size,
         progress=spec.progress,
         layers=layers,
+        languages=spec.languages,
     )
