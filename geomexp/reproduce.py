@@ -32,6 +32,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from geomexp import tag_names
 from geomexp.config import validate
 from geomexp.errors import GeomexpError, print_one_line
 
@@ -139,12 +140,12 @@ def apply_current_languages(cfg) -> None:
 
 #: tags whose difference explains metrics that differ (besides the config, which is the same)
 ENVIRONMENT_TAGS = (
-    "model.commit",
-    "geomexp.method_version",
-    "machine.cpu",
-    "machine.ATEN_CPU_CAPABILITY",
-    "machine.OPENBLAS_CORETYPE",
-    "machine.FAISS_OPT_LEVEL",
+    tag_names.MODEL_COMMIT,
+    tag_names.METHOD_VERSION,
+    tag_names.MACHINE_CPU,
+    tag_names.MACHINE + "ATEN_CPU_CAPABILITY",
+    tag_names.MACHINE + "OPENBLAS_CORETYPE",
+    tag_names.MACHINE + "FAISS_OPT_LEVEL",
 )
 
 
@@ -154,8 +155,8 @@ def check_data_checksums(tags: dict, spec) -> None:
 
     now = checksum_tags(provenance(spec))
     for key, logged in sorted(tags.items()):
-        if key.startswith("data.checksum.") and key in now and str(now[key]) != logged:
-            what = spec.data.text_file if key.endswith("text_sha256") else key.removeprefix("data.checksum.")
+        if key.startswith(tag_names.DATA_CHECKSUM) and key in now and str(now[key]) != logged:
+            what = spec.data.text_file if key.endswith("text_sha256") else key.removeprefix(tag_names.DATA_CHECKSUM)
             raise GeomexpError(
                 f"data file {what} changed since the run: {key} was {logged}, is {now[key]} now; "
                 "the run cannot be reproduced from this file"
@@ -164,7 +165,7 @@ def check_data_checksums(tags: dict, spec) -> None:
 
 def check_model_fingerprint(tags: dict, spec) -> None:
     """``GeomexpError`` if the run logged a model folder's fingerprint and ``spec``'s folder has another one."""
-    logged = tags.get("model.fingerprint")
+    logged = tags.get(tag_names.MODEL_FINGERPRINT)
     if not logged or not spec.encoder.path:
         return
     from geomexp.encoders.loading import folder_fingerprint
@@ -261,7 +262,7 @@ def reproduce(
                 "pass --model-path PATH (this machine's copy; its fingerprint must match the one the run logged)"
             )
         cfg.model.path = str(Path(model_path).expanduser().resolve())
-    commit = original.tags.get("model.commit")
+    commit = original.tags.get(tag_names.MODEL_COMMIT)
     if commit and not cfg.model.path:
         cfg.model.revision = commit  # the weights the run measured, not wherever its branch points now
     cfg.tracking.uri = uri

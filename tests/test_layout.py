@@ -104,3 +104,27 @@ def test_metric_keys_round_trip():
     assert k.with_part("_sd").format() == "i_cos_sd/cluster/zero_shot"
     assert companion_key("i_pc/whiten", "i_pc_spread") == "i_pc_spread/whiten"
     assert space_suffix(None) == "" and space_suffix("abtt", zero_shot=True) == "/abtt/zero_shot"
+
+
+TAG_LITERAL = re.compile(
+    r"""["'](geomexp\.(kind|identity|group|method_version|model|subject|layer|analyses|enhancement|multilingual"""
+    r"""|same_as|host|pid)|model\.(commit|fingerprint)|mlflow\.(runName|parentRunId)|data\.checksum\.[\w.]*|machine\.\w*)"""
+    r"""["'{.]"""
+)
+
+
+def test_only_the_tag_names_module_spells_a_run_tag():
+    """Issue 25, item 2: tag names were literals in 5-6 modules; now geomexp/tag_names.py holds them."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in [*(ROOT / "geomexp").rglob("*.py"), ROOT / "run.py"]
+        if path.name != "tag_names.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if TAG_LITERAL.search(line)
+    ]
+    assert offenders == []
+    assert TAG_LITERAL.search('rec.tags.get("geomexp.identity")') and TAG_LITERAL.search("'machine.cpu'")
+    assert TAG_LITERAL.search('f"machine.{var}"') and TAG_LITERAL.search('"data.checksum." + name')
+    from geomexp import tag_names
+
+    assert tag_names.IDENTITY == "geomexp.identity" and tag_names.PARENT_RUN_ID == "mlflow.parentRunId"

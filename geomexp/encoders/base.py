@@ -10,6 +10,7 @@ import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from geomexp import tag_names
 from geomexp.errors import ConfigError, PackageFileMissingError
 
 #: source -> what it loads
@@ -79,7 +80,11 @@ class EncoderInfo:
         if self.identity.get("source") != "hub":
             return {}
         i = self.identity
-        return {"model.hf_id": str(i["id"]), "model.revision": str(self.revision), "model.commit": str(i["commit"])}
+        return {
+            "model.hf_id": str(i["id"]),
+            "model.revision": str(self.revision),
+            tag_names.MODEL_COMMIT: str(i["commit"]),
+        }
 
 
 #: model types of decoder-only (causal) language models, by their config's ``model_type``

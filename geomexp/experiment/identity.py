@@ -22,6 +22,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from geomexp import tag_names
 from geomexp.config.spec import AnalysisSpec, RunSpec
 from geomexp.layers import layer_label
 
@@ -145,7 +146,11 @@ def checksum_tags(provenance_items: dict | None) -> dict[str, object]:
     """The data checksums of ``provenance(...)`` as the run's tags: ``{"data.checksum.<file>": digest}``
     (what reproduce compares with the files it reads)."""
     prefix = "provenance.data."
-    return {"data.checksum." + k[len(prefix) :]: v for k, v in (provenance_items or {}).items() if k.startswith(prefix)}
+    return {
+        tag_names.DATA_CHECKSUM + k[len(prefix) :]: v
+        for k, v in (provenance_items or {}).items()
+        if k.startswith(prefix)
+    }
 
 
 def identity_tags(spec: RunSpec, provenance_items: dict | None = None) -> dict[str, str]:
@@ -165,8 +170,8 @@ def identity_tags(spec: RunSpec, provenance_items: dict | None = None) -> dict[s
 
     def pair(suffix: str, chosen: dict) -> dict[str, str]:
         return {
-            f"geomexp.identity{suffix}": _digest(chosen),
-            f"geomexp.group{suffix}": _digest({k: v for k, v in chosen.items() if k not in SEED_KEYS}),
+            tag_names.IDENTITY + suffix: _digest(chosen),
+            tag_names.GROUP + suffix: _digest({k: v for k, v in chosen.items() if k not in SEED_KEYS}),
         }
 
     out = pair("", items)
@@ -210,7 +215,7 @@ def run_params(spec: RunSpec, commit: str | None = None, model_max_length: int |
     if spec.encoder.source == "hf" and not spec.encoder.path:
         p["model.revision"] = spec.encoder.revision
     if commit:
-        p["model.commit"] = commit
+        p[tag_names.MODEL_COMMIT] = commit
     if spec.encoder.dtype != "float32":
         p["model.dtype"] = spec.encoder.dtype
     p["subject"] = subject(spec)
@@ -304,10 +309,10 @@ def machine_tags() -> dict[str, str]:
                 break
     except OSError:
         pass
-    tags = {"machine.cpu": cpu}
+    tags = {tag_names.MACHINE_CPU: cpu}
     for var in ("ATEN_CPU_CAPABILITY", "OPENBLAS_CORETYPE", "FAISS_OPT_LEVEL"):
         if os.environ.get(var):
-            tags[f"machine.{var}"] = os.environ[var]
+            tags[tag_names.MACHINE + var] = os.environ[var]
     return tags
 
 

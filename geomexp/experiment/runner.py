@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from geomexp import tag_names
 from geomexp.analyses.base import AnalysisResult
 from geomexp.analyses.keys import space_name
 from geomexp.cache import check_writable as check_cache_writable
@@ -99,9 +100,9 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
     except GeomexpError:
         info = None  # measure() describes it again inside the tracked run: the error is recorded there
     tags = run_tags(spec, context, ident.provenance(spec, info.identity if info else None))
-    identity = tags["geomexp.identity"]
+    identity = tags[tag_names.IDENTITY]
     if uri and context.is_sweep_job and spec.tracking.resume:
-        finished = runs_with_tag(uri, spec.tracking.experiment, "geomexp.identity", identity, finished=True)
+        finished = runs_with_tag(uri, spec.tracking.experiment, tag_names.IDENTITY, identity, finished=True)
         if finished:
             log.info(
                 "skipped: this measurement already FINISHED as run %s (tracking.resume=false to rerun)", finished[0]
@@ -110,7 +111,7 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
                 uri, spec.tracking.experiment, finished[0], name, parent_run_id=parent, tags=tags
             )
             return RunResult(run_id=stand_in, run_name=name, skipped=True, same_as=finished[0])
-        failed = runs_with_tag(uri, spec.tracking.experiment, "geomexp.identity", identity, finished=False)
+        failed = runs_with_tag(uri, spec.tracking.experiment, tag_names.IDENTITY, identity, finished=False)
         if failed:
             tags["resumed_after"] = failed[0]
     with tracked_run(
@@ -182,18 +183,18 @@ def run_tags(spec: RunSpec, context: RunContext, provenance: dict | None = None)
     """The run's tags: the results schema's identity tags (config + ``provenance``), the method version,
     versions, git state, choices, user tags."""
     tags = {
-        "geomexp.kind": "measurement",
+        tag_names.KIND: tag_names.MEASUREMENT,
         **ident.identity_tags(spec, provenance),
-        "geomexp.method_version": str(ident.METHOD_VERSION),
+        tag_names.METHOD_VERSION: str(ident.METHOD_VERSION),
         **ident.checksum_tags(provenance),
-        "geomexp.model": ident.model_label(spec),
-        "geomexp.subject": ident.subject(spec),
-        "geomexp.layer": layer_label(spec.layer, spec.layer_every),
-        "geomexp.analyses": ",".join(a.name for a in (*spec.analyses, *spec.tasks)),
-        "geomexp.enhancement": spec.enhancement.label if spec.enhancement else "none",
-        "geomexp.multilingual": str(spec.multilingual).lower(),
+        tag_names.MODEL: ident.model_label(spec),
+        tag_names.SUBJECT: ident.subject(spec),
+        tag_names.LAYER: layer_label(spec.layer, spec.layer_every),
+        tag_names.ANALYSES: ",".join(a.name for a in (*spec.analyses, *spec.tasks)),
+        tag_names.ENHANCEMENT: spec.enhancement.label if spec.enhancement else "none",
+        tag_names.MULTILINGUAL: str(spec.multilingual).lower(),
         **({"model.path": str(Path(spec.encoder.path).expanduser().resolve())} if spec.encoder.path else {}),
-        **({"model.fingerprint": fp} if (fp := (provenance or {}).get("provenance.model.fingerprint")) else {}),
+        **({tag_names.MODEL_FINGERPRINT: fp} if (fp := (provenance or {}).get("provenance.model.fingerprint")) else {}),
         **ident.library_versions(),
         **ident.machine_tags(),
         **{f"choice.{k}": v for k, v in context.choices.items()},
@@ -464,7 +465,7 @@ def _record_config_error(cfg, context: RunContext, err: ConfigError) -> None:
         return  # the error itself is what the user must see
     try:
         with tracked_run(
-            uri, str(t.experiment), name, parent_run_id=parent, tags={"geomexp.kind": "measurement"}
+            uri, str(t.experiment), name, parent_run_id=parent, tags={tag_names.KIND: tag_names.MEASUREMENT}
         ) as logger:
             logger.log_dict(redact_config(config), CONFIG_ARTIFACT)
             raise err

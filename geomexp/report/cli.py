@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from geomexp import tag_names
 from geomexp.errors import GeomexpError, print_one_line
 from geomexp.tracking.store import redact_uri
 
@@ -158,7 +159,7 @@ def make_report(
     from geomexp.tracking import tracked_run
 
     tags = {
-        "geomexp.kind": "report",
+        tag_names.KIND: tag_names.REPORT,
         "mlflow.note.content": (
             f"geomexp report of {runs.source}: tables, figures and `report/index.html` (the static HTML "
             "report: download the `report/` folder and open it). No metrics: hide report runs from metric "

@@ -20,13 +20,14 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from geomexp import tag_names
 from geomexp.errors import GeomexpError
 from geomexp.layers import parse_layer
 from geomexp.tracking import RunRecord, get_run_record, load_run_json, run_records
 from geomexp.tracking.query import META_ARTIFACT
 
 #: run kinds that are never read (a sweep's parent run, earlier reports)
-NEVER_READ = ("sweep", "report")
+NEVER_READ = (tag_names.SWEEP, tag_names.REPORT)
 
 
 @dataclass
@@ -49,23 +50,23 @@ class RunAtLayer:
 
     @property
     def model(self) -> str:
-        return self.run.tags.get("geomexp.model") or self.run.params.get("model", "unknown")
+        return self.run.tags.get(tag_names.MODEL) or self.run.params.get("model", "unknown")
 
     @property
     def subject(self) -> str:
-        return self.run.tags.get("geomexp.subject") or self.run.params.get("subject", "")
+        return self.run.tags.get(tag_names.SUBJECT) or self.run.params.get("subject", "")
 
     @property
     def enhancement(self) -> str:
-        return self.run.tags.get("geomexp.enhancement", "none")
+        return self.run.tags.get(tag_names.ENHANCEMENT, "none")
 
     @property
     def identity(self) -> str:
-        return self.run.tags.get("geomexp.identity") or self.run.run_id
+        return self.run.tags.get(tag_names.IDENTITY) or self.run.run_id
 
     @property
     def group(self) -> str:
-        return self.run.tags.get("geomexp.group") or self.identity
+        return self.run.tags.get(tag_names.GROUP) or self.identity
 
     @property
     def seed(self) -> str:
@@ -73,7 +74,7 @@ class RunAtLayer:
 
     @property
     def analyses(self) -> list[str]:
-        return [a for a in self.run.tags.get("geomexp.analyses", "").split(",") if a]
+        return [a for a in self.run.tags.get(tag_names.ANALYSES, "").split(",") if a]
 
     @property
     def started(self) -> str:
@@ -199,20 +200,20 @@ def collect_runs(
     candidates: list[ReadRun] = []
     stand_ins: list[ReadRun] = []
     for rec in records:
-        kind = rec.tags.get("geomexp.kind")
+        kind = rec.tags.get(tag_names.KIND)
         if kind in NEVER_READ:
             continue
         item = ReadRun(rec)
         runs.read.append(item)
         if rec.status != "FINISHED":
             item.category, item.reason = "unfinished", f"status {rec.status}"
-        elif kind == "skipped":
+        elif kind == tag_names.SKIPPED:
             item.category, item.reason = (
                 "stand-in",
-                f"skipped sweep job: stands for run {rec.tags.get('geomexp.same_as')}",
+                f"skipped sweep job: stands for run {rec.tags.get(tag_names.SAME_AS)}",
             )
             stand_ins.append(item)
-        elif kind != "measurement":
+        elif kind != tag_names.MEASUREMENT:
             item.category = "other"
             item.reason = (
                 f"geomexp.kind={kind}: not a measurement"
@@ -224,7 +225,7 @@ def collect_runs(
 
     by_id = {c.run.run_id: c for c in candidates}
     for s in stand_ins:
-        target = s.run.tags.get("geomexp.same_as", "")
+        target = s.run.tags.get(tag_names.SAME_AS, "")
         if target in by_id:
             by_id[target].via = by_id[target].via or s.run.run_id
             continue
@@ -259,7 +260,7 @@ def collect_runs(
 
     newest: dict[str, ReadRun] = {}
     for c in sorted(kept, key=lambda c: c.run.start_time):
-        identity = c.run.tags.get("geomexp.identity") or c.run.run_id
+        identity = c.run.tags.get(tag_names.IDENTITY) or c.run.run_id
         if identity in newest:
             old = newest[identity]
             old.category, old.reason = (
@@ -319,7 +320,7 @@ def _raise_empty(uri: str, runs: Runs, parent: str | None) -> None:
         rec = get_run_record(uri, parent, with_metrics=False)
         sweeps = ", ".join(f"{p.run_id} ({p.run_name})" for p in sweep_parents(uri)[:10]) or "none"
         raise GeomexpError(
-            f"run {parent} ({rec.run_name!r}, geomexp.kind={rec.tags.get('geomexp.kind', 'unset')}) has no child runs: "
+            f"run {parent} ({rec.run_name!r}, {tag_names.KIND}={rec.tags.get(tag_names.KIND, 'unset')}) has no child runs: "
             f"--parent takes a sweep's parent run id (geomexp.kind=sweep); sweeps there: {sweeps}"
         )
     raise GeomexpError(f"{runs.source} in {uri} holds no runs")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from geomexp import tag_names
+
 FIGURES_DIR = "figures"
 
 #: the ``runs`` column of a Markdown table lists at most this many ids (else a count)
@@ -110,14 +112,14 @@ def runs_frame(runs):
             "stand_in": r.via or "",
             "started": started(rec),
             "status": rec.status,
-            "kind": rec.tags.get("geomexp.kind", ""),
-            "model": rec.tags.get("geomexp.model", rec.params.get("model", "")),
-            "subject": rec.tags.get("geomexp.subject", ""),
+            "kind": rec.tags.get(tag_names.KIND, ""),
+            "model": rec.tags.get(tag_names.MODEL, rec.params.get("model", "")),
+            "subject": rec.tags.get(tag_names.SUBJECT, ""),
             "layer": m.layer if m is not None else (r.layer if r.layer is not None else ""),
-            "enhancement": rec.tags.get("geomexp.enhancement", ""),
+            "enhancement": rec.tags.get(tag_names.ENHANCEMENT, ""),
             "seed": rec.params.get("seed", ""),
-            "identity": rec.tags.get("geomexp.identity", ""),
-            "group": rec.tags.get("geomexp.group", ""),
+            "identity": rec.tags.get(tag_names.IDENTITY, ""),
+            "group": rec.tags.get(tag_names.GROUP, ""),
             "reproduced_from": rec.tags.get("reproduced_from", ""),
             **{f"param.{k}": v for k, v in sorted(rec.params.items())},
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 
+from geomexp import tag_names
 from geomexp.errors import GeomexpError
 from geomexp.tracking.store import client as _client
 from geomexp.tracking.store import sqlite_path
@@ -91,7 +92,7 @@ def _record_metrics(client, run) -> dict[tuple[str, int], float]:
     names = sorted(latest)
     first = client.get_metric_history(run_id, names[0])
     steps = {m.step for m in first}
-    if run.data.tags.get("geomexp.layer", "all") != "all" and len(steps) == 1:
+    if run.data.tags.get(tag_names.LAYER, "all") != "all" and len(steps) == 1:
         step = steps.pop()
         return {(name, step): float(value) for name, value in latest.items()}
     out: dict[tuple[str, int], float] = {}

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from geomexp import tag_names
 from geomexp.errors import Terminated, termination_delivered
 from geomexp.tracking.store import MAX_PARAM_CHARS, ensure_experiment
 from geomexp.tracking.store import client as _client
@@ -26,7 +27,7 @@ PARENT_RUN_FILE = "mlflow_parent_run_id.txt"
 #: a RUNNING run started on ANOTHER host (whose process cannot be checked) is abandoned after this
 #: many hours (environment variable GEOMEXP_ABANDONED_AFTER_HOURS); on this host a dead pid suffices
 ABANDONED_AFTER_HOURS = 48.0
-HOST_TAG, PID_TAG = "geomexp.host", "geomexp.pid"
+HOST_TAG, PID_TAG = tag_names.HOST, tag_names.PID
 
 log = logging.getLogger(__name__)
 
@@ -262,12 +263,12 @@ def tracked_run(
     mark_abandoned_runs(client, exp_id)
     run_name = unique_run_name(client, exp_id, run_name)
     all_tags = {
-        "mlflow.runName": run_name,
+        tag_names.RUN_NAME: run_name,
         **process_tags(),
         **{k: str(v)[:5000] for k, v in (tags or {}).items()},
     }
     if parent_run_id:
-        all_tags["mlflow.parentRunId"] = parent_run_id
+        all_tags[tag_names.PARENT_RUN_ID] = parent_run_id
     run = client.create_run(exp_id, run_name=run_name, tags=all_tags)
     logger = RunLogger(client, run.info.run_id, run_name)
     try:
@@ -326,12 +327,12 @@ def record_skipped_job(
     name = unique_run_name(client, exp_id, f"{run_name} (skipped)")
     all_tags = {
         **{k: str(v)[:5000] for k, v in tags.items()},
-        "mlflow.runName": name,
-        "geomexp.kind": "skipped",
-        "geomexp.same_as": finished_run_id,
+        tag_names.RUN_NAME: name,
+        tag_names.KIND: tag_names.SKIPPED,
+        tag_names.SAME_AS: finished_run_id,
     }
     if parent_run_id:
-        all_tags["mlflow.parentRunId"] = parent_run_id
+        all_tags[tag_names.PARENT_RUN_ID] = parent_run_id
     run = client.create_run(exp_id, run_name=name, tags=all_tags)
     client.set_terminated(run.info.run_id, "FINISHED")
     return run.info.run_id
@@ -343,8 +344,8 @@ def start_parent_run(uri: str, experiment: str, run_name: str, tags: Mapping[str
     exp_id = ensure_experiment(uri, experiment)
     mark_abandoned_runs(client, exp_id)
     tags = {
-        "mlflow.runName": run_name,
-        "geomexp.kind": "sweep",
+        tag_names.RUN_NAME: run_name,
+        tag_names.KIND: tag_names.SWEEP,
         **process_tags(),
         **{k: str(v) for k, v in (tags or {}).items()},
     }
@@ -364,7 +365,7 @@ def end_parent_run(uri: str, run_id: str, failed_jobs: int = 0, killed: str | No
         [run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'", max_results=10000
     )
     failed = [c for c in children if c.info.status != "FINISHED"]
-    skipped = [c for c in children if c.data.tags.get("geomexp.kind") == "skipped"]
+    skipped = [c for c in children if c.data.tags.get(tag_names.KIND) == tag_names.SKIPPED]
     client.set_tag(run_id, "children", str(len(children)))
     client.set_tag(run_id, "children_failed", str(len(failed)))
     client.set_tag(run_id, "skipped", str(len(skipped)))

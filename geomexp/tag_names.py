@@ -1,0 +1,37 @@
+"""Names of the tags geomexp writes on its MLflow runs and reads back (the results schema besides the
+metric keys of ``geomexp.analyses.keys``). Only this module spells a tag name; a test greps the
+package for others.
+
+A measurement run carries ``KIND`` = ``measurement`` and the labels the report groups by (``MODEL``,
+``SUBJECT``, ``LAYER``, ``ENHANCEMENT``, ``ANALYSES``), what it is the same measurement as
+(``IDENTITY``; ``GROUP``: the same without the seeds), and what produced it (``METHOD_VERSION``,
+``MODEL_COMMIT`` or ``MODEL_FINGERPRINT``, ``DATA_CHECKSUM`` + file, ``MACHINE`` + setting).
+"""
+
+from __future__ import annotations
+
+KIND = "geomexp.kind"
+#: values of ``KIND``
+MEASUREMENT, SWEEP, SKIPPED, REPORT = "measurement", "sweep", "skipped", "report"
+
+IDENTITY = "geomexp.identity"
+GROUP = "geomexp.group"
+METHOD_VERSION = "geomexp.method_version"
+MODEL = "geomexp.model"
+SUBJECT = "geomexp.subject"
+LAYER = "geomexp.layer"
+ANALYSES = "geomexp.analyses"
+ENHANCEMENT = "geomexp.enhancement"
+MULTILINGUAL = "geomexp.multilingual"
+SAME_AS = "geomexp.same_as"  # a skipped job: the FINISHED run holding its measurement
+HOST, PID = "geomexp.host", "geomexp.pid"  # the process writing a RUNNING run
+
+MODEL_COMMIT = "model.commit"
+MODEL_FINGERPRINT = "model.fingerprint"
+DATA_CHECKSUM = "data.checksum."  # + a data file's name: its digest
+MACHINE = "machine."  # + a setting: what kernels the numbers came from (cpu, ATEN_CPU_CAPABILITY, ...)
+MACHINE_CPU = MACHINE + "cpu"
+
+#: MLflow's own tags that geomexp sets or reads
+RUN_NAME = "mlflow.runName"
+PARENT_RUN_ID = "mlflow.parentRunId"
