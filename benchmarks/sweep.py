@@ -56,10 +56,10 @@ PROFILE_POINTS = [
     ("git_state", "store.py", "git_state"),
     ("tracked_run: create/end the MLflow run", "run.py", "tracked_run"),
     ("log_params", "run.py", "log_params"),
-    ("load_corpus", "representations.py", "load_corpus"),
+    ("load_corpus", "sources.py", "load_corpus"),
     ("describe_encoder", "loading.py", "describe_encoder"),
     ("corpus_sample (cache read)", "representations.py", "corpus_sample"),
-    ("call_analysis (isotropy + figure)", "runner.py", "call_analysis"),
+    ("analyses (isotropy + figure)", "isotropy.py", "isotropy_analysis"),
     ("record (figures, tables to the logger)", "runner.py", "record"),
 ]
 

@@ -37,7 +37,7 @@ def load_model(name: str):
 
 def corpus(code: str):
     from geomexp.config.spec import DataSpec, LangSpec
-    from geomexp.experiment.representations import load_corpus
+    from geomexp.experiment.sources import load_corpus
 
     return load_corpus(DataSpec(root=str(data_root()), download=False), LangSpec.load(code))
 

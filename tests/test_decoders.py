@@ -140,13 +140,14 @@ def test_only_the_asked_layers_are_kept_and_they_equal_the_full_extraction(tiny_
 def test_layer_aware_cache_keys_and_an_all_layers_entry_serves_a_subset(tiny_decoder_dirs, tmp_path):
     from geomexp.config.spec import DataSpec, SampleSpec
     from geomexp.experiment.representations import Representations
+    from geomexp.experiment.sources import DataSources
 
     spec = EncoderSpec(name="gpt2", path=str(tiny_decoder_dirs["gpt2"]), device="cpu")
     info = describe_encoder(spec)
 
     def reps(layers, cache="cache"):
         kw = {"cache_dir": str(tmp_path / cache), "progress": False, "layers": layers}
-        return Representations(spec, info, SampleSpec(), DataSpec(), **kw)
+        return Representations(spec, info, SampleSpec(), DataSources(DataSpec()), **kw)
 
     sub = reps([2])
     s = sub.encode(SENTENCES)

@@ -38,10 +38,12 @@ def test_rotated_sides_give_cka_one_and_shuffled_pairs_near_zero():
 
 
 class TrackReps:
-    """What the task asks of ``Representations``: a track, and the token vectors of a sentence list."""
+    """What the task asks of ``Representations``: a track (from its sources), and the token vectors of a
+    sentence list."""
 
     def __init__(self, track: StsTrack, tokens: dict):
         self.track, self.tokens, self.encoded = track, tokens, []
+        self.sources = self  # DataSources' one method the task uses
 
     def sts_track(self, track):
         return self.track

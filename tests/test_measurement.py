@@ -92,3 +92,23 @@ def test_a_failed_measurement_leaves_its_tags_on_the_failed_run(make_cfg, store_
     assert failed.info.status == "FAILED"
     assert failed.data.tags["cache_key"] and failed.data.tags["n_tokens"] == "150"
     assert failed.data.tags["hidden_size"] == "384" and not failed.data.metrics
+
+
+def test_a_dry_run_writes_the_results_file_and_no_store(make_cfg, tmp_path, store_uri):
+    """tracking.enabled=false: no MLflow store is created; the job's folder gets measurement.json, whose
+    numbers are the run's, and the result carries the Measurement itself."""
+    from pathlib import Path
+
+    from geomexp.experiment.context import RunContext
+
+    out = tmp_path / "job"
+    result = run(
+        make_cfg("model=minilm", "lang=sw", "data.n_tokens=200", "tracking.enabled=false"),
+        RunContext(output_dir=str(out)),
+    )
+    assert result.run_id is None and result.measurement is not None
+    assert not Path(store_uri.removeprefix("sqlite:///")).exists()
+    saved = json.loads((out / "measurement.json").read_text())
+    assert saved["format"] == RESULTS_FORMAT and saved["version"] == RESULTS_VERSION
+    assert {(k, int(layer)): v for k, by in saved["metrics"].items() for layer, v in by.items()} == result.metrics
+    assert saved["metrics"]["i_cos"]["6"] == result.metrics[("i_cos", 6)]

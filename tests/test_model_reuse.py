@@ -15,6 +15,7 @@ import numpy as np
 from geomexp.config.spec import DataSpec, SampleSpec
 from geomexp.encoders import EncoderSpec, describe_encoder, reuse
 from geomexp.experiment.representations import Representations
+from geomexp.experiment.sources import DataSources
 
 SENTENCES = ("The cat sat on the mat.", "Kiswahili ni lugha ya Afrika Mashariki.", "A third, longer sentence here.")
 
@@ -23,7 +24,7 @@ def _encode(folder, cache_dir, sentences=SENTENCES):
     """One job's worth: a fresh ``Representations`` (as each run makes) encoding ``sentences`` (a cache miss)."""
     spec = EncoderSpec(name="tiny", source="hf", path=str(folder), device="cpu")
     reps = Representations(
-        spec, describe_encoder(spec), SampleSpec(), DataSpec(), cache_dir=str(cache_dir), progress=False
+        spec, describe_encoder(spec), SampleSpec(), DataSources(DataSpec()), cache_dir=str(cache_dir), progress=False
     )
     return reps.encode(sentences)
 

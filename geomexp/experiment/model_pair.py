@@ -99,7 +99,7 @@ def prepare_model_pair(spec, reps, sample: TokenSample, params: dict) -> ModelPa
     from geomexp.encoders import describe_encoder
     from geomexp.experiment.representations import run_representations
 
-    corpus = reps.corpus(spec.lang.code)
+    corpus = reps.sources.corpus(spec.lang.code)
     ids = pick_sentences(sample.sentence_ids, int(params.get("n_sentences", 300)), spec.seed)
     texts = tuple(corpus.sentences[int(i)] for i in ids)
     other_spec = encoder_option(str(params["other"]), device=spec.encoder.device)

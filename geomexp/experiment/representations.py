@@ -1,7 +1,8 @@
 """Token representations for a run: corpus samples per language and whole sentence lists, from
 the content-keyed cache or encoded now (the encoder is loaded only on a cache miss).
 
-``Representations`` is what the runner and tasks ask for data; it holds no config, only specs.
+``Representations`` turns sentences into vectors; where the sentences come from is its
+``sources`` (``DataSources``: corpora, pair sources, STS tracks). It holds no config, only specs.
 """
 
 from __future__ import annotations
@@ -9,25 +10,14 @@ from __future__ import annotations
 import logging
 
 from geomexp.cache import cache_key, entry_lock, load_sample, save_sample
-from geomexp.config.spec import DataSpec, LangSpec, SampleSpec
-from geomexp.data import Corpus, load_text_corpus
+from geomexp.config.spec import SampleSpec
+from geomexp.data import Corpus
 from geomexp.encoders import EncoderInfo, EncoderSpec
 from geomexp.encoders.reuse import shared_encoder
-from geomexp.errors import DataNotFoundError
+from geomexp.experiment.sources import DataSources
 from geomexp.extraction import TokenSample, extract_tokens
 
 log = logging.getLogger(__name__)
-
-
-def load_corpus(data: DataSpec, lang: LangSpec) -> Corpus:
-    """The corpus of ``lang``: ``data.text_file`` under ``data.corpus=text``, else the language's own
-    source (its Wikipedia CSV from the data root or a download, or its text file)."""
-    if data.corpus == "text":
-        return load_text_corpus(lang.code, data.text_file)
-    source = lang.corpus_source()
-    if source is None:
-        raise DataNotFoundError(f"language {lang.code!r} names no corpus (wikipedia_file or text_file)")
-    return source.load(lang.code, data)
 
 
 def sample_description(
@@ -65,9 +55,8 @@ class Representations:
     """Cached token representations of one encoder, under one sampling, for any corpus of the run.
 
     corpus_sample(code): the run's sampling of a language's corpus; encode(sentences): every
-    token of a sentence list; pairs(source): a pair task's data; sts_track(track): an STS track's data;
-    layernorm_weights(): (L, d).
-    ``cache_key``/``cache_hit`` record the first corpus sample fetched (the run's own language).
+    token of a sentence list; layernorm_weights(): (L, d); sources: where sentences come from.
+    ``fetched`` records every cache lookup (what, key, hit); the first is the run's own language.
     """
 
     def __init__(
@@ -75,26 +64,21 @@ class Representations:
         encoder: EncoderSpec,
         info: EncoderInfo,
         sample: SampleSpec,
-        data: DataSpec,
+        sources: DataSources,
         *,
         cache_dir: str,
         batch_size: int = 32,
         progress: bool = True,
         layers=None,
-        languages=None,
     ):
-        self.encoder_spec, self.info, self.sample, self.data = encoder, info, sample, data
+        self.encoder_spec, self.info, self.sample, self.sources = encoder, info, sample, sources
         self.layers = None if layers is None else sorted({int(i) for i in layers})
         if self.layers == list(range(info.num_layers + 1)):
             self.layers = None  # every layer: the all-layers entry itself
         self.cache_dir, self.batch_size, self.progress = cache_dir, batch_size, progress
-        self.languages = dict(languages or {})  # code -> LangSpec known to the run (others: LangSpec.load)
         self._encoder = None
-        self._corpora: dict[str, Corpus] = {}
         self._samples: dict[str, TokenSample] = {}
         self._encoded: dict[str, TokenSample] = {}
-        self._tracks: dict[str, object] = {}
-        self._pairs: dict[object, object] = {}
         self._layernorm = None
         self.fetched: list[tuple[str, str, bool]] = []  # (what, cache key, hit)
 
@@ -108,20 +92,10 @@ class Representations:
             self._encoder = shared_encoder(self.encoder_spec, self.info)
         return self._encoder
 
-    def corpus(self, code: str) -> Corpus:
-        if code not in self._corpora:
-            lang = self.languages.get(code) or LangSpec.load(code)
-            self._corpora[code] = load_corpus(self.data, lang)
-        return self._corpora[code]
-
-    def add_corpus(self, corpus: Corpus) -> None:
-        """Use ``corpus`` (already loaded) for its language."""
-        self._corpora[corpus.lang] = corpus
-
     def corpus_sample(self, code: str) -> TokenSample:
         """The run's sampling of language ``code``'s corpus (cached on disk and in memory)."""
         if code not in self._samples:
-            self._samples[code] = self._get(self.corpus(code), whole_corpus=False, what=f"corpus {code}")
+            self._samples[code] = self._get(self.sources.corpus(code), whole_corpus=False, what=f"corpus {code}")
         return self._samples[code]
 
     def encode(self, sentences) -> TokenSample:
@@ -133,23 +107,6 @@ class Representations:
             corpus = Corpus(lang="sentences", sentences=tuple(sentences), source="list", checksum=checksum)
             self._encoded[checksum] = self._get(corpus, whole_corpus=True, what=f"{len(corpus.sentences)} sentences")
         return self._encoded[checksum]
-
-    def pairs(self, source):
-        """``source.load(data)`` (a pair task's ``Pairs``), read once per run and source."""
-        if source not in self._pairs:
-            self._pairs[source] = source.load(self.data)
-        return self._pairs[source]
-
-    def sts_track(self, track):
-        """The ``StsTrack`` of ``track`` from the data root or a download (read once per run)."""
-        from geomexp.data.sts import load_sts_track
-
-        if track not in self._tracks:
-            d = self.data
-            self._tracks[track] = load_sts_track(
-                track, root=d.root, download_dir=d.download_dir, download=d.download, base_url=d.base_url
-            )
-        return self._tracks[track]
 
     def layernorm_weights(self):
         """(L, d) float64 output-LayerNorm weights of the model (loads it; read once per run)."""
@@ -212,10 +169,9 @@ def run_representations(spec, encoder: EncoderSpec, info: EncoderInfo, layers=No
         encoder,
         info,
         spec.sample,
-        spec.data,
+        DataSources(spec.data, spec.languages),
         cache_dir=spec.cache_dir,
         batch_size=spec.batch_size,
         progress=spec.progress,
         layers=layers,
-        languages=spec.languages,
     )

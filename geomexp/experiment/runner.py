@@ -20,16 +20,18 @@ from geomexp.analyses.base import AnalysisResult
 from geomexp.analyses.keys import space_name
 from geomexp.cache import check_writable as check_cache_writable
 from geomexp.config import project_root
-from geomexp.config.spec import AnalysisSpec, RunSpec
+from geomexp.config.spec import RunSpec
 from geomexp.encoders import describe_encoder
 from geomexp.errors import ConfigError, GeomexpError
 from geomexp.experiment import identity as ident
 from geomexp.experiment.console import summary
 from geomexp.experiment.context import RunContext
+from geomexp.experiment.inputs import LayerContext, inputs_for
 from geomexp.experiment.measurement import Measurement, add_layer_curves, publish
 from geomexp.experiment.model_pair import prepare_model_pair
 from geomexp.experiment.repeats import measure_repeated
-from geomexp.experiment.representations import Representations, load_corpus, run_representations
+from geomexp.experiment.representations import Representations, run_representations
+from geomexp.experiment.sources import load_corpus
 from geomexp.layers import layer_label, resolve_layers
 from geomexp.tracking import (
     RunLogger,
@@ -63,6 +65,7 @@ class RunResult:
     layers: list[int] = field(default_factory=list)
     skipped: bool = False
     same_as: str | None = None
+    measurement: Measurement | None = field(default=None, repr=False)  # everything measured (None: skipped)
 
 
 def run(cfg, context: RunContext | None = None) -> RunResult:
@@ -149,7 +152,11 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
             cache_key=measurement.cache_key,
             cache_hit=measurement.cache_hit,
             layers=measurement.layers,
+            measurement=measurement,
         )
+        if not uri and context.output_dir:  # a dry run: no store, the results file in the job's folder
+            path = write_results_file(measurement, Path(context.output_dir))
+            log.info("tracking.enabled=false: no MLflow run; results in %s", path)
         log.info(
             summary(
                 result,
@@ -159,6 +166,20 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
             )
         )
     return result
+
+
+def write_results_file(measurement: Measurement, folder: Path) -> Path:
+    """``folder/measurement.json``: ``measurement.to_json()`` (format ``geomexp.measurement``), written whole
+    or not at all (a temporary file renamed into place)."""
+    import json
+    import os
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "measurement.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(measurement.to_json(), indent=1) + "\n")
+    os.replace(tmp, path)
+    return path
 
 
 def experiment_description(spec: RunSpec, context: RunContext) -> str:
@@ -231,7 +252,7 @@ def _measure_into(m: Measurement, spec: RunSpec, info) -> Measurement:
     m.layers = list(layers)
     reps = run_representations(spec, spec.encoder, info, layers if spec.layer_extract == "selected" else None)
     if corpus is not None:
-        reps.add_corpus(corpus)
+        reps.sources.add_corpus(corpus)
     check_against_model(spec, info.hidden_size)
     m.set_tags(
         {
@@ -265,30 +286,16 @@ def _measure_into(m: Measurement, spec: RunSpec, info) -> Measurement:
     title = f"{ident.model_label(spec)} · {ident.subject(spec)}"
     # an analysis that needs `layer_reps` sees every layer's space at every layer: keep them all
     kept: dict[int, list] | None = {} if any("layer_reps" in a.inputs for a in spec.analyses) else None
+
+    def spaces(at: int) -> list:
+        return layer_spaces(spec, reps, sample, at, m, kept)
+
     for layer in layers:
-        spaces = layer_spaces(spec, reps, sample, layer, m, kept)
-        for suffix, X, enhancer in spaces:
-            lang_reps = lang_representations(spec, reps, layer, enhancer)
-            layer_reps = None
-            if kept is not None:
-                layer_reps = {
-                    other: next(Y for s, Y, _ in layer_spaces(spec, reps, sample, other, m, kept) if s == suffix)
-                    for other in layers
-                }
+        for suffix, X, enhancer in spaces(layer):
+            ctx = LayerContext(spec, reps, sample, layer, list(layers), suffix, enhancer, spaces, pairs)
             where = f"{title} · layer {layer}" + (f" · after {spec.enhancement.label}" if suffix else "")
             for a in spec.analyses:
-                out = call_analysis(
-                    a,
-                    X,
-                    spec,
-                    reps,
-                    sample,
-                    lang_reps,
-                    title=where,
-                    layer=layer,
-                    layer_reps=layer_reps,
-                    model_pair=pairs[a.name].at(layer, enhancer) if a.name in pairs else None,
-                )
+                out = a.fn(X, seed=spec.seed, title=where, **inputs_for(a, ctx), **a.params)
                 folder = "/".join(filter(None, (a.name, space_name(suffix))))  # isotropy/cluster_zero_shot
                 record(m, out, folder, layer, suffix, per_layer)
         for t in spec.tasks:
@@ -335,58 +342,6 @@ def enhanced_space(spec: RunSpec, reps: Representations, layer: int, X: np.ndarr
     if enh.save:
         log_enhancer(m, enhancer, layer)
     return enh.suffix, enhancer.transform(X), enhancer
-
-
-def lang_representations(spec: RunSpec, reps: Representations, layer: int, enhancer) -> dict | None:
-    """``{code: (N, d)}`` for ``spec.langs`` if an analysis needs it, in the same space as X.
-
-    Enhanced space: zero-shot applies the one fitted enhancer to every language; individual
-    fits a new enhancer on each language.
-    """
-    if not spec.compares_languages:
-        return None
-    raw = {code: reps.corpus_sample(code).layer(layer) for code in spec.langs}
-    if enhancer is None:
-        return raw
-    if spec.enhancement.fit_lang:
-        return {code: enhancer.transform(X) for code, X in raw.items()}
-    return {code: spec.enhancement.build().fit_transform(X) for code, X in raw.items()}
-
-
-def call_analysis(
-    a: AnalysisSpec,
-    X,
-    spec: RunSpec,
-    reps: Representations,
-    sample,
-    lang_reps,
-    *,
-    title: str,
-    layer: int | None = None,
-    layer_reps: dict | None = None,
-    model_pair=None,
-) -> AnalysisResult:
-    """Call analysis ``a`` on ``X`` (N, d) with its parameters and the inputs it declares
-    (see ``geomexp.analyses.base.INPUTS``)."""
-    inputs = {}
-    for name in a.inputs:
-        if name == "sample":
-            inputs[name] = sample
-        elif name == "sentences":
-            inputs[name] = reps.corpus(spec.lang.code).sentences
-        elif name == "lang":
-            inputs[name] = spec.lang.code
-        elif name == "lang_reps":
-            inputs[name] = lang_reps
-        elif name == "layernorm_weights":
-            inputs[name] = reps.layernorm_weights()
-        elif name == "layer":
-            inputs[name] = layer
-        elif name == "layer_reps":
-            inputs[name] = layer_reps
-        elif name == "model_pair":
-            inputs[name] = model_pair
-    return a.fn(X, seed=spec.seed, title=title, **inputs, **a.params)
 
 
 def record(m: Measurement, out: AnalysisResult, folder: str, layer: int, suffix: str, per_layer: bool) -> None:

@@ -126,7 +126,7 @@ class LanguageSimilarityTask:
         return f"sts{self.track} {info.pair}" + (f" gold>={self.min_gold:g}" if self.min_gold else "")
 
     def evaluate(self, reps, layer: int, enhancement=None, *, seed: int = 0, title: str = "") -> AnalysisResult:
-        t = reps.sts_track(self.track)
+        t = reps.sources.sts_track(self.track)
         keep = np.flatnonzero(np.asarray(t.gold) >= self.min_gold)
         if keep.size < 4:
             raise ConfigError(

@@ -262,7 +262,7 @@ class PairTask:
 
     def evaluate(self, reps, layer: int, enhancement=None, *, seed: int = 0, title: str = "") -> AnalysisResult:
         p = self.info.name
-        t = reps.pairs(self.source())
+        t = reps.sources.pairs(self.source())
         n = len(t.gold)
         sa, sb = reps.encode(t.sentences_a), reps.encode(t.sentences_b)
         Xa, Xb = sa.layer(layer), sb.layer(layer)
