@@ -200,3 +200,70 @@ def resolve_seed(random_state) -> int:
     if random_state is None:
         return int(np.random.default_rng().integers(0, 2**31 - 1))
     return check_int(random_state, "random_state", minimum=0, maximum=2**31 - 2)
+
+
+# -- declared constraints: a parameter's rule, stated once beside its owner ---------------------
+# Each maker returns ``check(value, name) -> value`` (the value normalised, e.g. numpy ints to int)
+# raising ``ConfigError`` that names the parameter, what it allows and what it got. Analyses declare
+# them in ``@analysis(params=...)``, enhancers in ``_parameter_constraints``.
+
+
+def integer(minimum: int, maximum: int | None = None, *, allow_none: bool = False):
+    """An integer in ``minimum..maximum`` (bool and 2.0 refused), or None if ``allow_none``."""
+
+    def check(value, name: str):
+        return check_int(value, name, minimum=minimum, maximum=maximum, allow_none=allow_none)
+
+    return check
+
+
+def number(minimum: float, *, exclusive: bool = False, below: float | None = None, allow_none: bool = False):
+    """A finite number ``>= minimum`` (``>`` if ``exclusive``) and, if given, ``< below``; or None if ``allow_none``."""
+
+    def check(value, name: str):
+        if value is None and allow_none:
+            return None
+        x = check_float(value, name, minimum=minimum, exclusive=exclusive)
+        if below is not None and not x < below:
+            low = "(" if exclusive else "["
+            raise ConfigError(f"{name} must be in {low}{minimum:g}, {below:g}); got {value!r}")
+        return x
+
+    return check
+
+
+def one_of(*choices):
+    """One of ``choices``."""
+
+    def check(value, name: str):
+        return check_choice(value, name, choices)
+
+    return check
+
+
+def flag():
+    """true or false (not 0/1, not a string)."""
+
+    def check(value, name: str):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ConfigError(f"{name} must be true or false; got {value!r}")
+        return bool(value)
+
+    return check
+
+
+def text(*, allow_empty: bool = False):
+    """A string (non-empty unless ``allow_empty``)."""
+
+    def check(value, name: str):
+        if not isinstance(value, str) or (not value and not allow_empty):
+            raise ConfigError(f"{name} must be a {'' if allow_empty else 'non-empty '}string; got {value!r}")
+        return value
+
+    return check
+
+
+def check_declared(constraints: dict, values: dict, prefix: str) -> dict:
+    """``values`` with each key that ``constraints`` declares checked (and normalised); ``prefix`` + key names
+    it in a message (``"analysis.isotropy."``). Keys without a constraint pass unchanged."""
+    return {k: (constraints[k](v, prefix + k) if k in constraints else v) for k, v in values.items()}

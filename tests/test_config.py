@@ -131,6 +131,18 @@ def test_saved_config_is_validated_against_the_schema():
         ("analysis=sts analysis.sts.ci_level=95", r"ci_level must be between 0 and 1 \(e.g. 0.95\); got 95"),
         ("analysis=sts analysis.sts.track=fr-en", r"STS track 'fr-en' is not known"),
         ("analysis.isotropy.plot_points=-5", "analysis.isotropy.plot_points must be a positive integer"),
+        # each analysis declares its parameters' rules (issue 25, item 5): all checked before any load
+        ("analysis.isotropy.ci_level=1.5", r"analysis.isotropy.ci_level must be in \(0, 1\); got 1.5"),
+        ("analysis.isotropy.i_pc_signs=one", r"analysis.isotropy.i_pc_signs must be one of \['both', 'single'\]"),
+        ("analysis.isotropy.exact=1", "analysis.isotropy.exact must be true or false; got 1"),
+        (
+            "+analysis.isotropy.n_pair=5",
+            r"analysis.isotropy.n_pair is not a parameter of isotropy; allowed: \['ci_level'",
+        ),
+        ("analysis=intrinsic analysis.intrinsic.twonn_fit=cubic", r"twonn_fit must be one of \['linear', 'mle'\]"),
+        ("analysis=intrinsic analysis.intrinsic.twonn_discard=1.0", r"twonn_discard must be in \[0, 1\); got 1.0"),
+        ("analysis=outliers analysis.outliers.k_sigma=0", "analysis.outliers.k_sigma must be a finite number > 0"),
+        ("analysis=massive analysis.massive.top_k=0", "analysis.massive.top_k must be a positive integer; got 0"),
     ],
 )
 def test_bad_values_fail_with_a_message_naming_them(make_cfg, override, match):
@@ -331,3 +343,17 @@ def test_a_compared_language_without_a_corpus_is_refused_before_any_load(tmp_pat
     spec = RunSpec.from_config(compose_config([path, "analysis=[crosslingual]", "langs=[en,de]"]))
     assert spec.languages["de"].text_file == str(tmp_path / "conf" / "lang" / "de.txt")  # beside its YAML
     assert spec.languages["en"].wikipedia_file == "English.csv"
+
+
+def test_an_analysis_checks_its_declared_parameters_in_a_notebook_too():
+    """The rules declared with @analysis(params=...) hold at every call, not only for a configured run."""
+    import numpy as np
+
+    from geomexp.analyses import isotropy_analysis
+    from geomexp.errors import ConfigError
+
+    X = np.random.default_rng(0).normal(size=(50, 8))
+    with pytest.raises(ConfigError, match=r"analysis.isotropy.ci_level must be in \(0, 1\); got 2"):
+        isotropy_analysis(X, n_bootstrap=10, ci_level=2)
+    assert isotropy_analysis(X, n_pairs=np.int64(100)).metrics["i_cos"] > -1  # numpy ints pass, as ints
+    assert dict(isotropy_analysis.info.params).keys() >= {"n_pairs", "ci_level", "i_pc_signs"}

@@ -348,7 +348,7 @@ def test_bad_cluster_parameters_fail_before_kmeans(monkeypatch):
         ({"n_components": -1}, r"n_components must be an integer >= 0; got -1"),
         ({"small_cluster_policy": "drop"}, r"small_cluster_policy must be one of \['reduce', 'merge', 'error'\]"),
         ({"init": "kmeans++"}, r"init must be one of"),
-        ({"random_state": -3}, r"random_state must be an integer in 0\.\.2147483646; got -3"),
+        ({"random_state": -3}, r"random_state must be an integer in 0\.\.2147483646 or None; got -3"),
     ]
     for params, message in cases:
         with pytest.raises(ConfigError, match=message):

@@ -63,8 +63,14 @@ def test_zero_shot_fits_on_the_other_language(make_cfg, monkeypatch):
     "overrides, match",
     [
         (["enhancement=cluster", "enhancement.params.n_clusters=0"], "n_clusters"),
-        (["enhancement=cluster", "enhancement.params.n_clusters=5000"], "exceeds the 400 sampled tokens"),
-        (["enhancement=abtt", "enhancement.params.n_components=384"], "below the model's 384 dimensions"),
+        (
+            ["enhancement=cluster", "enhancement.params.n_clusters=5000"],
+            r"enhancement.params.n_clusters=5000 exceeds the 400 rows.*data.n_tokens=400 sampled tokens",
+        ),
+        (
+            ["enhancement=abtt", "enhancement.params.n_components=384"],
+            r"enhancement.params.n_components=384 must be smaller than .* d=384.*\(the model minilm has 384 dimensions\)",
+        ),
         (["enhancement=abtt", "+enhancement.params.bogus=1"], "unexpected keyword argument 'bogus'.*n_components"),
         (["enhancement=center", "enhancement.fit_lang=xx"], "language 'xx'"),
     ],

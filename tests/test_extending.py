@@ -56,6 +56,25 @@ def test_a_toy_analysis_from_its_own_config_folder(tmp_path, store_uri, data_roo
     assert "sw" in tables["toy_norm"].columns
 
 
+def test_a_toy_analysis_declares_its_parameter_rules(tmp_path, store_uri, data_root, monkeypatch):
+    """@analysis(params=...): the toy's scale must be > 0 and its parameter names are checked, both when
+    the config is checked (no data read, no run logged)."""
+    from geomexp.config.spec import RunSpec
+    from geomexp.errors import ConfigError
+
+    monkeypatch.syspath_prepend(str(TOY))
+    base = isolated_overrides(tmp_path, store_uri, data_root) + [
+        f"hydra.searchpath=[file://{TOY / 'conf'}]",
+        "analysis=[toy_spread]",
+    ]
+    with pytest.raises(ConfigError, match=r"analysis.toy_spread.scale must be a finite number > 0; got -1"):
+        RunSpec.from_config(compose_config([*base, "analysis.toy_spread.scale=-1"]))
+    with pytest.raises(
+        ConfigError, match=r"analysis.toy_spread.scael is not a parameter of toy_spread; allowed: \['scale'\]"
+    ):
+        RunSpec.from_config(compose_config([*base, "+analysis.toy_spread.scael=2"]))
+
+
 PARAPHRASE = '''\
 from dataclasses import dataclass
 

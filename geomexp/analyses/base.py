@@ -12,6 +12,7 @@ module + one ``conf/analysis/*.yaml``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import textwrap
 from dataclasses import asdict, dataclass, field, fields
@@ -162,6 +163,8 @@ class AnalysisInfo:
     kind: str = "analysis"  # "analysis" (a function of X) or "task" (encodes its own data)
     #: inputs needed only when a boolean parameter is true, e.g. {"layernorm_weights": "layernorm_rule"}
     needs_when: tuple[tuple[str, str], ...] = ()
+    #: (parameter, check) rules of its parameters (``analysis(params=...)``); not part of ``to_dict``
+    params: tuple = field(default=(), compare=False, repr=False)
 
     def inputs(self, params: dict) -> set[str]:
         """The inputs to prepare for a call with ``params``."""
@@ -178,7 +181,8 @@ class AnalysisInfo:
 
     def to_dict(self) -> dict:
         """JSON-ready form, logged with every run (``meta/analyses.json``) for the report to read."""
-        out = asdict(self)
+        out = asdict(dataclasses.replace(self, params=()))
+        out.pop("params")
         out["needs"] = sorted(self.needs)
         out["needs_when"] = [list(p) for p in self.needs_when]
         return out
@@ -206,25 +210,64 @@ def metric_info(infos, key: str) -> MetricInfo | None:
     return next((m for m in (i.metric(key) for i in infos) if m is not None), None)
 
 
-def analysis(name: str, title: str, *, metrics=(), needs=(), tables=(), needs_when=None):
+def analysis(name: str, title: str, *, metrics=(), needs=(), tables=(), needs_when=None, params=None):
     """Decorator: attach ``AnalysisInfo`` to an analysis function as ``fn.info``.
 
     needs_when: ``{input: boolean parameter}`` for inputs needed only when that parameter is true.
+    params: ``{parameter: check}`` (``geomexp.validation.integer(1)``, ``number(0, below=1)``, ``one_of(...)``,
+    ``flag()``): each parameter's rule, checked when a run's config is checked (before any data is
+    read) and at every call (a notebook's too), as ``ConfigError("analysis.<name>.<parameter> must ...")``.
     """
+    import functools
+    import inspect
+
+    from geomexp.validation import check_declared
+
     needs_when = tuple((needs_when or {}).items())
     unknown = (set(needs) | {i for i, _ in needs_when}) - set(INPUTS)
     if unknown:
         raise ValueError(f"analysis {name!r} needs unknown inputs {sorted(unknown)}; known: {sorted(INPUTS)}")
+    constraints = dict(params or {})
 
     def attach(fn):
-        fn.info = AnalysisInfo(
+        undeclared = set(constraints) - set(inspect.signature(fn).parameters)
+        if undeclared:
+            raise ValueError(f"analysis {name!r} declares rules for parameters it does not take: {sorted(undeclared)}")
+        checked = fn
+        if constraints:
+
+            @functools.wraps(fn)
+            def checked(X, **kwargs):
+                return fn(X, **check_declared(constraints, kwargs, f"analysis.{name}."))
+
+        checked.info = AnalysisInfo(
             name=name,
             title=title,
             metrics=tuple(metrics),
             needs=frozenset(needs),
             tables=tuple(tables),
             needs_when=needs_when,
+            params=tuple(constraints.items()),
         )
-        return fn
+        return checked
 
     return attach
+
+
+def check_analysis_params(name: str, fn, params: dict) -> dict:
+    """``params`` of analysis ``name`` (the function ``fn``) checked: each must be a parameter ``fn`` takes
+    (not an input or ``X``/``seed``/``title``), and follow the rule its ``info.params`` declares.
+    Returns them normalised; ``ConfigError`` naming the parameter and what is allowed otherwise."""
+    import inspect
+
+    from geomexp.errors import ConfigError
+    from geomexp.validation import check_declared
+
+    signature = inspect.signature(fn).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.values()):
+        given_by_run = {"X", "seed", "title", *INPUTS}
+        allowed = sorted(k for k in signature if k not in given_by_run)
+        for key in params:
+            if key not in allowed:
+                raise ConfigError(f"analysis.{name}.{key} is not a parameter of {name}; allowed: {allowed}")
+    return check_declared(dict(fn.info.params), params, f"analysis.{name}.")

@@ -7,7 +7,7 @@ import numpy as np
 
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.metrics.contextuality import contextuality
-from geomexp.validation import check_int
+from geomexp.validation import check_int, flag, integer
 
 
 @analysis(
@@ -60,6 +60,7 @@ from geomexp.validation import check_int
             description="Ethayarajh 2019; lower self-similarity = more contextual; a word = a vocabulary token",
         )
     ],
+    params={"min_occurrences": integer(2), "top_words": integer(0), "plot": flag()},
 )
 def contextuality_analysis(
     X: np.ndarray,

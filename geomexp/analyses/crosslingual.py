@@ -8,7 +8,7 @@ import numpy as np
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.errors import ConfigError
 from geomexp.metrics.subspace import principal_angles, subspace_overlap, top_principal_subspace
-from geomexp.validation import as_embeddings
+from geomexp.validation import as_embeddings, flag, integer
 
 
 @analysis(
@@ -36,6 +36,7 @@ from geomexp.validation import as_embeddings
     ],
     needs=("lang_reps",),
     tables=[ReportTable("crosslingual", "Subspace overlap between languages", ("xl_overlap.{pair}",), pivot="pair")],
+    params={"n_components": integer(1), "plot": flag(), "plot_points": integer(1)},
 )
 def crosslingual_analysis(
     X: np.ndarray,

@@ -7,7 +7,7 @@ import numpy as np
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.metrics.dimensions import cosine_contributions, top_dimensions
 from geomexp.plots import cosine_contribution_bars
-from geomexp.validation import check_positive_int
+from geomexp.validation import check_positive_int, flag, integer
 
 
 def _table(top: list[tuple[int, float, float]]) -> dict:
@@ -64,6 +64,7 @@ def _table(top: list[tuple[int, float, float]]) -> dict:
             description="dim: dimension index; share: its contribution / the mean cosine (Timkey & van Schijndel 2021)",
         )
     ],
+    params={"n_pairs": integer(1), "exact": flag(), "top_k": integer(1), "plot": flag()},
 )
 def dimensions_analysis(
     X: np.ndarray,

@@ -18,7 +18,7 @@ from geomexp.frequency.sources import MIN_CORPUS_WORDS, word_log_frequencies
 from geomexp.frequency.words import WordReps, pool_words
 from geomexp.linalg import principal_coordinates
 from geomexp.plots import frequency_pca_plot
-from geomexp.validation import check_positive_int
+from geomexp.validation import check_positive_int, flag, integer
 
 
 def _words_table(
@@ -83,6 +83,15 @@ def _words_table(
             description="Spearman rho of log word frequency with PC1; R2 of a linear probe",
         )
     ],
+    params={
+        "n_components": integer(1),
+        "cv_folds": integer(2),
+        "min_words": integer(1),
+        "min_corpus_words": integer(1),
+        "plot": flag(),
+        "plot_points": integer(1),
+        "table_rows": integer(0),
+    },
 )
 def frequency_analysis(
     X: np.ndarray,

@@ -17,7 +17,7 @@ from geomexp.metrics.intrinsic import (
     twonn,
     unique_rows,
 )
-from geomexp.validation import as_embeddings, check_choice, check_float, check_int
+from geomexp.validation import as_embeddings, check_choice, check_float, check_int, flag, integer, number, one_of
 
 
 @analysis(
@@ -53,6 +53,13 @@ from geomexp.validation import as_embeddings, check_choice, check_float, check_i
             description="TwoNN (Facco 2017), MLE (Levina–Bickel), effective rank (Roy & Vetterli), participation ratio",
         )
     ],
+    params={
+        "mle_k": integer(2),
+        "mle_aggregate": one_of(*MLE_AGGREGATES),
+        "twonn_discard": number(0, below=1),
+        "twonn_fit": one_of(*TWONN_FITS),
+        "plot": flag(),
+    },
 )
 def intrinsic_analysis(
     X: np.ndarray,

@@ -7,7 +7,7 @@ import numpy as np
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis, interval_infos
 from geomexp.metrics.bootstrap import bootstrap_rows, interval_metrics
 from geomexp.metrics.isoscore import isoscore
-from geomexp.validation import check_int
+from geomexp.validation import check_int, integer, number
 
 
 @analysis(
@@ -28,6 +28,7 @@ from geomexp.validation import check_int
     tables=[
         ReportTable("isoscore", "IsoScore by language", ("isoscore",), pivot="subject", description="1 = isotropic")
     ],
+    params={"n_bootstrap": integer(0), "ci_level": number(0, exclusive=True, below=1)},
 )
 def isoscore_analysis(
     X: np.ndarray, *, n_bootstrap: int = 0, ci_level: float = 0.95, seed: int = 0, title: str = ""

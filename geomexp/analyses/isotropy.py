@@ -7,9 +7,9 @@ import numpy as np
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis, interval_infos
 from geomexp.metrics import i_cos, i_cos_exact, log_i_pc
 from geomexp.metrics.bootstrap import bootstrap_rows, interval_metrics
-from geomexp.metrics.isotropy import I_PC_UNSTABLE, log_i_pc_with_spread, pair_cosines, standard_error
+from geomexp.metrics.isotropy import I_PC_SIGNS, I_PC_UNSTABLE, log_i_pc_with_spread, pair_cosines, standard_error
 from geomexp.plots import pca_scatter
-from geomexp.validation import check_int
+from geomexp.validation import check_int, flag, integer, number, one_of
 
 
 @analysis(
@@ -92,6 +92,16 @@ from geomexp.validation import check_int
             description="min/max of the partition function; 1 = isotropic",
         ),
     ],
+    params={
+        "n_pairs": integer(1),
+        "exact": flag(),
+        "i_pc_signs": one_of(*I_PC_SIGNS),
+        "i_pc_rotations": integer(0),
+        "plot": flag(),
+        "plot_points": integer(1),
+        "n_bootstrap": integer(0),
+        "ci_level": number(0, exclusive=True, below=1),
+    },
 )
 def isotropy_analysis(
     X: np.ndarray,

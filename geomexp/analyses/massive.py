@@ -8,6 +8,7 @@ import numpy as np
 
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.metrics.massive import is_delimiter, massive_activations
+from geomexp.validation import flag, integer, number
 
 
 @analysis(
@@ -72,6 +73,7 @@ from geomexp.metrics.massive import is_delimiter, massive_activations
             ("massive_ratio", "massive_max_abs", "n_massive", "massive_top_dim"),
         )
     ],
+    params={"top_k": integer(1), "min_ratio": number(0, exclusive=True), "min_abs": number(0), "plot": flag()},
 )
 def massive_analysis(
     X: np.ndarray,

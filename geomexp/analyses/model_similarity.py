@@ -8,6 +8,7 @@ import numpy as np
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.errors import ConfigError
 from geomexp.metrics.similarity import Centred, paired_similarity, similarities_to
+from geomexp.validation import flag, integer, text
 from geomexp.word_alignment import unit_means
 
 #: units listed in the per-layer table (the first ones, in sentence order)
@@ -98,6 +99,14 @@ def same_depth(layer: int, num_layers: int, other_num_layers: int) -> int:
             "same depth: the other model's layer round(l / L * L_other); the other model is the run's `other`",
         )
     ],
+    params={
+        "other": text(),
+        "n_sentences": integer(1),
+        "exact_words": flag(),
+        "n_permutations": integer(0),
+        "procrustes": flag(),
+        "all_layers": flag(),
+    },
 )
 def model_similarity_analysis(
     X: np.ndarray,

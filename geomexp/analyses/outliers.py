@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
-from geomexp.metrics.outliers import layernorm_outlier_dimensions, outlier_dimensions
+from geomexp.metrics.outliers import SIGMA_CONVENTIONS, layernorm_outlier_dimensions, outlier_dimensions
 from geomexp.plots import outlier_dimension_bars
+from geomexp.validation import flag, integer, number, one_of
 
 
 @analysis(
@@ -34,6 +35,13 @@ from geomexp.plots import outlier_dimension_bars
     ],
     needs_when={"layernorm_weights": "layernorm_rule"},
     tables=[ReportTable("outliers", "Number of outlier dimensions by language", ("n_outliers",), pivot="subject")],
+    params={
+        "k_sigma": number(0, exclusive=True),
+        "sigma": one_of(*SIGMA_CONVENTIONS),
+        "plot": flag(),
+        "layernorm_rule": flag(),
+        "layernorm_min_layers": integer(0),
+    },
 )
 def outliers_analysis(
     X: np.ndarray,

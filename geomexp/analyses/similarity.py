@@ -8,6 +8,7 @@ import numpy as np
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.errors import ConfigError
 from geomexp.metrics.similarity import similarities_to, similarity_matrices
+from geomexp.validation import flag
 
 #: the matrices ``similarity_matrices`` returns, with their display names
 _MATRICES = {"cka_debiased": "linear CKA (debiased)", "cka": "linear CKA (biased)", "procrustes": "Procrustes distance"}
@@ -45,6 +46,7 @@ _MATRICES = {"cka_debiased": "linear CKA (debiased)", "cka": "linear CKA (biased
             description="with the previous / last layer of each run (layer=all: layer L-1 and L)",
         )
     ],
+    params={"matrix": flag(), "procrustes_matrix": flag(), "plot": flag()},
 )
 def similarity_analysis(
     X: np.ndarray,

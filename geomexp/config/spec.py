@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geomexp.analyses.base import AnalysisInfo
+from geomexp.analyses.base import AnalysisInfo, check_analysis_params
 from geomexp.analyses.keys import space_suffix
 from geomexp.encoders.base import EncoderSpec
 from geomexp.errors import ConfigError
@@ -161,14 +161,19 @@ def encoder_option(name: str, *, device: str = "auto", dtype: str | None = None)
     from geomexp.config.lookup import load_model_config
 
     m = OmegaConf.to_container(load_model_config(name))
+    return encoder_spec({**m, "device": device, "dtype": dtype or m["dtype"]})
+
+
+def encoder_spec(m: dict) -> EncoderSpec:
+    """The ``EncoderSpec`` of a resolved ``model`` node (``ModelConfig``'s keys)."""
     return EncoderSpec(
         name=m["name"],
         source=m["source"],
         hf_id=m["hf_id"],
         path=m["path"],
         revision=m["revision"],
-        dtype=dtype or m["dtype"],
-        device=device,
+        dtype=m["dtype"],
+        device=m["device"],
         device_map=m.get("device_map"),
     )
 
@@ -358,16 +363,7 @@ class RunSpec:
         m, d = c["model"], c["data"]
         if not isinstance(c["layer"]["index"], list):  # a scalar reads as before lists were allowed (identity)
             c["layer"]["index"] = str(c["layer"]["index"])
-        encoder = EncoderSpec(
-            name=m["name"],
-            source=m["source"],
-            hf_id=m["hf_id"],
-            path=m["path"],
-            revision=m["revision"],
-            dtype=m["dtype"],
-            device=m["device"],
-            device_map=m.get("device_map"),
-        )
+        encoder = encoder_spec(m)
         if d["corpus"] not in CORPORA:
             raise ConfigError(f"data.corpus={d['corpus']!r} is not known; choose one of {list(CORPORA)}")
         if d["sample_unit"] not in SAMPLE_UNITS:
@@ -444,18 +440,9 @@ class RunSpec:
             languages.setdefault(code, LangSpec.load(code))
         for code, why in needs_corpus.items():
             languages[code].check_corpus(why)
-        for a in analyses:  # an analysis comparing the run's model with another one names a conf/model option
-            if "model_pair" in a.inputs:
-                other = a.params.get("other")
-                if not isinstance(other, str) or not other:
-                    raise ConfigError(
-                        f"analysis.{a.name}.other must name a model option of conf/model (e.g. minilm); got {other!r}"
-                    )
-                encoder_option(other, device=encoder.device)
-        if compares and len(langs) < 2:  # (RunSpec.compares_languages)
-            raise ConfigError(
-                f"analysis {[a.name for a in analyses]} compares languages: give two or more, e.g. langs=[en,es,ar,tr,sw,su]"
-            )
+        for a in analyses:  # what an input asks of the run, checked by the input's own rule
+            for name in sorted(a.inputs & set(INPUT_CHECKS)):
+                INPUT_CHECKS[name](a, langs=langs, encoder=encoder)
         t, p = c["tracking"], c["paths"]
         seeds = _seeds(c.get("seeds"))
         return cls(
@@ -489,6 +476,26 @@ class RunSpec:
             multilingual=bool(m.get("multilingual", False)),
             resolved=c,
         )
+
+
+def _check_compared_languages(a: AnalysisSpec, *, langs, **_) -> None:
+    """``lang_reps``: two or more languages to compare (each one's corpus is checked with the others)."""
+    if len(langs) < 2:
+        raise ConfigError(f"analysis {a.name!r} compares languages: give two or more, e.g. langs=[en,es,ar,tr,sw,su]")
+
+
+def _check_other_model(a: AnalysisSpec, *, encoder: EncoderSpec, **_) -> None:
+    """``model_pair``: the analysis's ``other`` names a model option (conf/ or hydra.searchpath)."""
+    other = a.params.get("other")
+    if not isinstance(other, str) or not other:
+        raise ConfigError(
+            f"analysis.{a.name}.other must name a model option of conf/model (e.g. minilm); got {other!r}"
+        )
+    encoder_option(other, device=encoder.device)
+
+
+#: input -> check(analysis spec, langs=..., encoder=...) of what the input needs from the run's config
+INPUT_CHECKS = {"lang_reps": _check_compared_languages, "model_pair": _check_other_model}
 
 
 def _layer_every(value) -> int | None:
@@ -571,13 +578,8 @@ def _analyses_and_tasks(nodes: dict, trusted=None) -> tuple[tuple[AnalysisSpec, 
                 f"analysis.{name}._target_={node['_target_']!r} declares no AnalysisInfo: decorate the function with "
                 "@geomexp.analyses.base.analysis(...) or give the task class an `info` (see README, Extending)"
             )
-        if info.kind != "task":  # a task checks its own parameters when it is built
-            for key, value in params.items():
-                is_count = key.startswith("n_") or key.endswith("_points")
-                least = 0 if key in ("n_bootstrap", "n_permutations") else 1  # 0: no intervals, no baseline
-                if is_count and (isinstance(value, bool) or not isinstance(value, int) or value < least):
-                    allowed = "an integer >= 0 (0: off)" if least == 0 else "a positive integer"
-                    raise ConfigError(f"analysis.{name}.{key} must be {allowed}; got {value!r}")
+        if info.kind != "task":  # each analysis declares its parameters' rules; a task checks its own when built
+            params = check_analysis_params(name, target, params)
         if info.kind == "task":
             try:
                 task = target(**params)
@@ -615,9 +617,11 @@ def _enhancement(node: dict, sample: SampleSpec, trusted=None) -> EnhancementSpe
     enhancer = spec.build()
     if hasattr(enhancer, "check_params"):
         enhancer.check_params()  # unknown method or parameter, k < 1, D < 0: fail now
-    k = params.get("n_clusters")
-    if isinstance(k, int) and sample.unit == "tokens" and k > sample.n_tokens:
-        raise ConfigError(
-            f"enhancement.params.n_clusters={k} exceeds the {sample.n_tokens} sampled tokens (data.n_tokens)"
-        )
+    if sample.unit == "tokens" and hasattr(enhancer, "check_shape"):  # its rules on the rows, e.g. k <= rows
+        try:
+            enhancer.check_shape(n_rows=sample.n_tokens)
+        except ConfigError as err:
+            raise ConfigError(
+                f"enhancement.params.{err} (its rows: the data.n_tokens={sample.n_tokens} sampled tokens)"
+            ) from None
     return spec

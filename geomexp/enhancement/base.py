@@ -98,8 +98,8 @@ class Enhancer(TransformerMixin, BaseEstimator):
     """Base class of the isotropy enhancers (scikit-learn estimator shape; see the module docstring).
 
     Subclasses set ``name`` (the registry key) and implement ``_fit(X)`` and ``_transform(X)`` on
-    float64 arrays, and, where they have parameters to check, ``_check_params()`` (alone) and
-    ``_check_params_against(X)`` (against the fit data's shape). What ``_fit`` learns goes in
+    float64 arrays, and declare their parameters' rules in ``_parameter_constraints`` (checked by
+    ``_check_params()``, before any data) and ``_check_shape(n, d)`` (against the fit data's shape). What ``_fit`` learns goes in
     attributes whose names end in ``_`` (scikit-learn's convention): those are the fitted state that
     ``save`` writes (arrays as arrays, the rest as JSON values) and ``load`` restores.
     """
@@ -117,7 +117,7 @@ class Enhancer(TransformerMixin, BaseEstimator):
         self._check_params()
         X = as_embeddings(X)
         check_magnitude(X, type(self).__name__)  # covariances of 1e200 overflow, of 1e-200 underflow
-        self._check_params_against(X)
+        self._check_shape(*X.shape)
         self._forget_fit()
         self.n_features_out_ = int(X.shape[1])  # _fit may change it (whitening with a cut)
         self._fit(X)
@@ -146,13 +146,28 @@ class Enhancer(TransformerMixin, BaseEstimator):
         self._check_params()
         return self
 
+    def check_shape(self, n_rows: int | None = None, n_dims: int | None = None) -> Enhancer:
+        """Validate the parameters against the fit data's shape where it is known before the data is
+        (``n_rows``: e.g. the sampled tokens; ``n_dims``: the model's width); raise ConfigError. Returns self."""
+        self._check_params()
+        self._check_shape(n_rows, n_dims)
+        return self
+
     # -- hooks ---------------------------------------------------------------------------
 
-    def _check_params(self) -> None:
-        """Validate the constructor parameters alone (before touching X); raise ConfigError."""
+    #: ``{parameter: check}`` (``geomexp.validation.integer(1)``, ``one_of(...)``, ...): each constructor
+    #: parameter's rule, scikit-learn's convention; ``_check_params`` applies them
+    _parameter_constraints: ClassVar[dict] = {}
 
-    def _check_params_against(self, X: np.ndarray) -> None:
-        """Validate the parameters against the shape of the fit data X (N, d); before heavy work."""
+    def _check_params(self) -> None:
+        """Validate the constructor parameters alone (before touching X) against ``_parameter_constraints``;
+        raise ConfigError. A subclass with rules that involve several parameters extends it."""
+        for name, check in self._parameter_constraints.items():
+            check(getattr(self, name), name)
+
+    def _check_shape(self, n: int | None, d: int | None) -> None:
+        """Validate the parameters against the fit data's rows ``n`` and dimensions ``d`` (None: not known
+        yet); called by ``fit`` before heavy work, and by ``check_shape`` before any data."""
 
     def _fit(self, X: np.ndarray) -> None:
         raise NotImplementedError

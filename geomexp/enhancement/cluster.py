@@ -48,6 +48,8 @@ default policy this happens only for duplicated rows (a cluster of identical row
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from geomexp.enhancement.base import Enhancer, faiss_threads
@@ -55,10 +57,10 @@ from geomexp.errors import ConfigError, GeomexpError
 from geomexp.linalg import principal_axes, remove_directions
 from geomexp.validation import (
     InvalidEmbeddingsError,
-    check_choice,
-    check_int,
     check_magnitude,
     check_n_components,
+    integer,
+    one_of,
     resolve_seed,
 )
 
@@ -214,26 +216,26 @@ class ClusterEnhancer(Enhancer):
 
     # -- validation ----------------------------------------------------------------------
 
-    def _check_params(self) -> None:
-        check_int(self.n_clusters, "n_clusters", minimum=1)
-        check_int(self.n_components, "n_components", minimum=0)
-        check_int(self.n_iter, "n_iter", minimum=1)
-        check_int(self.n_init, "n_init", minimum=1)
-        check_choice(self.init, "init", tuple(INIT_METHODS))
-        check_int(self.max_points_per_centroid, "max_points_per_centroid", minimum=1, allow_none=True)
-        check_choice(self.small_cluster_policy, "small_cluster_policy", SMALL_CLUSTER_POLICIES)
-        check_int(self.n_threads, "n_threads", minimum=1, allow_none=True)
-        if self.random_state is not None:
-            resolve_seed(self.random_state)
+    _parameter_constraints: ClassVar[dict] = {
+        "n_clusters": integer(1),
+        "n_components": integer(0),
+        "n_iter": integer(1),
+        "n_init": integer(1),
+        "init": one_of(*INIT_METHODS),
+        "max_points_per_centroid": integer(1, allow_none=True),
+        "small_cluster_policy": one_of(*SMALL_CLUSTER_POLICIES),
+        "n_threads": integer(1, allow_none=True),
+        "random_state": integer(0, 2**31 - 2, allow_none=True),
+    }
 
-    def _check_params_against(self, X: np.ndarray) -> None:
-        n, d = X.shape
-        if self.n_clusters > n:
+    def _check_shape(self, n: int | None, d: int | None) -> None:
+        if n is not None and self.n_clusters > n:
             raise ConfigError(
                 f"n_clusters={self.n_clusters} exceeds the {n} rows of X: k-means needs at least one row "
                 f"per cluster; allowed: 1..{n}"
             )
-        check_n_components(self.n_components, d)
+        if d is not None:
+            check_n_components(self.n_components, d)
 
     # -- fit -----------------------------------------------------------------------------
 

@@ -7,12 +7,14 @@ float32 in, else float64.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from geomexp.enhancement.base import Enhancer
 from geomexp.errors import ConfigError
 from geomexp.linalg import principal_axes, remove_directions
-from geomexp.validation import InvalidEmbeddingsError, check_float, check_int, check_n_components
+from geomexp.validation import InvalidEmbeddingsError, check_n_components, integer, number
 
 
 class IdentityEnhancer(Enhancer):
@@ -82,11 +84,11 @@ class ABTTEnhancer(Enhancer):
     def __init__(self, n_components: int = 12):
         self.n_components = n_components
 
-    def _check_params(self) -> None:
-        check_int(self.n_components, "n_components", minimum=0)
+    _parameter_constraints: ClassVar[dict] = {"n_components": integer(0)}
 
-    def _check_params_against(self, X: np.ndarray) -> None:
-        check_n_components(self.n_components, X.shape[1], n_rows=X.shape[0])
+    def _check_shape(self, n: int | None, d: int | None) -> None:
+        if d is not None:
+            check_n_components(self.n_components, d, n_rows=n)
 
     def _fit(self, X: np.ndarray) -> None:
         self.components_, self.explained_variance_, self.mean_ = principal_axes(X, int(self.n_components))
@@ -147,13 +149,10 @@ class WhiteningEnhancer(Enhancer):
         self.n_components = n_components
         self.eps = eps
 
-    def _check_params(self) -> None:
-        check_int(self.n_components, "n_components", minimum=1, allow_none=True)
-        check_float(self.eps, "eps", minimum=0.0)
+    _parameter_constraints: ClassVar[dict] = {"n_components": integer(1, allow_none=True), "eps": number(0)}
 
-    def _check_params_against(self, X: np.ndarray) -> None:
-        d = X.shape[1]
-        if self.n_components is not None and self.n_components > d:
+    def _check_shape(self, n: int | None, d: int | None) -> None:
+        if d is not None and self.n_components is not None and self.n_components > d:
             raise ConfigError(
                 f"n_components={self.n_components} (output columns) cannot exceed the d={d} input dimensions; "
                 f"allowed: 1..{d} or None"

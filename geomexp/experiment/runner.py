@@ -310,12 +310,15 @@ def _measure_into(m: Measurement, spec: RunSpec, info) -> Measurement:
 
 
 def check_against_model(spec: RunSpec, hidden_size: int) -> None:
-    """Checks that need the model's width: an enhancement removing D >= d directions."""
-    D = spec.enhancement.params.get("n_components") if spec.enhancement else None
-    if isinstance(D, int) and hidden_size <= D:
-        raise ConfigError(
-            f"enhancement.params.n_components={D} must be below the model's {hidden_size} dimensions ({spec.encoder.name})"
-        )
+    """The enhancer's rules that need the model's width (e.g. removing D >= d directions), before encoding."""
+    enhancer = spec.enhancement.build() if spec.enhancement else None
+    if enhancer is not None and hasattr(enhancer, "check_shape"):
+        try:
+            enhancer.check_shape(n_dims=hidden_size)
+        except ConfigError as err:
+            raise ConfigError(
+                f"enhancement.params.{err} (the model {spec.encoder.name} has {hidden_size} dimensions)"
+            ) from None
 
 
 def layer_spaces(spec: RunSpec, reps: Representations, sample, layer: int, m: Measurement, kept: dict | None):

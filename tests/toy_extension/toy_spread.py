@@ -4,6 +4,7 @@ temporary config folder): the mean row norm of X and its spread, per layer."""
 import numpy as np
 
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
+from geomexp.validation import number
 
 
 @analysis(
@@ -14,6 +15,7 @@ from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analy
         MetricInfo("toy_norm_sd", "sd of row norms", 3),
     ],
     tables=[ReportTable("toy_norm", "Mean row norm by language", ("toy_norm",), pivot="subject")],
+    params={"scale": number(0, exclusive=True)},  # its rule: checked before any data is read
 )
 def toy_spread(X, *, seed=0, title="", scale=1.0):
     """Metrics ``toy_norm`` (mean Euclidean row norm of ``X`` (N, d) times ``scale``) and ``toy_norm_sd``."""
