@@ -16,7 +16,7 @@ from geomexp.errors import Terminated, print_one_line, raise_on_sigterm, termina
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     from geomexp.experiment import RunContext, run
-    from geomexp.sweep import report_job_failure, watch_sweep_process
+    from geomexp.experiment.sweep import report_job_failure, watch_sweep_process
 
     raise_on_sigterm()  # SIGTERM ends the run KILLED (with the reason), not RUNNING forever
     context = RunContext.from_hydra()

@@ -130,7 +130,7 @@ def word_alignment_case(n_words: int, seed: int = 0):
     """A callable aligning two tokenizations of ``n_words`` words (sentences of 25 words): model A cuts each
     word in 1-3 sub-tokens, model B in 1-2 with SentencePiece-style offsets (leading space) and punctuation
     glued to the word before it; then the word means of a (tokens, 768) matrix of each model."""
-    from geomexp.word_alignment import align_words, unit_means
+    from geomexp.representations.word_alignment import align_words, unit_means
 
     rng = np.random.default_rng(seed)
     n_sent = max(1, n_words // 25)
@@ -172,7 +172,7 @@ def model_pair_case(X: np.ndarray, layers: dict):
     """A ``ModelPair`` of ``X`` (N words of one token each) and an 'other model' whose word vectors at its
     layers are ``layers`` (what a run computes once, before the per-layer calls)."""
     from geomexp.experiment.model_pair import ModelPair
-    from geomexp.word_alignment import WordAlignment
+    from geomexp.representations.word_alignment import WordAlignment
 
     n = X.shape[0]
     ids = np.arange(n, dtype=np.int64)

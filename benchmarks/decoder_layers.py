@@ -53,7 +53,7 @@ def child(mode: str, n_tokens: int) -> dict:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import GPT2Config, GPT2Model, PreTrainedTokenizerFast
 
-    from geomexp.extraction import extract_tokens
+    from geomexp.representations.extraction import extract_tokens
 
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     sentences = english_sentences()

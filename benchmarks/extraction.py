@@ -6,7 +6,7 @@
 
 Same model, same sentences for every method:
 
-* ``extract``: ``geomexp.extraction.extract_tokens(..., n_sentences=S)``: every token of the S
+* ``extract``: ``geomexp.representations.extraction.extract_tokens(..., n_sentences=S)``: every token of the S
   sentences (the whole extraction: tokenize, plan, batched forward passes, gather all layers).
 * ``naive``: one sentence per forward pass with ``output_hidden_states=True`` (the paper's
   notebook encodes one sentence at a time), all layers of every token copied to NumPy,
@@ -82,7 +82,7 @@ def naive(model, tokenizer, sentences) -> list[np.ndarray]:
 
 
 def bench_model(name: str, sentences: list[str], rounds: int, legacy: bool) -> dict:
-    from geomexp.extraction import extract_tokens
+    from geomexp.representations.extraction import extract_tokens
 
     model, tokenizer, what = load(name)
     lengths = np.array([len(ids) for ids in tokenizer(sentences, truncation=True, max_length=512)["input_ids"]])

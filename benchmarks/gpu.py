@@ -45,7 +45,7 @@ def geometry(X) -> dict:
 def bench(name: str, dtype: str, batch_sizes, sentences, device, rounds: int) -> list[dict]:
     import torch
 
-    from geomexp.extraction import extract_tokens
+    from geomexp.representations.extraction import extract_tokens
 
     model, tokenizer, _ = load(name)
     model = model.to(device=device, dtype=getattr(torch, dtype)).eval()

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from geomexp.extraction import TokenizedCorpus, TokenSample, tokenize_corpus  # unchanged types
-from geomexp.sampling import TokenPlan, plan_sentence_sample, plan_token_sample
+from geomexp.representations.extraction import TokenizedCorpus, TokenSample, tokenize_corpus  # unchanged types
+from geomexp.representations.sampling import TokenPlan, plan_sentence_sample, plan_token_sample
 
 
 def _batches(lengths: np.ndarray, batch_size: int):

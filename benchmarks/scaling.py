@@ -32,8 +32,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from geomexp.encoders import EncoderSpec, load_encoder
-    from geomexp.extraction import count_content_tokens, extract_tokens
-    from geomexp.sampling import plan_token_sample
+    from geomexp.representations.extraction import count_content_tokens, extract_tokens
+    from geomexp.representations.sampling import plan_token_sample
 
     info = machine()
     print(f"machine: {info['cpu']}, {info['cpus']} CPUs, torch {info['torch']}, load {info['loadavg_1min_at_start']}")

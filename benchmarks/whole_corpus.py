@@ -63,8 +63,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     args = parser.parse_args()
 
-    from geomexp.extraction import count_content_tokens, extract_tokens
-    from geomexp.sampling import plan_token_sample
+    from geomexp.representations.extraction import count_content_tokens, extract_tokens
+    from geomexp.representations.sampling import plan_token_sample
 
     enc = load_model(args.model)
     layer = args.layer if args.layer >= 0 else enc.model.config.num_hidden_layers

@@ -6,7 +6,7 @@ The library is usable without Hydra:
   dimensions, intrinsic dimension, CKA, ...);
 - ``geomexp.enhancement``: the isotropy enhancers (scikit-learn estimators: center, abtt, whiten, cluster);
 - ``geomexp.analyses``: one layer's analyses (metrics, tables, figures) as functions;
-- ``geomexp.encoders`` loads models, ``geomexp.extraction`` turns sentences into token representations;
+- ``geomexp.encoders`` loads models, ``geomexp.representations.extraction`` turns sentences into token representations;
 - ``geomexp.measure(spec)`` runs a whole configured measurement and returns a ``Measurement`` (no
   tracking store), ``geomexp.run(cfg)`` measures and logs it to MLflow, ``geomexp.compose([...])``
   composes a config as ``run.py`` would.

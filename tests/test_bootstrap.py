@@ -9,7 +9,7 @@ from scipy.stats import spearmanr
 
 from geomexp.errors import ConfigError
 from geomexp.metrics.bootstrap import paired_p_value, percentile_interval, resample_indices, spearman_rows
-from geomexp.sts import sts_intervals
+from geomexp.tasks.sts.scoring import sts_intervals
 
 
 def population_spearman(rho: float) -> float:

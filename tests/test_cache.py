@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pytest
 
-from geomexp.cache import cache_key, entry_dir, entry_lock, load_sample, save_sample
 from geomexp.errors import GeomexpError
-from geomexp.extraction import TokenSample
+from geomexp.representations.cache import cache_key, entry_dir, entry_lock, load_sample, save_sample
+from geomexp.representations.extraction import TokenSample
 
 
 def make_sample(n=50, d=8, layers=3, seed=0):
@@ -87,8 +87,8 @@ def test_a_killed_lock_holder_leaves_no_stale_lock(tmp_path):
 CONCURRENT = r"""
 import sys, time, numpy as np
 sys.path.insert(0, {root!r})
-from geomexp.cache import cache_key, entry_lock, load_sample, save_sample
-from geomexp.extraction import TokenSample
+from geomexp.representations.cache import cache_key, entry_lock, load_sample, save_sample
+from geomexp.representations.extraction import TokenSample
 cache, key = sys.argv[1], sys.argv[2]
 with entry_lock(cache, key):
     if load_sample(cache, key) is None:

@@ -204,7 +204,7 @@ def test_a_max_length_that_leaves_no_content_token_is_refused(make_cfg, max_leng
 
 
 def test_max_length_3_keeps_exactly_one_content_token(tiny):
-    from geomexp.extraction import tokenize_corpus
+    from geomexp.representations.extraction import tokenize_corpus
 
     _, tok = tiny
     tokens = tokenize_corpus(tok, ["a rather long sentence of several words"], max_length=3)

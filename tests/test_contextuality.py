@@ -6,8 +6,8 @@ import pytest
 
 from geomexp.analyses.contextuality import contextuality_analysis
 from geomexp.errors import ConfigError
-from geomexp.extraction import TokenSample
 from geomexp.metrics.contextuality import contextuality, max_explainable_variance
+from geomexp.representations.extraction import TokenSample
 from geomexp.validation import InvalidEmbeddingsError
 
 

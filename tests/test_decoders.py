@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from geomexp.encoders import EncoderSpec, describe_encoder
-from geomexp.extraction import extract_tokens
+from geomexp.representations.extraction import extract_tokens
 
 KINDS = ("gpt2", "llama", "qwen2")
 SENTENCES = [
@@ -105,7 +105,7 @@ def test_tiny_gpt2_through_the_pipeline_records_causal_attention(make_cfg, store
     assert r.data.tags["model.architecture"] == "decoder" and r.data.tags["num_layers"] == "2"
     assert r.data.tags["sts_pooling"] == "last" and "pooling=last" in r.data.params["analysis.sts"]
     assert r.data.tags["geomexp.layer"] == "0,2" and r.data.params["layer"] == "0,2"
-    from geomexp.cache import load_sample
+    from geomexp.representations.cache import load_sample
 
     assert load_sample(tmp_path / "cache", result.cache_key).layers == (0, 2)
 

@@ -71,7 +71,7 @@ def _spearman_by_hand(x, y) -> float:
 def _record(run_id: str, lang: str, track: str, metrics: dict, enhancement: str = "cluster") -> RunAtLayer:
     from geomexp.analyses.isoscore import isoscore_analysis
     from geomexp.analyses.isotropy import isotropy_analysis
-    from geomexp.tasks.sts import STS_INFO
+    from geomexp.tasks.sts.task import STS_INFO
 
     tags = {
         "geomexp.kind": "measurement",
@@ -144,7 +144,7 @@ def test_no_points_without_both_measures():
 
 
 def test_language_code_names_its_monolingual_track():
-    from geomexp.data.sts import track_id
+    from geomexp.tasks.sts.data import track_id
 
     assert [track_id(c) for c in ("ar", "es", "en")] == ["1", "3", "5"]
     with pytest.raises(ConfigError, match="monolingual track"):

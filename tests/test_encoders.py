@@ -5,7 +5,7 @@ import pytest
 
 from geomexp.encoders import EncoderSpec, describe_encoder, load_encoder
 from geomexp.errors import ConfigError, ModelUnavailableError
-from geomexp.extraction import extract_tokens
+from geomexp.representations.extraction import extract_tokens
 
 AR = "القمر هو القمر الطبيعي الوحيد للأرض."
 SW = "Mwezi ni gimba la angani linalozunguka dunia yetu."

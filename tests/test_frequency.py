@@ -10,7 +10,6 @@ import wordfreq
 from scipy.stats import spearmanr
 
 from geomexp.analyses.frequency import frequency_analysis
-from geomexp.extraction import TokenSample, tokenize_corpus
 from geomexp.frequency import (
     FrequencyError,
     FrequencyFallbackWarning,
@@ -21,6 +20,7 @@ from geomexp.frequency import (
     wordfreq_covers,
 )
 from geomexp.frequency.measures import PROBE_ALPHAS, ridge_loo_fit
+from geomexp.representations.extraction import TokenSample, tokenize_corpus
 from geomexp.validation import InvalidEmbeddingsError
 
 POOL_SENTENCES = [
@@ -299,7 +299,7 @@ def minilm():
 def first_sentences_sample(minilm, data_root, lang, filename, n_sentences=40):
     """All tokens of the first ``n_sentences`` sentences (their ids are also the full corpus's ids)."""
     from geomexp.data import load_wikipedia_corpus
-    from geomexp.extraction import extract_tokens
+    from geomexp.representations.extraction import extract_tokens
 
     corpus = load_wikipedia_corpus(lang, filename, root=data_root, download_dir=data_root)
     head = list(corpus.sentences[:n_sentences])

@@ -102,7 +102,7 @@ def test_the_comparison_catches_a_real_change_and_excuses_only_declared_noise():
     """The cross-machine rules still fail a moved value: a 1e-3 relative change of I_Cos, an index that
     moved on bit-equal inputs; and excuse a 6e-9 change of a value that is ~0 by construction."""
     from geomexp.analyses.isotropy import isotropy_analysis
-    from geomexp.tasks.sts import STS_INFO
+    from geomexp.tasks.sts.task import STS_INFO
 
     infos = [isotropy_analysis.info, STS_INFO]
     rec = {"i_cos@3": 0.41, "i_cos/abtt@10": -5.8535e-05, "i_pc/whiten@2": 0.32, "i_pc_spread/whiten@2": 0.5}

@@ -79,7 +79,7 @@ def test_the_stored_comparison_catches_a_change_of_1e_9(recorded):
 
 def test_encoder_hidden_states_match_the_recorded_ones_within_float32_noise():
     from geomexp.encoders import EncoderSpec, load_encoder
-    from geomexp.extraction import extract_tokens
+    from geomexp.representations.extraction import extract_tokens
 
     with np.load(GOLDEN / "encoder_states.npz") as f:
         expected = {k: f[k] for k in f.files}

@@ -1,4 +1,4 @@
-"""Forward passes that stop after the deepest layer asked for (``geomexp.hidden_states``): the kept hidden
+"""Forward passes that stop after the deepest layer asked for (``geomexp.representations.hidden_states``): the kept hidden
 states are bit-identical to a full pass's, and the blocks above are never run (counted with forward hooks
 on the real modules). Tiny random 4-layer GPT-2 and BERT saved with save_pretrained; 2-layer Llama/Qwen2.
 """
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from geomexp.extraction import extract_tokens
-from geomexp.hidden_states import layer_states, transformer_blocks
+from geomexp.representations.extraction import extract_tokens
+from geomexp.representations.hidden_states import layer_states, transformer_blocks
 
 SENTENCES = [
     "The Moon is Earth's only natural satellite.",

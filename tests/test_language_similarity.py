@@ -5,11 +5,11 @@ vectors: the task's own pooling, filtering and baseline are what is tested)."""
 import numpy as np
 import pytest
 
-from geomexp.data.sts import StsTrack
 from geomexp.errors import ConfigError
-from geomexp.extraction import TokenSample
 from geomexp.metrics.similarity import linear_cka, paired_similarity, procrustes_distance
+from geomexp.representations.extraction import TokenSample
 from geomexp.tasks.language_similarity import LanguageSimilarityTask
+from geomexp.tasks.sts.data import StsTrack
 
 
 def test_identical_sides_give_cka_one_and_procrustes_zero():

@@ -128,3 +128,17 @@ def test_only_the_tag_names_module_spells_a_run_tag():
     from geomexp import tag_names
 
     assert tag_names.IDENTITY == "geomexp.identity" and tag_names.PARENT_RUN_ID == "mlflow.parentRunId"
+
+
+def test_the_top_level_holds_entry_points_and_foundations_only():
+    """Issue 25, item 7: representation code lives in geomexp/representations/, STS in geomexp/tasks/sts/,
+    figures in geomexp/figures/; beside the packages, the top level keeps the reproduce entry point and
+    the foundations every layer uses (errors, validation, linalg, layer choices, comparisons, tag names)."""
+    top = sorted(p.stem for p in (ROOT / "geomexp").glob("*.py"))
+    assert top == ["__init__", "compare", "errors", "layers", "linalg", "reproduce", "tag_names", "validation"]
+    for package, modules in {
+        "representations": {"sampling", "extraction", "hidden_states", "cache", "word_alignment"},
+        "tasks/sts": {"data", "scoring", "task"},
+        "figures": {"style", "plots", "report"},
+    }.items():
+        assert modules <= {p.stem for p in (ROOT / "geomexp" / package).glob("*.py")}, package

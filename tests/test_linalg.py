@@ -87,7 +87,7 @@ def test_remove_directions():
 def test_pca_2d_of_the_scatter_matches_sklearn(n_rows):
     from sklearn.decomposition import PCA
 
-    from geomexp.plots import pca_2d
+    from geomexp.figures.plots import pca_2d
 
     X = data(n_rows)
     ref = PCA(2, svd_solver="full").fit(X)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from geomexp.analyses.massive import massive_analysis
-from geomexp.extraction import TokenSample
 from geomexp.metrics.massive import is_delimiter, massive_activations
+from geomexp.representations.extraction import TokenSample
 
 SENTENCES = [f"word{i} other{i}." for i in range(20)]  # tokens: "word<i>" (first), "other<i>", "." (delimiter)
 

@@ -22,9 +22,9 @@ from mlflow.tracking import MlflowClient
 
 from geomexp.errors import ConfigError, GeomexpError
 from geomexp.experiment import RunContext, run
+from geomexp.figures.report import build_figures, layer_curves
 from geomexp.report import collect_runs
 from geomexp.report.depth import AXIS_LABELS, check_depth, depth_x, resolve_depth
-from geomexp.report.figures import build_figures, layer_curves
 from geomexp.tracking import PARENT_RUN_ENV, end_parent_run, start_parent_run
 
 SMALL = [

@@ -9,7 +9,7 @@ from geomexp.analyses.model_similarity import model_similarity_analysis, same_de
 from geomexp.errors import ConfigError
 from geomexp.experiment.model_pair import ModelPair, pick_sentences
 from geomexp.metrics.similarity import procrustes_distance
-from geomexp.word_alignment import align_words, trimmed_spans, unit_means
+from geomexp.representations.word_alignment import align_words, trimmed_spans, unit_means
 
 SENTENCES = ("Unbelievable results, indeed.", "Go home now")
 #: model A cuts like BERT (punctuation is a word of its own); its tokens: (sentence, word id, start, end)
@@ -91,7 +91,7 @@ def test_pick_sentences_keeps_all_or_a_seeded_subset():
 def _pair(own: np.ndarray, other_layers: list[np.ndarray], n_units: int) -> ModelPair:
     """Tokens of unit u are rows u, u + n_units, ... of ``own`` (N, d); the other model's word vectors are
     the same means of ``other_layers``' rows (what the run prepares once)."""
-    from geomexp.word_alignment import WordAlignment
+    from geomexp.representations.word_alignment import WordAlignment
 
     n = own.shape[0]
     idx = np.arange(n) % n_units

@@ -9,11 +9,17 @@ import pytest
 import torch
 from scipy.special import logsumexp
 
-import geomexp.extraction as extraction
-from geomexp.extraction import TokenSample, count_content_tokens, encode_plan, extract_tokens, tokenize_corpus
+import geomexp.representations.extraction as extraction
 from geomexp.metrics import i_pc, log_i_pc
 from geomexp.metrics.isotropy import principal_directions
-from geomexp.sampling import plan_sentence_sample, plan_token_sample
+from geomexp.representations.extraction import (
+    TokenSample,
+    count_content_tokens,
+    encode_plan,
+    extract_tokens,
+    tokenize_corpus,
+)
+from geomexp.representations.sampling import plan_sentence_sample, plan_token_sample
 
 SENTENCES = [
     "The Moon is Earth's only natural satellite.",

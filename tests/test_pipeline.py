@@ -12,8 +12,8 @@ from geomexp.analyses.base import AnalysisResult, MetricInfo, analysis
 from geomexp.errors import ConfigError, DataNotFoundError
 from geomexp.experiment import run
 from geomexp.frequency import FrequencyFallbackWarning
+from geomexp.representations.sampling import NotEnoughTokensError
 from geomexp.reproduce import reproduce
-from geomexp.sampling import NotEnoughTokensError
 
 SMALL = ["model=minilm", "lang=sw", "data.n_tokens=300", "analysis.isotropy.n_pairs=200"]
 
@@ -169,7 +169,7 @@ def test_sentence_sampling_keeps_whole_sentences(make_cfg, store_uri):
     tags = MlflowClient(store_uri).get_run(result.run_id).data.tags
     tokens_run = run(make_cfg("model=minilm", "lang=sw", "data.n_tokens=50", "analysis.isotropy.plot=false"))
     assert result.cache_key != tokens_run.cache_key
-    from geomexp.cache import load_sample
+    from geomexp.representations.cache import load_sample
 
     sample = load_sample(make_cfg().paths.cache_dir, result.cache_key)
     assert len(set(sample.sentence_ids.tolist())) == 12
@@ -269,7 +269,7 @@ def test_frequency_analysis_samples_whole_sentences_and_records_its_source(make_
 
 def test_frequency_runs_on_a_small_corpus_with_default_settings(make_cfg, store_uri):
     """Sundanese has 346 sentences, frequency asks for 500: all are used, with a warning and the count logged."""
-    from geomexp.sampling import SmallerSampleWarning
+    from geomexp.representations.sampling import SmallerSampleWarning
 
     cfg = make_cfg("model=minilm", "lang=su", "analysis=frequency", "analysis.frequency.plot=false")
     assert cfg.data.n_sentences == 500 and cfg.data.allow_fewer

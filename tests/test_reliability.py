@@ -6,9 +6,9 @@ import sys
 import pytest
 from conftest import ROOT
 
-from geomexp.cache import load_sample
 from geomexp.errors import ConfigError
 from geomexp.experiment import run
+from geomexp.representations.cache import load_sample
 
 SMALL = [
     "model=minilm",

@@ -301,7 +301,7 @@ def test_sts_track_table_and_crosslingual_matrix(store, tmp_path, tiny_bert_dir)
     assert raw["Spearman 95% low"] < raw["STS Spearman x100"] < raw["Spearman 95% high"]
     assert zs["gain p"] == value(r["sts"], "sts_gain_p/abtt/zero_shot", 2) and math.isnan(raw["gain p"])
     # the figures drawn from the same runs: STS bars per mode with their intervals, the overlap matrix
-    from geomexp.report.figures import overlap_heatmaps, sts_bars
+    from geomexp.figures.report import overlap_heatmaps, sts_bars
 
     runs = collect_runs(uri, experiment="tasks")
     ax = sts_bars(runs).axes[0]

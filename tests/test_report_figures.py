@@ -22,9 +22,9 @@ from conftest import compose_config, isolated_overrides
 from mlflow.tracking import MlflowClient
 
 from geomexp.experiment import RunContext, run
+from geomexp.figures.report import layer_curves
 from geomexp.report import collect_runs, make_report
 from geomexp.report.dimensions import collect_dimensions, jaccard
-from geomexp.report.figures import layer_curves
 from geomexp.report.write import format_value
 from geomexp.tracking import PARENT_RUN_ENV, end_parent_run, start_parent_run
 
@@ -111,8 +111,8 @@ def test_report_figures_and_no_curve_of_an_index(sweep):
 
 
 def test_figures_as_pdf_and_svg_and_the_formats_option(sweep, tmp_path, capsys):
+    from geomexp.figures.style import save_figure
     from geomexp.report import main
-    from geomexp.style import save_figure
 
     uri, parent, _, _ = sweep
     runs = collect_runs(uri, parent=parent)

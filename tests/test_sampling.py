@@ -5,7 +5,12 @@ import pytest
 
 from geomexp.errors import ConfigError
 from geomexp.metrics.isoscore import isoscore
-from geomexp.sampling import NotEnoughTokensError, SmallerSampleWarning, plan_sentence_sample, plan_token_sample
+from geomexp.representations.sampling import (
+    NotEnoughTokensError,
+    SmallerSampleWarning,
+    plan_sentence_sample,
+    plan_token_sample,
+)
 
 COUNTS = np.array([3, 5, 2, 7, 1, 0, 4, 6, 9, 2])
 FEWEST = {"method": "fewest_sentences"}

@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import pearsonr, spearmanr
 
 from geomexp.metrics.correlation import pearson, spearman
-from geomexp.sts import cosine_scores, mean_pool, sts_scores
+from geomexp.tasks.sts.scoring import cosine_scores, mean_pool, sts_scores
 from geomexp.validation import InvalidEmbeddingsError
 
 
@@ -48,7 +48,7 @@ def test_cosine_scores():
 
 
 def test_last_pool_takes_each_sentence_row_of_largest_position():
-    from geomexp.sts import last_pool
+    from geomexp.tasks.sts.scoring import last_pool
 
     X = np.arange(12.0).reshape(6, 2)
     ids = np.array([1, 0, 1, 0, 2, 1])  # rows in any order
@@ -60,7 +60,7 @@ def test_last_pool_takes_each_sentence_row_of_largest_position():
 
 def test_sts_pooling_is_checked():
     from geomexp.errors import ConfigError
-    from geomexp.tasks.sts import StsTask
+    from geomexp.tasks.sts.task import StsTask
 
     assert StsTask().pooling == "mean"
     with pytest.raises(ConfigError, match="analysis.sts.pooling"):
@@ -84,7 +84,7 @@ def test_sts_ranks_identical_sentence_pairs_as_ties_whatever_the_last_bits():
     leaves Spearman bit-identical, and it equals the value recomputed from the stored 6-decimal file."""
     import json
 
-    from geomexp.sts import SCORE_DECIMALS
+    from geomexp.tasks.sts.scoring import SCORE_DECIMALS
 
     A, B, gold = _pairs_with_identical_sentences()
     raw = cosine_scores(A.astype(np.float64), B.astype(np.float64), decimals=None)

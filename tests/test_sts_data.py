@@ -2,8 +2,8 @@
 
 import pytest
 
-from geomexp.data.sts import TRACK_ALIASES, TRACKS, load_sts_track, parse_track, track_id
 from geomexp.errors import ConfigError, DataNotFoundError
+from geomexp.tasks.sts.data import TRACK_ALIASES, TRACKS, load_sts_track, parse_track, track_id
 
 
 @pytest.mark.parametrize("track", list(TRACKS))

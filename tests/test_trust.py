@@ -71,7 +71,7 @@ def test_reproduce_refuses_interpolations_in_a_stored_config(tampered, store_uri
 
 @pytest.mark.parametrize(
     ("where", "target"),
-    [("enhancement", "geomexp.tracking.store.subprocess.run"), ("analysis", "geomexp.cache.os.system")],
+    [("enhancement", "geomexp.tracking.store.subprocess.run"), ("analysis", "geomexp.representations.cache.os.system")],
 )
 def test_reproduce_never_walks_attributes_to_a_function_geomexp_imported(tampered, store_uri, tmp_path, where, target):
     """Issue 26: a `geomexp.` prefix admitted geomexp.tracking.store.subprocess.run (hydra's get_object walks

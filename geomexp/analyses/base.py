@@ -6,7 +6,7 @@ attaches an ``AnalysisInfo``: the metrics it produces (display name, decimals, w
 better, headline or not), the extra inputs it needs (see ``INPUTS``) and its report tables. The
 runner reads ``needs`` to prepare the inputs, the console reads ``headline``, the report reads the
 rest: its tables come from the declarations (two report figures do name metrics: the isotropy-vs-STS
-scatter, ``report/downstream.py``, and the STS bars, ``report/figures.py``). Add an analysis: one
+scatter, ``report/downstream.py``, and the STS bars, ``figures/report.py``). Add an analysis: one
 module + one ``conf/analysis/*.yaml``.
 """
 

@@ -119,7 +119,7 @@ def contextuality_analysis(
     }
     figures = {}
     if plot:
-        from geomexp.plots import value_histogram
+        from geomexp.figures.plots import value_histogram
 
         figures["self_similarity.png"] = value_histogram(
             res.self_sim,

@@ -104,7 +104,7 @@ def crosslingual_analysis(
     }
     figures = {}
     if plot:
-        from geomexp.plots import language_pca_scatter, overlap_heatmap
+        from geomexp.figures.plots import language_pca_scatter, overlap_heatmap
 
         where = title
         figures["joint_pca.png"] = language_pca_scatter(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
+from geomexp.figures.plots import cosine_contribution_bars
 from geomexp.metrics.dimensions import cosine_contributions, top_dimensions
-from geomexp.plots import cosine_contribution_bars
 from geomexp.validation import check_positive_int, flag, integer
 
 

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
+from geomexp.figures.plots import frequency_pca_plot
 from geomexp.frequency.errors import FrequencyError
 from geomexp.frequency.measures import frequency_bias
 from geomexp.frequency.sources import MIN_CORPUS_WORDS, word_log_frequencies
 from geomexp.frequency.words import WordReps, pool_words
 from geomexp.linalg import principal_coordinates
-from geomexp.plots import frequency_pca_plot
 from geomexp.validation import check_positive_int, flag, integer
 
 
@@ -121,7 +121,7 @@ def frequency_analysis(
     counts ``freq_n_words`` (words used), ``freq_n_dropped`` (words without a
     frequency), ``freq_mean_pieces`` (tokens per word used).
     Figure: ``frequency_pca.png`` (if ``plot``): the PCA of all words used, on the axes (and signs) of
-    ``freq_rho_pc1``, so the plot and the logged rho agree (``geomexp.plots.frequency_pca_plot``). Table: ``frequency_words.json``
+    ``freq_rho_pc1``, so the plot and the logged rho agree (``geomexp.figures.plots.frequency_pca_plot``). Table: ``frequency_words.json``
     (at most ``table_rows`` words). Tag: ``freq_source`` (``wordfreq`` or ``corpus``).
     """
     min_words = check_positive_int(min_words, "min_words")

@@ -107,7 +107,7 @@ def intrinsic_analysis(
     }
     figures = {}
     if plot:
-        from geomexp.plots import spectrum_plot
+        from geomexp.figures.plots import spectrum_plot
 
         figures["spectrum.png"] = spectrum_plot(
             lam,

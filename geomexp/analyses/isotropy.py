@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis, interval_infos
+from geomexp.figures.plots import pca_scatter
 from geomexp.metrics import i_cos, i_cos_exact, log_i_pc
 from geomexp.metrics.bootstrap import bootstrap_rows, interval_metrics
 from geomexp.metrics.isotropy import I_PC_SIGNS, I_PC_UNSTABLE, log_i_pc_with_spread, pair_cosines, standard_error
-from geomexp.plots import pca_scatter
 from geomexp.validation import check_int, flag, integer, number, one_of
 
 

@@ -151,7 +151,7 @@ def massive_analysis(
     }
     figures = {}
     if plot:
-        from geomexp.plots import massive_activation_plot
+        from geomexp.figures.plots import massive_activation_plot
 
         figures["massive_activations.png"] = massive_activation_plot(
             res.max_abs_per_dim,

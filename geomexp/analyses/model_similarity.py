@@ -8,8 +8,8 @@ import numpy as np
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.errors import ConfigError
 from geomexp.metrics.similarity import Centred, paired_similarity, similarities_to
+from geomexp.representations.word_alignment import unit_means
 from geomexp.validation import flag, integer, text
-from geomexp.word_alignment import unit_means
 
 #: units listed in the per-layer table (the first ones, in sentence order)
 EXAMPLE_UNITS = 20

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
+from geomexp.figures.plots import outlier_dimension_bars
 from geomexp.metrics.outliers import SIGMA_CONVENTIONS, layernorm_outlier_dimensions, outlier_dimensions
-from geomexp.plots import outlier_dimension_bars
 from geomexp.validation import flag, integer, number, one_of
 
 

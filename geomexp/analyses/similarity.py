@@ -99,7 +99,7 @@ def similarity_analysis(
         full = similarity_matrices([layer_reps[o] for o in order], procrustes=procrustes_matrix)
         tables["layer_similarity.json"] = {"layers": order, **{k: v.round(8).tolist() for k, v in full.items()}}
         if plot:
-            from geomexp.plots import heatmap
+            from geomexp.figures.plots import heatmap
 
             labels = [str(o) for o in order]
             figures["cka_matrix.png"] = heatmap(

@@ -17,9 +17,9 @@ from geomexp.analyses.base import AnalysisInfo, check_analysis_params
 from geomexp.analyses.keys import space_suffix
 from geomexp.encoders.base import EncoderSpec
 from geomexp.errors import ConfigError
-from geomexp.extraction import LONG_SENTENCES
 from geomexp.layers import LayerChoice, parse_layer
-from geomexp.sampling import TOKEN_SAMPLINGS
+from geomexp.representations.extraction import LONG_SENTENCES
+from geomexp.representations.sampling import TOKEN_SAMPLINGS
 
 if TYPE_CHECKING:
     from geomexp.data.corpus import CorpusSource

@@ -120,7 +120,7 @@ def add_layer_curves(m: Measurement, spec, title: str) -> None:
     m.log_dict(table, "tables/metrics_by_layer.json")
     if not m.keep_figures:
         return
-    from geomexp.plots import analysis_curves
+    from geomexp.figures.plots import analysis_curves
 
     for info in spec.infos:
         panels = []

@@ -1,5 +1,5 @@
 """The ``model_pair`` input: the run's model and another model on the SAME corpus sentences, their
-words matched by character span (``geomexp.word_alignment``).
+words matched by character span (``geomexp.representations.word_alignment``).
 
 The run's sample (e.g. the uniform token draw) holds some tokens of each of its sentences; a word
 needs all its sub-tokens, so up to ``n_sentences`` of the sample's sentences (drawn with the run's
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from geomexp.extraction import TokenSample
-from geomexp.word_alignment import WordAlignment, align_words, unit_means
+from geomexp.representations.extraction import TokenSample
+from geomexp.representations.word_alignment import WordAlignment, align_words, unit_means
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 
-from geomexp.cache import cache_key, entry_lock, load_sample, save_sample
 from geomexp.config.spec import SampleSpec
 from geomexp.data import Corpus
 from geomexp.encoders import EncoderInfo, EncoderSpec
 from geomexp.encoders.reuse import shared_encoder
 from geomexp.experiment.sources import DataSources
-from geomexp.extraction import TokenSample, extract_tokens
+from geomexp.representations.cache import cache_key, entry_lock, load_sample, save_sample
+from geomexp.representations.extraction import TokenSample, extract_tokens
 
 log = logging.getLogger(__name__)
 

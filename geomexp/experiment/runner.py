@@ -18,7 +18,6 @@ import numpy as np
 from geomexp import tag_names
 from geomexp.analyses.base import AnalysisResult
 from geomexp.analyses.keys import space_name
-from geomexp.cache import check_writable as check_cache_writable
 from geomexp.config import project_root
 from geomexp.config.spec import RunSpec
 from geomexp.encoders import describe_encoder
@@ -33,6 +32,7 @@ from geomexp.experiment.repeats import measure_repeated
 from geomexp.experiment.representations import Representations, run_representations
 from geomexp.experiment.sources import load_corpus
 from geomexp.layers import layer_label, resolve_layers
+from geomexp.representations.cache import check_writable as check_cache_writable
 from geomexp.tracking import (
     RunLogger,
     check_store_reachable,

@@ -55,7 +55,7 @@ class DataSources:
 
     def sts_track(self, track: str):
         """The ``StsTrack`` of ``track`` from the data root or a download."""
-        from geomexp.data.sts import load_sts_track
+        from geomexp.tasks.sts.data import load_sts_track
 
         if track not in self._tracks:
             d = self.data

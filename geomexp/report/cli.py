@@ -91,14 +91,14 @@ def make_report(
     runs' models have different depths L, else the layer index), ``relative`` or ``layer``
     (``geomexp.report.depth``). ``GeomexpError`` for what ``collect_runs`` rejects, a bad ``depth`` or
     when there is nothing to show."""
+    from geomexp.figures.report import build_figures
+    from geomexp.figures.style import DEFAULT_FORMATS, parse_formats
     from geomexp.report.collect import collect_runs
     from geomexp.report.depth import check_depth
     from geomexp.report.dimensions import collect_dimensions, consistency_table
     from geomexp.report.downstream import downstream_table
-    from geomexp.report.figures import build_figures
     from geomexp.report.html import DEFAULT_MLFLOW_UI
     from geomexp.report.tables import build_tables
-    from geomexp.style import DEFAULT_FORMATS, parse_formats
 
     try:
         formats = parse_formats(formats or DEFAULT_FORMATS)

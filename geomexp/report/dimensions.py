@@ -178,7 +178,7 @@ def dimension_map(sets: list[DimSet], *, columns: str, panels: str, title: str, 
     one panel per ``panels`` value. None without sets."""
     import matplotlib.pyplot as plt
 
-    from geomexp.style import TEXT_WIDTH, paper_style
+    from geomexp.figures.style import TEXT_WIDTH, paper_style
 
     if not sets:
         return None

@@ -167,7 +167,7 @@ def write_figures(figures: dict, out_dir, formats) -> dict[str, list[Path]]:
     ``formats`` and close it. The files a previous report listed in ``figures/.geomexp-figures`` are
     removed first, and nothing else: a file of your own in ``figures/`` stays (issue 26: the whole
     folder was deleted). Returns ``{stem: [paths]}``."""
-    from geomexp.style import save_figure
+    from geomexp.figures.style import save_figure
 
     folder = Path(out_dir) / FIGURES_DIR
     manifest = folder / MANIFEST

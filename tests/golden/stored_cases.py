@@ -29,7 +29,7 @@ def infos():
         outliers_analysis,
     )
     from geomexp.analyses.intrinsic import intrinsic_analysis
-    from geomexp.tasks.sts import STS_INFO
+    from geomexp.tasks.sts.task import STS_INFO
 
     fns = (isotropy_analysis, dimensions_analysis, outliers_analysis, isoscore_analysis, intrinsic_analysis)
     return [f.info for f in (*fns, crosslingual_analysis)] + [STS_INFO]
@@ -50,7 +50,7 @@ def compute(inputs: dict[str, np.ndarray]) -> dict[str, float]:
     )
     from geomexp.analyses.intrinsic import intrinsic_analysis
     from geomexp.enhancement import make_enhancer
-    from geomexp.sts import cosine_scores, mean_pool, sts_scores
+    from geomexp.tasks.sts.scoring import cosine_scores, mean_pool, sts_scores
 
     out: dict[str, float] = {}
 

@@ -1,5 +1,5 @@
 """Matplotlib figures of one run (Agg backend, no display needed). Each function returns a Figure,
-drawn in the one geomexp style (``geomexp.style``)."""
+drawn in the one geomexp style (``geomexp.figures.style``)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from geomexp.analyses.keys import MetricKey, space_label  # noqa: E402
+from geomexp.figures.style import SPACE_LINESTYLES, TEXT_WIDTH, paper_style  # noqa: E402
 from geomexp.linalg import principal_coordinates  # noqa: E402
-from geomexp.style import SPACE_LINESTYLES, TEXT_WIDTH, paper_style  # noqa: E402
 
 
 def styled(fn):

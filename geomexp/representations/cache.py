@@ -28,7 +28,7 @@ import numpy as np
 
 from geomexp.data.download import file_digest
 from geomexp.errors import GeomexpError
-from geomexp.extraction import TokenSample
+from geomexp.representations.extraction import TokenSample
 
 #: bump when extraction changes what it returns for the same inputs
 CACHE_VERSION = 4

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from geomexp.data.sts import track_checksums, track_id, track_info
 from geomexp.tasks.pairs import (  # noqa: F401  (re-exported: the STS names other modules import)
     POOLINGS,
     SPEARMAN_ATOL,
@@ -15,6 +14,7 @@ from geomexp.tasks.pairs import (  # noqa: F401  (re-exported: the STS names oth
     pair_task_info,
     pool_sentences,
 )
+from geomexp.tasks.sts.data import track_checksums, track_id, track_info
 
 STS_INFO = pair_task_info(
     "sts",
@@ -39,7 +39,7 @@ class Sts2017Pairs:
         return track_checksums(self.track)
 
     def load(self, data) -> Pairs:
-        from geomexp.data.sts import load_sts_track
+        from geomexp.tasks.sts.data import load_sts_track
 
         t = load_sts_track(
             self.track, root=data.root, download_dir=data.download_dir, download=data.download, base_url=data.base_url

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from geomexp.figures.style import MAX_PANELS, panel_grid
 from geomexp.report.depth import AXIS_LABELS, RELATIVE_TICKS, depth_x, num_layers_of, resolve_depth
 from geomexp.report.tables import RAW, language_of, space, split_key, subject_for
-from geomexp.style import MAX_PANELS, panel_grid
 
 
 #: most panels of one figure
@@ -109,7 +109,7 @@ def _label_groups(series: list[Series], keys) -> dict[int, str]:
 
 def use_log(mi, values) -> bool:
     """A log axis: the metric declares ``log_scale`` or its values span decades; only for positive values."""
-    from geomexp.plots import spans_decades
+    from geomexp.figures.plots import spans_decades
 
     vals = [v for v in values if v is not None and math.isfinite(v)]
     return bool(vals) and all(v > 0 for v in vals) and (mi.log_scale or spans_decades(vals))
@@ -127,8 +127,8 @@ def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = "
     raw space is solid, an enhanced one dashed, zero-shot dotted. Enhanced spaces are drawn only when
     the runs used a single enhancement method (several: see ``method_comparison``).
     """
-    from geomexp.plots import _layer_ticks
-    from geomexp.style import SPACE_LINESTYLES, colors, paper_style
+    from geomexp.figures.plots import _layer_ticks
+    from geomexp.figures.style import SPACE_LINESTYLES, colors, paper_style
 
     mi = info.metric(metric)
     axis = resolve_depth(runs, depth)
@@ -202,8 +202,8 @@ def method_comparison(runs, *, title: str = ""):
     layer index). None without enhanced values."""
     import matplotlib.pyplot as plt
 
-    from geomexp.plots import _layer_ticks
-    from geomexp.style import TEXT_WIDTH, colors, paper_style
+    from geomexp.figures.plots import _layer_ticks
+    from geomexp.figures.style import TEXT_WIDTH, colors, paper_style
 
     infos = infos_of(runs)
     rows = []  # (info, metric, [series])
@@ -279,7 +279,7 @@ def sts_bars(runs, *, title: str = ""):
     per model. None without STS runs."""
     import matplotlib.pyplot as plt
 
-    from geomexp.style import TEXT_WIDTH, colors, paper_style
+    from geomexp.figures.style import TEXT_WIDTH, colors, paper_style
 
     info = infos_of(runs).get("sts")
     if info is None:
@@ -342,9 +342,9 @@ def overlap_heatmaps(runs, *, title: str = ""):
     colour bar. None without crosslingual runs."""
     import matplotlib.pyplot as plt
 
-    from geomexp.plots import draw_overlap, mark_chance, overlap_scale
+    from geomexp.figures.plots import draw_overlap, mark_chance, overlap_scale
+    from geomexp.figures.style import TEXT_WIDTH, paper_style
     from geomexp.report.tables import languages, split_pair
-    from geomexp.style import TEXT_WIDTH, paper_style
 
     panels: dict[tuple, tuple] = {}  # (model, space) -> (langs, {pair: value}, chance)  (newest run wins)
     for m in runs:

@@ -3,7 +3,7 @@
 The corpus is only counted (content tokens per sentence) to plan the sample; the
 planned sentences alone (those holding a sampled token) are tokenized in full and encoded. One forward pass per
 batch returns all hidden states (embeddings + each layer), or only the layers asked for, stopping after
-the deepest one (``geomexp.hidden_states``); only the sampled tokens' rows are kept, so memory grows
+the deepest one (``geomexp.representations.hidden_states``); only the sampled tokens' rows are kept, so memory grows
 with the sample, not the corpus.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geomexp.hidden_states import layer_states
-from geomexp.sampling import TokenPlan, plan_sentence_sample, plan_token_sample
+from geomexp.representations.hidden_states import layer_states
+from geomexp.representations.sampling import TokenPlan, plan_sentence_sample, plan_token_sample
 
 
 @dataclass
@@ -247,7 +247,7 @@ def encode_plan(
     (or only at ``layers``: hidden-state indices, 0 = embeddings; ``hidden`` then has one entry per
     listed layer, in that order, so memory grows with the layers kept, not the model's depth).
     With ``layers``, each forward pass stops after the deepest layer listed (``stop_early``; see
-    ``geomexp.hidden_states``): time and activation memory grow with that layer, not the depth, and
+    ``geomexp.representations.hidden_states``): time and activation memory grow with that layer, not the depth, and
     the kept values are bit-identical to a full pass's.
 
     Padding: pad positions are masked out (attention mask 0) and never kept, so any pad id does:

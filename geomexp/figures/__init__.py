@@ -1,0 +1,3 @@
+"""Figures: one style for all of them (``style``), the per-run figures analyses draw (``plots``),
+and the report's cross-run figures (``report``).
+"""
