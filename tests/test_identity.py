@@ -89,3 +89,16 @@ def test_provenance_holds_the_method_version_library_versions_and_sts_checksums(
         make_cfg("model=me5_small", "analysis=[sts]", "analysis.sts.track=2", "model.revision=v1")
     )
     assert ident.identity_tags(spec_tag, p) == at_main
+
+
+def test_a_named_local_model_is_labelled_by_its_name_a_path_override_by_its_folder(tmp_path, tiny_bert_dir):
+    """Issue 25: a model option's ``name`` was ignored once ``path`` was set. A user's model/tiny.yaml
+    naming its own folder is 'tiny'; ``model=bert model.path=<folder>`` is still the folder (not 'bert')."""
+    (tmp_path / "mine" / "model").mkdir(parents=True)
+    (tmp_path / "mine" / "model" / "tiny.yaml").write_text(f"name: tiny\nsource: hf\npath: {tiny_bert_dir}\n")
+    search = f"hydra.searchpath=[file://{tmp_path / 'mine'}]"
+    named = RunSpec.from_config(compose_config([search, "model=tiny", "tracking.enabled=false"]))
+    assert named.model_named and ident.model_label(named) == "tiny"
+    over = RunSpec.from_config(compose_config([search, "model=bert", f"model.path={tiny_bert_dir}"]))
+    label = f"{tiny_bert_dir.parent.name}/{tiny_bert_dir.name}"
+    assert not over.model_named and ident.model_label(over) == label

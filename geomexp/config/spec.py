@@ -303,6 +303,7 @@ class RunSpec:
     layer_every: int | None = None
     layer_extract: str = "all"
     languages: dict = field(default_factory=dict, hash=False)  # code -> LangSpec: lang, langs and fit_lang
+    model_named: bool = False  # model.path is the one its model option's YAML names (a named local model)
     resolved: dict = field(default_factory=dict, hash=False, compare=False, repr=False)
 
     @property
@@ -474,8 +475,26 @@ class RunSpec:
             progress=bool(c["progress"]),
             tags={str(k): str(v) for k, v in (c.get("tags") or {}).items()},
             multilingual=bool(m.get("multilingual", False)),
+            model_named=_names_its_folder(encoder),
             resolved=c,
         )
+
+
+def _names_its_folder(encoder: EncoderSpec) -> bool:
+    """Whether ``encoder.path`` is the folder its model option's YAML names (``name: tiny_gpt2`` with
+    ``path: ...`` in a user's ``model/tiny_gpt2.yaml``), not one set over another option (``model=bert
+    model.path=/models/x``): then the run is labelled by the option's name, else by the folder."""
+    if not encoder.path:
+        return False
+    from geomexp.config.lookup import find_option
+
+    try:
+        own = find_option("model", encoder.name).node.get("path")
+    except ConfigError:
+        return False
+    if not isinstance(own, str) or "${" in own:
+        return False
+    return Path(own).expanduser().resolve() == Path(encoder.path).expanduser().resolve()
 
 
 def _check_compared_languages(a: AnalysisSpec, *, langs, **_) -> None:

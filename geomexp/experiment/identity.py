@@ -1,6 +1,6 @@
 """What a run measured, as the results schema records it: labels, params, identity hashes, name.
 
-- ``model_label``: the config name, or for ``model.path`` runs the folder that was loaded.
+- ``model_label``: the config name, or for a ``model.path`` set over another option the folder loaded.
 - ``subject``: what was measured: the language (``sw``), the languages (``en+sw+ar``) or the
   STS track (``sts2 ar-en``); never the default ``lang`` of a run that did not use it.
 - ``identity_tags``: SHA-256 of the resolved config minus paths, tracking, display and
@@ -189,8 +189,9 @@ def identity_tags(spec: RunSpec, provenance_items: dict | None = None) -> dict[s
 
 
 def model_label(spec: RunSpec) -> str:
-    """``mbert``, or for a ``model.path`` run the loaded folder as ``<parent>/<folder>``."""
-    if not spec.encoder.path:
+    """``mbert``; for a ``model.path`` set over another option, the loaded folder as ``<parent>/<folder>``;
+    for a model option whose own YAML names its folder (``spec.model_named``), its name."""
+    if not spec.encoder.path or spec.model_named:
         return spec.encoder.name
     path = Path(spec.encoder.path).expanduser()
     return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
