@@ -13,8 +13,19 @@ ifneq ($(wildcard $(SHARED_DATA)/Wikipedia),)
 export GEOMEXP_DATA_DIR ?= $(SHARED_DATA)
 endif
 
-.PHONY: setup run sweep test test-full lint format ui clean
-setup: $(VENV)/.installed
+# Where recipes find that data after set-up without the variable (`. .venv/bin/activate; python run.py ...`):
+# a git-ignored local config naming it, written once if absent; GEOMEXP_DATA_DIR or data.root= still win.
+LOCAL_CONF := conf/local/default.yaml
+
+.PHONY: setup local-data run sweep test test-full lint format ui clean
+setup: $(VENV)/.installed local-data
+
+local-data:
+	@if [ -d "$(SHARED_DATA)/Wikipedia" ] && [ ! -e "$(LOCAL_CONF)" ]; then \
+	  mkdir -p "$(dir $(LOCAL_CONF))"; \
+	  printf '# @package _global_\n# written by `make setup` (git-ignored): this machine'"'"'s copy of the paper'"'"'s data.\n# GEOMEXP_DATA_DIR, if set, wins; so does data.root= on the command line.\ndata:\n  root: $${oc.env:GEOMEXP_DATA_DIR,"%s"}\n' "$(SHARED_DATA)" > "$(LOCAL_CONF)"; \
+	  echo "wrote $(LOCAL_CONF): data.root = $(SHARED_DATA) (unless GEOMEXP_DATA_DIR is set)"; \
+	fi
 
 $(VENV)/.installed: pyproject.toml Makefile $(OFFLINE_ENCODERS)
 	$(PYTHON) -m venv $(VENV)

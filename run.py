@@ -37,6 +37,11 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    from geomexp.config.arguments import split_list_message
+
+    if message := split_list_message(sys.argv[1:]):
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
     sys.argv[1:] = geomexp.config.rewrite_layer_overrides(sys.argv[1:])  # layer=8 -> layer.index=8
     try:
         main()

@@ -205,3 +205,33 @@ def test_a_sweep_whose_store_cannot_be_created_stops_before_any_job_in_one_line(
     lines = [line for line in proc.stderr.splitlines() if line.strip() and "INFO" not in line]
     assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: tracking.uri="), proc.stderr
     assert "no job was started" in lines[0] and "Launching" not in proc.stdout + proc.stderr
+
+
+def test_a_list_split_by_the_shell_is_one_clear_line():
+    """Issue 31: ``analysis=[isotropy, isoscore]`` unquoted reached Hydra as two arguments and failed with
+    "no viable alternative at input"; run.py now says what happened and how to write it."""
+    from geomexp.config.arguments import split_list_message
+
+    assert split_list_message(["langs=[en,sw]", "analysis=[isotropy]", "-m"]) is None
+    message = split_list_message(["model=x", "langs=[en,", "sw,", "ar]"])
+    assert message == (
+        "'langs=[en,' 'sw,' 'ar]' is one list split by the shell at a space: write langs=[en,sw,ar] "
+        "(no spaces) or quote it: 'langs=[en, sw, ar]'"
+    )
+    proc = subprocess.run(
+        [sys.executable, "run.py", "analysis=[isotropy,", "isoscore]"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "error: 'analysis=[isotropy,' 'isoscore]' is one list split by the shell at a space: write "
+        "analysis=[isotropy,isoscore] (no spaces) or quote it: 'analysis=[isotropy, isoscore]'"
+    ]
+
+
+def test_the_console_prints_an_interval_low_end_before_its_high_end():
+    from geomexp.analyses.isotropy import isotropy_analysis
+    from geomexp.experiment.console import headline_keys
+
+    keys = ["i_pc_ci_high", "i_cos_ci_high", "i_cos", "i_pc_ci_low", "i_cos_ci_low", "i_pc"]
+    order = headline_keys([isotropy_analysis.info], keys)
+    assert order.index("i_cos_ci_low") < order.index("i_cos_ci_high") < order.index("i_pc_ci_low")
+    assert order.index("i_pc_ci_low") < order.index("i_pc_ci_high")

@@ -68,6 +68,45 @@ def test_unreachable_url_fails_clearly(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_failed_download_names_the_offline_remedy(tmp_path):
+    """Issue 31: offline, a recipe failed with a bare urlopen error; it now says how to point geomexp at a copy."""
+    from geomexp.data.download import locate_data_file
+
+    with pytest.raises(DataNotFoundError) as err:
+        locate_data_file("Wikipedia/x.csv", root=None, download_dir=tmp_path, base_url="http://127.0.0.1:9")
+    message = str(err.value)
+    assert message.startswith("could not download http://127.0.0.1:9/Wikipedia/x.csv")
+    assert "GEOMEXP_DATA_DIR=<folder> or data.root=<folder>" in message and "conf/local/default.yaml" in message
+
+
+def test_setup_records_the_data_beside_the_project_for_later_commands(tmp_path, monkeypatch):
+    """Issue 31: `make` exported GEOMEXP_DATA_DIR for its own commands only, so `python run.py ...` after
+    activation tried to download. `make setup` (its local-data step) now writes a git-ignored local config
+    that composition reads; the variable, when set, still wins; an existing file is never overwritten."""
+    import shutil
+    import subprocess
+
+    from conftest import ROOT
+
+    from geomexp.config import compose
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    data = tmp_path / "shared" / "data" / "rajaee2022"
+    (data / "Wikipedia").mkdir(parents=True)
+    local = tmp_path / "conf" / "local" / "default.yaml"
+    args = ["make", "-s", "local-data", f"SHARED_DATA={data}", f"LOCAL_CONF={local}"]
+    subprocess.run(args, cwd=ROOT, check=True, capture_output=True)
+    search = f"hydra.searchpath=[file://{tmp_path / 'conf'}]"
+    monkeypatch.delenv("GEOMEXP_DATA_DIR", raising=False)
+    assert compose([search]).data.root == str(data)
+    monkeypatch.setenv("GEOMEXP_DATA_DIR", "/elsewhere")
+    assert compose([search]).data.root == "/elsewhere"
+    local.write_text("# @package _global_\ndata:\n  root: /mine\n")
+    subprocess.run(args, cwd=ROOT, check=True, capture_output=True)
+    assert local.read_text().endswith("root: /mine\n")  # the user's own file is kept
+
+
 def test_text_corpus_skips_blank_lines(tmp_path):
     f = tmp_path / "s.txt"
     f.write_text("first sentence\n\n  second one  \n", encoding="utf-8")

@@ -49,3 +49,20 @@ def test_jobs_in_one_process_load_the_model_once(tiny_bert_dir, tmp_path):
     assert reuse.loads - before == 4
     _encode(copy, tmp_path / "c6")
     assert reuse.loads - before == 4
+
+
+def test_the_reuse_line_is_said_once_a_job_not_once_a_seed(tiny_bert_dir, tmp_path, caplog):
+    """Issue 31: every seed of a run printed "reusing the copy ... for an earlier job", even the seeds of
+    the job that had loaded it. Now: silent within the loading job, one line in each later job."""
+    import logging
+
+    reuse.forget()
+    reuse.new_job()
+    with caplog.at_level(logging.INFO, logger="geomexp.encoders.reuse"):
+        for seed in range(3):  # one job, three seeds, each a fresh Representations (cache misses)
+            _encode(tiny_bert_dir, tmp_path / f"a{seed}")
+        assert "reusing" not in caplog.text
+        reuse.new_job()
+        for seed in range(3):
+            _encode(tiny_bert_dir, tmp_path / f"b{seed}")
+    assert caplog.text.count("reusing the copy this process loaded for an earlier job") == 1

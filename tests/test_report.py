@@ -186,6 +186,11 @@ def test_files_runs_csv_and_the_report_run(plant, store):
         and "Generated 20" in text
     )
     assert "## I_Cos by language" in text and "## Toy: mean token norm" in text and "reproduce run(s) left out" in text
+    # issue 31: what every run shares is stated once (what differs splits rows instead)
+    shared = next(line for line in text.splitlines() if line.startswith("Settings shared by every run shown"))
+    assert "`data.token_sampling`=fewest_sentences" in shared and "`data.n_tokens`" not in shared
+    html = (out / "index.html").read_text()
+    assert "Settings shared by every run shown" in html and "<code>data.token_sampling</code>=fewest_sentences" in html
 
     runs = pd.read_csv(out / "runs.csv", dtype=str).fillna("")
     by_id = runs.set_index("run_id")

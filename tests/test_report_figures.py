@@ -290,3 +290,37 @@ def test_long_axis_labels_wrap_inside_their_panel():
     assert long.axis_label().replace("\n", " ") == "CKA with other model's last layer"
     assert all(len(line) <= 30 for line in long.axis_label().split("\n")) and "\n" in long.axis_label()
     assert MetricInfo("i_pc", "I_PC", log_scale=True).axis_label() == "I_PC (log scale)"  # short: one line
+
+
+def _synthetic_run(i: int, subject: str, values: dict, layers=(0, 1, 2)):
+    """A RunAtLayer of an isotropy run on ``subject`` with an abtt enhancement, without any store."""
+    from geomexp.analyses.isotropy import isotropy_analysis
+    from geomexp.report.collect import RunAtLayer
+    from geomexp.tracking.query import RunRecord
+
+    tags = {"geomexp.model": "m", "geomexp.subject": subject, "geomexp.enhancement": "abtt", "num_layers": "2"}
+    tags["geomexp.identity"] = tags["geomexp.group"] = f"id{i}"
+    metrics = {(k, layer): v + 0.01 * layer for k, v in values.items() for layer in layers}
+    record = RunRecord(f"r{i}", f"run{i}", "e", "FINISHED", i, tags=tags, metrics=metrics)
+    return RunAtLayer(record, layers[-1], {k: v for (k, lay), v in metrics.items() if lay == layers[-1]},
+                      {"isotropy": isotropy_analysis.info})  # fmt: skip
+
+
+@pytest.mark.parametrize("n_subjects", [1, 7])
+def test_the_methods_figure_draws_every_model_and_language(n_subjects):
+    """Issue 31: method_comparison kept the first 4 model · language columns and silently dropped the rest."""
+    from geomexp.figures.report import method_comparison
+
+    subjects = ["en", "es", "ar", "tr", "sw", "su", "de"][:n_subjects]
+    runs = [
+        _synthetic_run(i, s, {"i_cos": 0.5, "i_cos/abtt": 0.01, "i_pc": 0.1, "i_pc/abtt": 0.6})
+        for i, s in enumerate(subjects)
+    ]
+    fig = method_comparison(runs)
+    shown = [ax for ax in fig.axes if ax.get_visible() and ax.get_lines()]
+    assert len(shown) == 2 * n_subjects  # I_Cos and I_PC for every language
+    if n_subjects > 1:
+        titles = " ".join(ax.get_title() for ax in shown)
+        assert all(f"m · {s}" in titles for s in subjects)
+    for ax in shown:  # the raw space and the method on every panel
+        assert {line.get_label() for line in ax.get_lines()} == {"none (raw)", "abtt"}

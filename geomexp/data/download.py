@@ -100,4 +100,13 @@ def locate_data_file(
             f"{path} not found and data.download=false. Set GEOMEXP_DATA_DIR to a data folder "
             f"or allow the download (data.download=true)."
         )
-    return download_file(f"{base_url.rstrip('/')}/{quote(rel)}", path, md5=md5)
+    try:
+        return download_file(f"{base_url.rstrip('/')}/{quote(rel)}", path, md5=md5)
+    except DataNotFoundError as err:
+        if "could not download" not in str(err):
+            raise  # a checksum mismatch says what it is
+        raise DataNotFoundError(
+            f"{err}. Offline, point geomexp at a copy of the data: GEOMEXP_DATA_DIR=<folder> or data.root=<folder> "
+            "(the 'data' folder of a clone of github.com/Sara-Rajaee/Multilingual-Isotropy; `make setup` records "
+            "one found at ../shared/data/rajaee2022 in conf/local/default.yaml)"
+        ) from err.__cause__

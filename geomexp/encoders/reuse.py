@@ -18,6 +18,7 @@ from geomexp.encoders.base import EncoderInfo, EncoderSpec
 log = logging.getLogger(__name__)
 
 _kept: dict[str, object] = {}
+_used_this_job: set[str] = set()  # keys this job already loaded or was told it reuses (one line a job)
 #: encoders loaded from disk by this process (what reuse saves shows here)
 loads = 0
 
@@ -45,13 +46,21 @@ def shared_encoder(spec: EncoderSpec, info: EncoderInfo):
         return load_encoder(spec, info)
     key = reuse_key(spec, info)
     if key in _kept:
-        log.info("model %s: reusing the copy this process loaded for an earlier job", spec.name)
+        if key not in _used_this_job:  # not once per seed, nor when this very job loaded it
+            log.info("model %s: reusing the copy this process loaded for an earlier job", spec.name)
+            _used_this_job.add(key)
         return _kept[key]
     _kept.clear()  # drop the previous model before the next one loads
     encoder = load_encoder(spec, info)
     loads += 1
     _kept[key] = encoder
+    _used_this_job.add(key)
     return encoder
+
+
+def new_job() -> None:
+    """A new job (run) starts in this process: its first use of a kept encoder is announced again."""
+    _used_this_job.clear()
 
 
 def forget() -> None:

@@ -21,7 +21,12 @@ def headline_keys(infos, keys) -> list[str]:
         for head in info.headline():
             first += variants(head, keys)
     first = list(dict.fromkeys(first))
-    return first + sorted(k for k in keys if k not in first)
+    return first + sorted((k for k in keys if k not in first), key=_reading_order)
+
+
+def _reading_order(key: str) -> str:
+    """Sort key: alphabetical, but an interval's low end before its high end (``_ci_low``, ``_ci_high``)."""
+    return key.replace("_ci_low", "_ci_0").replace("_ci_high", "_ci_1")
 
 
 def _cell(key: str, layer: int, result, infos, width: int) -> str:

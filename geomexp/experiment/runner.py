@@ -20,7 +20,7 @@ from geomexp.analyses.base import AnalysisResult
 from geomexp.analyses.keys import space_name
 from geomexp.config import project_root
 from geomexp.config.spec import RunSpec
-from geomexp.encoders import describe_encoder
+from geomexp.encoders import describe_encoder, reuse
 from geomexp.errors import ConfigError, GeomexpError
 from geomexp.experiment import identity as ident
 from geomexp.experiment.console import summary
@@ -87,6 +87,7 @@ def run(cfg, context: RunContext | None = None) -> RunResult:
 
 def execute(spec: RunSpec, context: RunContext) -> RunResult:
     """Run ``spec``, top to bottom (see the module docstring)."""
+    reuse.new_job()
     uri = spec.tracking.uri
     if uri:
         check_store_reachable(uri)  # unreachable, unwritable, not MLflow: one line, before any model loads

@@ -28,12 +28,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from geomexp.figures.style import MAX_PANELS, panel_grid
+from geomexp.figures.style import panel_grid
 from geomexp.report.depth import AXIS_LABELS, RELATIVE_TICKS, depth_x, num_layers_of, resolve_depth
 from geomexp.report.tables import RAW, language_of, space, split_key, subject_for
 
 
-#: most panels of one figure
 @dataclass
 class Series:
     """One line: a metric of one (model, subject, space, group) over layers; ``values[layer]`` = mean
@@ -139,7 +138,7 @@ def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = "
     if not series:
         return None
     panel_attr, line_attr = ("model", "subject") if by == "subject" else ("subject", "model")
-    panels = _order(getattr(s, panel_attr) for s in series)[:MAX_PANELS]
+    panels = _order(getattr(s, panel_attr) for s in series)  # every one, wrapped onto rows: none dropped
     lines = _order(getattr(s, line_attr) for s in series)
     palette = colors()
     color = {name: palette[i % len(palette)] for i, name in enumerate(lines)}
@@ -197,13 +196,13 @@ def _legend_entries(axes):
 
 def method_comparison(runs, *, title: str = ""):
     """Every enhancement method of the runs on the same axes: one panel per headline metric (rows) and
-    model · language (columns); the raw space solid and black, each method dashed in its colour.
+    model · language, wrapped onto as many rows as needed (none dropped); the raw space solid and
+    black, each method dashed in its colour.
     Against layer where runs logged several layers, else bars (one model per panel, so always the
     layer index). None without enhanced values."""
-    import matplotlib.pyplot as plt
 
     from geomexp.figures.plots import _layer_ticks
-    from geomexp.figures.style import TEXT_WIDTH, colors, paper_style
+    from geomexp.figures.style import colors, paper_style
 
     infos = infos_of(runs)
     rows = []  # (info, metric, [series])
@@ -217,55 +216,57 @@ def method_comparison(runs, *, title: str = ""):
                 rows.append((info, mi, series))
     if not rows:
         return None
-    cols = _order((s.model, s.subject) for _, _, ss in rows for s in ss if s.depth > 0)[:4]
+    cols = _order((s.model, s.subject) for _, _, ss in rows for s in ss if s.depth > 0)  # every one: none dropped
     methods = _order(s.space for _, _, ss in rows for s in ss if s.depth > 0)
     palette = [c for c in colors() if c != "#000000"]
     color = {RAW: "#000000", **{m: palette[i % len(palette)] for i, m in enumerate(methods)}}
     multi_layer = any(len(s.points) > 1 for _, _, ss in rows for s in ss)
+    # one panel per metric and model · language: each metric starts a row, wrapped onto as many as needed
+    ncols = min(len(cols), 4) if len(cols) > 1 else min(len(rows), 3)
+    panels: list = []
+    for _, mi, series in rows:
+        panels += [(mi, series, col) for col in cols]
+        if len(cols) > 1:
+            panels += [None] * (-len(panels) % ncols)
+    xlabel = "layer" if ncols > 2 else "layer (0 = embeddings)"
     with paper_style():
-        ncols, nrows = len(cols), len(rows)
-        width = TEXT_WIDTH if ncols > 1 or nrows > 1 else 3.8
-        if ncols == 1 and nrows > 1:  # one model · language: metrics side by side
-            fig, axes = plt.subplots(1, nrows, figsize=(width, 2.6), squeeze=False)
-            grid = [[axes[0][i]] for i in range(nrows)]
-        else:
-            fig, axes = plt.subplots(nrows, ncols, figsize=(width, 0.6 + 2.0 * nrows), squeeze=False)
-            grid = [list(axes[r]) for r in range(nrows)]
-        for r, (_, mi, series) in enumerate(rows):
-            for c, (model, subject) in enumerate(cols):
-                ax = grid[r][c]
-                mine = [s for s in series if (s.model, s.subject) == (model, subject)]
-                raw = [s for s in mine if s.depth == 0][:1]  # the raw space: one line (the same measurement)
-                shown = raw + [s for s in mine if s.depth > 0]
-                log = use_log(mi, [v for s in shown for v in s.values])
-                if multi_layer:
-                    for s in shown:
-                        ax.plot(
-                            s.layers,
-                            s.values,
-                            marker="o",
-                            color=color[s.space],
-                            linestyle="-" if s.depth == 0 else "--",
-                            label="none (raw)" if s.depth == 0 else s.space,
-                        )
-                    ax.set_xlabel("layer (0 = embeddings)")
-                    _layer_ticks(ax, sorted({x for s in shown for x in s.layers}))
-                else:
-                    names = ["none" if s.depth == 0 else s.space for s in shown]
-                    vals = [s.values[-1] for s in shown]
-                    ax.barh(names[::-1], vals[::-1], color=[color[s.space] for s in shown][::-1])
-                    ax.grid(axis="y", visible=False)
-                    if log:
-                        ax.set_xscale("log")
-                    ax.set_xlabel(mi.axis_label(log))
-                    ax.set_title(mi.label if len(cols) == 1 else f"{model} · {subject}")
-                    continue
+        fig, flat = panel_grid(len(panels), ncols_max=ncols, panel_h=2.2)
+        for ax, panel in zip(flat, panels):
+            if panel is None:
+                ax.set_visible(False)
+                continue
+            mi, series, (model, subject) = panel
+            mine = [s for s in series if (s.model, s.subject) == (model, subject)]
+            raw = [s for s in mine if s.depth == 0][:1]  # the raw space: one line (the same measurement)
+            shown = raw + [s for s in mine if s.depth > 0]
+            log = use_log(mi, [v for s in shown for v in s.values])
+            where = f"{model} · {subject}"
+            ax.set_title(mi.label if len(cols) == 1 else (where if len(rows) == 1 else f"{mi.label}: {where}"))
+            if multi_layer:
+                for s in shown:
+                    ax.plot(
+                        s.layers,
+                        s.values,
+                        marker="o",
+                        color=color[s.space],
+                        linestyle="-" if s.depth == 0 else "--",
+                        label="none (raw)" if s.depth == 0 else s.space,
+                    )
+                ax.set_xlabel(xlabel)
+                _layer_ticks(ax, sorted({x for s in shown for x in s.layers}))
                 if log:
                     ax.set_yscale("log")
                 ax.set_ylabel(mi.axis_label(log))
-                ax.set_title(mi.label if len(cols) == 1 else f"{model} · {subject}")
+            else:
+                names = ["none" if s.depth == 0 else s.space for s in shown]
+                vals = [s.values[-1] for s in shown]
+                ax.barh(names[::-1], vals[::-1], color=[color[s.space] for s in shown][::-1])
+                ax.grid(axis="y", visible=False)
+                if log:
+                    ax.set_xscale("log")
+                ax.set_xlabel(mi.axis_label(log))
         if multi_layer:
-            handles, labels = _legend_entries([a for row in grid for a in row])
+            handles, labels = _legend_entries([ax for ax in flat if ax.get_visible()])
             fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), frameon=False)
         where = f" — {cols[0][0]} · {cols[0][1]}" if len(cols) == 1 else ""
         fig.suptitle(title or f"Isotropy enhancement methods compared{where}")
@@ -340,10 +341,9 @@ def overlap_heatmaps(runs, *, title: str = ""):
     """Cross-language subspace overlap, one panel per model (and enhanced space), at the tabulated layer:
     colour scale fitted to the off-diagonal values of all panels, the chance level D/d marked on the
     colour bar. None without crosslingual runs."""
-    import matplotlib.pyplot as plt
 
     from geomexp.figures.plots import draw_overlap, mark_chance, overlap_scale
-    from geomexp.figures.style import TEXT_WIDTH, paper_style
+    from geomexp.figures.style import paper_style
     from geomexp.report.tables import languages, split_pair
 
     panels: dict[tuple, tuple] = {}  # (model, space) -> (langs, {pair: value}, chance)  (newest run wins)
@@ -364,7 +364,7 @@ def overlap_heatmaps(runs, *, title: str = ""):
     if not panels:
         return None
     mats = []
-    for (model, label), (langs, pairs, chance) in list(panels.items())[:MAX_PANELS]:
+    for (model, label), (langs, pairs, chance) in panels.items():
         k = len(langs)
         mat = np.eye(k)
         for (a, b), v in pairs.items():
@@ -377,15 +377,13 @@ def overlap_heatmaps(runs, *, title: str = ""):
     chance = chances[0] if chances and all(abs(c - chances[0]) < 1e-12 for c in chances) else None
     lo, hi = overlap_scale(off, chance)
     with paper_style():
-        n = len(mats)
         k = max(len(langs) for _, langs, _, _ in mats)
-        side = 1.1 + 0.38 * k
-        fig, axes = plt.subplots(1, n, figsize=(min(TEXT_WIDTH, side * n + 1.0), side + 0.5), squeeze=False)
+        fig, axes = panel_grid(len(mats), ncols_max=3, panel_h=1.1 + 0.38 * k)  # wrapped: none dropped
         im = None
-        for ax, (name, langs, mat, _) in zip(axes[0], mats):
+        for ax, (name, langs, mat, _) in zip(axes, mats):
             im = draw_overlap(ax, mat, langs, vmin=lo, vmax=hi)
             ax.set_title(name)
-        cbar = fig.colorbar(im, ax=list(axes[0]), fraction=0.05, pad=0.03)
+        cbar = fig.colorbar(im, ax=axes, fraction=0.05, pad=0.03)
         mark_chance(cbar, chance)
         fig.suptitle(title or "Top-D principal subspace overlap between languages")
         fig.set_layout_engine("constrained")
@@ -456,7 +454,9 @@ def build_figures(runs, dimension_data=None, depth: str = "auto") -> FigureSet:
     figs.add(
         "methods",
         method_comparison(runs),
-        "Enhancement methods compared on the headline metrics: raw space solid, each method dashed.",
+        "Enhancement methods compared on the headline metrics, one panel per metric and model · language: "
+        "against layer (0 = embeddings), the raw space solid and each method dashed; at one layer, one bar per "
+        "space.",
     )
     figs.add("sts", sts_bars(runs), "STS 2017 Spearman × 100 per track and mode, 95 % bootstrap intervals.")
     figs.add(

@@ -114,10 +114,6 @@ def save_figure(fig, stem, formats=DEFAULT_FORMATS, *, close: bool = True) -> li
     return paths
 
 
-#: the most panels a report figure draws (the rest are left out, largest first)
-MAX_PANELS = 12
-
-
 def panel_grid(n: int, ncols_max: int = 3, panel_h: float = 2.0):
     """A figure of ``n`` panels (at most ``ncols_max`` a row, ``panel_h`` inches tall each), one column wide for
     a single column, the text width otherwise: ``(figure, [n axes])``, the unused cells hidden."""

@@ -50,16 +50,25 @@ def header(runs, uri: str, run_id: str | None, depth: str | None = None) -> str:
     """The top of ``report.md``: source, layer, filters, run counts, time, version, report run, and the
     x axis of the layer curves (``depth``: ``layer``, ``relative`` or None without figures)."""
     from geomexp import __version__
+    from geomexp.report.collect import shared_settings
 
     layer = "the last layer each run logged" if runs.layer == "last" else f"layer {runs.layer}"
     where = f"; filter: --where {' '.join(runs.where)}" if runs.where else ""
+    shared = shared_settings(runs)
+    common = (
+        "\nSettings shared by every run shown (the tables' rows and footnotes say what differs): "
+        + "; ".join(f"`{k}`={v}" for k, v in shared.items())
+        + ".\n"
+        if shared
+        else ""
+    )
     reproduce = "included" if runs.include_reproduce else "left out"
     now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     logged = f" (MLflow run {run_id})" if run_id else ""
     return (
         f"# Report: {runs.source}\n\n"
         f"Source: {redact_uri(uri)}, {runs.source}; {len(runs)} run(s) shown of {len(runs.read)} read; layer: {layer}{where}; "
-        f"reproduce runs {reproduce}.\n\nGenerated {now} by geomexp {__version__}{logged}.\n"
+        f"reproduce runs {reproduce}.\n\nGenerated {now} by geomexp {__version__}{logged}.\n{common}"
     ) + (
         "\nLayer curves are drawn against the relative depth layer / L (L = each model's number of layers; "
         "0 = embeddings, 1 = last layer).\n"

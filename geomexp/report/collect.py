@@ -124,6 +124,21 @@ class Runs(list):
         return f"experiment {self.experiment!r}"
 
 
+#: params never listed as shared: what each row or column already says
+NOT_SHARED = ("subject",)
+
+
+def shared_settings(runs) -> dict[str, str]:
+    """``{param: value}`` of the settings every run shown has, with one value (sampling, ``n_tokens``,
+    the enhancement's k and D, dtype, seeds, the model's commit, ...), sorted by name; empty without runs.
+    A report states them once, so that a table of 2,000-token runs never looks like one of 10,000."""
+    if not runs:
+        return {}
+    params = [m.run.params for m in runs]
+    keys = sorted(set.intersection(*(set(p) for p in params)) - set(NOT_SHARED))
+    return {k: params[0][k] for k in keys if len({p[k] for p in params}) == 1}
+
+
 def started(run: RunRecord) -> str:
     return dt.datetime.fromtimestamp(run.start_time / 1000).isoformat(timespec="seconds") if run.start_time else ""
 

@@ -246,10 +246,10 @@ def downstream_scatter(runs, points: list[Point] | None = None, measures=MEASURE
     space, error bars where a point has intervals, ρ [interval] in each panel's title. None without points."""
     import matplotlib.pyplot as plt
 
-    from geomexp.figures.style import MAX_PANELS, colors, panel_grid, paper_style
+    from geomexp.figures.style import colors, panel_grid, paper_style
 
     points = collect_points(runs, measures) if points is None else points
-    found = [a for a in associations(points, measures) if a.model != "(all models)"][:MAX_PANELS]
+    found = [a for a in associations(points, measures) if a.model != "(all models)"]  # all: wrapped, none dropped
     if not found:
         return None
     tracks = list(dict.fromkeys(p.track for p in points))

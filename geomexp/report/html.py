@@ -51,6 +51,8 @@ code { background: #f5f5f5; padding: 0 .2rem; }
 report run <a href="{{ report_run.url }}"><code>{{ report_run.id }}</code></a>{% endif %}.
 Links go to the MLflow UI at <code>{{ mlflow_ui }}</code> (start it with
 <code>mlflow ui --backend-store-uri {{ uri }}</code>).</p>
+{% if shared %}<p class="note">Settings shared by every run shown (the tables' rows and footnotes say what
+differs): {% for k, v in shared.items() %}<code>{{ k }}</code>={{ v }}{% if not loop.last %}; {% endif %}{% endfor %}.</p>{% endif %}
 {% if notes %}<h2 id="notes">Runs left out or replaced</h2>
 <ul class="note">{% for n in notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}
 <nav><h2>Contents</h2><ul>
@@ -222,7 +224,7 @@ def render_html(
     import jinja2
 
     from geomexp import __version__
-    from geomexp.report.collect import started
+    from geomexp.report.collect import shared_settings, started
     from geomexp.tracking.store import redact_uri
 
     out = Path(out_dir)
@@ -286,6 +288,7 @@ def render_html(
         mlflow_ui=mlflow_ui,
         uri=redact_uri(uri),
         notes=runs.notes,
+        shared=shared_settings(runs),
         tables=table_ctx,
         figure_groups=figure_groups,
         provenance=provenance or [],
