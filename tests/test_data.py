@@ -87,8 +87,7 @@ def test_setup_records_the_data_beside_the_project_for_later_commands(tmp_path, 
     import subprocess
 
     from conftest import ROOT
-
-    from geomexp.config import compose
+    from omegaconf import OmegaConf
 
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
@@ -97,11 +96,13 @@ def test_setup_records_the_data_beside_the_project_for_later_commands(tmp_path, 
     local = tmp_path / "conf" / "local" / "default.yaml"
     args = ["make", "-s", "local-data", f"SHARED_DATA={data}", f"LOCAL_CONF={local}"]
     subprocess.run(args, cwd=ROOT, check=True, capture_output=True)
-    search = f"hydra.searchpath=[file://{tmp_path / 'conf'}]"
+    assert "- optional local: default" in (ROOT / "conf" / "config.yaml").read_text()  # composition reads it
+    written = OmegaConf.load(local)
+    assert local.read_text().startswith("# @package _global_\n")  # merged at the top: data.root
     monkeypatch.delenv("GEOMEXP_DATA_DIR", raising=False)
-    assert compose([search]).data.root == str(data)
+    assert written.data.root == str(data)
     monkeypatch.setenv("GEOMEXP_DATA_DIR", "/elsewhere")
-    assert compose([search]).data.root == "/elsewhere"
+    assert written.data.root == "/elsewhere"
     local.write_text("# @package _global_\ndata:\n  root: /mine\n")
     subprocess.run(args, cwd=ROOT, check=True, capture_output=True)
     assert local.read_text().endswith("root: /mine\n")  # the user's own file is kept

@@ -278,3 +278,28 @@ def test_frequency_runs_on_a_small_corpus_with_default_settings(make_cfg, store_
     r = MlflowClient(store_uri).get_run(result.run_id)
     assert 300 < int(r.data.tags["n_sentences"]) < 500 and r.data.tags["freq_source"] == "corpus"
     assert r.data.metrics["freq_n_words"] >= 50
+
+
+def test_a_config_error_outside_a_sweep_leaves_no_run(make_cfg, store_uri):
+    """Issue 31: every mistyped value left a FAILED '... (config error)' run (6 after an afternoon); the
+    one-line error is what to see. (In a sweep the bad job is still recorded under its parent.)"""
+    with pytest.raises(ConfigError, match="data.n_tokens must be a positive integer; got 0"):
+        run(make_cfg(*SMALL, "data.n_tokens=0"))
+    client = MlflowClient(store_uri)
+    exp = client.get_experiment_by_name("geomexp")
+    assert exp is None or client.search_runs([exp.experiment_id]) == []
+
+
+def test_a_config_error_in_a_sweep_job_is_a_failed_child_of_the_sweep(make_cfg, store_uri, tmp_path, monkeypatch):
+    from geomexp.experiment import RunContext
+    from geomexp.tracking import PARENT_RUN_ENV, start_parent_run
+
+    parent = start_parent_run(store_uri, "geomexp", "sweep")
+    monkeypatch.setenv(PARENT_RUN_ENV, parent)
+    with pytest.raises(ConfigError, match="data.n_tokens must be a positive integer; got 0"):
+        run(make_cfg(*SMALL, "data.n_tokens=0"), RunContext(sweep_dir=str(tmp_path / "sweep"), job_num=3))
+    client = MlflowClient(store_uri)
+    exp = client.get_experiment_by_name("geomexp")
+    (child,) = [r for r in client.search_runs([exp.experiment_id]) if r.info.run_id != parent]
+    assert child.info.status == "FAILED" and child.data.tags["mlflow.parentRunId"] == parent
+    assert "data.n_tokens must be a positive integer" in child.data.tags["error"]

@@ -71,8 +71,8 @@ class RunResult:
 def run(cfg, context: RunContext | None = None) -> RunResult:
     """Run one job from a composed config (``DictConfig``/dict) or a ``RunSpec``.
 
-    A config that fails its checks raises ``ConfigError``; with tracking on, the error is first
-    recorded as a FAILED run (so a sweep's bad job is visible in MLflow).
+    A config that fails its checks raises ``ConfigError`` before any work; in a sweep (tracking on)
+    it is first recorded as a FAILED job under the sweep's parent, so the sweep shows its bad job.
     """
     context = context or RunContext()
     if isinstance(cfg, RunSpec):
@@ -408,9 +408,13 @@ def _where(logger: RunLogger, spec: RunSpec) -> str | None:
 
 
 def _record_config_error(cfg, context: RunContext, err: ConfigError) -> None:
-    """A FAILED run carrying the error and the config as given (tracking on and a usable store only)."""
+    """In a sweep, a FAILED run under the sweep's parent carrying the error and the config as given (so the
+    sweep shows its bad job); outside a sweep nothing: the one-line error is the whole story, and a store
+    would only collect "(config error)" runs (tracking on and a usable store only)."""
     from omegaconf import OmegaConf
 
+    if not context.is_sweep_job:
+        return
     try:
         t = cfg.tracking
         if not t.enabled:

@@ -278,7 +278,8 @@ def encode_plan(
         raise ValueError(f"padding_side={padding_side!r}: use right or left")
     pad_id = pad_token_id(tokenizer)
     max_tokens = CPU_BATCH_TOKENS if torch.device(device).type == "cpu" else None
-    bar = tqdm(total=n, unit="tok", desc="encode", disable=not progress)
+    # what the model works through: every token of every planned sentence (not only the sampled rows)
+    bar = tqdm(total=int(lengths.sum()), unit="tok", desc=f"encode {len(sent_ids)} sentences", disable=not progress)
     for slots in _batches(lengths, batch_size, max_tokens):
         width = int(lengths[slots].max())
         ids = np.full((slots.size, width), pad_id, dtype=np.int64)
@@ -300,7 +301,7 @@ def encode_plan(
         )
         del states  # free this batch's activations before the next forward pass
         hidden[:, rows] = picked.float().cpu().numpy()
-        bar.update(rows.size)
+        bar.update(int(lengths[slots].sum()))
     bar.close()
     all_ids = np.concatenate(
         [
