@@ -324,3 +324,25 @@ def test_the_methods_figure_draws_every_model_and_language(n_subjects):
         assert all(f"m · {s}" in titles for s in subjects)
     for ax in shown:  # the raw space and the method on every panel
         assert {line.get_label() for line in ax.get_lines()} == {"none (raw)", "abtt"}
+
+
+def test_a_language_and_a_method_keep_one_colour_across_figures():
+    """Issue 31: colours followed the order things were seen, so en and su were both blue in the joint PCA
+    and raw/cluster differed between the methods figure and the STS bars."""
+    from geomexp.figures.style import language_colors, method_colors
+
+    paper = language_colors(["su", "en", "es", "ar", "tr", "sw"])
+    assert paper == language_colors(["en", "es", "ar", "tr", "sw", "su"])  # order does not matter
+    assert len(set(paper.values())) == 6 and paper["en"] != paper["su"]
+    assert not {paper["en"], paper["su"]} <= {"#0072B2", "#56B4E9"}  # never two blues
+    more = language_colors(["en", "de", "fr"])
+    assert len(set(more.values())) == 3 and not {more["de"], more["fr"]} & set(paper.values())
+    methods = method_colors(["raw", "cluster", "cluster zero-shot", "abtt", "mine"])
+    assert methods["raw"] == "#000000" and methods["cluster"] == methods["cluster zero-shot"]
+    assert len({methods[k] for k in ("raw", "cluster", "abtt", "mine")}) == 4
+    runs = [_synthetic_run(0, "en", {"i_cos": 0.5, "i_cos/abtt": 0.01, "i_pc": 0.1, "i_pc/abtt": 0.6})]
+    from geomexp.figures.report import method_comparison
+
+    (ax, *_) = [a for a in method_comparison(runs).axes if a.get_lines()]
+    drawn = {line.get_label(): line.get_color() for line in ax.get_lines()}
+    assert drawn == {"none (raw)": "#000000", "abtt": methods["abtt"]}

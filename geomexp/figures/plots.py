@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from geomexp.analyses.keys import MetricKey, space_label  # noqa: E402
-from geomexp.figures.style import SPACE_LINESTYLES, TEXT_WIDTH, paper_style  # noqa: E402
+from geomexp.figures.style import SPACE_LINESTYLES, TEXT_WIDTH, language_colors, paper_style  # noqa: E402
 from geomexp.linalg import principal_coordinates  # noqa: E402
 
 
@@ -196,9 +196,10 @@ def language_pca_scatter(reps: Mapping[str, np.ndarray], *, title: str = "", max
     coords, explained = pca_2d(np.concatenate(parts))
     labels = np.array(labels)
     fig, ax = plt.subplots(figsize=(6, 5))
+    color = language_colors(reps)
     for code in reps:
         sel = labels == code
-        ax.scatter(coords[sel, 0], coords[sel, 1], s=3, alpha=0.5, linewidths=0, label=code)
+        ax.scatter(coords[sel, 0], coords[sel, 1], s=3, alpha=0.5, linewidths=0, label=code, color=color[code])
     ax.legend(markerscale=4, title="language")
     _finish_pca_axes(fig, ax, explained, title or "joint 2-D PCA by language", equal=False)
     return fig

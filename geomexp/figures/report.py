@@ -127,7 +127,7 @@ def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = "
     the runs used a single enhancement method (several: see ``method_comparison``).
     """
     from geomexp.figures.plots import _layer_ticks
-    from geomexp.figures.style import SPACE_LINESTYLES, colors, paper_style
+    from geomexp.figures.style import SPACE_LINESTYLES, colors, language_colors, paper_style
 
     mi = info.metric(metric)
     axis = resolve_depth(runs, depth)
@@ -140,8 +140,11 @@ def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = "
     panel_attr, line_attr = ("model", "subject") if by == "subject" else ("subject", "model")
     panels = _order(getattr(s, panel_attr) for s in series)  # every one, wrapped onto rows: none dropped
     lines = _order(getattr(s, line_attr) for s in series)
-    palette = colors()
-    color = {name: palette[i % len(palette)] for i, name in enumerate(lines)}
+    if line_attr == "subject":  # a language has one colour in every figure
+        color = language_colors(lines)
+    else:
+        palette = colors()
+        color = {name: palette[i % len(palette)] for i, name in enumerate(lines)}
     suffix = _label_groups(series, (panel_attr, line_attr, "space"))
     log = use_log(mi, [v for s in series for v in s.values])
 
@@ -202,7 +205,7 @@ def method_comparison(runs, *, title: str = ""):
     layer index). None without enhanced values."""
 
     from geomexp.figures.plots import _layer_ticks
-    from geomexp.figures.style import colors, paper_style
+    from geomexp.figures.style import method_colors, paper_style
 
     infos = infos_of(runs)
     rows = []  # (info, metric, [series])
@@ -218,8 +221,7 @@ def method_comparison(runs, *, title: str = ""):
         return None
     cols = _order((s.model, s.subject) for _, _, ss in rows for s in ss if s.depth > 0)  # every one: none dropped
     methods = _order(s.space for _, _, ss in rows for s in ss if s.depth > 0)
-    palette = [c for c in colors() if c != "#000000"]
-    color = {RAW: "#000000", **{m: palette[i % len(palette)] for i, m in enumerate(methods)}}
+    color = method_colors([RAW, *methods])  # the same colours as the STS bars
     multi_layer = any(len(s.points) > 1 for _, _, ss in rows for s in ss)
     # one panel per metric and model · language: each metric starts a row, wrapped onto as many as needed
     ncols = min(len(cols), 4) if len(cols) > 1 else min(len(rows), 3)
@@ -280,7 +282,7 @@ def sts_bars(runs, *, title: str = ""):
     per model. None without STS runs."""
     import matplotlib.pyplot as plt
 
-    from geomexp.figures.style import TEXT_WIDTH, colors, paper_style
+    from geomexp.figures.style import TEXT_WIDTH, method_colors, paper_style
 
     info = infos_of(runs).get("sts")
     if info is None:
@@ -304,7 +306,7 @@ def sts_bars(runs, *, title: str = ""):
     models = _order(k[0] for k in cells)
     tracks = _order(k[1] for k in cells)
     modes = _order(k[2] for k in sorted(cells, key=lambda k: k[2] != RAW))
-    palette = colors()
+    color = method_colors(modes)  # the same colours as the methods figure
     with paper_style():
         fig, axes = plt.subplots(
             len(models), 1, figsize=(TEXT_WIDTH if len(tracks) > 3 else 4.2, 0.7 + 2.1 * len(models)), squeeze=False
@@ -323,7 +325,8 @@ def sts_bars(runs, *, title: str = ""):
                     ys.append(v)
                     err[0].append(v - lo if math.isfinite(lo) else 0.0)
                     err[1].append(hi - v if math.isfinite(hi) else 0.0)
-                ax.bar(xs, ys, width=width * 0.95, color=palette[i % len(palette)], label=mode)
+                variant = mode != RAW and " " in mode  # zero-shot / fit on another language: hatched
+                ax.bar(xs, ys, width=width * 0.95, color=color[mode], label=mode, hatch="///" if variant else None)
                 if any(e > 0 for e in err[0] + err[1]):
                     ax.errorbar(xs, ys, yerr=err, fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
             ax.set_xticks(range(len(tracks)), tracks)

@@ -73,6 +73,51 @@ def colors() -> list[str]:
     return list(RC["axes.prop_cycle"].by_key()["color"])
 
 
+#: the paper's languages, each with its own Okabe-Ito colour in every figure (en and su were both blues
+#: when colours followed the order languages were seen); other languages take the remaining colours
+LANGUAGE_COLORS = {
+    "en": "#0072B2",
+    "es": "#D55E00",
+    "ar": "#009E73",
+    "tr": "#CC79A7",
+    "sw": "#E69F00",
+    "su": "#000000",
+}
+
+
+def language_colors(codes) -> dict[str, str]:
+    """``{code: colour}``: the paper's languages their fixed colour, any other the next unused one of the cycle
+    (in the order given; the cycle repeats past eight languages)."""
+    spare = [c for c in colors() if c not in LANGUAGE_COLORS.values()]
+    out, i = {}, 0
+    for code in dict.fromkeys(codes):
+        if code in LANGUAGE_COLORS:
+            out[code] = LANGUAGE_COLORS[code]
+        else:
+            out[code] = spare[i % len(spare)] if spare else colors()[i % len(colors())]
+            i += 1
+    return out
+
+
+#: each enhancement method's colour in every figure of a report (the raw space black); a variant of a method
+#: ("cluster zero-shot", "cluster fit on en") takes its method's colour and is told apart by hatching or line style
+METHOD_COLORS = {"raw": "#000000", "center": "#56B4E9", "abtt": "#D55E00", "whiten": "#009E73", "cluster": "#0072B2"}
+
+
+def method_colors(spaces) -> dict[str, str]:
+    """``{space label: colour}``: a method's fixed colour by its first word (``cluster zero-shot`` -> cluster's),
+    an unknown method the next unused colour of the cycle."""
+    spare = [c for c in colors() if c not in METHOD_COLORS.values()]
+    base: dict[str, str] = {}
+    out = {}
+    for label in dict.fromkeys(spaces):
+        method = label.split(" ")[0]
+        if method not in METHOD_COLORS and method not in base:
+            base[method] = spare[len(base) % len(spare)]
+        out[label] = METHOD_COLORS.get(method) or base[method]
+    return out
+
+
 @contextmanager
 def paper_style():
     """Matplotlib settings of every geomexp figure, for the figures created (and saved) inside the block."""
