@@ -346,3 +346,57 @@ def test_a_language_and_a_method_keep_one_colour_across_figures():
     (ax, *_) = [a for a in method_comparison(runs).axes if a.get_lines()]
     drawn = {line.get_label(): line.get_color() for line in ax.get_lines()}
     assert drawn == {"none (raw)": "#000000", "abtt": methods["abtt"]}
+
+
+def text_overlaps(fig) -> list[tuple[str, str]]:
+    """Pairs of texts of DIFFERENT panels (axis labels, titles, tick labels) whose drawn boxes intersect."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = []
+    for i, ax in enumerate(a for a in fig.axes if a.get_visible()):
+        texts = [ax.xaxis.label, ax.yaxis.label, ax.title]
+        for axis in (ax.xaxis, ax.yaxis):  # the tick labels drawn: those of ticks inside the view
+            lo, hi = sorted(axis.get_view_interval())
+            pad = 1e-9 * max(abs(lo), abs(hi), 1.0)
+            texts += [t for t, loc in zip(axis.get_ticklabels(), axis.get_ticklocs()) if lo - pad <= loc <= hi + pad]
+        for t in texts:
+            if t.get_visible() and t.get_text().strip():
+                boxes.append((i, t.get_text(), t.get_window_extent(renderer).shrunk(0.98, 0.9)))
+    return [
+        (a, b)
+        for n, (i, a, box_a) in enumerate(boxes)
+        for j, b, box_b in boxes[n + 1 :]
+        if i != j and box_a.overlaps(box_b)
+    ]
+
+
+def test_no_panel_labels_overlap_on_the_relative_depth_axis():
+    """Issue 31: in every *_by_model figure the x label 'relative depth: layer / L (0 = embeddings, 1 = last
+    layer)' ran into the next panel's."""
+    from geomexp.analyses.isotropy import isotropy_analysis
+    from geomexp.figures.report import layer_curves
+
+    runs = []
+    for i, (model, depth) in enumerate([("bert-base-multilingual-cased", 12), ("minilm", 6)]):
+        for j, lang in enumerate(["en", "es", "ar", "tr", "sw", "su"]):
+            r = _synthetic_run(10 * i + j, lang, {"i_cos": 0.5 + 0.01 * j}, layers=tuple(range(depth + 1)))
+            r.run.tags.update({"geomexp.model": model, "num_layers": str(depth), "geomexp.enhancement": "none"})
+            runs.append(r)
+    for by in ("model", "subject"):
+        fig = layer_curves(runs, isotropy_analysis.info, "i_cos", by=by, depth="relative")
+        assert text_overlaps(fig) == [], by
+
+
+def test_no_labels_overlap_in_any_figure_of_a_real_report_or_the_methods_figure(sweep):
+    from geomexp.figures.report import build_figures, method_comparison
+
+    uri, parent, _, _ = sweep
+    figs = build_figures(collect_runs(uri, parent=parent))
+    assert len(figs) >= 3  # the check can see something
+    for stem, fig in figs.items():
+        assert text_overlaps(fig) == [], stem
+    runs = [
+        _synthetic_run(i, s, {"i_cos": 0.5, "i_cos/abtt": 0.01})
+        for i, s in enumerate(["en", "es", "ar", "tr", "sw", "su"])
+    ]
+    assert text_overlaps(method_comparison(runs)) == []

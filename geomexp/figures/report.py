@@ -439,7 +439,9 @@ def build_figures(runs, dimension_data=None, depth: str = "auto") -> FigureSet:
     all of them (``FigureSet.depth``)."""
     figs = FigureSet()
     figs.depth = axis = resolve_depth(runs, depth)
-    against = "relative depth (layer / L of each model)" if axis == "relative" else "layer"
+    against = (
+        "relative depth (layer / L of each model: 0 = embeddings, 1 = last layer)" if axis == "relative" else "layer"
+    )
     n_models = len({m.model for m in runs})
     for info, key in curve_metrics(runs):
         label = info.metric(key).label

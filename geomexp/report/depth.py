@@ -19,7 +19,7 @@ DEPTH_AXES = ("auto", "relative", "layer")
 #: axis labels of the two resolved axes
 AXIS_LABELS = {
     "layer": "layer (0 = embeddings)",
-    "relative": "relative depth: layer / L (0 = embeddings, 1 = last layer)",
+    "relative": "relative depth (layer / L)",  # 0 = embeddings, 1 = last layer: said in the caption and header
 }
 
 #: ticks of the relative axis
