@@ -105,7 +105,7 @@ def store(tmp_path_factory, data_root, tiny_bert_dir, monkeypatch_module):
         "analysis.dimensions.plot=false",
     )
     with pytest.raises(ConfigError):
-        go("broken", *SW, "analysis.isotropy.n_pairs=0")
+        go("broken", *SW, "layer.index=99")  # out of range: found once the model is described, in the run
     return uri, r, tmp, parent
 
 

@@ -400,3 +400,16 @@ def test_no_labels_overlap_in_any_figure_of_a_real_report_or_the_methods_figure(
         for i, s in enumerate(["en", "es", "ar", "tr", "sw", "su"])
     ]
     assert text_overlaps(method_comparison(runs)) == []
+
+
+def test_language_columns_come_in_the_papers_order_then_alphabetical():
+    """Issue 31: languages came in the order the runs were seen."""
+    from geomexp.report import build_tables
+
+    seen = ["sw", "xx", "en", "de", "su", "es"]
+    runs = [_synthetic_run(i, s, {"i_cos": 0.5}) for i, s in enumerate(seen)]
+    for r in runs:
+        r.run.tags["geomexp.enhancement"] = "none"
+    table = build_tables(runs)["i_cos"]
+    languages = [c for c in table.columns if c in seen]
+    assert languages == ["en", "es", "sw", "su", "de", "xx"]

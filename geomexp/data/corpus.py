@@ -16,6 +16,8 @@ DEFAULT_BASE_URL = (
     "https://raw.githubusercontent.com/Sara-Rajaee/Multilingual-Isotropy/9b8b26c6696614eb52a66d5f9446636cde0263c3/data"
 )
 WIKIPEDIA_DIR = "Wikipedia"
+#: the paper's languages, in its order (tables and figures list languages this way, then the others)
+PAPER_LANGUAGES = ("en", "es", "ar", "tr", "sw", "su")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from geomexp.data.corpus import PAPER_LANGUAGES  # noqa: E402
+
 #: inches: one column / the full text width of a two-column paper (ACL: 3.3 in / 6.9 in)
 COLUMN_WIDTH = 3.3
 TEXT_WIDTH = 6.9
@@ -75,14 +77,7 @@ def colors() -> list[str]:
 
 #: the paper's languages, each with its own Okabe-Ito colour in every figure (en and su were both blues
 #: when colours followed the order languages were seen); other languages take the remaining colours
-LANGUAGE_COLORS = {
-    "en": "#0072B2",
-    "es": "#D55E00",
-    "ar": "#009E73",
-    "tr": "#CC79A7",
-    "sw": "#E69F00",
-    "su": "#000000",
-}
+LANGUAGE_COLORS = dict(zip(PAPER_LANGUAGES, ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#000000")))
 
 
 def language_colors(codes) -> dict[str, str]:

@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from geomexp.analyses.keys import MetricKey, split_key
+from geomexp.data.corpus import PAPER_LANGUAGES
 from geomexp.errors import GeomexpError
 
 RAW = "raw"
@@ -274,13 +275,15 @@ def entries_of(runs, info, table) -> tuple[list[Entry], list[str], dict[str, int
                 row.update(layer=m.layer, enhancement=_enh(m, depth), space=label)
                 out.append(Entry(m, row, attr, base, value, depth, info.name, key))
                 columns.setdefault(attr, decimals)
-    if table.pivot == "pair":
-        order = []
-        for m in mine:
-            order += [lang for lang in languages(m) if lang not in order]
-        ordered = [c for c in order if c in columns] + [c for c in columns if c not in order]
-        return out, ordered, columns
-    return out, list(columns), columns
+    return out, sorted(columns, key=column_order), columns
+
+
+def column_order(name: str) -> tuple:
+    """Sort key of a table's language (or track) columns: the paper's languages in its order, then the
+    rest in natural order (``sts2 ar-en`` before ``sts10 ...``), whatever order the runs came in."""
+    if name in PAPER_LANGUAGES:
+        return (0, PAPER_LANGUAGES.index(name))
+    return (1, _natural(name))
 
 
 def _enh(m, depth: int) -> str:
