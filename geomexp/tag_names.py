@@ -32,6 +32,17 @@ DATA_CHECKSUM = "data.checksum."  # + a data file's name: its digest
 MACHINE = "machine."  # + a setting: what kernels the numbers came from (cpu, ATEN_CPU_CAPABILITY, ...)
 MACHINE_CPU = MACHINE + "cpu"
 
+#: the two identity tags by name (``identity``: the same measurement; ``group``: the same but for the seeds)
+IDENTITY_TAGS = {"identity": IDENTITY, "group": GROUP}
+
+
+def of_analysis(tag: str, analysis: str, *, raw: bool = False, point: bool = False) -> str:
+    """The per-analysis form of ``IDENTITY`` or ``GROUP``: ``geomexp.identity.<analysis>`` (its own numbers),
+    ``... .raw`` (its raw-space numbers, the same whatever the enhancement), ``... .point`` (its point
+    values, the same whatever the interval settings: ``n_bootstrap``, ``ci_level``)."""
+    return f"{tag}.{analysis}" + (".raw" if raw else "") + (".point" if point else "")
+
+
 #: MLflow's own tags that geomexp sets or reads
 RUN_NAME = "mlflow.runName"
 PARENT_RUN_ID = "mlflow.parentRunId"

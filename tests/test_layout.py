@@ -108,7 +108,7 @@ def test_metric_keys_round_trip():
 
 TAG_LITERAL = re.compile(
     r"""["'](geomexp\.(kind|identity|group|method_version|model|subject|layer|analyses|enhancement|multilingual"""
-    r"""|same_as|host|pid)|model\.(commit|fingerprint)|mlflow\.(runName|parentRunId)|data\.checksum\.[\w.]*|machine\.\w*)"""
+    r"""|same_as|host|pid|\{)|model\.(commit|fingerprint)|mlflow\.(runName|parentRunId)|data\.checksum\.[\w.]*|machine\.\w*)"""
     r"""["'{.]"""
 )
 

@@ -446,3 +446,21 @@ def test_groups_that_nothing_tells_apart_still_get_separate_rows():
     df = build_tables(runs)["i_cos"]
     assert df["group"].tolist() == ["g1", "g2"] and df["sw"].tolist() == [0.1, 0.3]
     assert any("could not be told apart" in n for n in df.attrs["notes"])
+
+
+@pytest.mark.slow  # two runs that encode (about 20 s)
+def test_interval_settings_never_split_the_rows_of_point_values(make_cfg, store_uri):
+    """Issue 31: n_bootstrap=200 vs 0 split a table into two rows with identical point values. The point
+    values now share a row (one measurement, counted once); only the interval columns say which run had them."""
+    from mlflow.tracking import MlflowClient
+
+    common = ("model=minilm", "lang=sw", "data.n_tokens=200", "analysis.isotropy.plot=false")
+    plain = run(make_cfg(*common))
+    boot = run(make_cfg(*common, "analysis.isotropy.n_bootstrap=20"))
+    tags = [MlflowClient(store_uri).get_run(r.run_id).data.tags for r in (plain, boot)]
+    assert tags[0]["geomexp.identity"] != tags[1]["geomexp.identity"]  # not the same measurement for resume
+    assert tags[0]["geomexp.identity.isotropy.point"] == tags[1]["geomexp.identity.isotropy.point"]
+    assert plain.metrics[("i_cos", 6)] == boot.metrics[("i_cos", 6)]
+    df = build_tables(collect_runs(store_uri, experiment="geomexp"))["i_cos"]
+    assert len(df) == 1 and df.attrs["settings"] == [] and "sw n" not in df
+    assert df["sw"].iloc[0] == plain.metrics[("i_cos", 6)]

@@ -62,6 +62,8 @@ NEUTRAL_DEFAULTS = {
     "lang.text_file": None,
 }
 SEED_KEYS = ("seed", "enhancement.params.random_state")
+#: an analysis's parameters that change only its intervals, never its point values
+INTERVAL_PARAMS = ("n_bootstrap", "ci_level")
 
 
 def flatten(cfg: dict, prefix: str = "") -> dict[str, object]:
@@ -183,8 +185,15 @@ def identity_tags(spec: RunSpec, provenance_items: dict | None = None) -> dict[s
         }
         if isinstance(a, AnalysisSpec) and "lang_reps" not in a.inputs:
             own.pop("langs", None)
-        out.update(pair(f".{a.name}", own))
-        out.update(pair(f".{a.name}.raw", {k: v for k, v in own.items() if not _under(k, ("enhancement",))}))
+        raw = {k: v for k, v in own.items() if not _under(k, ("enhancement",))}
+        out.update(pair(tag_names.of_analysis("", a.name), own))
+        out.update(pair(tag_names.of_analysis("", a.name, raw=True), raw))
+        interval = {k for k in own if k.startswith(f"analysis.{a.name}.") and k.rsplit(".", 1)[-1] in INTERVAL_PARAMS}
+        if interval:  # its point values do not depend on them: runs differing only there share a row
+            point = {k: v for k, v in own.items() if k not in interval}
+            out.update(pair(tag_names.of_analysis("", a.name, point=True), point))
+            raw_point = {k: v for k, v in raw.items() if k not in interval}
+            out.update(pair(tag_names.of_analysis("", a.name, raw=True, point=True), raw_point))
     return out
 
 

@@ -231,7 +231,7 @@ def collect_runs(
         elif kind != tag_names.MEASUREMENT:
             item.category = "other"
             item.reason = (
-                f"geomexp.kind={kind}: not a measurement"
+                f"{tag_names.KIND}={kind}: not a measurement"
                 if kind
                 else "no geomexp.kind tag: not a run of the results schema"
             )

@@ -17,6 +17,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 
+from geomexp import tag_names
 from geomexp.analyses.keys import MetricKey, split_key
 from geomexp.data.corpus import PAPER_LANGUAGES
 from geomexp.errors import GeomexpError
@@ -45,12 +46,17 @@ class Entry:
     key: str = ""  # the metric key the value was logged as (``i_cos/cluster``)
 
     def _tag(self, kind: str) -> str:
-        """The per-analysis ``geomexp.<kind>.<analysis>[.raw]`` tag, else the run's own ``geomexp.<kind>``."""
-        suffix = ".raw" if self.depth == 0 else ""
-        tags = self.m.run.tags
-        return tags.get(f"geomexp.{kind}.{self.analysis}{suffix}") or (
-            self.m.group if kind == "group" else self.m.identity
-        )
+        """The per-analysis ``geomexp.<kind>.<analysis>[.raw][.point]`` tag (``.point`` for a value that is not
+        an interval's end, where the run has it), else the run's own ``geomexp.<kind>``."""
+        tags, name = self.m.run.tags, tag_names.IDENTITY_TAGS[kind]
+        info = self.m.infos.get(self.analysis)
+        mi = info.metric(self.base) if info is not None else None
+        if mi is not None and mi.kind != "bound":
+            point = tags.get(tag_names.of_analysis(name, self.analysis, raw=self.depth == 0, point=True))
+            if point:
+                return point
+        tag = tag_names.of_analysis(name, self.analysis, raw=self.depth == 0)
+        return tags.get(tag) or (self.m.group if kind == "group" else self.m.identity)
 
     @property
     def group(self) -> str:
