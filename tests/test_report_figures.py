@@ -204,10 +204,16 @@ def test_html_report_cells_links_and_images_are_what_they_claim(sweep):
     assert {results["en"].run_id, results["sw"].run_id, report.run_id} <= linked
     for run_id in linked:
         assert client.get_run(run_id).info.run_id == run_id
-    # every image (and every local link) exists, beside the page
+    # every image is embedded (one self-contained page: it opens inside MLflow) and is the PNG it links to
+    import base64
+
     assert len(page.images) == len(report.figures)
-    for src in page.images:
-        assert (html.parent / src).is_file() and (html.parent / src).stat().st_size > 2000
+    pngs = [h for h in page.links if h.endswith(".png")]
+    assert len(pngs) == len(page.images)
+    for src, png in zip(page.images, pngs):
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]) == (html.parent / png).read_bytes()
+        assert (html.parent / png).stat().st_size > 2000
     for href in page.links:
         if "://" not in href and not href.startswith("#"):
             assert (html.parent / href).is_file(), href

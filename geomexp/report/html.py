@@ -220,7 +220,10 @@ def render_html(
     captions: dict | None = None,
 ) -> Path:
     """Write ``<out_dir>/index.html``. ``figures``: ``{stem: [paths written]}`` (relative to ``out_dir``
-    in the page; the PNG shown, the other formats linked). Returns its path."""
+    in the page; the PNG embedded as a data URI, so the page is one self-contained file, and every format
+    linked). Returns its path."""
+    import base64
+
     import jinja2
 
     from geomexp import __version__
@@ -240,12 +243,11 @@ def render_html(
         groups.setdefault(_group_of(stem), []).append(
             {
                 "id": stem.replace("/", "-"),
-                "src": png.relative_to(out).as_posix(),
+                # embedded: the page is one file that opens inside MLflow's artifact viewer and can be mailed
+                "src": "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii"),
                 "alt": (captions or {}).get(stem, stem),
                 "caption": (captions or {}).get(stem, stem),
-                "others": [
-                    {"fmt": p.suffix[1:].upper(), "href": p.relative_to(out).as_posix()} for p in paths if p != png
-                ],
+                "others": [{"fmt": p.suffix[1:].upper(), "href": p.relative_to(out).as_posix()} for p in paths],
             }
         )
     titles = {g: t for g, t, _ in FIGURE_GROUPS}
