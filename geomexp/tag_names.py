@@ -46,3 +46,7 @@ def of_analysis(tag: str, analysis: str, *, raw: bool = False, point: bool = Fal
 #: MLflow's own tags that geomexp sets or reads
 RUN_NAME = "mlflow.runName"
 PARENT_RUN_ID = "mlflow.parentRunId"
+DESCRIPTION = "mlflow.note.content"  # an experiment's (or run's) description in the UI
+#: an experiment's kind in the MLflow UI; geomexp's experiments open on the runs table and charts of
+#: model development, not the GenAI traces dashboard (MLflow 3)
+EXPERIMENT_KIND, CLASSIC_KIND = "mlflow.experimentKind", "custom_model_development"

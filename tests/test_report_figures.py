@@ -233,7 +233,9 @@ def test_experiment_description_and_report_run_tags(sweep):
     client = MlflowClient(uri)
     exp = client.get_experiment_by_name("curves")
     note = exp.tags["mlflow.note.content"]
-    assert "geomexp experiment **curves**" in note and "isotropy, dimensions on minilm" in note
+    assert "geomexp experiment curves:" in note and "isotropy, dimensions on minilm" in note
+    assert "**" not in note and "`" not in note  # plain text: the UI shows it as written
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"  # opens on runs, not GenAI traces
     assert "tags.geomexp.kind = 'measurement'" in note
     rep = client.get_run(report.run_id)
     assert rep.data.tags["geomexp.kind"] == "report" and rep.data.metrics == {}

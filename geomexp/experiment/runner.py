@@ -185,19 +185,21 @@ def write_results_file(measurement: Measurement, folder: Path) -> Path:
 
 def experiment_description(spec: RunSpec, context: RunContext) -> str:
     """The MLflow experiment's description (set by its first run): what its runs measure and how they
-    were made, and how to hide the report runs from metric charts."""
+    were made, and how to hide the report runs from metric charts. Plain text: the MLflow UI shows an
+    experiment's description as written (Markdown marks appeared as raw asterisks and backticks)."""
     what = ", ".join(a.name for a in (*spec.analyses, *spec.tasks)) or "nothing"
     overrides = redact_uri(" ".join(context.overrides))  # no credentials in the description
     return (
-        f"geomexp experiment **{spec.tracking.experiment}**: geometry of contextual embeddings "
+        f"geomexp experiment {spec.tracking.experiment}: geometry of contextual embeddings "
         f"(isotropy, rogue and outlier dimensions, enhancement, STS) measured with geomexp.\n\n"
         f"- First run: {what} on {ident.model_label(spec)}, {ident.subject(spec)}, layer={spec.layer}"
-        f" (`python run.py {overrides}`).\n"
-        "- One run per job (tag `geomexp.kind=measurement`), metrics logged with step = layer index; sweeps "
-        "are parent runs (`geomexp.kind=sweep`); each run saves its resolved config (`config/config.yaml`).\n"
-        "- Reports (`python -m geomexp.report --experiment <name>`) are runs named `report` with tag "
-        "`geomexp.kind=report` and no metrics; hide them from the metric charts with the search filter "
-        "`tags.geomexp.kind = 'measurement'`; their `report/index.html` artifact is the static HTML report."
+        f" (python run.py {overrides}).\n"
+        "- One run per job (tag geomexp.kind=measurement), metrics logged with step = layer index (the charts' "
+        "x axis 'Step' is the layer); sweeps are parent runs (geomexp.kind=sweep); each run saves its "
+        "resolved config (config/config.yaml).\n"
+        "- Reports (python -m geomexp.report --experiment <name>) are runs named report with tag "
+        "geomexp.kind=report and no metrics; hide them from the metric charts with the search filter "
+        "tags.geomexp.kind = 'measurement'; their report/index.html artifact is the HTML report (one file)."
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from geomexp import tag_names
 from geomexp.errors import ConfigError
 
 MAX_PARAM_CHARS = 6000
@@ -57,7 +58,7 @@ def sqlite_path(uri: str) -> Path | None:
 
 
 #: the experiment/run tag the MLflow UI shows as its description
-DESCRIPTION_TAG = "mlflow.note.content"
+DESCRIPTION_TAG = tag_names.DESCRIPTION
 
 
 def ensure_experiment(uri: str, name: str, description: str | None = None) -> str:
@@ -65,6 +66,8 @@ def ensure_experiment(uri: str, name: str, description: str | None = None) -> st
 
     For SQLite stores the artifacts go to ``mlartifacts/<name>`` beside the database. ``description``
     becomes the experiment's description in the MLflow UI (tag ``mlflow.note.content``) where it has none.
+    A new experiment is of the kind that opens MLflow 3's runs view (``tag_names.EXPERIMENT_KIND``), not the
+    GenAI traces dashboard; the kind of an existing one (perhaps chosen in the UI) is left alone.
     """
     from mlflow.exceptions import MlflowException
 
@@ -76,7 +79,9 @@ def ensure_experiment(uri: str, name: str, description: str | None = None) -> st
             artifacts = None
             if db is not None:
                 artifacts = (db.parent / "mlartifacts" / re.sub(r"[^\w.-]+", "_", name)).as_uri()
-            tags = {DESCRIPTION_TAG: description} if description else None
+            tags = {tag_names.EXPERIMENT_KIND: tag_names.CLASSIC_KIND}
+            if description:
+                tags[DESCRIPTION_TAG] = description
             try:
                 return mlflow_client.create_experiment(name, artifact_location=artifacts, tags=tags)
             except MlflowException:  # a server's other client created it first (no file lock over http)
