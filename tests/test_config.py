@@ -357,3 +357,15 @@ def test_an_analysis_checks_its_declared_parameters_in_a_notebook_too():
         isotropy_analysis(X, n_bootstrap=10, ci_level=2)
     assert isotropy_analysis(X, n_pairs=np.int64(100)).metrics["i_cos"] > -1  # numpy ints pass, as ints
     assert dict(isotropy_analysis.info.params).keys() >= {"n_pairs", "ci_level", "i_pc_signs"}
+
+
+def test_a_language_is_found_in_a_process_that_never_started_hydra():
+    """``python -m geomexp.reproduce`` looks up the run's language before Hydra ever ran in its process;
+    Hydra's config-source registry was empty there ("No config source registered for schema file")."""
+    import subprocess
+    import sys
+
+    code = "from geomexp.config.lookup import load_lang_config as f; print(f('sw').wikipedia_file)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=CONF.parent)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "sawahili.csv"

@@ -52,7 +52,9 @@ def remember_search_path(search_path: list[tuple[str, str]]) -> None:
 def _search_order() -> list:
     """Config sources to look in, in order: the job's (or the last composition's), then the package's."""
     from hydra._internal.sources_registry import SourcesRegistry
+    from hydra.core.plugins import Plugins
 
+    Plugins.instance()  # registers the file:// and pkg:// sources (a process that never started Hydra has none)
     entries = _active_search_path() or list(_remembered)
     if ("file", str(config_dir())) not in entries:
         entries.append(("file", str(config_dir())))  # a compose() over another primary folder still sees it
