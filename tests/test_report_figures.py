@@ -421,3 +421,16 @@ def test_language_columns_come_in_the_papers_order_then_alphabetical():
     table = build_tables(runs)["i_cos"]
     languages = [c for c in table.columns if c in seen]
     assert languages == ["en", "es", "sw", "su", "de", "xx"]
+
+
+def test_near_duplicate_curves_are_folded_into_their_twin():
+    """Issue 31: I_Cos vs I_Cos (all pairs) and I_PC on a log axis vs log I_PC were figure pairs that made
+    the page 8,400-15,700 px long. The twin's curve shows them; log I_PC comes back where I_PC underflowed."""
+    from geomexp.figures.report import curve_metrics
+
+    values = {"i_cos": 0.5, "i_cos_exact": 0.5, "i_pc": 0.1, "log_i_pc": -2.3}
+    drawn = [key for _, key in curve_metrics([_synthetic_run(0, "en", values)])]
+    assert "i_cos" in drawn and "i_pc" in drawn and "i_cos_exact" not in drawn and "log_i_pc" not in drawn
+    underflow = _synthetic_run(1, "sw", {**values, "i_pc": 0.0, "log_i_pc": -900.0})
+    drawn = [key for _, key in curve_metrics([_synthetic_run(0, "en", values), underflow])]
+    assert "log_i_pc" in drawn and "i_cos_exact" not in drawn

@@ -75,6 +75,9 @@ class MetricInfo:
     ``i_pc_spread`` for I_PC: two measurements may differ by that much (in log for a log-scale metric).
     se_key: the metric (same layer and space) holding this one's standard error, e.g. ``i_cos_se``: a
     value within 2 of its standard errors of 0 is shown with it (``value ± se``), not as if exact.
+    twin: a metric whose curve against layer shows this one too (``log_i_pc``: ``i_pc`` on its log axis;
+    ``i_cos_exact``: ``i_cos``): the report draws this one's curve only where the twin's cannot show it
+    (a twin on a log axis with a value <= 0, e.g. an I_PC that underflowed); its values stay in the tables.
     """
 
     key: str
@@ -89,6 +92,7 @@ class MetricInfo:
     atol: float = 0.0
     spread_key: str = ""
     se_key: str = ""
+    twin: str = ""
 
     def __post_init__(self):
         if self.kind not in METRIC_KINDS:

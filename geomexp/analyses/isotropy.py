@@ -35,7 +35,13 @@ from geomexp.validation import check_int, flag, integer, number, one_of
             atol=1e-6,
         ),
         MetricInfo(
-            "i_cos_exact", "I_Cos (all pairs)", 4, "lower", description="mean cosine over all pairs i != j", atol=1e-6
+            "i_cos_exact",
+            "I_Cos (all pairs)",
+            4,
+            "lower",
+            description="mean cosine over all pairs i != j",
+            atol=1e-6,
+            twin="i_cos",
         ),
         MetricInfo(
             "i_pc",
@@ -55,6 +61,7 @@ from geomexp.validation import check_int, flag, integer, number, one_of
             description="natural log of I_PC (finite where I_PC underflows)",
             atol=1e-4,
             spread_key="i_pc_spread",
+            twin="i_pc",
         ),
         MetricInfo(
             "i_pc_spread",

@@ -402,18 +402,25 @@ def curve_metrics(runs) -> list[tuple]:
     """``(info, metric key)`` of every plain (not a family) metric with a meaningful curve that some run
     logged at 2+ layers, in declaration order."""
     multi = defaultdict(set)
+    nonpositive = set()  # metrics with a value <= 0 somewhere (a log axis cannot show it)
     for m in runs:
         steps = defaultdict(set)
-        for key, step in m.run.metrics:
+        for (key, step), value in m.run.metrics.items():
             steps[split_key(key)[0]].add(step)
+            if not value > 0:
+                nonpositive.add(split_key(key)[0])
         for base, s in steps.items():
             if len(s) > 1:
                 multi[base].add(m.run_id)
     out = []
     for info in infos_of(runs).values():
         for mi in info.metrics:
-            if mi.curve and "{" not in mi.key and mi.key in multi:
-                out.append((info, mi.key))
+            if not (mi.curve and "{" not in mi.key and mi.key in multi):
+                continue
+            twin = info.metric(mi.twin) if mi.twin else None
+            if twin is not None and twin.key in multi and not (twin.log_scale and twin.key in nonpositive):
+                continue  # folded: its twin's curve shows it (its values are in the tables)
+            out.append((info, mi.key))
     return out
 
 
