@@ -434,3 +434,24 @@ def test_near_duplicate_curves_are_folded_into_their_twin():
     underflow = _synthetic_run(1, "sw", {**values, "i_pc": 0.0, "log_i_pc": -900.0})
     drawn = [key for _, key in curve_metrics([_synthetic_run(0, "en", values), underflow])]
     assert "log_i_pc" in drawn and "i_cos_exact" not in drawn
+
+
+def test_wide_settings_go_to_a_footnote_not_columns():
+    """Issue 31: a 5-line settings column overflowed the HTML table and cut off a language. More than three
+    settings columns (or a value wider than 24 characters) become one lettered column and a footnote."""
+    from geomexp.report import build_tables
+
+    runs = []
+    for i, n in enumerate((100, 200)):
+        r = _synthetic_run(i, "sw", {"i_cos": 0.5 + i})
+        r.run.tags["geomexp.enhancement"] = "none"
+        r.run.params.update({"data.n_tokens": str(n), "data.max_length": str(n), "seed": "0"})
+        r.run.params.update({"data.corpus": f"text:{'x' * 30}{i}.txt", "data.sample_unit": "tokens"})
+        runs.append(r)
+    table = build_tables(runs)["i_cos"]
+    assert list(table.columns[:2]) == ["model", "settings"] and list(table["settings"]) == ["A", "B"]
+    assert table.attrs["settings"] == ["settings"] and "data.corpus" not in table
+    notes = table.attrs["notes"]
+    assert any(n.startswith("settings A: ") and "data.n_tokens=100" in n for n in notes)
+    assert any(n.startswith("settings B: ") and f"data.corpus=text:{'x' * 30}1.txt" in n for n in notes)
+    assert list(table["sw"]) == pytest.approx([0.52, 1.52])  # (values at the last layer, 2)

@@ -485,6 +485,7 @@ def build_table(runs, info, table, uri: str | None = None):
     for c in columns:
         value_cols += [c, *spread.get(c, ())]
     df = df[labels + value_cols + ["runs"]].copy()
+    df, labels = _fold_wide_settings(df, labels, notes)
     for _, n in spread.values():
         df[n] = df[n].astype("Int64")
     if spread:
@@ -519,6 +520,43 @@ def build_table(runs, info, table, uri: str | None = None):
         noise=[dict(noise[key]) for key in keys],
     )
     return df
+
+
+#: settings columns beyond this many, or a value longer than this, go to a footnote (a lettered column)
+MAX_SETTING_COLUMNS, MAX_SETTING_WIDTH = 3, 24
+
+
+def _fold_wide_settings(df, labels: list[str], notes: list[str]):
+    """``(df, labels)`` with the settings columns (labels that are not ``LABELS``) replaced by one column
+    ``settings`` of letters, and a note saying what each letter stands for, when they are more than
+    ``MAX_SETTING_COLUMNS`` or a value is wider than ``MAX_SETTING_WIDTH`` (they overflowed the HTML table
+    and pushed the language columns out of sight); else unchanged."""
+    settings = [k for k in labels if k not in LABELS]
+    if not settings or (
+        len(settings) <= MAX_SETTING_COLUMNS and all(len(str(v)) <= MAX_SETTING_WIDTH for k in settings for v in df[k])
+    ):
+        return df, labels
+    combos = list(dict.fromkeys(tuple(str(v) for v in row) for row in df[settings].itertuples(index=False)))
+    letter = {combo: _letters(i) for i, combo in enumerate(combos)}
+    column = [letter[tuple(str(v) for v in row)] for row in df[settings].itertuples(index=False)]
+    at = labels.index(settings[0])
+    df = df.drop(columns=settings)
+    df.insert(at, "settings", column)
+    for combo in combos:
+        said = "; ".join(f"{k}={v}" for k, v in zip(settings, combo))
+        notes.append(f"settings {letter[combo]}: {said}.")
+    kept = [k for k in labels if k not in settings]
+    return df, [*kept[:at], "settings", *kept[at:]]
+
+
+def _letters(i: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA, ..."""
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
 
 
 def _is_number(v) -> bool:
