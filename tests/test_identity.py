@@ -102,3 +102,22 @@ def test_a_named_local_model_is_labelled_by_its_name_a_path_override_by_its_fold
     over = RunSpec.from_config(compose_config([search, "model=bert", f"model.path={tiny_bert_dir}"]))
     label = f"{tiny_bert_dir.parent.name}/{tiny_bert_dir.name}"
     assert not over.model_named and ident.model_label(over) == label
+
+
+def test_layer_aliases_and_interval_settings_share_the_point_identity(make_cfg):
+    """Issue 31: layer=last and layer=6 of a 6-layer model (the same measurement) were two report rows, as
+    were n_bootstrap=0 and 200. Their point-value tags (``.point``) are equal; the full identity is not."""
+
+    def tags(*overrides, num_layers=6):
+        spec = RunSpec.from_config(make_cfg("model=minilm", *overrides))
+        return ident.identity_tags(spec, num_layers=num_layers)
+
+    last, six, five = tags("layer=last"), tags("layer.index=6"), tags("layer.index=5")
+    boot = tags("layer.index=6", "analysis.isotropy.n_bootstrap=200")
+    point, raw_point = "geomexp.group.isotropy.point", "geomexp.identity.isotropy.raw.point"
+    assert last["geomexp.identity"] != six["geomexp.identity"] != boot["geomexp.identity"]
+    assert last[point] == six[point] == boot[point] and last[raw_point] == six[raw_point]
+    assert five[point] != six[point]
+    undescribed = tags("layer=last", num_layers=None)  # the model not described: no layer resolution
+    assert undescribed[point] != last[point]
+    assert tags("layer.index=99")["geomexp.identity"]  # out of range: tagged; the run itself reports it

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -155,7 +156,9 @@ def checksum_tags(provenance_items: dict | None) -> dict[str, object]:
     }
 
 
-def identity_tags(spec: RunSpec, provenance_items: dict | None = None) -> dict[str, str]:
+def identity_tags(
+    spec: RunSpec, provenance_items: dict | None = None, *, num_layers: int | None = None
+) -> dict[str, str]:
     """The run's identity tags, from one pass over its identity items and ``provenance_items``
     (``provenance(spec, ...)``; None: the config alone):
 
@@ -164,8 +167,17 @@ def identity_tags(spec: RunSpec, provenance_items: dict | None = None) -> dict[s
     per analysis or task ``<name>``, the same two for ITS numbers (the report's cells):
     ``geomexp.identity.<name>`` / ``geomexp.group.<name>`` leave out the other analyses' parameters,
     and ``... .raw`` also the enhancement, for its raw-space values (the same in a ``none`` run and a
-    ``cluster`` run of the same sample).
+    ``cluster`` run of the same sample); ``... .point`` (and ``.raw.point``), for its point values: without
+    the settings that change only intervals (``INTERVAL_PARAMS``) and, given the model's ``num_layers``,
+    with the layers resolved (``layer=last`` and ``layer=12`` of a 12-layer model are one measurement).
     """
+    resolved_layers = None
+    if num_layers is not None:
+        from geomexp.errors import ConfigError
+        from geomexp.layers import resolve_layers
+
+        with contextlib.suppress(ConfigError):  # out of range: the run reports it (and fails) where it measures
+            resolved_layers = resolve_layers(spec.layer, num_layers, every=spec.layer_every)
     items = {**identity_items(spec), **(provenance_items or {})}
     if "provenance.model.commit" in items:
         items.pop("model.revision", None)  # the commit it resolved to says it: main and a tag on it are one
@@ -189,11 +201,20 @@ def identity_tags(spec: RunSpec, provenance_items: dict | None = None) -> dict[s
         out.update(pair(tag_names.of_analysis("", a.name), own))
         out.update(pair(tag_names.of_analysis("", a.name, raw=True), raw))
         interval = {k for k in own if k.startswith(f"analysis.{a.name}.") and k.rsplit(".", 1)[-1] in INTERVAL_PARAMS}
-        if interval:  # its point values do not depend on them: runs differing only there share a row
-            point = {k: v for k, v in own.items() if k not in interval}
+        if interval or resolved_layers is not None:  # point values: runs differing only there share a row
+            point, raw_point = (_point_items(x, interval, resolved_layers) for x in (own, raw))
             out.update(pair(tag_names.of_analysis("", a.name, point=True), point))
-            raw_point = {k: v for k, v in raw.items() if k not in interval}
             out.update(pair(tag_names.of_analysis("", a.name, raw=True, point=True), raw_point))
+    return out
+
+
+def _point_items(items: dict, interval: set, layers) -> dict:
+    """``items`` without the ``interval`` keys and, given the resolved ``layers``, with them in place of the
+    layer choice (``layer.index``, ``layer.every``)."""
+    out = {k: v for k, v in items.items() if k not in interval}
+    if layers is not None:
+        out = {k: v for k, v in out.items() if k not in ("layer.index", "layer.every")}
+        out["layer.resolved"] = [int(i) for i in layers]
     return out
 
 

@@ -103,7 +103,8 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
         info = describe_encoder(spec.encoder)
     except GeomexpError:
         info = None  # measure() describes it again inside the tracked run: the error is recorded there
-    tags = run_tags(spec, context, ident.provenance(spec, info.identity if info else None))
+    provenance = ident.provenance(spec, info.identity if info else None)
+    tags = run_tags(spec, context, provenance, num_layers=info.num_layers if info else None)
     identity = tags[tag_names.IDENTITY]
     if uri and context.is_sweep_job and spec.tracking.resume:
         finished = runs_with_tag(uri, spec.tracking.experiment, tag_names.IDENTITY, identity, finished=True)
@@ -203,12 +204,14 @@ def experiment_description(spec: RunSpec, context: RunContext) -> str:
     )
 
 
-def run_tags(spec: RunSpec, context: RunContext, provenance: dict | None = None) -> dict[str, str]:
+def run_tags(
+    spec: RunSpec, context: RunContext, provenance: dict | None = None, *, num_layers: int | None = None
+) -> dict[str, str]:
     """The run's tags: the results schema's identity tags (config + ``provenance``), the method version,
     versions, git state, choices, user tags."""
     tags = {
         tag_names.KIND: tag_names.MEASUREMENT,
-        **ident.identity_tags(spec, provenance),
+        **ident.identity_tags(spec, provenance, num_layers=num_layers),
         tag_names.METHOD_VERSION: str(ident.METHOD_VERSION),
         **ident.checksum_tags(provenance),
         tag_names.MODEL: ident.model_label(spec),
