@@ -143,6 +143,7 @@ def test_saved_config_is_validated_against_the_schema():
         ("analysis=intrinsic analysis.intrinsic.twonn_discard=1.0", r"twonn_discard must be in \[0, 1\); got 1.0"),
         ("analysis=outliers analysis.outliers.k_sigma=0", "analysis.outliers.k_sigma must be a finite number > 0"),
         ("analysis=massive analysis.massive.top_k=0", "analysis.massive.top_k must be a positive integer; got 0"),
+        ("enhancement=center enhancement.name=enhanced", "enhancement.name='enhanced' is reserved"),
     ],
 )
 def test_bad_values_fail_with_a_message_naming_them(make_cfg, override, match):

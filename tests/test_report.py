@@ -285,6 +285,14 @@ def test_raw_values_of_enhanced_runs_share_the_raw_row(store, tmp_path):
     assert set(raw["runs"].split()) == {r[k].run_id[:8] for k in ("enh_none", "enh_abtt", "enh_abtt_dims")}
     assert row(df, space="abtt")["sw"] == value(r["enh_abtt"], "i_cos/abtt")
     assert df.attrs["settings"] == [] and not any("differ in" in n for n in df.attrs["notes"])
+    # issue 31: MLflow also holds the enhanced space under method-agnostic keys (Compare and parallel
+    # coordinates across methods); the report and every other reader of the store skip those copies
+    from mlflow.tracking import MlflowClient
+
+    logged = MlflowClient(uri).get_run(r["enh_abtt"].run_id).data.metrics
+    assert logged["i_cos/enhanced"] == logged["i_cos/abtt"] and "i_cos/enhanced" not in r["enh_abtt"].metrics
+    (record,) = [x for x in run_records(uri, experiment="enh") if x.run_id == r["enh_abtt"].run_id]
+    assert not any("/enhanced" in key for key, _ in record.metrics) and ("i_cos/abtt", 6) in record.metrics
 
 
 def test_sts_track_table_and_crosslingual_matrix(store, tmp_path, tiny_bert_dir):

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 
 SEPARATOR = "/"
 ZERO_SHOT = "zero_shot"
+#: the method-agnostic name of an enhanced space, logged to MLflow beside each method's own key
+#: (``i_cos/abtt`` is also ``i_cos/enhanced``), so runs of different methods share metric columns in
+#: MLflow's Compare view and parallel-coordinates plot; never a method's name; never read back
+ENHANCED = "enhanced"
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,22 @@ def space_label(key: str) -> str:
     """``raw``, ``cluster`` or ``cluster zero_shot``: the space of a key, in words."""
     k = MetricKey.parse(key)
     return "raw" if k.method is None else k.method + (" " + ZERO_SHOT if k.zero_shot else "")
+
+
+def method_agnostic(values: dict[str, float]) -> dict[str, float]:
+    """``{key: value}`` of the enhanced spaces' values under ``ENHANCED`` in place of the method
+    (``{"i_cos/abtt": v}`` -> ``{"i_cos/enhanced": v}``); raw values have none."""
+    out = {}
+    for key, value in values.items():
+        k = MetricKey.parse(key)
+        if k.method is not None:
+            out[MetricKey(k.base, ENHANCED, k.zero_shot).format()] = value
+    return out
+
+
+def is_method_agnostic(key: str) -> bool:
+    """Whether ``key`` is a ``method_agnostic`` copy (readers skip it: the method's own key holds the value)."""
+    return MetricKey.parse(key).method == ENHANCED
 
 
 def space_name(suffix: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geomexp.analyses.base import AnalysisInfo, check_analysis_params
-from geomexp.analyses.keys import space_suffix
+from geomexp.analyses.keys import ENHANCED, space_suffix
 from geomexp.encoders.base import EncoderSpec
 from geomexp.errors import ConfigError
 from geomexp.layers import LayerChoice, parse_layer
@@ -619,6 +619,11 @@ def _enhancement(node: dict, sample: SampleSpec, trusted=None) -> EnhancementSpe
     """The enhancement spec (None for ``none``), its parameters checked by building one."""
     if node["name"] == "none":
         return None
+    if node["name"] == ENHANCED:
+        raise ConfigError(
+            f"enhancement.name={ENHANCED!r} is reserved (the method-agnostic name of an enhanced space in MLflow); "
+            "name the method, e.g. enhancement.name=my_method"
+        )
     params = dict(node.get("params") or {})
     target = params.pop("_target_", None)
     if not target:

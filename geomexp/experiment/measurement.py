@@ -16,6 +16,8 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
+from geomexp.analyses.keys import method_agnostic
+
 #: ``Measurement.to_json()``'s format name and version (bumped when its layout changes)
 RESULTS_FORMAT = "geomexp.measurement"
 RESULTS_VERSION = 1
@@ -95,7 +97,9 @@ class Measurement:
 
 def publish(measurement: Measurement, logger) -> None:
     """Write ``measurement`` to ``logger``'s run: all of it or nothing (``RunLogger.deferred``): artifacts
-    first, then every metric (step = layer) and tag together."""
+    first, then every metric (step = layer) and tag together. An enhanced space's metrics are also
+    logged under ``<base>/enhanced[/zero_shot]`` (``geomexp.analyses.keys.method_agnostic``), which
+    the readers of a store skip."""
     with logger.deferred():
         for path, item in measurement.artifacts.items():
             if isinstance(item, bytes):
@@ -103,7 +107,8 @@ def publish(measurement: Measurement, logger) -> None:
             else:
                 logger.log_dict(item, path)
         for layer in sorted({layer for _, layer in measurement.metrics}):
-            logger.log_metrics(measurement.values(layer), step=layer)
+            values = measurement.values(layer)  # and the enhanced space under method-agnostic keys (MLflow Compare)
+            logger.log_metrics({**values, **method_agnostic(values)}, step=layer)
         logger.set_tags(measurement.tags)
 
 

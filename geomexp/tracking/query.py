@@ -6,6 +6,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from geomexp import tag_names
+from geomexp.analyses.keys import is_method_agnostic
 from geomexp.errors import GeomexpError
 from geomexp.tracking.store import client as _client
 from geomexp.tracking.store import sqlite_path
@@ -85,7 +86,7 @@ def _search_all(client, experiment_ids: list[str], filter_string: str = "", orde
 def _record_metrics(client, run) -> dict[tuple[str, int], float]:
     """Every metric value of ``run`` by (key, step). A single-layer run (tag ``geomexp.layer`` not
     ``all``) logs every metric at one step: one history read tells it; others read every history."""
-    latest = run.data.metrics
+    latest = {k: v for k, v in run.data.metrics.items() if not is_method_agnostic(k)}  # copies: skipped
     if not latest:
         return {}
     run_id = run.info.run_id
