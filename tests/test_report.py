@@ -273,7 +273,7 @@ def test_raw_values_of_enhanced_runs_share_the_raw_row(store, tmp_path):
     sample, same analysis settings): one raw row, counted once; what other analyses ran does not matter."""
     uri, r, _, _ = store
     df = make_report(uri, experiment="enh", out_dir=tmp_path, log=False, formats="png").tables["i_cos"]
-    assert df["space"].tolist() == ["raw", "abtt"] and df["enhancement"].tolist() == ["none", "abtt"]
+    assert df["space"].tolist() == ["raw", "abtt"] and df["enhancement"].tolist() == ["none", "abtt D=12"]
     raw = row(df, space="raw")
     assert (
         raw["sw"]
@@ -303,11 +303,11 @@ def test_sts_track_table_and_crosslingual_matrix(store, tmp_path, tiny_bert_dir)
     assert list(sts.columns) == ["model", "layer", "enhancement", "space", "sts5 en-en", "runs"]
     # en-en has a zero-shot row too: it is fitted on the English corpus sample, not on the track
     assert sts["space"].tolist() == ["raw", "abtt", "abtt zero-shot"]
-    assert sts["enhancement"].tolist() == ["none", "abtt", "abtt"]
+    assert sts["enhancement"].tolist() == ["none", "abtt D=12", "abtt D=12"]  # issue 31: the method's settings
     keys = ("sts_spearman", "sts_spearman/abtt", "sts_spearman/abtt/zero_shot")
     assert sts["sts5 en-en"].tolist() == [value(r["sts"], k, 2) for k in keys]
     tiny = f"{tiny_bert_dir.parent.name}/{tiny_bert_dir.name}"
-    assert f"| {tiny} | 2 | abtt | abtt | {value(r['sts'], 'sts_spearman/abtt', 2):.1f} |" in to_markdown(sts)
+    assert f"| {tiny} | 2 | abtt D=12 | abtt | {value(r['sts'], 'sts_spearman/abtt', 2):.1f} |" in to_markdown(sts)
     assert "tracks: 1 ar-ar" in (tmp_path / "sts.md").read_text()  # the description the task declares
     gain = report.tables["sts_gain"]  # the task's second table: intervals and the paired test, per space
     raw, zs = row(gain, space="raw"), row(gain, space="abtt zero-shot")

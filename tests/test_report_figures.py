@@ -460,3 +460,21 @@ def test_wide_settings_go_to_a_footnote_not_columns():
     assert any(n.startswith("settings A: ") and "data.n_tokens=100" in n for n in notes)
     assert any(n.startswith("settings B: ") and f"data.corpus=text:{'x' * 30}1.txt" in n for n in notes)
     assert list(table["sw"]) == pytest.approx([0.52, 1.52])  # (values at the last layer, 2)
+
+
+def test_a_method_row_says_its_settings():
+    """Issue 31: rows said 'cluster' whether k=27 or k=7. They now say 'cluster k=27 D=12' (as the paper
+    names its settings), a method fitted on another language 'cluster k=7 D=12 fit on en'."""
+    from geomexp.report import build_tables
+
+    runs = []
+    for i, (k, label) in enumerate(((27, "cluster"), (7, "cluster"), (7, "cluster fit on en"))):
+        key = "i_cos/cluster/zero_shot" if "fit on" in label else "i_cos/cluster"
+        r = _synthetic_run(i, "sw", {"i_cos": 0.5, key: 0.01 * (i + 1)})
+        r.run.tags.update({"geomexp.enhancement": label, "geomexp.identity.isotropy.raw": "same sample"})
+        r.run.tags["geomexp.group.isotropy.raw"] = "same sample"  # one raw measurement under all three
+        r.run.params.update({"enhancement.n_clusters": str(k), "enhancement.n_components": "12"})
+        runs.append(r)
+    table = build_tables(runs)["i_cos"]
+    assert list(table["enhancement"]) == ["none", "cluster k=27 D=12", "cluster k=7 D=12", "cluster k=7 D=12 fit on en"]
+    assert table.attrs["settings"] == []  # the label tells them apart: no settings column needed

@@ -293,8 +293,24 @@ def column_order(name: str) -> tuple:
 
 
 def _enh(m, depth: int) -> str:
-    """The row's enhancement: ``none`` for a raw-space value (whatever else the run enhanced)."""
-    return "none" if depth == 0 else m.enhancement
+    """The row's enhancement: ``none`` for a raw-space value (whatever else the run enhanced), else the
+    method with the settings the paper names it by, ``cluster k=27 D=12`` (``fit on en`` after them)."""
+    if depth == 0:
+        return "none"
+    method, _, rest = m.enhancement.partition(" ")
+    params = dict(m.run.params)
+    compact = params.get("enhancement.params", "")  # logged as one string when the params were many
+    params.update(dict(p.split("=", 1) for p in compact.split() if "=" in p))
+    said = [
+        f"{short}={params.get(f'enhancement.{name}', params.get(name))}"
+        for name, short in METHOD_SETTINGS
+        if params.get(f"enhancement.{name}", params.get(name)) not in (None, "None", "null")
+    ]
+    return " ".join([method, *said, *([rest] if rest else [])])
+
+
+#: an enhancement's settings named in its row label, as the paper writes them (k clusters, D directions)
+METHOD_SETTINGS = (("n_clusters", "k"), ("n_components", "D"))
 
 
 def _natural(text) -> list:
