@@ -54,6 +54,7 @@ format: setup  ## apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 ui: setup  ## MLflow UI on the project's store: http://127.0.0.1:5000
+	@echo "open http://127.0.0.1:5000/#/experiments/1?workflowType=machine_learning (MLflow 3 opens on GenAI views otherwise; or click 'Model training' once)"
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(abspath mlflow.db) --port 5000
 
 clean:

@@ -47,6 +47,6 @@ def of_analysis(tag: str, analysis: str, *, raw: bool = False, point: bool = Fal
 RUN_NAME = "mlflow.runName"
 PARENT_RUN_ID = "mlflow.parentRunId"
 DESCRIPTION = "mlflow.note.content"  # an experiment's (or run's) description in the UI
-#: an experiment's kind in the MLflow UI; geomexp's experiments open on the runs table and charts of
-#: model development, not the GenAI traces dashboard (MLflow 3)
+#: an experiment's kind as MLflow 3 records it (model development, not GenAI); its UI (3.17) still opens on
+#: the GenAI views unless the address says ``workflowType=machine_learning`` (see ``report.html.UI_VIEW``)
 EXPERIMENT_KIND, CLASSIC_KIND = "mlflow.experimentKind", "custom_model_development"

@@ -200,7 +200,8 @@ def test_html_report_cells_links_and_images_are_what_they_claim(sweep):
     assert {"i_cos", "i_pc", "cc_top1_dim", "cc_top1_share"} <= checked
     # every link to a run points at a run that exists
     run_links = [h for h in page.links if "/runs/" in h]
-    linked = {h.rsplit("/runs/", 1)[1] for h in run_links}
+    linked = {h.rsplit("/runs/", 1)[1].split("?")[0] for h in run_links}
+    assert all(h.endswith("?workflowType=machine_learning") for h in run_links)  # MLflow 3: the runs view
     assert {results["en"].run_id, results["sw"].run_id, report.run_id} <= linked
     for run_id in linked:
         assert client.get_run(run_id).info.run_id == run_id
@@ -235,7 +236,7 @@ def test_experiment_description_and_report_run_tags(sweep):
     note = exp.tags["mlflow.note.content"]
     assert "geomexp experiment curves:" in note and "isotropy, dimensions on minilm" in note
     assert "**" not in note and "`" not in note  # plain text: the UI shows it as written
-    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"  # opens on runs, not GenAI traces
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"  # model development, not GenAI
     assert "tags.geomexp.kind = 'measurement'" in note
     rep = client.get_run(report.run_id)
     assert rep.data.tags["geomexp.kind"] == "report" and rep.data.metrics == {}

@@ -127,9 +127,14 @@ RUN_COLUMNS = (
 )
 
 
+#: MLflow 3's UI opens on its GenAI views unless the address (or a click on "Model training", which the
+#: browser remembers) asks for the model-development ones: runs, metrics, charts
+UI_VIEW = "workflowType=machine_learning"
+
+
 def run_url(ui: str, experiment_id: str, run_id: str) -> str:
-    """The MLflow UI page of a run."""
-    return f"{ui.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+    """The MLflow UI page of a run (in the model-development view, ``UI_VIEW``)."""
+    return f"{ui.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}?{UI_VIEW}"
 
 
 def _fmt(value, decimals: int) -> str:

@@ -66,8 +66,8 @@ def ensure_experiment(uri: str, name: str, description: str | None = None) -> st
 
     For SQLite stores the artifacts go to ``mlartifacts/<name>`` beside the database. ``description``
     becomes the experiment's description in the MLflow UI (tag ``mlflow.note.content``) where it has none.
-    A new experiment is of the kind that opens MLflow 3's runs view (``tag_names.EXPERIMENT_KIND``), not the
-    GenAI traces dashboard; the kind of an existing one (perhaps chosen in the UI) is left alone.
+    A new experiment is recorded as model development (``tag_names.EXPERIMENT_KIND``), not GenAI; the kind
+    of an existing one (perhaps chosen in the UI) is left alone.
     """
     from mlflow.exceptions import MlflowException
 
