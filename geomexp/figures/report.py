@@ -28,10 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from geomexp import tag_names
 from geomexp.figures.style import panel_grid
 from geomexp.report.depth import AXIS_LABELS, RELATIVE_TICKS, depth_x, num_layers_of, resolve_depth
-from geomexp.report.tables import RAW, language_of, space, split_key, subject_for
+from geomexp.report.tables import RAW, analysis_tag, language_of, space, split_key, subject_for
 
 
 @dataclass
@@ -59,14 +58,6 @@ class Series:
         return [math.fsum(v.values()) / len(v) for _, v in sorted(self.points.items())]
 
 
-def _tag(m, kind: str, analysis: str, depth: int, fallback: str, *, point: bool = False) -> str:
-    """The run's per-analysis ``kind`` (``identity`` or ``group``) tag of a value at ``depth`` (``point``: of a
-    point value, the same whatever the interval settings, where the run has it), else ``fallback``."""
-    name, raw = tag_names.IDENTITY_TAGS[kind], depth == 0
-    found = m.run.tags.get(tag_names.of_analysis(name, analysis, raw=raw, point=True)) if point else None
-    return found or m.run.tags.get(tag_names.of_analysis(name, analysis, raw=raw)) or fallback
-
-
 def infos_of(runs) -> dict:
     """``{analysis name: AnalysisInfo}`` of the runs (the newest run's declaration wins), in order of appearance."""
     out = {}
@@ -89,8 +80,8 @@ def series_of(runs, info, metric: str, *, all_layers: bool = True) -> list[Serie
             if base != metric or not math.isfinite(value):
                 continue
             label, depth = space(suffix, m)
-            group = _tag(m, "group", info.name, depth, m.group, point=True)  # a curve draws point values
-            identity = _tag(m, "identity", info.name, depth, m.identity, point=True)
+            group = analysis_tag(m, "group", info.name, depth, point=True)  # a curve draws point values
+            identity = analysis_tag(m, "identity", info.name, depth, point=True)
             sid = (m.model, language_of(m, info), label, group)
             s = out.setdefault(sid, Series(m.model, sid[1], label, depth, group, key, num_layers=num_layers_of(m)))
             s.points.setdefault(step, {})[identity] = value
@@ -302,7 +293,7 @@ def sts_bars(runs, *, title: str = ""):
             if base != "sts_spearman":
                 continue
             label, depth = space(suffix, m)
-            identity = _tag(m, "identity", "sts", depth, m.identity)
+            identity = analysis_tag(m, "identity", "sts", depth)
             low = m.values.get(f"sts_spearman_ci_low{suffix}", math.nan)
             high = m.values.get(f"sts_spearman_ci_high{suffix}", math.nan)
             cells.setdefault((m.model, track, label), {})[identity] = (value, low, high)

@@ -46,17 +46,10 @@ class Entry:
     key: str = ""  # the metric key the value was logged as (``i_cos/cluster``)
 
     def _tag(self, kind: str) -> str:
-        """The per-analysis ``geomexp.<kind>.<analysis>[.raw][.point]`` tag (``.point`` for a value that is not
-        an interval's end, where the run has it), else the run's own ``geomexp.<kind>``."""
-        tags, name = self.m.run.tags, tag_names.IDENTITY_TAGS[kind]
+        """``analysis_tag`` of this value (its ``.point`` form unless it is an interval's end)."""
         info = self.m.infos.get(self.analysis)
         mi = info.metric(self.base) if info is not None else None
-        if mi is not None and mi.kind != "bound":
-            point = tags.get(tag_names.of_analysis(name, self.analysis, raw=self.depth == 0, point=True))
-            if point:
-                return point
-        tag = tag_names.of_analysis(name, self.analysis, raw=self.depth == 0)
-        return tags.get(tag) or (self.m.group if kind == "group" else self.m.identity)
+        return analysis_tag(self.m, kind, self.analysis, self.depth, point=mi is not None and mi.kind != "bound")
 
     @property
     def group(self) -> str:
@@ -96,6 +89,16 @@ class Entry:
                 continue
             out[k] = v
         return out
+
+
+def analysis_tag(m, kind: str, analysis: str, depth: int, *, point: bool = False) -> str:
+    """Run ``m``'s per-analysis ``kind`` (``identity`` or ``group``) tag of a value at ``depth``:
+    ``geomexp.<kind>.<analysis>[.raw][.point]`` (``point``: of a point value, the same whatever the interval
+    settings and layer aliases, where the run has it), else the run's own ``geomexp.<kind>``."""
+    name, raw = tag_names.IDENTITY_TAGS[kind], depth == 0
+    found = m.run.tags.get(tag_names.of_analysis(name, analysis, raw=raw, point=True)) if point else None
+    found = found or m.run.tags.get(tag_names.of_analysis(name, analysis, raw=raw))
+    return found or (m.group if kind == "group" else m.identity)
 
 
 def seeds_spread(e: Entry) -> tuple[float, int] | None:
