@@ -232,11 +232,48 @@ def number(minimum: float, *, exclusive: bool = False, below: float | None = Non
     return check
 
 
-def one_of(*choices):
-    """One of ``choices``."""
+def one_of(*choices, means: str = ""):
+    """One of ``choices``; ``means`` (what each choice does) is added to the message."""
 
     def check(value, name: str):
-        return check_choice(value, name, choices)
+        try:
+            return check_choice(value, name, choices)
+        except ConfigError as err:
+            raise ConfigError(f"{err} ({means})" if means else str(err)) from None
+
+    return check
+
+
+def matches(pattern: str, allowed: str):
+    """A string matching the regular expression ``pattern`` whole; ``allowed`` says what in words."""
+    import re
+
+    compiled = re.compile(pattern)
+
+    def check(value, name: str):
+        if not isinstance(value, str) or not compiled.fullmatch(value):
+            raise ConfigError(f"{name} must be {allowed}; got {value!r}")
+        return value
+
+    return check
+
+
+def integer_list(minimum: int, *, at_least: int = 1, distinct: bool = False, allow_none: bool = False, example=""):
+    """A list of ``at_least`` or more integers ``>= minimum`` (``distinct``: no repeats), or None if ``allow_none``."""
+
+    def check(value, name: str):
+        if value is None and allow_none:
+            return None
+        values = list(value) if isinstance(value, (list, tuple)) else None
+        ok = values is not None and len(values) >= at_least and (not distinct or len(set(values)) == len(values))
+        ok = ok and all(not isinstance(v, bool) and isinstance(v, (int, np.integer)) and v >= minimum for v in values)
+        if not ok:
+            what = f"{'two' if at_least == 2 else at_least} or more{' distinct' if distinct else ''} integers"
+            raise ConfigError(
+                f"{name} must list {what} >= {minimum}{', e.g. ' + example if example else ''}"
+                f"{' (or be null)' if allow_none else ''}; got {value!r}"
+            )
+        return [int(v) for v in values]
 
     return check
 
@@ -256,7 +293,7 @@ def text(*, allow_empty: bool = False):
     """A string (non-empty unless ``allow_empty``)."""
 
     def check(value, name: str):
-        if not isinstance(value, str) or (not value and not allow_empty):
+        if not isinstance(value, str) or (not value.strip() and not allow_empty):
             raise ConfigError(f"{name} must be a {'' if allow_empty else 'non-empty '}string; got {value!r}")
         return value
 

@@ -1,5 +1,6 @@
 """Composition of every config option, and clear failures for wrong names, keys and types."""
 
+import dataclasses
 import re
 
 import pytest
@@ -9,6 +10,7 @@ from omegaconf.errors import ConfigKeyError, ValidationError
 
 from geomexp.config import rewrite_layer_overrides, validate
 from geomexp.config.spec import RunSpec
+from geomexp.errors import ConfigError
 from geomexp.layers import parse_layer
 
 
@@ -114,7 +116,14 @@ def test_saved_config_is_validated_against_the_schema():
     [
         ("data.n_tokens=0", "data.n_tokens must be a positive integer"),
         ("model.batch_size=-1", "model.batch_size must be a positive integer"),
-        ("data.corpus=books", "data.corpus='books' is not known"),
+        ("data.corpus=books", r"data.corpus must be one of \['wikipedia', 'text'\]; got 'books'"),
+        ("data.sample_unit=words", r"data.sample_unit must be one of \['tokens', 'sentences'\]; got 'words'"),
+        ("data.token_sampling=random", r"data.token_sampling must be one of \['uniform', 'fewest_sentences'\]"),
+        ("data.long_sentences=keep", r"data.long_sentences must be one of \['cut', 'skip'\]; got 'keep' \(cut: "),
+        ("data.max_length=0", "data.max_length must be a positive integer; got 0"),
+        ("layer.every=0", "layer.every must be a positive integer or None; got 0"),
+        ("seeds=[1,1]", r"seeds must list two or more distinct integers >= 0, e.g. seeds=\[0,1,2,3,4\]"),
+        ("seeds=[3]", r"seeds must list two or more distinct integers"),
         ("data.corpus=text", "data.text_file"),
         ("layer.index=middle", "layer.index='middle' is not valid"),
         (
@@ -243,7 +252,9 @@ def test_an_unknown_device_is_refused_before_the_cache(make_cfg):
     from geomexp.config.spec import RunSpec
     from geomexp.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="model.device='tpu' is not a torch device"):
+    with pytest.raises(
+        ConfigError, match="model.device must be a torch device: auto, cpu, cuda, cuda:0, mps; got 'tpu'"
+    ):
         RunSpec.from_config(make_cfg("model.device=tpu"))
     assert RunSpec.from_config(make_cfg("model.device=cuda:1")).encoder.device == "cuda:1"
 
@@ -289,9 +300,9 @@ def test_a_key_geomexp_does_not_know_is_an_error_naming_the_closest(make_cfg, ov
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("seed=-1", r"seed=-1 must be an integer in 0..2147483646"),
+        ("seed=-1", r"seed must be an integer in 0..2147483646; got -1"),
         ("tracking.uri=ftp://host/x", r"tracking.uri='ftp://host/x' is not a tracking store geomexp can use"),
-        ("tracking.experiment=", r"tracking.experiment is empty"),
+        ("tracking.experiment=", r"tracking.experiment must be a non-empty string; got ''"),
     ],
 )
 def test_bad_seed_uri_and_experiment_are_one_line_before_any_work(override, message, tmp_path, data_root):
@@ -370,3 +381,40 @@ def test_a_language_is_found_in_a_process_that_never_started_hydra():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=CONF.parent)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "sawahili.csv"
+
+
+def test_each_spec_is_built_from_its_schema_section_by_field_name():
+    """Issue 25, item 5 (one config layer): a spec built from a config section reads it by field name, so every
+    field of the spec must be a setting of that section (or given by the builder); a spec field the schema
+    lacks would silently keep its default whatever the YAML says."""
+    import dataclasses
+
+    from geomexp.config.schema import DataConfig, ModelConfig, TrackingConfig
+    from geomexp.config.spec import DataSpec, SampleSpec, TrackingSpec
+    from geomexp.encoders.base import EncoderSpec
+
+    for spec, section, given in (
+        (EncoderSpec, ModelConfig, set()),
+        (DataSpec, DataConfig, set()),
+        (SampleSpec, DataConfig, {"seed"}),
+        (TrackingSpec, TrackingConfig, set()),
+    ):
+        settings = {f.name for f in dataclasses.fields(section)}
+        missing = {f.name for f in dataclasses.fields(spec)} - settings - given
+        assert not missing, f"{spec.__name__} fields {sorted(missing)} are not settings of {section.__name__}"
+
+
+def test_a_settings_rule_is_declared_on_its_schema_field_and_checked_in_a_notebook_too():
+    """The rules live on the schema (``rule(default, check)``); ``checked`` applies them to a plain dict (no
+    Hydra), and a spec built directly checks the relations it holds (``SampleSpec``'s max_length)."""
+    from geomexp.config.schema import DataConfig, checked
+    from geomexp.config.spec import SampleSpec
+
+    rules = {f.name for f in dataclasses.fields(DataConfig) if "check" in f.metadata}
+    assert {"corpus", "sample_unit", "token_sampling", "n_tokens", "n_sentences", "max_length"} <= rules
+    assert checked({"data": {"n_tokens": 5, "corpus": "text"}}) == {"data": {"n_tokens": 5, "corpus": "text"}}
+    with pytest.raises(ConfigError, match="data.n_tokens must be a positive integer; got 0"):
+        checked({"data": {"n_tokens": 0}})
+    with pytest.raises(ConfigError, match="data.max_length=2 leaves no room"):
+        SampleSpec(max_length=2)
+    assert SampleSpec(max_length=2, add_special_tokens=False).max_length == 2

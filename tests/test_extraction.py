@@ -163,7 +163,7 @@ def test_long_sentences_skip_leaves_long_sentences_out_whole(make_cfg, tiny_bert
     }
     assert sampled["cut"] & long_ids and not sampled["skip"] & long_ids
     assert runs["cut"].cache_key != runs["skip"].cache_key
-    with pytest.raises(Exception, match=r"data.long_sentences='drop' is not known; choose one of \['cut', 'skip'\]"):
+    with pytest.raises(Exception, match=r"data.long_sentences must be one of \['cut', 'skip'\]; got 'drop'"):
         run(make_cfg(*base, "data.long_sentences=drop"))
 
 

@@ -57,7 +57,7 @@ def test_p_values_of_seeds_are_combined_by_twice_the_median_never_averaged():
 
 def test_bad_seeds_are_refused_with_the_value(make_cfg):
     for seeds in ("[1]", "[0,0]", "[0,-1]"):
-        with pytest.raises(ConfigError, match=r"seeds=.*two or more distinct non-negative integers"):
+        with pytest.raises(ConfigError, match=r"seeds must list two or more distinct integers >= 0.*; got \["):
             RunSpec.from_config(make_cfg("model=minilm", "lang=sw", f"seeds={seeds}"))
 
 

@@ -3,6 +3,12 @@
 ``register_configs()`` stores the schema in Hydra's ConfigStore as ``schema``;
 ``conf/config.yaml`` lists it first in its defaults, so every composed config
 is checked against it.
+
+The schema is also where each setting's rule lives: a field made with ``rule(default, check)``
+carries ``check(value, dotted name)`` (a maker of ``geomexp.validation``: ``integer(1)``,
+``one_of(...)``, ...), and ``checked(node)`` applies every rule of the tree. The run spec
+(``geomexp.config.spec``) is built from the checked nodes field by field (``spec_of``);
+relations between settings are checked by the spec that holds them (its ``__post_init__``).
 """
 
 from __future__ import annotations
@@ -16,6 +22,38 @@ from typing import Any, Dict, List, Optional
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from geomexp.data.corpus import DEFAULT_BASE_URL
+from geomexp.representations.extraction import LONG_SENTENCES
+from geomexp.representations.sampling import TOKEN_SAMPLINGS
+from geomexp.validation import flag, integer, integer_list, matches, one_of, text
+
+#: where a run's sentences come from: each language's own corpus, or one text file
+CORPORA = ("wikipedia", "text")
+SAMPLE_UNITS = ("tokens", "sentences")
+#: torch devices a run may ask for (checked before the cache, so a cache hit cannot hide a typo)
+DEVICE_PATTERN = r"auto|cpu|mps|(cuda|xpu)(:\d+)?"
+#: the tracking URIs geomexp can write to (MLflow also knows others, none of which serve a run here)
+URI_SCHEMES = ("sqlite", "http", "https", "file")
+#: the largest seed numpy's generators and faiss's k-means both take
+MAX_SEED = 2**31 - 2
+
+
+def rule(default, check, **kw):
+    """A schema field whose value must pass ``check(value, dotted name)`` (applied by ``checked``)."""
+    return field(default=default, metadata={"check": check}, **kw)
+
+
+def tracking_uri(value, name: str) -> str:
+    """A tracking store geomexp can write to (one of ``URI_SCHEMES``)."""
+    uri = str(value)
+    scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
+    if scheme not in URI_SCHEMES:
+        from geomexp.errors import ConfigError
+
+        raise ConfigError(
+            f"{name}={uri!r} is not a tracking store geomexp can use; allowed: sqlite:///<absolute path>, "
+            "http(s)://<mlflow server> (or tracking.enabled=false)"
+        )
+    return uri
 
 
 @dataclass
@@ -29,9 +67,9 @@ class ModelConfig:
     revision: str = "main"
     multilingual: bool = False
     dtype: str = "float32"
-    device: str = "auto"
+    device: str = rule("auto", matches(DEVICE_PATTERN, "a torch device: auto, cpu, cuda, cuda:0, mps"))
     device_map: Optional[str] = None
-    batch_size: int = 32
+    batch_size: int = rule(32, integer(1))
 
 
 @dataclass
@@ -57,8 +95,16 @@ class LayerConfig:
     """
 
     index: Any = "last"
-    every: Optional[int] = None
-    extract: str = "all"
+    every: Optional[int] = rule(None, integer(1, allow_none=True))
+    extract: str = rule(
+        "all",
+        one_of(
+            "all",
+            "selected",
+            means="all: cache every hidden state, so a run at another layer reuses it; selected: keep only "
+            "this run's layers, so memory and cache grow with them, not the model's depth",
+        ),
+    )
 
 
 @dataclass
@@ -77,20 +123,22 @@ class DataConfig:
     add_special_tokens: feed [CLS]/[SEP] (their rows are dropped either way).
     """
 
-    corpus: str = "wikipedia"
+    corpus: str = rule("wikipedia", one_of(*CORPORA))
     root: Optional[str] = None
     download_dir: str = MISSING
     download: bool = True
     base_url: str = DEFAULT_BASE_URL
     text_file: Optional[str] = None
-    sample_unit: str = "tokens"
-    token_sampling: str = "uniform"
-    n_tokens: int = 10000
-    n_sentences: int = 500
+    sample_unit: str = rule("tokens", one_of(*SAMPLE_UNITS))
+    token_sampling: str = rule("uniform", one_of(*TOKEN_SAMPLINGS))
+    n_tokens: int = rule(10000, integer(1))
+    n_sentences: int = rule(500, integer(1))
     allow_fewer: bool = False
     add_special_tokens: bool = True
-    max_length: int = 512
-    long_sentences: str = "cut"
+    max_length: int = rule(512, integer(1))
+    long_sentences: str = rule(
+        "cut", one_of(*LONG_SENTENCES, means="cut: cut at data.max_length; skip: leave such sentences out whole")
+    )
 
 
 @dataclass
@@ -121,8 +169,8 @@ class TrackingConfig:
     """
 
     enabled: bool = True
-    uri: str = MISSING
-    experiment: str = "geomexp"
+    uri: str = MISSING  # checked by TrackingSpec, and only when tracking is enabled
+    experiment: str = rule("geomexp", text())
     run_name: Optional[str] = None
     log_figures: bool = True
     resume: bool = True
@@ -150,9 +198,11 @@ class Config:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     langs: List[str] = field(default_factory=list)
-    seed: int = 0
-    seeds: Optional[List[int]] = None
-    progress: bool = True
+    seed: int = rule(0, integer(0, MAX_SEED))
+    seeds: Optional[List[int]] = rule(
+        None, integer_list(0, at_least=2, distinct=True, allow_none=True, example="seeds=[0,1,2,3,4]")
+    )
+    progress: bool = rule(True, flag())
     tags: Dict[str, str] = field(default_factory=dict)
 
 
@@ -206,6 +256,25 @@ def unknown_keys(node: dict, schema=None, prefix: str = "") -> list[tuple[str, l
         sub = known[key].default_factory if known[key].default_factory is not dataclasses.MISSING else None
         if isinstance(value, dict) and dataclasses.is_dataclass(sub):
             out += unknown_keys(value, sub, f"{prefix}{key}.")
+    return out
+
+
+def checked(node: dict, schema=None, prefix: str = "") -> dict:
+    """A copy of ``node`` (a resolved config dict) with every field that the schema gives a ``rule`` checked
+    and normalised, recursing into nested sections; ``ConfigError`` names the first bad setting."""
+    import dataclasses
+
+    schema = schema or Config
+    out = dict(node)
+    for f in dataclasses.fields(schema):
+        if f.name not in out:
+            continue
+        check = f.metadata.get("check")
+        sub = f.default_factory if f.default_factory is not dataclasses.MISSING else None
+        if check is not None:
+            out[f.name] = check(out[f.name], prefix + f.name)
+        elif isinstance(out[f.name], dict) and dataclasses.is_dataclass(sub):
+            out[f.name] = checked(out[f.name], sub, f"{prefix}{f.name}.")
     return out
 
 

@@ -1,33 +1,39 @@
 """The typed run spec: the composed config resolved and checked ONCE into frozen dataclasses.
 
 ``RunSpec.from_config(cfg)`` (a ``DictConfig`` or a plain dict matching ``geomexp.config.Config``)
-is the only place that reads a config; the runner, tasks and tracking take specs. Every
-check here raises ``ConfigError`` naming the bad value and what is allowed.
+is the only place that reads a config; the runner, tasks and tracking take specs. One config
+layer: each setting's rule is declared on its schema field (``geomexp.config.schema.rule``), the
+specs are built from the checked nodes by field name (``spec_of``), a relation between settings is
+checked by the spec that holds them (``__post_init__``), and what a component asks of the run
+(an analysis's parameters, an enhancer's, an input's) by that component. Every check raises
+``ConfigError`` naming the bad value and what is allowed.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geomexp.analyses.base import AnalysisInfo, check_analysis_params
 from geomexp.analyses.keys import ENHANCED, space_suffix
+from geomexp.config.schema import CORPORA, ModelConfig, checked, tracking_uri
 from geomexp.encoders.base import EncoderSpec
 from geomexp.errors import ConfigError
 from geomexp.layers import LayerChoice, parse_layer
-from geomexp.representations.extraction import LONG_SENTENCES
-from geomexp.representations.sampling import TOKEN_SAMPLINGS
 
 if TYPE_CHECKING:
     from geomexp.data.corpus import CorpusSource
 
-CORPORA = ("wikipedia", "text")
-SAMPLE_UNITS = ("tokens", "sentences")
-#: torch devices a run may ask for (checked before the cache, so a cache hit cannot hide a typo)
-DEVICE = re.compile(r"auto|cpu|mps|(cuda|xpu)(:\d+)?")
+__all__ = ["CORPORA", "RunSpec", "spec_of"]
+
+
+def spec_of(cls, node: dict, **given):
+    """``cls`` (a spec dataclass) built from the entries of ``node`` (a checked config section) that name
+    its fields, and the ``given`` ones; keys the spec does not hold are not read."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in node.items() if k in names and k not in given}, **given)
 
 
 class UntrustedTargetError(ConfigError):
@@ -160,22 +166,8 @@ def encoder_option(name: str, *, device: str = "auto", dtype: str | None = None)
 
     from geomexp.config.lookup import load_model_config
 
-    m = OmegaConf.to_container(load_model_config(name))
-    return encoder_spec({**m, "device": device, "dtype": dtype or m["dtype"]})
-
-
-def encoder_spec(m: dict) -> EncoderSpec:
-    """The ``EncoderSpec`` of a resolved ``model`` node (``ModelConfig``'s keys)."""
-    return EncoderSpec(
-        name=m["name"],
-        source=m["source"],
-        hf_id=m["hf_id"],
-        path=m["path"],
-        revision=m["revision"],
-        dtype=m["dtype"],
-        device=m["device"],
-        device_map=m.get("device_map"),
-    )
+    m = checked(OmegaConf.to_container(load_model_config(name)), ModelConfig, "model.")
+    return spec_of(EncoderSpec, m, device=device, dtype=dtype or m["dtype"])
 
 
 @dataclass(frozen=True)
@@ -189,13 +181,36 @@ class DataSpec:
     base_url: str = ""
     text_file: str | None = None
 
+    def __post_init__(self):
+        if not self.root:
+            object.__setattr__(self, "root", None)  # an empty data.root is none
+
+    def check_uses(self, *, analyses: bool, fit_lang: str | None, compares: bool) -> None:
+        """``ConfigError`` where the run needs what this corpus choice cannot give: one text file read for
+        every language cannot serve a run that compares languages or fits on another one."""
+        if self.corpus != "text" or not analyses:
+            return
+        if not self.text_file:
+            raise ConfigError("data.corpus=text needs data.text_file=<path to a file with one sentence a line>")
+        if fit_lang:
+            raise ConfigError(
+                f"enhancement.fit_lang={fit_lang} needs a corpus per language, but data.corpus=text "
+                "reads the one data.text_file for every language: use data.corpus=wikipedia (each language's "
+                "own corpus), or enhancement.fit_lang=null to fit on the text file itself"
+            )
+        if compares:
+            raise ConfigError(
+                "comparing languages (langs=...) needs a corpus per language, but data.corpus=text reads the "
+                "one data.text_file for every language: use data.corpus=wikipedia (each language's own corpus)"
+            )
+
 
 @dataclass(frozen=True)
 class SampleSpec:
     """Which tokens are sampled: ``n_tokens`` tokens (drawn as ``token_sampling`` says) or every
-    token of ``n_sentences`` sentences."""
+    token of ``n_sentences`` sentences (``sample_unit``)."""
 
-    unit: str = "tokens"
+    sample_unit: str = "tokens"
     n_tokens: int = 10000
     token_sampling: str = "uniform"
     n_sentences: int = 500
@@ -204,6 +219,13 @@ class SampleSpec:
     max_length: int = 512
     long_sentences: str = "cut"
     seed: int = 0
+
+    def __post_init__(self):
+        if self.add_special_tokens and self.max_length < 3:  # HF would not truncate at all (it warns only)
+            raise ConfigError(
+                f"data.max_length={self.max_length} leaves no room for a content token beside the 2 special "
+                "tokens ([CLS]/[SEP], <s>/</s>): use 3 or more (or data.add_special_tokens=false)"
+            )
 
 
 @dataclass(frozen=True)
@@ -270,12 +292,18 @@ class TaskSpec:
 
 @dataclass(frozen=True)
 class TrackingSpec:
+    """MLflow: where runs go (``uri``: None when tracking is off) and how they are named and resumed."""
+
     enabled: bool = True
     uri: str | None = None
     experiment: str = "geomexp"
     run_name: str | None = None
     log_figures: bool = True
     resume: bool = True
+
+    def __post_init__(self):
+        uri = tracking_uri(self.uri, "tracking.uri") if self.enabled else None  # unused when tracking is off
+        object.__setattr__(self, "uri", uri)
 
 
 @dataclass(frozen=True)
@@ -361,80 +389,25 @@ class RunSpec:
 
     @classmethod
     def _build(cls, c: dict, trusted: tuple[str, ...] | None = None) -> RunSpec:
-        m, d = c["model"], c["data"]
+        """The spec of a resolved config ``c`` (kept as ``resolved``; a scalar ``layer.index`` is written back
+        as a string and a task's normalised parameters into its node, so the identity reads what ran)."""
         if not isinstance(c["layer"]["index"], list):  # a scalar reads as before lists were allowed (identity)
             c["layer"]["index"] = str(c["layer"]["index"])
-        encoder = encoder_spec(m)
-        if d["corpus"] not in CORPORA:
-            raise ConfigError(f"data.corpus={d['corpus']!r} is not known; choose one of {list(CORPORA)}")
-        if d["sample_unit"] not in SAMPLE_UNITS:
-            raise ConfigError(f"data.sample_unit={d['sample_unit']!r} is not known; choose one of {list(SAMPLE_UNITS)}")
-        if d["token_sampling"] not in TOKEN_SAMPLINGS:
-            raise ConfigError(
-                f"data.token_sampling={d['token_sampling']!r} is not known; choose one of {list(TOKEN_SAMPLINGS)}"
-            )
-        for key, value in (
-            ("data.n_tokens", d["n_tokens"]),
-            ("data.n_sentences", d["n_sentences"]),
-            ("data.max_length", d["max_length"]),
-            ("model.batch_size", m["batch_size"]),
-        ):
-            if value < 1:
-                raise ConfigError(f"{key} must be a positive integer; got {value}")
-        if d["long_sentences"] not in LONG_SENTENCES:
-            raise ConfigError(
-                f"data.long_sentences={d['long_sentences']!r} is not known; choose one of {list(LONG_SENTENCES)} "
-                "(cut: cut at data.max_length; skip: leave such sentences out whole)"
-            )
-        if d["add_special_tokens"] and d["max_length"] < 3:  # HF would not truncate at all (it warns only)
-            raise ConfigError(
-                f"data.max_length={d['max_length']} leaves no room for a content token beside the 2 special "
-                "tokens ([CLS]/[SEP], <s>/</s>): use 3 or more (or data.add_special_tokens=false)"
-            )
-        if not DEVICE.fullmatch(str(m["device"])):
-            raise ConfigError(f"model.device={m['device']!r} is not a torch device: use auto, cpu, cuda, cuda:0, mps")
+        ok = checked(c)  # every setting by its schema rule
+        encoder = spec_of(EncoderSpec, ok["model"])
+        data = spec_of(DataSpec, ok["data"])
+        sample = spec_of(SampleSpec, ok["data"], seed=ok["seed"])
         lang = run_language(c["lang"])
-        data = DataSpec(
-            corpus=d["corpus"],
-            root=d["root"] or None,
-            download_dir=d["download_dir"],
-            download=d["download"],
-            base_url=d["base_url"],
-            text_file=d["text_file"],
-        )
-        sample = SampleSpec(
-            unit=d["sample_unit"],
-            n_tokens=int(d["n_tokens"]),
-            token_sampling=d["token_sampling"],
-            n_sentences=int(d["n_sentences"]),
-            allow_fewer=bool(d["allow_fewer"]),
-            add_special_tokens=bool(d["add_special_tokens"]),
-            max_length=int(d["max_length"]),
-            long_sentences=d["long_sentences"],
-            seed=_seed(c["seed"]),
-        )
         analyses, tasks = _analyses_and_tasks(c["analysis"], trusted)
-        if analyses and data.corpus == "text" and not data.text_file:
-            raise ConfigError("data.corpus=text needs data.text_file=<path to a file with one sentence a line>")
         enhancement = _enhancement(c["enhancement"], sample, trusted)
         langs = tuple(c["langs"])
         compares = any("lang_reps" in a.inputs for a in analyses)
-        if data.corpus == "text" and analyses:  # one file stands for whichever language is asked
-            if enhancement is not None and enhancement.fit_lang:
-                raise ConfigError(
-                    f"enhancement.fit_lang={enhancement.fit_lang} needs a corpus per language, but data.corpus=text "
-                    "reads the one data.text_file for every language: use data.corpus=wikipedia (each language's "
-                    "own corpus), or enhancement.fit_lang=null to fit on the text file itself"
-                )
-            if compares:
-                raise ConfigError(
-                    "comparing languages (langs=...) needs a corpus per language, but data.corpus=text reads the "
-                    "one data.text_file for every language: use data.corpus=wikipedia (each language's own corpus)"
-                )
+        fit_lang = enhancement.fit_lang if enhancement else None
+        data.check_uses(analyses=bool(analyses), fit_lang=fit_lang, compares=compares)
         needs_corpus = {  # languages whose own corpus the run reads: checked before any load
             **({lang.code: "lang"} if analyses and data.corpus == "wikipedia" else {}),
             **({code: "langs" for code in langs} if compares else {}),
-            **({enhancement.fit_lang: "enhancement.fit_lang"} if enhancement and enhancement.fit_lang else {}),
+            **({fit_lang: "enhancement.fit_lang"} if fit_lang else {}),
         }
         languages = {lang.code: lang}
         for code in dict.fromkeys((*langs, *needs_corpus)):
@@ -444,37 +417,29 @@ class RunSpec:
         for a in analyses:  # what an input asks of the run, checked by the input's own rule
             for name in sorted(a.inputs & set(INPUT_CHECKS)):
                 INPUT_CHECKS[name](a, langs=langs, encoder=encoder)
-        t, p = c["tracking"], c["paths"]
-        seeds = _seeds(c.get("seeds"))
+        p = c["paths"]
         return cls(
-            seeds=seeds,
+            seeds=tuple(ok["seeds"]) if ok["seeds"] is not None else None,
             encoder=encoder,
-            batch_size=int(m["batch_size"]),
+            batch_size=ok["model"]["batch_size"],
             lang=lang,
             langs=langs,
             languages=languages,
             layer=parse_layer(c["layer"]["index"], allow_list=True),
-            layer_every=_layer_every(c["layer"].get("every")),
-            layer_extract=_layer_extract(c["layer"].get("extract", "all")),
+            layer_every=ok["layer"]["every"],
+            layer_extract=ok["layer"]["extract"],
             data=data,
             sample=sample,
             enhancement=enhancement,
             analyses=analyses,
             tasks=tasks,
-            tracking=TrackingSpec(
-                enabled=bool(t["enabled"]),
-                uri=_tracking_uri(t["uri"]) if t["enabled"] else None,
-                experiment=_experiment_name(t["experiment"]),
-                run_name=t["run_name"],
-                log_figures=bool(t["log_figures"]),
-                resume=bool(t["resume"]),
-            ),
+            tracking=spec_of(TrackingSpec, ok["tracking"]),
             root_dir=str(p["root_dir"]),
             cache_dir=str(p["cache_dir"]),
             output_dir=p.get("output_dir"),
-            progress=bool(c["progress"]),
+            progress=ok["progress"],
             tags={str(k): str(v) for k, v in (c.get("tags") or {}).items()},
-            multilingual=bool(m.get("multilingual", False)),
+            multilingual=bool(ok["model"].get("multilingual", False)),
             model_named=_names_its_folder(encoder),
             resolved=c,
         )
@@ -515,69 +480,6 @@ def _check_other_model(a: AnalysisSpec, *, encoder: EncoderSpec, **_) -> None:
 
 #: input -> check(analysis spec, langs=..., encoder=...) of what the input needs from the run's config
 INPUT_CHECKS = {"lang_reps": _check_compared_languages, "model_pair": _check_other_model}
-
-
-def _layer_every(value) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"layer.every={value!r} must be a positive integer stride (e.g. 4), or null")
-    return value
-
-
-def _layer_extract(value) -> str:
-    if value not in ("all", "selected"):
-        raise ConfigError(
-            f"layer.extract={value!r}: use all (cache every hidden state: a run at another layer reuses it) or "
-            f"selected (keep only this run's layers: memory and cache grow with them, not the model's depth)"
-        )
-    return value
-
-
-def _seed(value) -> int:
-    """``seed``: an integer in [0, 2**31 - 1) (numpy's generators and faiss's k-means both take it)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31 - 1:
-        raise ConfigError(f"seed={value!r} must be an integer in 0..{2**31 - 2}")
-    return value
-
-
-#: the tracking URIs geomexp can write to (MLflow also knows others, none of which serve a run here)
-URI_SCHEMES = ("sqlite", "http", "https", "file")
-
-
-def _tracking_uri(value) -> str:
-    uri = str(value)
-    scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
-    if scheme not in URI_SCHEMES:
-        raise ConfigError(
-            f"tracking.uri={uri!r} is not a tracking store geomexp can use; allowed: sqlite:///<absolute path>, "
-            "http(s)://<mlflow server> (or tracking.enabled=false)"
-        )
-    return uri
-
-
-def _experiment_name(value) -> str:
-    name = str(value or "").strip()
-    if not name:
-        raise ConfigError("tracking.experiment is empty; name the MLflow experiment, e.g. tracking.experiment=geomexp")
-    return name
-
-
-def _seeds(value) -> tuple[int, ...] | None:
-    """``seeds``: None, or two or more distinct non-negative integers."""
-    if value is None:
-        return None
-    seeds = tuple(value)
-    if (
-        len(seeds) < 2
-        or len(set(seeds)) != len(seeds)
-        or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)
-    ):
-        raise ConfigError(
-            f"seeds={list(seeds)!r} must list two or more distinct non-negative integers, e.g. seeds=[0,1,2,3,4] "
-            "(or leave it null and set seed=<n> for one measurement)"
-        )
-    return seeds
 
 
 def _analyses_and_tasks(nodes: dict, trusted=None) -> tuple[tuple[AnalysisSpec, ...], tuple[TaskSpec, ...]]:
@@ -641,7 +543,7 @@ def _enhancement(node: dict, sample: SampleSpec, trusted=None) -> EnhancementSpe
     enhancer = spec.build()
     if hasattr(enhancer, "check_params"):
         enhancer.check_params()  # unknown method or parameter, k < 1, D < 0: fail now
-    if sample.unit == "tokens" and hasattr(enhancer, "check_shape"):  # its rules on the rows, e.g. k <= rows
+    if sample.sample_unit == "tokens" and hasattr(enhancer, "check_shape"):  # its rules on the rows, e.g. k <= rows
         try:
             enhancer.check_shape(n_rows=sample.n_tokens)
         except ConfigError as err:

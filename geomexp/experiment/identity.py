@@ -253,11 +253,11 @@ def run_params(spec: RunSpec, commit: str | None = None, model_max_length: int |
     p["layer"] = layer_label(spec.layer, spec.layer_every)
     if spec.uses_corpus:
         p["data.corpus"] = spec.data.corpus if spec.data.corpus != "text" else f"text:{Path(spec.data.text_file).name}"
-    p["data.sample_unit"] = s.unit  # tasks use the sample too (STS zero-shot fits on the English sample)
-    p["data.n_tokens" if s.unit == "tokens" else "data.n_sentences"] = (
-        s.n_tokens if s.unit == "tokens" else s.n_sentences
+    p["data.sample_unit"] = s.sample_unit  # tasks use the sample too (STS zero-shot fits on the English sample)
+    p["data.n_tokens" if s.sample_unit == "tokens" else "data.n_sentences"] = (
+        s.n_tokens if s.sample_unit == "tokens" else s.n_sentences
     )
-    if s.unit == "tokens":
+    if s.sample_unit == "tokens":
         p["data.token_sampling"] = s.token_sampling
     p["data.allow_fewer"] = s.allow_fewer
     p["data.add_special_tokens"] = s.add_special_tokens

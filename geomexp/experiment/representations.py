@@ -31,7 +31,7 @@ def sample_description(
     ``layers``: hidden-state indices kept (None: all; the key then has no ``layers`` entry, as before
     they could be chosen). The model's dtype is in ``info.identity``.
     """
-    unit = "sentences" if whole_corpus else sample.unit
+    unit = "sentences" if whole_corpus else sample.sample_unit
     extra = {} if layers is None else {"layers": [int(i) for i in layers]}
     if sample.long_sentences != "cut" and not whole_corpus:  # a task keeps every sentence (pairs stay aligned);
         extra["long_sentences"] = sample.long_sentences  # a "cut" key is as before the option existed
