@@ -3,10 +3,12 @@ from an empty cache and again from the full cache.
 
     python benchmarks/end_to_end.py                    # ~15-30 min on 2 cores (whole corpora are encoded)
     python benchmarks/end_to_end.py --models minilm --langs sw,su    # a smaller sweep
+    python benchmarks/end_to_end.py --figures all,summary,none      # the full-cache sweep once per choice
 
 Both are real ``run.py -m`` subprocesses (Hydra's basic launcher: every job in one process), each
 with a new SQLite store in a temp folder (so the second is not skipped as already done); the second
-uses the cache the first filled. Wall time and peak RSS (the largest resident set of the
+uses the cache the first filled (once per ``tracking.figures`` choice of ``--figures``, in one
+run, so their ratio is taken under the same load). Wall time and peak RSS (the largest resident set of the
 subprocess, ``ru_maxrss`` of the children) of each, with the 1-minute load average before and after.
 """
 
@@ -66,18 +68,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default=None, help="override the experiment's models (e.g. minilm)")
     ap.add_argument("--langs", default=None, help="override the experiment's languages (e.g. sw,su)")
+    ap.add_argument(
+        "--figures", default="summary", help="tracking.figures choices to time on the full cache (e.g. all,summary)"
+    )
     args = ap.parse_args()
     info = machine()
     print(f"machine: {info['cpu']}, {info['cpus']} CPUs, load {info['loadavg_1min_at_start']}", flush=True)
     with tempfile.TemporaryDirectory(prefix="geomexp_bench_e2e_") as tmp:
-        rows = []
-        for label in ("empty", "full"):
-            rows.append(sweep(Path(tmp), label, args.models, args.langs))
-            print(f"  {label} cache: {rows[-1]['wall s']} s, {rows[-1]['jobs']} jobs", flush=True)
+        rows = [sweep(Path(tmp), "empty", args.models, args.langs)]
+        print(f"  empty cache: {rows[-1]['wall s']} s, {rows[-1]['jobs']} jobs", flush=True)
+        for choice in args.figures.split(","):
+            rows.append(sweep(Path(tmp), f"full_{choice}", args.models, args.langs, [f"tracking.figures={choice}"]))
+            rows[-1]["figures"] = choice
+            print(f"  full cache, figures={choice}: {rows[-1]['wall s']} s, {rows[-1]['jobs']} jobs", flush=True)
+    rows[0]["figures"] = "summary"
     print()
-    print(table(rows, ["cache", "jobs", "cache hits", "wall s", "peak RSS MiB", "load before", "load after"]))
+    cols = ["cache", "figures", "jobs", "cache hits", "wall s", "peak RSS MiB", "load before", "load after"]
+    print(table(rows, cols))
     ratio = rows[0]["wall s"] / rows[1]["wall s"]
     print(f"\nempty / full cache = {ratio:.1f}x")
+    for row in rows[2:]:
+        print(
+            f"full cache, figures={rows[1]['figures']} / figures={row['figures']} = {rows[1]['wall s'] / row['wall s']:.2f}x"
+        )
     info["loadavg_1min_at_end"] = loadavg()
     path = write_json("end_to_end", {"machine": info, "args": vars(args), "rows": rows, "ratio": ratio})
     print(f"written {path}")

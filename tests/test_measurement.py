@@ -43,6 +43,41 @@ def test_without_figures_nothing_is_drawn(make_cfg):
     assert "tables/metrics_by_layer.json" in m.artifacts
 
 
+def test_tracking_figures_chooses_which_layers_are_drawn(make_cfg, monkeypatch):
+    """Issue 30, item 1: ``tracking.figures=summary`` (the default) draws the by-layer curves and the last
+    layer's figures only, ``all`` every layer's, ``none`` none; the analyses are not even asked to draw at a
+    layer whose figures are not kept, and the numbers are the same whatever is drawn."""
+    import geomexp.analyses.isotropy as isotropy_module
+
+    drawn_at = []
+    real = isotropy_module.pca_scatter
+
+    def counting(X, *, title, **kw):
+        drawn_at.append(title.rsplit("layer ", 1)[-1])
+        return real(X, title=title, **kw)
+
+    monkeypatch.setattr(isotropy_module, "pca_scatter", counting)
+    three = [*SMALL, "layer.index=[0,3,6]"]
+
+    def figures(choice: str) -> tuple[set, dict]:
+        drawn_at.clear()
+        m = measure(RunSpec.from_config(make_cfg(*three, f"tracking.figures={choice}")))
+        return {p for p in m.artifacts if p.startswith("figures/")}, m.metrics
+
+    summary, metrics = figures("summary")
+    assert summary == {"figures/by_layer/isotropy.png", "figures/isotropy/layer_06/pca_2d.png"}
+    assert drawn_at == ["6"]  # layers 0 and 3 were not drawn and thrown away: not drawn at all
+    every, metrics_all = figures("all")
+    assert every == summary | {"figures/isotropy/layer_00/pca_2d.png", "figures/isotropy/layer_03/pca_2d.png"}
+    assert drawn_at == ["0", "3", "6"]
+    none, metrics_none = figures("none")
+    assert none == set() and drawn_at == []
+    assert metrics == metrics_all == metrics_none
+    assert not figures("summary")[0] - summary
+    m = measure(RunSpec.from_config(make_cfg(*three, "tracking.log_figures=false")))  # the older switch
+    assert not [p for p in m.artifacts if p.startswith("figures/")]
+
+
 def test_seeds_are_summarised_before_anything_is_written(make_cfg, store_uri):
     cfg = make_cfg(*SMALL, "seeds=[0,1]", "layer.index=6")
     spec = RunSpec.from_config(cfg)

@@ -83,7 +83,8 @@ def test_all_layers_log_steps_and_layer_curves(make_cfg, store_uri):
     files = all_artifacts(client, result.run_id)
     assert "figures/by_layer/isotropy.png" in files  # one curves figure per analysis, its metrics as panels
     assert not any(f.startswith("figures/by_layer/i_") for f in files)
-    assert "figures/isotropy/layer_00/pca_2d.png" in files and "tables/metrics_by_layer.json" in files
+    assert "figures/isotropy/layer_06/pca_2d.png" in files and "tables/metrics_by_layer.json" in files
+    assert "figures/isotropy/layer_00/pca_2d.png" not in files  # tracking.figures=summary: the last layer's
     with open(client.download_artifacts(result.run_id, "tables/metrics_by_layer.json")) as f:
         data = json.load(f)
     assert data["layer"] == list(range(7)) and len(data["i_pc"]) == 7

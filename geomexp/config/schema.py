@@ -33,6 +33,11 @@ SAMPLE_UNITS = ("tokens", "sentences")
 DEVICE_PATTERN = r"auto|cpu|mps|(cuda|xpu)(:\d+)?"
 #: the tracking URIs geomexp can write to (MLflow also knows others, none of which serve a run here)
 URI_SCHEMES = ("sqlite", "http", "https", "file")
+#: which per-run figures a run draws (``tracking.figures``)
+FIGURE_CHOICES = ("summary", "all", "none")
+FIGURES_MEANING = (
+    "summary: the by-layer curves and the last layer's figures; all: every layer's figures too; none: no figure"
+)
 #: the largest seed numpy's generators and faiss's k-means both take
 MAX_SEED = 2**31 - 2
 
@@ -163,6 +168,10 @@ class EnhancementConfig:
 class TrackingConfig:
     """MLflow: ``uri`` (SQLite at the project root by default), experiment name, run name.
 
+    figures: which per-run figures are drawn and logged: ``summary`` (the by-layer curves and the
+        analyses' figures of the last layer measured), ``all`` (also every other layer's) or ``none``.
+    log_figures: false logs no figure at all (as ``figures=none``; the older switch).
+
     resume: in a sweep, skip a job whose measurement (the ``geomexp.identity`` tag: config, model
         commit, data checksums, method version) already FINISHED in the experiment; failed or missing
         jobs run again.
@@ -172,6 +181,7 @@ class TrackingConfig:
     uri: str = MISSING  # checked by TrackingSpec, and only when tracking is enabled
     experiment: str = rule("geomexp", text())
     run_name: Optional[str] = None
+    figures: str = rule("summary", one_of(*FIGURE_CHOICES, means=FIGURES_MEANING))
     log_figures: bool = True
     resume: bool = True
 

@@ -298,12 +298,22 @@ class TrackingSpec:
     uri: str | None = None
     experiment: str = "geomexp"
     run_name: str | None = None
+    figures: str = "summary"
     log_figures: bool = True
     resume: bool = True
 
     def __post_init__(self):
         uri = tracking_uri(self.uri, "tracking.uri") if self.enabled else None  # unused when tracking is off
         object.__setattr__(self, "uri", uri)
+        if not self.log_figures:
+            object.__setattr__(self, "figures", "none")  # the older switch says the same
+
+    def figure_layers(self, layers) -> set[int]:
+        """The layers (of ``layers``, in run order) whose per-layer figures are drawn."""
+        layers = list(layers)
+        if self.figures == "all":
+            return set(layers)
+        return {layers[-1]} if self.figures == "summary" and layers else set()
 
 
 @dataclass(frozen=True)

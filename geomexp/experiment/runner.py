@@ -7,6 +7,7 @@ space too (keys with the suffix ``/<method>`` or ``/<method>/zero_shot``); ``ste
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import tempfile
@@ -138,7 +139,7 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
         logger.log_dict({i.name: i.to_dict() for i in spec.infos}, META_ARTIFACT)
         if context.output_dir:
             logger.log_artifacts(Path(context.output_dir) / ".hydra", "hydra")
-        measure_it = functools.partial(measure, info=info, keep_figures=bool(uri) and spec.tracking.log_figures)
+        measure_it = functools.partial(measure, info=info, keep_figures=bool(uri))
         try:
             measurement = measure_repeated(spec, measure_it) if spec.seeds else measure_it(spec)
         except Exception as err:
@@ -237,11 +238,13 @@ def measure(spec: RunSpec, info=None, *, keep_figures: bool = True) -> Measureme
 
     No tracking store is touched (``publish`` writes the result to a run). ``info``: the model's
     ``EncoderInfo`` if already described (its commit resolved once per run); ``keep_figures``: render
-    the figures to PNG (False: draw none of the layer curves and close the analyses' figures unrendered).
+    the figures that ``spec.tracking.figures`` asks for to PNG (False, or ``figures=none``: draw none).
+    An analysis (or task) with a ``plot`` parameter is asked to draw only at the layers whose figures
+    are kept (``TrackingSpec.figure_layers``), so a layer without figures costs no drawing.
     An error leaves what was found so far on the exception (``err.partial_measurement``): the run that
     failed still gets its tags (the model's commit, the corpus checksum, the cache key).
     """
-    m = Measurement(keep_figures=keep_figures)
+    m = Measurement(keep_figures=keep_figures and spec.tracking.figures != "none")
     try:
         return _measure_into(m, spec, info)
     except Exception as err:
@@ -289,6 +292,8 @@ def _measure_into(m: Measurement, spec: RunSpec, info) -> Measurement:
         a.name: prepare_model_pair(spec, reps, sample, a.params) for a in spec.analyses if "model_pair" in a.inputs
     }
     per_layer = len(layers) > 1
+    drawn = spec.tracking.figure_layers(layers) if m.keep_figures else set()
+    quiet = {t.name: without_plots(t.task) for t in spec.tasks}  # a task at a layer without figures
     title = f"{ident.model_label(spec)} · {ident.subject(spec)}"
     # an analysis that needs `layer_reps` sees every layer's space at every layer: keep them all
     kept: dict[int, list] | None = {} if any("layer_reps" in a.inputs for a in spec.analyses) else None
@@ -297,18 +302,21 @@ def _measure_into(m: Measurement, spec: RunSpec, info) -> Measurement:
         return layer_spaces(spec, reps, sample, at, m, kept)
 
     for layer in layers:
+        draw = layer in drawn
         for suffix, X, enhancer in spaces(layer):
             ctx = LayerContext(spec, reps, sample, layer, list(layers), suffix, enhancer, spaces, pairs)
             where = f"{title} · layer {layer}" + (f" · after {spec.enhancement.label}" if suffix else "")
             for a in spec.analyses:
-                out = a.fn(X, seed=spec.seed, title=where, **inputs_for(a, ctx), **a.params)
+                params = a.params if draw or "plot" not in a.params else {**a.params, "plot": False}
+                out = a.fn(X, seed=spec.seed, title=where, **inputs_for(a, ctx), **params)
                 folder = "/".join(filter(None, (a.name, space_name(suffix))))  # isotropy/cluster_zero_shot
-                record(m, out, folder, layer, suffix, per_layer)
+                record(m, out, folder, layer, suffix, per_layer, draw)
         for t in spec.tasks:
-            out = t.task.evaluate(
+            task = t.task if draw else quiet[t.name]
+            out = task.evaluate(
                 reps, layer, spec.enhancement, seed=spec.seed, title=f"{ident.model_label(spec)} · layer {layer}"
             )
-            record(m, out, t.name, layer, "", per_layer)
+            record(m, out, t.name, layer, "", per_layer, draw)
     if per_layer:
         add_layer_curves(m, spec, title)
     m.set_tags({"device": str(reps.encoder().device) if reps.encoder_loaded else "none (cache hit)"})
@@ -353,15 +361,30 @@ def enhanced_space(spec: RunSpec, reps: Representations, layer: int, X: np.ndarr
     return enh.suffix, enhancer.transform(X), enhancer
 
 
-def record(m: Measurement, out: AnalysisResult, folder: str, layer: int, suffix: str, per_layer: bool) -> None:
-    """Add one analysis result of one layer to ``m``: metrics (key + suffix, step = layer), tables, figures, tags."""
+def without_plots(task):
+    """``task`` with its ``plot`` field off (a dataclass task that has one), else ``task`` itself."""
+    if dataclasses.is_dataclass(task) and getattr(task, "plot", False):
+        return dataclasses.replace(task, plot=False)
+    return task
+
+
+def record(
+    m: Measurement, out: AnalysisResult, folder: str, layer: int, suffix: str, per_layer: bool, draw: bool = True
+) -> None:
+    """Add one analysis result of one layer to ``m``: metrics (key + suffix, step = layer), tables, tags and,
+    with ``draw``, figures (else they are closed unrendered)."""
     m.log_metrics({f"{k}{suffix}": float(v) for k, v in out.metrics.items()}, step=layer)
     m.set_tags(out.tags)
     prefix = f"{folder}/layer_{layer:02d}" if per_layer else folder
     for fname, table in out.tables.items():
         m.log_dict(table, f"tables/{prefix}/{fname}")
     for fname, fig in out.figures.items():
-        m.log_figure(fig, f"figures/{prefix}/{fname}")
+        if draw:
+            m.log_figure(fig, f"figures/{prefix}/{fname}")
+        else:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
 
 
 def log_truncation(m: Measurement, sample, max_length: int, what: str, long_sentences: str = "cut") -> None:
