@@ -3,6 +3,7 @@
     python benchmarks/analyses.py            # ~30 s, then the issue-14 analyses (~1-2 min)
     python benchmarks/analyses.py --n 20000 --d 1024
     python benchmarks/analyses.py --only geometry   # only the issue-14 analyses
+    python benchmarks/analyses.py --only beyond     # only the issue-28 analyses (neighbours, spectral)
 
 Issue 14 (contextuality, layer similarity, intrinsic dimension, model and language similarity): the
 same 10,000 x 768 matrix, with 13 "layers" for the layer x layer similarity (the matrix plus a growing
@@ -41,10 +42,13 @@ def main() -> None:
     ap.add_argument("--d", type=int, default=768)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--layers", type=int, default=13, help="layers of the layer x layer similarity")
-    ap.add_argument("--only", choices=["all", "geometry"], default="all")
+    ap.add_argument("--only", choices=["all", "geometry", "beyond"], default="all")
     args = ap.parse_args()
     if args.only == "geometry":
         geometry(args)
+        return
+    if args.only == "beyond":
+        beyond(args)
         return
 
     from legacy_metrics import legacy_i_pc
@@ -105,6 +109,7 @@ def main() -> None:
     )
     print(f"written {path}")
     geometry(args)
+    beyond(args)
 
 
 def layer_stack(X: np.ndarray, n_layers: int, seed: int = 0) -> dict[int, np.ndarray]:
@@ -268,6 +273,48 @@ def geometry(args) -> None:
     info["loadavg_1min_at_end"] = loadavg()
     path = write_json("analyses_geometry", {"machine": info, "args": vars(args), "results": rows})
     print(f"written {path}")
+
+
+def beyond(args) -> None:
+    """Issue 28: the neighbourhood and spectral measures on the benchmark matrix (median of ``repeat`` runs)."""
+    from geomexp.analyses.neighbours import neighbours_analysis
+    from geomexp.analyses.spectral import spectral_analysis
+    from geomexp.metrics import neighbours
+
+    X = make_matrix(args.n, args.d)
+    layers = layer_stack(X, 3)
+    last = {0: layers[0], 1: layers[1], 2: layers[2]}
+    info = machine()
+    print(f"\nissue 28 analyses; machine: {info['cpu']}, {info['cpus']} CPUs, load {info['loadavg_1min_at_start']}")
+
+    def knn_fresh():
+        neighbours._SEEN.clear()
+        return neighbours.cosine_knn(X, 10)
+
+    def neighbours_layer():  # at a run's layer: its own neighbours are new, the previous and last layer's known
+        neighbours._SEEN.pop(id(layers[1]), None)
+        neighbours.cosine_knn(layers[0], 10), neighbours.cosine_knn(layers[2], 10)
+        return neighbours_analysis(layers[1], layer=1, layer_reps=last, k=10)
+
+    def neighbours_known():  # every layer's neighbours known: the overlaps and CKNNA's sparse kernels only
+        return neighbours_analysis(layers[1], layer=1, layer_reps=last, k=10)
+
+    cases = {
+        "cosine k-NN (FAISS, k=10) + float64 re-rank": (knn_fresh, None),
+        "neighbours per layer (its k-NN new; mutual k-NN + CKNNA with prev, last)": (neighbours_layer, 1.0),
+        "neighbours per layer, every k-NN known": (neighbours_known, None),
+        "spectral (RankMe + alpha-ReQ)": (lambda: spectral_analysis(X), 1.0),
+    }
+    rows = []
+    for name, (fn, target) in cases.items():
+        t = timeit(fn, repeat=args.repeat)
+        met = None if target is None else t["median_s"] < target
+        rows.append({"analysis": name, "median_s": t["median_s"], "min_s": t["min_s"], "target_s": target, "met": met})
+        print(f"  {name:<72} {t['median_s']:.3f} s" + ("" if target is None else f"  (target < {target:g} s)"))
+    print()
+    print(table(rows, ["analysis", "median_s", "min_s", "target_s", "met"]))
+    info["loadavg_1min_at_end"] = loadavg()
+    print(f"written {write_json('analyses_beyond', {'machine': info, 'args': vars(args), 'results': rows})}")
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ from geomexp.analyses.isoscore import isoscore_analysis
 from geomexp.analyses.isotropy import isotropy_analysis
 from geomexp.analyses.massive import massive_analysis
 from geomexp.analyses.model_similarity import model_similarity_analysis
+from geomexp.analyses.neighbours import neighbours_analysis
 from geomexp.analyses.outliers import outliers_analysis
 from geomexp.analyses.similarity import similarity_analysis
+from geomexp.analyses.spectral import spectral_analysis
 
 __all__ = [
     "AnalysisResult",
@@ -31,6 +33,8 @@ __all__ = [
     "isotropy_analysis",
     "massive_analysis",
     "model_similarity_analysis",
+    "neighbours_analysis",
     "outliers_analysis",
     "similarity_analysis",
+    "spectral_analysis",
 ]

@@ -209,6 +209,23 @@ class AnalysisInfo:
 _METRIC_FIELDS = {f.name for f in fields(MetricInfo)}
 
 
+def compared_layers(analysis_name: str, layer: int, layer_reps: dict) -> dict[str, int]:
+    """The layers an analysis comparing the layers of a run (``layer_reps``: ``{layer: (N, d)}``) compares
+    ``layer`` with: ``{"first": ..., "last": ..., "prev": ...}`` (no ``prev`` at the first layer);
+    ``ConfigError`` if the run has one layer, or ``layer`` is not one of its layers."""
+    from geomexp.errors import ConfigError
+
+    order = sorted(layer_reps)
+    if len(order) < 2:
+        raise ConfigError(
+            f"analysis={analysis_name} compares the layers of a run: use layer=all (this run has only layer {order})"
+        )
+    if layer not in layer_reps:
+        raise ConfigError(f"{analysis_name}: layer {layer} is not among the run's layers {order}")
+    pos = order.index(layer)
+    return {"last": order[-1], "first": order[0], **({"prev": order[pos - 1]} if pos > 0 else {})}
+
+
 def metric_info(infos, key: str) -> MetricInfo | None:
     """The ``MetricInfo`` the first of ``infos`` (``AnalysisInfo``s) that declares metric ``key`` gives it, or None."""
     return next((m for m in (i.metric(key) for i in infos) if m is not None), None)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
-from geomexp.errors import ConfigError
+from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis, compared_layers
 from geomexp.metrics.similarity import similarities_to, similarity_matrices
 from geomexp.validation import flag
 
@@ -73,17 +72,8 @@ def similarity_analysis(
     ``cka_matrix.png`` (debiased CKA heatmap) and ``procrustes_matrix.png`` (if
     ``procrustes_matrix``; one SVD of a d x d matrix per pair). ``seed`` is unused.
     """
+    targets = compared_layers("similarity", layer, layer_reps)
     order = sorted(layer_reps)
-    if len(order) < 2:
-        raise ConfigError(
-            f"analysis=similarity compares the layers of a run: use layer=all (this run has only layer {order})"
-        )
-    if layer not in layer_reps:
-        raise ConfigError(f"similarity: layer {layer} is not among the run's layers {order}")
-    pos = order.index(layer)
-    targets = {"last": order[-1], "first": order[0]}
-    if pos > 0:
-        targets["prev"] = order[pos - 1]
     others = sorted(set(targets.values()) - {layer})
     row = similarities_to(X, [layer_reps[o] for o in others])
     values = {o: {k: float(v[i]) for k, v in row.items()} for i, o in enumerate(others)}

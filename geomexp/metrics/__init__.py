@@ -6,8 +6,10 @@ from geomexp.metrics.dimensions import cosine_contributions, top_dimensions
 from geomexp.metrics.intrinsic import effective_rank, knn_distances, mle_dimension, participation_ratio, twonn
 from geomexp.metrics.isoscore import isoscore
 from geomexp.metrics.isotropy import i_cos, i_cos_exact, i_pc, log_i_pc, sample_pairs
+from geomexp.metrics.neighbours import cknna, cosine_knn, mutual_knn, mutual_knn_chance
 from geomexp.metrics.outliers import OutlierResult, layernorm_outlier_dimensions, outlier_dimensions
 from geomexp.metrics.similarity import linear_cka, procrustes_distance, similarities_to, similarity_matrices
+from geomexp.metrics.spectral import alpha_req, rankme
 from geomexp.metrics.subspace import principal_angles, subspace_overlap, top_principal_subspace
 from geomexp.validation import InvalidEmbeddingsError, as_embeddings
 
@@ -37,6 +39,12 @@ __all__ = [
     "procrustes_distance",
     "similarity_matrices",
     "similarities_to",
+    "cosine_knn",
+    "mutual_knn",
+    "mutual_knn_chance",
+    "cknna",
+    "rankme",
+    "alpha_req",
     "pearson",
     "spearman",
     "InvalidEmbeddingsError",

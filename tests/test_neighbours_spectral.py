@@ -1,0 +1,156 @@
+"""Mutual k-NN, CKNNA (Huh et al. 2024), RankMe (Garrido et al. 2023) and alpha-ReQ (Agrawal et al. 2022):
+known answers, and agreement with faithful transcriptions of the reference formulas (issue 28)."""
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from geomexp.experiment import run
+from geomexp.metrics import alpha_req, cknna, cosine_knn, mutual_knn, mutual_knn_chance, rankme
+from geomexp.validation import InvalidEmbeddingsError
+
+
+def reference_knn(X, k):
+    """Brute force: every cosine similarity in float64, self excluded, ties by lower index."""
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    S = U @ U.T
+    np.fill_diagonal(S, -np.inf)
+    return np.argsort(-S, axis=1, kind="stable")[:, :k]
+
+
+def reference_cknna(feats_a, feats_b, topk, eps=1e-6):
+    """A transcription of ``AlignmentMetrics.cknna`` (minyoungg/platonic-rep, metrics.py; unbiased=True) in
+    dense NumPy, on L2-normalised features as its pipeline gives them; ``eps`` is its ``+ 1e-6``."""
+    fa = feats_a / np.linalg.norm(feats_a, axis=1, keepdims=True)
+    fb = feats_b / np.linalg.norm(feats_b, axis=1, keepdims=True)
+    n = fa.shape[0]
+    K, L = fa @ fa.T, fb @ fb.T
+
+    def hsic_unbiased(K, L):
+        m = K.shape[0]
+        Kt, Lt = K.copy(), L.copy()
+        np.fill_diagonal(Kt, 0)
+        np.fill_diagonal(Lt, 0)
+        value = (Kt * Lt.T).sum() + Kt.sum() * Lt.sum() / ((m - 1) * (m - 2)) - 2 * (Kt @ Lt).sum() / (m - 2)
+        return value / (m * (m - 3))
+
+    def similarity(K, L):
+        Kh, Lh = K.copy(), L.copy()
+        np.fill_diagonal(Kh, -np.inf)
+        np.fill_diagonal(Lh, -np.inf)
+        mask_k, mask_l = np.zeros((n, n)), np.zeros((n, n))
+        np.put_along_axis(mask_k, np.argsort(-Kh, axis=1, kind="stable")[:, :topk], 1, axis=1)
+        np.put_along_axis(mask_l, np.argsort(-Lh, axis=1, kind="stable")[:, :topk], 1, axis=1)
+        mask = mask_k * mask_l
+        return hsic_unbiased(mask * K, mask * L)
+
+    return similarity(K, L) / (np.sqrt(similarity(K, K) * similarity(L, L)) + eps)
+
+
+def reference_mutual_knn(feats_a, feats_b, topk):
+    """A transcription of ``AlignmentMetrics.mutual_knn`` (platonic-rep) in dense NumPy."""
+    ka, kb = reference_knn(feats_a, topk), reference_knn(feats_b, topk)
+    n = ka.shape[0]
+    ma, mb = np.zeros((n, n)), np.zeros((n, n))
+    np.put_along_axis(ma, ka, 1, axis=1)
+    np.put_along_axis(mb, kb, 1, axis=1)
+    return float(((ma * mb).sum(axis=1) / topk).mean())
+
+
+def test_neighbours_are_the_brute_force_ones_with_ties_by_index():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 20))
+    X[10] = X[3] * 2.0  # the same direction: a tie for every other row
+    X[11] = X[3]
+    assert np.array_equal(cosine_knn(X, 7), reference_knn(X, 7))
+    assert list(cosine_knn(X, 2)[3]) == [10, 11]  # cosine 1 with both; the lower index first
+
+
+def test_mutual_knn_known_answers_and_the_reference():
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((2000, 48))
+    assert mutual_knn(A, A, 10) == 1.0
+    assert mutual_knn(A, 5 * A @ np.linalg.qr(rng.standard_normal((48, 48)))[0], 10) == pytest.approx(1.0)  # rotated
+    B = rng.standard_normal((2000, 32))
+    chance = mutual_knn_chance(2000, 10)
+    assert chance == 10 / 1999
+    # independent: a row shares Binomial-like ~ k * k / (N - 1) neighbours; the mean of 2000 rows is within 5 sd
+    sd = np.sqrt(chance * (1 - chance) / 10 / 2000)
+    assert abs(mutual_knn(A, B, 10) - chance) < 5 * sd
+    C = A[:400] + 0.7 * rng.standard_normal((400, 48))
+    assert mutual_knn(A[:400], C, 10) == pytest.approx(reference_mutual_knn(A[:400], C, 10), abs=1e-12)
+
+
+def test_cknna_known_answers_and_the_reference():
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((400, 40))
+    assert cknna(A, 3.0 * A, 10) == pytest.approx(1.0, abs=1e-12)
+    C = A + 0.6 * rng.standard_normal(A.shape)
+    ours = cknna(A, C, 10)
+    assert 0.1 < ours < 0.9
+    assert ours == pytest.approx(reference_cknna(A, C, 10, eps=0.0), abs=1e-12)  # the formula, exactly
+    assert abs(ours - reference_cknna(A, C, 10)) < 1e-3  # the reference's + 1e-6 in the denominator
+    assert abs(cknna(A, rng.standard_normal((400, 30)), 10)) < 0.05  # unrelated: near 0
+
+
+def test_neighbour_measures_refuse_bad_input():
+    X = np.ones((5, 3)) + np.eye(5, 3)
+    with pytest.raises(InvalidEmbeddingsError, match=r"k \(neighbours\) must be an integer in 1..4; got 5"):
+        cosine_knn(X, 5)
+    with pytest.raises(InvalidEmbeddingsError, match="same items"):
+        mutual_knn(X, X[:4], 2)
+    Z = X.copy()
+    Z[2] = 0
+    with pytest.raises(InvalidEmbeddingsError, match="all-zero row"):
+        cknna(Z, X, 2)
+
+
+def test_rankme_known_answers_and_the_paper_formula():
+    rng = np.random.default_rng(3)
+    assert rankme(rng.standard_normal((40000, 64))) == pytest.approx(64, rel=2e-3)  # isotropic, N >> d
+    Q = np.linalg.qr(rng.standard_normal((500, 7)))[0]
+    V = np.linalg.qr(rng.standard_normal((30, 7)))[0]
+    assert rankme(Q @ V.T * 3.0, eps=0.0) == pytest.approx(7, rel=1e-12)  # 7 equal singular values
+    e = 1e-7  # the paper's eps, added to each of the 30 normalised singular values (23 of them zero)
+    with_eps = np.exp(-(7 * (1 / 7 + e) * np.log(1 / 7 + e) + 23 * e * np.log(e)))
+    assert rankme(Q @ V.T * 3.0) == pytest.approx(with_eps, rel=1e-12)
+    X = rng.standard_normal((300, 20)) @ np.diag(np.linspace(0.1, 3, 20))
+    s = np.linalg.svd(X, compute_uv=False)  # Garrido et al. 2023, eq. 1, as written
+    p = s / np.abs(s).sum() + 1e-7
+    assert rankme(X) == pytest.approx(np.exp(-(p * np.log(p)).sum()), rel=1e-12)
+    assert rankme(X * 1e-150) == pytest.approx(rankme(X), rel=1e-12)  # no underflow
+
+
+def test_alpha_req_recovers_a_power_law_spectrum():
+    rng = np.random.default_rng(4)
+    n, d, alpha = 600, 40, 1.3
+    Q = rng.standard_normal((n, d))
+    Q = np.linalg.qr(Q - Q.mean(axis=0))[0]  # orthonormal, centred columns
+    V = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    lam = np.arange(1, d + 1, dtype=float) ** -alpha
+    X = (Q * np.sqrt(lam * (n - 1))) @ V.T  # covariance eigenvalues exactly lam
+    assert alpha_req(X) == pytest.approx(alpha, abs=1e-9)
+    assert alpha_req(variances=lam[::-1], first=3, last=20) == pytest.approx(alpha, abs=1e-12)
+    with pytest.raises(InvalidEmbeddingsError, match="non-zero eigenvalue"):
+        alpha_req(variances=lam, last=41)
+
+
+def test_neighbours_and_spectral_run_per_layer_into_mlflow(make_cfg, store_uri):
+    result = run(
+        make_cfg(
+            "model=minilm",
+            "lang=sw",
+            "data.n_tokens=300",
+            "layer=all",
+            "analysis=[neighbours,spectral]",
+            "analysis.neighbours.k=5",
+        )
+    )
+    assert result.layers == list(range(7))
+    m = result.metrics
+    assert m[("mknn_last", 6)] == 1.0 and m[("cknna_last", 6)] == 1.0 and ("mknn_prev", 0) not in m
+    assert all(0 <= m[("mknn_prev", layer)] <= 1 for layer in range(1, 7))
+    assert m[("mknn_prev", 6)] > m[("mknn_chance", 6)] == pytest.approx(5 / 299)  # adjacent layers agree
+    assert all(1 <= m[("rankme", layer)] <= 384 and m[("alpha_req", layer)] > 0 for layer in range(7))
+    logged = MlflowClient(store_uri).get_run(result.run_id).data.metrics
+    assert {"mknn_prev", "mknn_last", "cknna_prev", "cknna_last", "rankme", "alpha_req"} <= set(logged)
