@@ -34,6 +34,7 @@ from geomexp.experiment.representations import Representations, run_representati
 from geomexp.experiment.sources import load_corpus
 from geomexp.layers import layer_label, resolve_layers
 from geomexp.representations.cache import check_writable as check_cache_writable
+from geomexp.results import RESULTS_ARTIFACT
 from geomexp.tracking import (
     RunLogger,
     check_store_reachable,
@@ -148,6 +149,8 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
                 logger.set_tags(partial.tags)  # the failed run says what was known (commit, corpus, cache key)
             raise
         publish(measurement, logger)
+        if uri:  # the results file: what the store now holds of the run, readable without MLflow
+            logger.log_dict(results_file(spec, measurement, uri, logger.run_id).to_json(), RESULTS_ARTIFACT)
         result = RunResult(
             run_id=logger.run_id,
             run_name=logger.run_name or "",
@@ -169,6 +172,28 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
             )
         )
     return result
+
+
+def results_file(spec: RunSpec, measurement: Measurement, uri: str, run_id: str):
+    """The run's ``geomexp.results`` file: its record read back from the store (params, tags, every metric by
+    layer; status FINISHED: it is written once the measurement is published), its analyses' metadata, its
+    config (credentials redacted) and the per-run tables a report reads."""
+    from geomexp.results import REPORT_TABLES
+    from geomexp.tracking.results import store_results
+
+    tables = {
+        path: item
+        for path, item in measurement.artifacts.items()
+        if path.startswith(REPORT_TABLES) and not isinstance(item, bytes)
+    }
+    return store_results(
+        uri,
+        run_id,
+        analyses={i.name: i.to_dict() for i in spec.infos},
+        config=redact_config(spec.resolved),
+        tables=tables,
+        status="FINISHED",
+    )
 
 
 def write_results_file(measurement: Measurement, folder: Path) -> Path:

@@ -1,6 +1,6 @@
 """``make_report`` (collect, tabulate, draw, write, log to MLflow) and the command line.
 
-python -m geomexp.report --experiment NAME | --parent RUN_ID [--tracking-uri URI] [--out DIR]
+python -m geomexp.report --experiment NAME | --parent RUN_ID | --from-files DIR [--tracking-uri URI] [--out DIR]
                          [--layer last|N] [--where key=value ...] [--include-reproduce]
                          [--formats png,pdf,svg] [--no-figures] [--depth auto|relative|layer]
                          [--mlflow-ui URL] [--no-log]
@@ -15,7 +15,6 @@ from pathlib import Path
 
 from geomexp import tag_names
 from geomexp.errors import GeomexpError, print_one_line
-from geomexp.tracking.store import redact_uri
 
 REPORT_RUN_NAME = "report"
 
@@ -67,7 +66,7 @@ def header(runs, uri: str, run_id: str | None, depth: str | None = None) -> str:
     logged = f" (MLflow run {run_id})" if run_id else ""
     return (
         f"# Report: {runs.source}\n\n"
-        f"Source: {redact_uri(uri)}, {runs.source}; {len(runs)} run(s) shown of {len(runs.read)} read; layer: {layer}{where}; "
+        f"Source: {uri}, {runs.source}; {len(runs)} run(s) shown of {len(runs.read)} read; layer: {layer}{where}; "
         f"reproduce runs {reproduce}.\n\nGenerated {now} by geomexp {__version__}{logged}.\n{common}"
     ) + (
         "\nLayer curves are drawn against the relative depth layer / L (L = each model's number of layers; "
@@ -78,7 +77,7 @@ def header(runs, uri: str, run_id: str | None, depth: str | None = None) -> str:
 
 
 def make_report(
-    uri: str,
+    uri,
     experiment: str | None = None,
     parent: str | None = None,
     *,
@@ -99,7 +98,10 @@ def make_report(
     experiment. ``depth``: the x axis of the layer curves, ``auto`` (relative depth layer / L when the
     runs' models have different depths L, else the layer index), ``relative`` or ``layer``
     (``geomexp.report.depth``). ``GeomexpError`` for what ``collect_runs`` rejects, a bad ``depth`` or
-    when there is nothing to show."""
+    when there is nothing to show.
+
+    ``uri``: a tracking URI, or a source of ``geomexp.report.source`` such as ``geomexp.results.FileRuns``
+    (results files: the same tables as from the store they came from; no report run is logged)."""
     from geomexp.figures.report import build_figures
     from geomexp.figures.style import DEFAULT_FORMATS, parse_formats
     from geomexp.report.collect import collect_runs
@@ -118,7 +120,8 @@ def make_report(
         uri, experiment=experiment, parent=parent, layer=layer, where=where, include_reproduce=include_reproduce
     )
     tables = build_tables(runs)
-    dims = collect_dimensions(runs, uri)
+    dims = collect_dimensions(runs, runs.store)
+    log = log and isinstance(uri, str)  # results files have no store to log a report run in
     consistency = consistency_table(dims)
     if consistency is not None:
         tables["dimension_consistency"] = consistency
@@ -142,18 +145,19 @@ def make_report(
     git = git_state(project_root())
 
     def produce(run_id):
-        paths = write_report(tables, out, header=header(runs, uri, run_id, axis), runs=runs)
+        paths = write_report(tables, out, header=header(runs, runs.uri, run_id, axis), runs=runs)
         written = write_figures(figs, out, formats)
         html = render_html(
             out,
             tables=tables,
             figures=written,
             runs=runs,
-            uri=uri,
+            uri=runs.uri,
+            from_store=isinstance(uri, str),
             mlflow_ui=ui,
             report_run_id=run_id,
             experiment_id=experiment_id,
-            provenance=provenance(runs, uri, formats, git, experiment_id, axis),
+            provenance=provenance(runs, runs.uri, formats, git, experiment_id, axis),
             captions=getattr(figs, "captions", {}),
         )
         return [html, *paths, *(p for ps in written.values() for p in ps)], written, html
@@ -215,7 +219,7 @@ def provenance(runs, uri: str, formats, git: dict, experiment_id: str, depth=Non
     return [
         ("source", runs.source),
         ("experiment id", experiment_id),
-        ("tracking store", redact_uri(uri)),
+        ("tracking store", uri),
         ("layer tabulated", "the last layer each run logged" if runs.layer == "last" else str(runs.layer)),
         ("filter", " ".join(runs.where) or "none"),
         ("reproduce runs", "included" if runs.include_reproduce else "left out"),
@@ -259,6 +263,11 @@ def parser() -> argparse.ArgumentParser:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--experiment", help="the MLflow experiment to tabulate (e.g. offline_geometry)")
     which.add_argument("--parent", metavar="RUN_ID", help="tabulate one sweep: the jobs of this parent run")
+    which.add_argument(
+        "--from-files",
+        metavar="DIR",
+        help="tabulate the results files in DIR (python -m geomexp.results writes them; no MLflow needed)",
+    )
     p.add_argument("--tracking-uri", default=None, help="default: MLFLOW_TRACKING_URI or sqlite:///<project>/mlflow.db")
     p.add_argument("--out", default=None, help="output folder (default: reports/<experiment>/)")
     p.add_argument("--layer", default="last", help="last (default: the last layer each run logged) or a layer number")
@@ -300,6 +309,10 @@ def main(argv=None) -> int:
     args = parser().parse_args(argv)
     uri = args.tracking_uri or default_tracking_uri()
     try:
+        if args.from_files:
+            from geomexp.results import FileRuns
+
+            uri = FileRuns(args.from_files)
         report = make_report(
             uri,
             experiment=args.experiment,

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from geomexp import tag_names
 from geomexp.errors import GeomexpError
 from geomexp.layers import parse_layer
-from geomexp.tracking import RunRecord, get_run_record, load_run_json, run_records
+from geomexp.report.source import as_source
+from geomexp.tracking import RunRecord
 from geomexp.tracking.query import META_ARTIFACT
 
 #: run kinds that are never read (a sweep's parent run, earlier reports)
@@ -113,6 +114,7 @@ class Runs(list):
     ):
         super().__init__(items)
         self.uri, self.experiment, self.parent = uri, experiment, parent
+        self.store = None  # the source the runs were read from (``geomexp.report.source``)
         self.layer, self.where, self.include_reproduce = layer, list(where), include_reproduce
         self.read: list[ReadRun] = []
         self.notes: list[str] = []
@@ -184,7 +186,7 @@ def pick_layer(run: RunRecord, choice) -> int | None:
 
 
 def collect_runs(
-    uri: str,
+    uri,
     experiment: str | None = None,
     parent: str | None = None,
     *,
@@ -192,7 +194,9 @@ def collect_runs(
     where=(),
     include_reproduce: bool = False,
 ) -> Runs:
-    """The runs to tabulate from ``experiment`` (a name) or the sweep ``parent`` (its run id).
+    """The runs to tabulate from ``experiment`` (a name) or the sweep ``parent`` (its run id), read from ``uri``
+    (a tracking URI, or a source of ``geomexp.report.source``, e.g. ``geomexp.results.FileRuns``; with a
+    folder of results files, neither ``experiment`` nor ``parent`` is needed: every run there is read).
 
     ``GeomexpError`` for a missing store, an unknown experiment or run id, a bad ``layer`` or
     ``where``, or when no finished measurement run is left (the message says what was there).
@@ -201,16 +205,21 @@ def collect_runs(
 
     choice = report_layer(layer)
     filters = parse_where(where)
-    records = run_records(uri, experiment=experiment, parent=parent)
-    exp_name = (
-        records[0].experiment if records else (experiment or get_run_record(uri, parent, with_metrics=False).experiment)
-    )
+    store = as_source(uri)
+    records = store.records(experiment=experiment, parent=parent)
+    exp_name = records[0].experiment if records else (experiment or store.record(parent, with_metrics=False).experiment)
     where_text = [f"{k}={v}" for k, v in filters]
     runs = Runs(
-        uri=uri, experiment=exp_name, parent=parent, layer=choice, where=where_text, include_reproduce=include_reproduce
+        uri=store.describe(),
+        experiment=exp_name,
+        parent=parent,
+        layer=choice,
+        where=where_text,
+        include_reproduce=include_reproduce,
     )
+    runs.store = store
     if not records:
-        _raise_empty(uri, runs, parent)
+        _raise_empty(store, runs, parent)
 
     candidates: list[ReadRun] = []
     stand_ins: list[ReadRun] = []
@@ -245,7 +254,7 @@ def collect_runs(
             by_id[target].via = by_id[target].via or s.run.run_id
             continue
         try:
-            rec = get_run_record(uri, target)
+            rec = store.record(target)
         except GeomexpError:
             s.category, s.reason = "lost", f"skipped sweep job whose run {target!r} is not in the store"
             continue
@@ -285,7 +294,7 @@ def collect_runs(
         newest[identity] = c
 
     for c in sorted(newest.values(), key=lambda c: c.run.start_time):
-        meta = load_run_json(uri, c.run.run_id, META_ARTIFACT)
+        meta = store.json(c.run.run_id, META_ARTIFACT)
         if not meta:
             c.category, c.reason = "other", f"no {META_ARTIFACT}: not a run of the results schema"
             continue
@@ -328,17 +337,15 @@ def _notes(runs: Runs, choice) -> list[str]:
     return [text[c].format(n=len(items), ids=ids(items)) for c, items in by_cat.items()]
 
 
-def _raise_empty(uri: str, runs: Runs, parent: str | None) -> None:
+def _raise_empty(store, runs: Runs, parent: str | None) -> None:
     if parent:
-        from geomexp.tracking import sweep_parents
-
-        rec = get_run_record(uri, parent, with_metrics=False)
-        sweeps = ", ".join(f"{p.run_id} ({p.run_name})" for p in sweep_parents(uri)[:10]) or "none"
+        rec = store.record(parent, with_metrics=False)
+        sweeps = ", ".join(f"{p.run_id} ({p.run_name})" for p in getattr(store, "sweeps", list)()[:10]) or "none"
         raise GeomexpError(
             f"run {parent} ({rec.run_name!r}, {tag_names.KIND}={rec.tags.get(tag_names.KIND, 'unset')}) has no child runs: "
             f"--parent takes a sweep's parent run id (geomexp.kind=sweep); sweeps there: {sweeps}"
         )
-    raise GeomexpError(f"{runs.source} in {uri} holds no runs")
+    raise GeomexpError(f"{runs.source} in {runs.uri} holds no runs")
 
 
 def _raise_none_left(runs: Runs, filters) -> None:

@@ -53,16 +53,18 @@ class DimensionSets:
         return [s for s in self.items if s.kind == kind]
 
 
-def _outlier_table(uri: str, run_id: str, layer: int, per_layer: bool):
-    from geomexp.tracking import load_run_json
-
+def _outlier_table(store, run_id: str, layer: int, per_layer: bool):
     path = f"tables/outliers/layer_{layer:02d}/outliers.json" if per_layer else "tables/outliers/outliers.json"
-    return load_run_json(uri, run_id, path)
+    return store.json(run_id, path)
 
 
-def collect_dimensions(runs, uri: str | None = None) -> DimensionSets:
-    """The rogue (every layer a run logged) and outlier (from the artifacts, needs ``uri``) dimension sets
-    of the runs; the newest run of a (model, language, layer) counts."""
+def collect_dimensions(runs, store=None) -> DimensionSets:
+    """The rogue (every layer a run logged) and outlier (from the artifacts, needs ``store``: a tracking URI or
+    a source of ``geomexp.report.source``) dimension sets of the runs; the newest run of a (model, language,
+    layer) counts."""
+    from geomexp.report.source import as_source
+
+    store = as_source(store) if store is not None else None
     out: dict[tuple, DimSet] = {}
     for m in runs:
         steps = sorted({step for _, step in m.run.metrics})
@@ -80,10 +82,10 @@ def collect_dimensions(runs, uri: str | None = None) -> DimensionSets:
                     out[("rogue", m.model, subject, step)] = DimSet(
                         "rogue", m.model, subject, step, dims, m.run_id, step == m.layer
                     )
-        if "outliers" in m.infos and uri:
+        if "outliers" in m.infos and store is not None:
             subject = language_of(m, m.infos["outliers"])
             for step in steps:
-                table = _outlier_table(uri, m.run_id, step, len(steps) > 1)
+                table = _outlier_table(store, m.run_id, step, len(steps) > 1)
                 if not table:
                     continue
                 dims = {int(i): abs(float(z)) for i, z in zip(table.get("indices", []), table.get("z_scores", []))}

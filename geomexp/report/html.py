@@ -49,8 +49,9 @@ code { background: #f5f5f5; padding: 0 .2rem; }
 <p>{{ summary }}</p>
 <p class="note">Generated {{ generated }} by geomexp {{ version }}{% if report_run %};
 report run <a href="{{ report_run.url }}"><code>{{ report_run.id }}</code></a>{% endif %}.
-Links go to the MLflow UI at <code>{{ mlflow_ui }}</code> (start it with
-<code>mlflow ui --backend-store-uri {{ uri }}</code>).</p>
+{% if from_store %}Links go to the MLflow UI at <code>{{ mlflow_ui }}</code> (start it with
+<code>mlflow ui --backend-store-uri {{ uri }}</code>).{% else %}Built from {{ uri }}; links go to an MLflow UI
+at <code>{{ mlflow_ui }}</code> that holds the runs, where there is one.{% endif %}</p>
 {% if shared %}<p class="note">Settings shared by every run shown (the tables' rows and footnotes say what
 differs): {% for k, v in shared.items() %}<code>{{ k }}</code>={{ v }}{% if not loop.last %}; {% endif %}{% endfor %}.</p>{% endif %}
 {% if notes %}<h2 id="notes">Runs left out or replaced</h2>
@@ -218,6 +219,7 @@ def render_html(
     figures: dict,
     runs,
     uri: str,
+    from_store: bool = True,
     mlflow_ui: str = DEFAULT_MLFLOW_UI,
     report_run_id: str | None = None,
     experiment_id: str = "",
@@ -294,6 +296,7 @@ def render_html(
         else None,
         mlflow_ui=mlflow_ui,
         uri=redact_uri(uri),
+        from_store=from_store,
         notes=runs.notes,
         shared=shared_settings(runs),
         tables=table_ctx,

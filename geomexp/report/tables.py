@@ -331,15 +331,16 @@ def _differing(settings: list[dict]) -> list[str]:
     return [k for k in keys if len({s.get(k, NOT_SET) for s in settings}) > 1]
 
 
-def _config_settings(m, uri: str | None) -> dict:
-    """The run's saved config, flattened, minus what never changes numbers and the seeds (``config.<key>``)."""
-    if not uri:
+def _config_settings(m, store) -> dict:
+    """The run's saved config, flattened, minus what never changes numbers and the seeds (``config.<key>``);
+    ``store``: where the runs were read (``geomexp.report.source``; a tracking URI is one), None for none."""
+    if not store:
         return {}
     from geomexp.experiment.identity import DISPLAY_PARAMS, NON_RESULT_KEYS, SEED_KEYS, flatten
-    from geomexp.tracking import load_run_config
+    from geomexp.report.source import as_source
 
     try:
-        flat = flatten(load_run_config(uri, m.run_id))
+        flat = flatten(as_source(store).config(m.run_id))
     except GeomexpError:  # a run without a saved config: its params are all there is
         return {}
     skip = (*NON_RESULT_KEYS, *SEED_KEYS)
@@ -597,7 +598,7 @@ def build_tables(runs) -> dict:
     ``spread`` ({column: (sd column, n column)}), ``labels``, ``settings``, ``analysis``, ``pivot``,
     ``sources`` (per row, ``{value column: [(run id, metric key, layer), ...]}``: what each cell averages).
     """
-    uri = getattr(runs, "uri", None)
+    uri = getattr(runs, "store", None) or getattr(runs, "uri", None)
     out = {}
     for info, table, name in table_specs(runs):
         df = build_table(runs, info, table, uri)
