@@ -83,3 +83,32 @@ def test_results_files_that_cannot_be_read_are_named(tmp_path, capsys):
     assert "holds no results file" in capsys.readouterr().err
     assert report_main(["--from-files", str(tmp_path / "nowhere")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_sts_scores_export_as_mteb_result_files(make_cfg, store_uri, tmp_path, capsys):
+    """Issue 29, item 4: one MTEB-shaped STS17.json per model and revision, read back with MTEB's field names."""
+    from geomexp.export.__main__ import main as export_main
+
+    sts = run(make_cfg("model=minilm", "analysis=sts", "analysis.sts.track=5", "analysis.sts.n_bootstrap=0"))
+    out = tmp_path / "mteb"
+    assert export_main(["mteb", "--experiment", "geomexp", "--tracking-uri", store_uri, "--out", str(out)]) == 0
+    (path,) = out.rglob("*.json")
+    fingerprint = MlflowClient(store_uri).get_run(sts.run_id).data.tags["model.fingerprint"]  # a local model's
+    assert path.relative_to(out).parts == ("minilm", fingerprint, "STS17.json")
+    doc = json.loads(path.read_text())
+    assert doc["task_name"] == "STS17" and {"dataset_revision", "mteb_version", "evaluation_time"} <= set(doc)
+    (entry,) = doc["scores"]["test"]
+    assert entry["hf_subset"] == "en-en" and entry["languages"] == ["eng-Latn"]
+    rho = sts.metrics[("sts_spearman", 6)] / 100  # geomexp logs rho x 100; MTEB a fraction
+    assert entry["main_score"] == entry["cosine_spearman"] == pytest.approx(rho, rel=1e-12)
+    assert entry["geomexp"]["layer"] == 6 and entry["geomexp"]["run_id"] == sts.run_id
+    assert entry["geomexp"]["data_checksums"]["sts5.gold_md5"]
+
+    files = tmp_path / "files"  # the same from results files, without the store
+    assert results_main(["--experiment", "geomexp", "--tracking-uri", store_uri, "--out", str(files)]) == 0
+    again = tmp_path / "again"
+    assert export_main(["mteb", "--from-files", str(files), "--out", str(again)]) == 0
+    assert json.loads((again / "minilm" / fingerprint / "STS17.json").read_text()) == doc
+    capsys.readouterr()
+    assert export_main(["mteb", "--experiment", "nowhere", "--tracking-uri", store_uri, "--out", str(again)]) == 2
+    assert "experiment 'nowhere' not found" in capsys.readouterr().err
