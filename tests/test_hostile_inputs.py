@@ -223,6 +223,15 @@ PUBLIC = {
     "paired_similarity": (lambda X: paired_similarity(X, OTHER[: len(X)], n_permutations=2), INVARIANT),
     "pearson": (lambda X: metrics.pearson(X[:, 0], GOLD[: len(X)]), INVARIANT),
     "spearman": (lambda X: metrics.spearman(X[:, 0], GOLD[: len(X)]), INVARIANT),
+    "cosine_knn": (lambda X: metrics.cosine_knn(X, _k(X)), INVARIANT),
+    "mutual_knn": (lambda X: metrics.mutual_knn(X, OTHER[: len(X), : X.shape[1]], _k(X)), INVARIANT),
+    "mutual_knn_chance": (lambda X: metrics.mutual_knn_chance(len(X), _k(X)), INVARIANT),
+    "cknna": (lambda X: metrics.cknna(X, OTHER[: len(X), : X.shape[1]], _k(X)), INVARIANT),
+    "rankme": (metrics.rankme, INVARIANT),
+    "alpha_req": (metrics.alpha_req, INVARIANT),
+    "retrieval_accuracy": (lambda X: metrics.retrieval_accuracy(X, OTHER[: len(X), : X.shape[1]]), INVARIANT),
+    "retrieval_margin": (lambda X: metrics.retrieval_margin(X, OTHER[: len(X), : X.shape[1]]), INVARIANT),
+    "retrieval_chance": (lambda X: metrics.retrieval_chance(len(X)), INVARIANT),
     "massive_activations": (
         massive_activations,
         lambda r, s: (r.top_rows, r.top_dims, r.top_values / s, r.top_ratios, r.median_abs / s),
@@ -231,7 +240,8 @@ PUBLIC = {
 #: the documented non-finite answers: a correlation with a constant side is NaN (STS reports it as such);
 #: a median magnitude of 0 (but not an all-zero X, which is refused) gives |x| / median = inf
 CONSTANT_IS_NAN = {"pearson", "spearman"}
-DOCUMENTED_NON_FINITE = CONSTANT_IS_NAN | {"massive_activations"}
+#: CKNNA is NaN where a space's own kernel on its neighbours has no positive unbiased HSIC (a handful of rows)
+DOCUMENTED_NON_FINITE = CONSTANT_IS_NAN | {"massive_activations", "cknna"}
 
 
 def _numbers(result) -> np.ndarray:

@@ -154,3 +154,46 @@ def test_neighbours_and_spectral_run_per_layer_into_mlflow(make_cfg, store_uri):
     assert all(1 <= m[("rankme", layer)] <= 384 and m[("alpha_req", layer)] > 0 for layer in range(7))
     logged = MlflowClient(store_uri).get_run(result.run_id).data.metrics
     assert {"mknn_prev", "mknn_last", "cknna_prev", "cknna_last", "rankme", "alpha_req"} <= set(logged)
+
+
+def test_retrieval_known_answers():
+    from geomexp.metrics.retrieval import retrieval_accuracy, retrieval_chance, retrieval_margin
+
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((200, 32))
+    assert retrieval_accuracy(A, 2.0 * A) == (1.0, 1.0)  # identical directions: every partner found
+    assert retrieval_margin(A, A) > 0
+    # unrelated sides: about 1/n found; the mean of 40 draws (16,000 rows, both ways) within 5 sd of 1/n
+    acc = [np.mean(retrieval_accuracy(A, rng.standard_normal((200, 32)))) for _ in range(40)]
+    chance = retrieval_chance(200)
+    assert abs(np.mean(acc) - chance) < 5 * np.sqrt(chance * (1 - chance) / (200 * 2 * 40))
+    B = A.copy()
+    B[[0, 1]] = B[[1, 0]]  # two partners swapped: those two rows miss in both directions
+    assert retrieval_accuracy(A, B) == (0.99, 0.99)
+    S = A @ A.T / np.outer(np.linalg.norm(A, axis=1), np.linalg.norm(A, axis=1))
+    np.fill_diagonal(S, -np.inf)  # by hand: 1 - the best other cosine, both ways (the same: S is symmetric)
+    assert retrieval_margin(A, A) == pytest.approx(np.mean(1 - S.max(axis=1)), abs=1e-12)
+    with pytest.raises(InvalidEmbeddingsError, match="same parallel items"):
+        retrieval_accuracy(A, A[:10])
+
+
+def test_retrieval_task_per_layer_with_an_enhancement(make_cfg, store_uri):
+    result = run(
+        make_cfg(
+            "model=me5_small",
+            "analysis=retrieval",
+            "analysis.retrieval.track=4a",
+            "layer.index=[0,12]",
+            "enhancement=center",
+        )
+    )
+    m = result.metrics
+    assert m[("retrieval_n_pairs", 12)] == 250 and m[("retrieval_chance", 12)] == pytest.approx(1 / 250)
+    for layer in (0, 12):
+        assert m[("retrieval_acc", layer)] == pytest.approx(
+            (m[("retrieval_acc_ab", layer)] + m[("retrieval_acc_ba", layer)]) / 2
+        )
+        assert ("retrieval_acc/center", layer) in m and ("retrieval_margin/center", layer) in m
+    assert m[("retrieval_acc", 12)] > 10 * m[("retrieval_chance", 12)]  # a multilingual encoder aligns es-en
+    tags = MlflowClient(store_uri).get_run(result.run_id).data.tags
+    assert tags["retrieval_pair"] == "es-en" and tags["geomexp.subject"] == "sts4a es-en"

@@ -40,13 +40,15 @@ def _fingerprint(X: np.ndarray) -> bytes:
     return hashlib.blake2b(np.ascontiguousarray(X[::step]).tobytes() + str(X.shape).encode(), digest_size=16).digest()
 
 
-def _unit_rows(X: np.ndarray, name: str) -> np.ndarray:
-    norms = np.linalg.norm(X, axis=1)
-    if not (norms > 0).all():
-        raise InvalidEmbeddingsError(
-            f"{name} has an all-zero row (row {int(np.argmin(norms))}): its cosine is undefined"
-        )
-    return X / norms[:, None]
+def unit_rows(X: np.ndarray, name: str = "X") -> np.ndarray:
+    """The rows of ``X`` (N, d) float64 scaled to length 1, at any magnitude: each row is first brought to a
+    largest |x| in [0.5, 1) by a power of two (exact), so its squares neither overflow (|x| ~ 1e200) nor
+    underflow (|x| ~ 1e-200). ``InvalidEmbeddingsError`` for an all-zero row (its cosine is undefined)."""
+    top = np.abs(X).max(axis=1)
+    if not (top > 0).all():
+        raise InvalidEmbeddingsError(f"{name} has an all-zero row (row {int(np.argmin(top))}): its cosine is undefined")
+    Y = np.ldexp(X, -np.frexp(top)[1][:, None])
+    return Y / np.linalg.norm(Y, axis=1)[:, None]
 
 
 def cosine_knn(X, k: int = 10, *, name: str = "X") -> np.ndarray:
@@ -62,7 +64,7 @@ def cosine_knn(X, k: int = 10, *, name: str = "X") -> np.ndarray:
     X = as_embeddings(X, name=name)
     n = X.shape[0]
     k = check_int(k, "k (neighbours)", minimum=1, maximum=n - 1, error=InvalidEmbeddingsError)
-    U = _unit_rows(X, name)
+    U = unit_rows(X, name)
     m = min(n, k + 1 + _MARGIN)
     index = faiss.IndexFlatIP(U.shape[1])
     U32 = np.ascontiguousarray(U, dtype=np.float32)
@@ -90,7 +92,7 @@ def _pair(A, B, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
         raise InvalidEmbeddingsError(
             f"A and B must hold the same items (rows): A has {a.shape[0]} rows, B has {b.shape[0]}"
         )
-    return _unit_rows(a, "A"), _unit_rows(b, "B"), cosine_knn(A, k, name="A"), cosine_knn(B, k, name="B")
+    return unit_rows(a, "A"), unit_rows(b, "B"), cosine_knn(A, k, name="A"), cosine_knn(B, k, name="B")
 
 
 def _shared(knn_a: np.ndarray, knn_b: np.ndarray) -> np.ndarray:

@@ -76,6 +76,40 @@ LSIM_INFO = AnalysisInfo(
 )
 
 
+def paired_sentence_vectors(reps, track: str, layer: int, enhancement, *, min_gold: float, pooling: str, task: str):
+    """``(track, {suffix: (A, B)})``: the sentence vectors (n, d) of the two sides of an STS track's pairs with gold
+    >= ``min_gold`` at ``layer``, row i = pair i, pooled (``pooling``) from the token vectors; the raw space
+    (suffix ``""``) and, with ``enhancement``, its space (``/<method>``) fitted on the track's own token
+    vectors of both sides. ``ConfigError`` (naming ``analysis.<task>.min_gold``) if fewer than 4 pairs are left."""
+    t = reps.sources.sts_track(track)
+    keep = np.flatnonzero(np.asarray(t.gold) >= min_gold)
+    if keep.size < 4:
+        raise ConfigError(
+            f"analysis.{task}.min_gold={min_gold:g} leaves {keep.size} pairs of track {t.track} ({t.pair}); "
+            "at least 4 are needed: lower min_gold"
+        )
+    n = len(t.gold)
+    sa, sb = reps.encode(t.sentences_a), reps.encode(t.sentences_b)
+    Xa, Xb = sa.layer(layer), sb.layer(layer)
+    token_spaces = {"": (Xa, Xb)}
+    if enhancement is not None:
+        enhancer = enhancement.build().fit(np.concatenate([Xa, Xb]))
+        token_spaces[space_suffix(enhancement.name)] = (enhancer.transform(Xa), enhancer.transform(Xb))
+    return t, {
+        suffix: (pool_sentences(Ya, sa, n, pooling)[keep], pool_sentences(Yb, sb, n, pooling)[keep])
+        for suffix, (Ya, Yb) in token_spaces.items()
+    }
+
+
+def check_track_settings(task: str, pooling: str, min_gold) -> None:
+    """``ConfigError`` for a pooling geomexp does not know or a ``min_gold`` outside the gold scale [0, 5]."""
+    check_choice(pooling, f"analysis.{task}.pooling", POOLINGS)
+    if isinstance(min_gold, bool) or not isinstance(min_gold, (int, float)) or not 0 <= min_gold <= 5:
+        raise ConfigError(
+            f"analysis.{task}.min_gold={min_gold!r} must be a number in [0, 5] (the STS gold scale; 0 keeps every pair)"
+        )
+
+
 @dataclass(frozen=True)
 class LanguageSimilarityTask:
     """CKA and Procrustes distance between the two sides of an STS track's pairs, per layer.
@@ -104,17 +138,8 @@ class LanguageSimilarityTask:
 
     def __post_init__(self):
         object.__setattr__(self, "track", track_id(self.track))  # a pair name becomes its number
-        check_choice(self.pooling, "analysis.language_similarity.pooling", POOLINGS)
+        check_track_settings(self.info.name, self.pooling, self.min_gold)
         check_int(self.n_permutations, "analysis.language_similarity.n_permutations", minimum=0)
-        if (
-            isinstance(self.min_gold, bool)
-            or not isinstance(self.min_gold, (int, float))
-            or not 0 <= self.min_gold <= 5
-        ):
-            raise ConfigError(
-                f"analysis.language_similarity.min_gold={self.min_gold!r} must be a number in [0, 5] "
-                "(the STS gold scale; 0 keeps every pair)"
-            )
 
     def data_checksums(self) -> dict[str, str]:
         """Checksums of the data files this task reads (part of the run's identity)."""
@@ -126,27 +151,12 @@ class LanguageSimilarityTask:
         return f"sts{self.track} {info.pair}" + (f" gold>={self.min_gold:g}" if self.min_gold else "")
 
     def evaluate(self, reps, layer: int, enhancement=None, *, seed: int = 0, title: str = "") -> AnalysisResult:
-        t = reps.sources.sts_track(self.track)
-        keep = np.flatnonzero(np.asarray(t.gold) >= self.min_gold)
-        if keep.size < 4:
-            raise ConfigError(
-                f"analysis.language_similarity.min_gold={self.min_gold:g} leaves {keep.size} pairs of track "
-                f"{t.track} ({t.pair}); debiased CKA needs at least 4: lower min_gold"
-            )
-        n = len(t.gold)
-        sa, sb = reps.encode(t.sentences_a), reps.encode(t.sentences_b)
-        Xa, Xb = sa.layer(layer), sb.layer(layer)
-
-        def pooled(Y, sample):
-            return pool_sentences(Y, sample, n, self.pooling)[keep]
-
-        spaces = {"": (Xa, Xb)}
-        if enhancement is not None:
-            enhancer = enhancement.build().fit(np.concatenate([Xa, Xb]))
-            spaces[space_suffix(enhancement.name)] = (enhancer.transform(Xa), enhancer.transform(Xb))
-        metrics: dict[str, float] = {"lsim_n_pairs": float(keep.size)}
-        for suffix, (Ya, Yb) in spaces.items():
-            values = paired_similarity(pooled(Ya, sa), pooled(Yb, sb), n_permutations=self.n_permutations, seed=seed)
+        t, spaces = paired_sentence_vectors(
+            reps, self.track, layer, enhancement, min_gold=self.min_gold, pooling=self.pooling, task=self.info.name
+        )
+        metrics: dict[str, float] = {"lsim_n_pairs": float(len(spaces[""][0]))}
+        for suffix, (A, B) in spaces.items():
+            values = paired_similarity(A, B, n_permutations=self.n_permutations, seed=seed)
             metrics[f"lsim_cka{suffix}"] = values["cka_debiased"]
             metrics[f"lsim_cka_biased{suffix}"] = values["cka"]
             metrics[f"lsim_procrustes{suffix}"] = values["procrustes"]
