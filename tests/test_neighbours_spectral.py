@@ -177,6 +177,7 @@ def test_retrieval_known_answers():
         retrieval_accuracy(A, A[:10])
 
 
+@pytest.mark.slow  # ~5 s (500 sentences through me5_small); the metric's known answers are in the fast suite
 def test_retrieval_task_per_layer_with_an_enhancement(make_cfg, store_uri):
     result = run(
         make_cfg(
