@@ -479,3 +479,54 @@ def test_a_method_row_says_its_settings():
     table = build_tables(runs)["i_cos"]
     assert list(table["enhancement"]) == ["none", "cluster k=27 D=12", "cluster k=7 D=12", "cluster k=7 D=12 fit on en"]
     assert table.attrs["settings"] == []  # the label tells them apart: no settings column needed
+
+
+def test_layer_curves_shade_the_interval_each_run_logged(make_cfg, store_uri):
+    """Issue 29, item 5: a run with bootstrap intervals gets a band between its ``_ci_low`` and ``_ci_high`` at
+    every layer; a run without intervals gets a line only."""
+    from matplotlib.collections import PolyCollection
+
+    common = ["model=minilm", "layer.index=[0,3,6]", "data.n_tokens=300", "analysis.isotropy.plot=false"]
+    with_ci = run(make_cfg(*common, "lang=en", "analysis.isotropy.n_bootstrap=20"))
+    run(make_cfg(*common, "lang=sw"))
+    runs = collect_runs(store_uri, experiment="geomexp")
+    info = next(m.infos["isotropy"] for m in runs)
+    fig = layer_curves(runs, info, "i_cos")
+    (ax,) = [a for a in fig.axes if a.get_lines()]
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 1 and len(ax.get_lines()) == 2  # en shaded, sw not
+    ys = bands[0].get_paths()[0].vertices[:, 1]
+    lows = [with_ci.metrics[("i_cos_ci_low", layer)] for layer in (0, 3, 6)]
+    highs = [with_ci.metrics[("i_cos_ci_high", layer)] for layer in (0, 3, 6)]
+    assert np.allclose(sorted(set(np.round(ys, 12))), sorted(set(np.round(lows + highs, 12))))
+    assert "shaded" in fig._suptitle.get_text()
+
+
+def _text_boxes(fig):
+    """``[(axes index, text, bbox)]`` of every visible label of every panel (tick labels, axis labels, title)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    out = []
+    for i, ax in enumerate(a for a in fig.axes if a.get_visible()):
+        texts = [ax.xaxis.label, ax.yaxis.label, ax.title, *ax.get_xticklabels(), *ax.get_yticklabels()]
+        out += [(i, t.get_text(), t.get_window_extent(renderer)) for t in texts if t.get_visible() and t.get_text()]
+    return out
+
+
+@pytest.mark.parametrize(("by", "depth"), [("subject", "layer"), ("model", "layer"), ("model", "relative")])
+def test_small_multiples_have_no_overlapping_labels(sweep, by, depth):
+    """Issue 29, item 5: no label of one panel runs into a label of another (the long relative-depth x label
+    did, across panels); checked on the drawn figure's text boxes, in every layout the report draws."""
+    uri, parent, _, _ = sweep
+    runs = collect_runs(uri, parent=parent)
+    info = next(m.infos["isotropy"] for m in runs)
+    fig = layer_curves(runs, info, "i_cos", by=by, depth=depth)
+    boxes = _text_boxes(fig)
+    assert len({i for i, _, _ in boxes}) == (2 if by == "model" else 1)
+    clashes = [
+        (a, b)
+        for n, (i, a, box_a) in enumerate(boxes)
+        for j, b, box_b in boxes[n + 1 :]
+        if i != j and box_a.overlaps(box_b)
+    ]
+    assert not clashes

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from geomexp.analyses.keys import MetricKey
 from geomexp.figures.style import panel_grid
 from geomexp.report.depth import AXIS_LABELS, RELATIVE_TICKS, depth_x, num_layers_of, resolve_depth
 from geomexp.report.tables import RAW, analysis_tag, language_of, space, split_key, subject_for
@@ -48,6 +49,19 @@ class Series:
     points: dict[int, dict[str, float]] = field(default_factory=dict)  # layer -> {identity: value}
     runs: list[str] = field(default_factory=list)
     num_layers: int | None = None
+    #: layer -> {identity: (low, high)}: the interval each measurement logged with the value (bootstrap
+    #: ``<key>_ci_low/_ci_high``, else over seeds ``<key>_seeds_ci_low/_seeds_ci_high``)
+    intervals: dict[int, dict[str, tuple[float, float]]] = field(default_factory=dict)
+
+    def band(self) -> tuple[list[float], list[float]] | None:
+        """``(lows, highs)`` over the layers, where every layer holds ONE measurement with an interval (an
+        interval of a mean of several measurements is not what they logged); else None."""
+        if not self.points or any(
+            len(v) != 1 or set(v) != set(self.intervals.get(k, {})) for k, v in self.points.items()
+        ):
+            return None
+        ends = [next(iter(self.intervals[k].values())) for k in self.layers]
+        return [lo for lo, _ in ends], [hi for _, hi in ends]
 
     @property
     def layers(self) -> list[int]:
@@ -85,9 +99,26 @@ def series_of(runs, info, metric: str, *, all_layers: bool = True) -> list[Serie
             sid = (m.model, language_of(m, info), label, group)
             s = out.setdefault(sid, Series(m.model, sid[1], label, depth, group, key, num_layers=num_layers_of(m)))
             s.points.setdefault(step, {})[identity] = value
+            interval = _interval(m.run.metrics, key, step)
+            if interval is not None:
+                s.intervals.setdefault(step, {})[identity] = interval
             if m.run_id not in s.runs:
                 s.runs.append(m.run_id)
     return list(out.values())
+
+
+#: the interval families a run may log beside a value: a bootstrap's, then a repeated measurement's (seeds)
+INTERVAL_PARTS = (("_ci_low", "_ci_high"), ("_seeds_ci_low", "_seeds_ci_high"))
+
+
+def _interval(metrics: dict, key: str, step: int) -> tuple[float, float] | None:
+    """The (low, high) interval logged for ``key`` at ``step`` (the first family of ``INTERVAL_PARTS`` there)."""
+    k = MetricKey.parse(key)
+    for low, high in INTERVAL_PARTS:
+        lo, hi = metrics.get((k.with_part(low).format(), step)), metrics.get((k.with_part(high).format(), step))
+        if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi):
+            return float(lo), float(hi)
+    return None
 
 
 def _order(values) -> list:
@@ -148,6 +179,7 @@ def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = "
         depths = {s.num_layers for s in series if s.model == model}
         return f"{model} (L={depths.pop()})" if axis == "relative" and len(depths) == 1 else model
 
+    banded = False
     with paper_style():
         fig, axes = panel_grid(len(panels))
         for ax, panel in zip(axes, panels):
@@ -157,14 +189,12 @@ def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = "
                 name = getattr(s, line_attr)
                 shown = named(name) if line_attr == "model" else name
                 label = shown + ("" if s.space == RAW else f" ({s.space})") + suffix[id(s)]
-                ax.plot(
-                    depth_x(s.layers, s.num_layers, axis),
-                    s.values,
-                    marker="o",
-                    color=color[name],
-                    linestyle=SPACE_LINESTYLES[s.depth],
-                    label=label,
-                )
+                x = depth_x(s.layers, s.num_layers, axis)
+                ax.plot(x, s.values, marker="o", color=color[name], linestyle=SPACE_LINESTYLES[s.depth], label=label)
+                band = s.band()
+                if band is not None:  # the interval each measurement logged, shaded in the line's colour
+                    ax.fill_between(x, *band, color=color[name], alpha=0.18, linewidth=0)
+                    banded = True
             if log:
                 ax.set_yscale("log")
             ax.set_title(named(panel) if panel_attr == "model" else panel)
@@ -178,7 +208,8 @@ def layer_curves(runs, info, metric: str, *, by: str = "subject", title: str = "
         handles, labels = _legend_entries(axes)
         what = "language" if line_attr == "subject" else "model"
         where = "relative depth" if axis == "relative" else "layer"
-        fig.suptitle(title or f"{mi.label} by {where}, one line per {what}")
+        shaded = "; shaded: the interval each run logged" if banded else ""
+        fig.suptitle((title or f"{mi.label} by {where}, one line per {what}") + shaded)
         fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), frameon=False)
         fig.set_layout_engine("constrained")
     return fig
