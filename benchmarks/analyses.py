@@ -279,7 +279,7 @@ def beyond(args) -> None:
     """Issue 28: the neighbourhood and spectral measures on the benchmark matrix (median of ``repeat`` runs)."""
     from geomexp.analyses.neighbours import neighbours_analysis
     from geomexp.analyses.spectral import spectral_analysis
-    from geomexp.metrics import neighbours
+    from geomexp.metrics import memo, neighbours
 
     X = make_matrix(args.n, args.d)
     layers = layer_stack(X, 3)
@@ -288,19 +288,26 @@ def beyond(args) -> None:
     print(f"\nissue 28 analyses; machine: {info['cpu']}, {info['cpus']} CPUs, load {info['loadavg_1min_at_start']}")
 
     def knn_fresh():
-        neighbours._SEEN.clear()
+        memo.forget()
         return neighbours.cosine_knn(X, 10)
 
     def neighbours_layer():  # at a run's layer: its own neighbours are new, the previous and last layer's known
-        neighbours._SEEN.pop(id(layers[1]), None)
-        neighbours.cosine_knn(layers[0], 10), neighbours.cosine_knn(layers[2], 10)
+        memo.forget(layers[1])
+        neighbours.cosine_knn(layers[0], 10), neighbours.cosine_knn(layers[2], 10)  # found once, then remembered
         return neighbours_analysis(layers[1], layer=1, layer_reps=last, k=10)
 
     def neighbours_known():  # every layer's neighbours known: the overlaps and CKNNA's sparse kernels only
         return neighbours_analysis(layers[1], layer=1, layer_reps=last, k=10)
 
+    from geomexp.analyses.cca import cca_analysis
+
+    def cca_layer():  # at a run's layer: its own basis is new, the previous and last layer's known
+        memo.forget(layers[1])
+        return cca_analysis(layers[1], layer=1, layer_reps=last)
+
     cases = {
         "cosine k-NN (FAISS, k=10) + float64 re-rank": (knn_fresh, None),
+        "cca per layer (its basis new; SVCCA + PWCCA with prev, last)": (cca_layer, 1.0),
         "neighbours per layer (its k-NN new; mutual k-NN + CKNNA with prev, last)": (neighbours_layer, 1.0),
         "neighbours per layer, every k-NN known": (neighbours_known, None),
         "spectral (RankMe + alpha-ReQ)": (lambda: spectral_analysis(X), 1.0),

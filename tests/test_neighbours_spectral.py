@@ -198,3 +198,74 @@ def test_retrieval_task_per_layer_with_an_enhancement(make_cfg, store_uri):
     assert m[("retrieval_acc", 12)] > 10 * m[("retrieval_chance", 12)]  # a multilingual encoder aligns es-en
     tags = MlflowClient(store_uri).get_run(result.run_id).data.tags
     assert tags["retrieval_pair"] == "es-en" and tags["geomexp.subject"] == "sts4a es-en"
+
+
+def reference_canonical_correlations(X, Y):
+    """The textbook formula: singular values of Sxx^-1/2 Sxy Syy^-1/2 of the centred X, Y (Hotelling 1936)."""
+    Xc, Yc = X - X.mean(axis=0), Y - Y.mean(axis=0)
+
+    def inv_sqrt(S):
+        w, V = np.linalg.eigh(S)
+        return V @ np.diag(w**-0.5) @ V.T
+
+    return np.linalg.svd(inv_sqrt(Xc.T @ Xc) @ (Xc.T @ Yc) @ inv_sqrt(Yc.T @ Yc), compute_uv=False)
+
+
+def reference_pwcca(X, Y):
+    """Morcos et al. 2018, eq. for the projection weights, from the textbook CCA: canonical weights
+    w_i = Sxx^-1/2 a_i, variates h_i = Xc w_i (unit length), alpha_i = sum_j |<h_i, x_j>| over X's centred
+    columns, similarity = sum alpha_i rho_i / sum alpha_i."""
+    Xc, Yc = X - X.mean(axis=0), Y - Y.mean(axis=0)
+
+    def inv_sqrt(S):
+        w, V = np.linalg.eigh(S)
+        return V @ np.diag(w**-0.5) @ V.T
+
+    root = inv_sqrt(Xc.T @ Xc)
+    A, rho, _ = np.linalg.svd(root @ (Xc.T @ Yc) @ inv_sqrt(Yc.T @ Yc), full_matrices=False)
+    H = Xc @ root @ A
+    alpha = np.abs(H.T @ Xc).sum(axis=1)
+    return float(rho @ alpha / alpha.sum())
+
+
+def test_cca_known_answers_and_the_textbook_formula():
+    from geomexp.metrics import canonical_correlations, pwcca, svcca
+
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((3000, 30))
+    mapped = X @ rng.standard_normal((30, 30)) + 7.0  # an invertible linear map and a shift
+    assert svcca(X, mapped) == pytest.approx(1.0, abs=1e-12) and pwcca(X, mapped) == pytest.approx(1.0, abs=1e-12)
+    # planted: 5 shared directions, the rest noise -> five correlations of 1, then noise-level ones
+    Z = np.hstack([X[:, :5] @ rng.standard_normal((5, 5)), rng.standard_normal((3000, 15))])
+    rho = canonical_correlations(X, Z)
+    assert rho.shape == (20,) and np.allclose(rho[:5], 1.0, atol=1e-12) and rho[5] < 0.2
+    assert rho == pytest.approx(reference_canonical_correlations(X, Z), abs=1e-12)
+    # PWCCA against the paper's formula, on a pair without tied correlations (where correlations tie, as the
+    # five 1s of Z, its weights depend on the basis chosen within their subspace, in any implementation)
+    noisy = X[:, :20] @ rng.standard_normal((20, 20)) + 2.0 * rng.standard_normal((3000, 20))
+    assert pwcca(X, noisy) == pytest.approx(reference_pwcca(X, noisy), abs=1e-12)
+    assert pwcca(noisy, X) == pytest.approx(reference_pwcca(noisy, X), abs=1e-12)  # weights from the first one
+    assert pwcca(noisy, X) != pytest.approx(pwcca(X, noisy), abs=1e-6)
+    # unrelated Gaussians: about sqrt(d / N)
+    assert svcca(X, rng.standard_normal((3000, 20))) < 3 * np.sqrt(30 / 3000)
+    # CCA does not see a rescaled column of X; PWCCA's weights (X's projections) do: with X's variance in the
+    # 5 shared directions it moves towards their correlations of 1
+    loud = X.copy()
+    loud[:, :5] *= 100.0
+    assert canonical_correlations(loud, Z) == pytest.approx(rho, abs=1e-9)
+    assert pwcca(loud, Z) > 0.9 > pwcca(X, Z) + 0.4
+    # SVCCA over every direction is the mean of all the canonical correlations; at 99 % of the variance X
+    # keeps only its 5 loud directions (99.95 % of it), the shared ones: a mean well above the unreduced one
+    assert svcca(X, Z, variance=1.0) == pytest.approx(rho.mean(), abs=1e-12)
+    assert svcca(loud, Z) > 0.8 > svcca(X, Z)
+    with pytest.raises(InvalidEmbeddingsError, match="same items"):
+        svcca(X, Z[:10])
+    with pytest.raises(InvalidEmbeddingsError, match="no variance"):
+        pwcca(np.ones((10, 3)), Z[:10])
+
+
+def test_cca_per_layer_into_mlflow(make_cfg):
+    result = run(make_cfg("model=minilm", "lang=sw", "data.n_tokens=400", "layer=all", "analysis=cca"))
+    m = result.metrics
+    assert m[("svcca_last", 6)] == 1.0 and ("svcca_prev", 0) not in m
+    assert all(0 < m[(k, layer)] <= 1 for layer in range(1, 7) for k in ("svcca_prev", "pwcca_prev"))

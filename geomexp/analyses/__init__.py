@@ -8,6 +8,7 @@ notebook they draw no figure unless asked (``plot=True``); a run's YAML asks.
 """
 
 from geomexp.analyses.base import AnalysisResult
+from geomexp.analyses.cca import cca_analysis
 from geomexp.analyses.contextuality import contextuality_analysis
 from geomexp.analyses.crosslingual import crosslingual_analysis
 from geomexp.analyses.dimensions import dimensions_analysis
@@ -24,6 +25,7 @@ from geomexp.analyses.spectral import spectral_analysis
 
 __all__ = [
     "AnalysisResult",
+    "cca_analysis",
     "contextuality_analysis",
     "crosslingual_analysis",
     "dimensions_analysis",

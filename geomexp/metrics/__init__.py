@@ -1,5 +1,6 @@
 """Pure metric functions on ``(N, d)`` NumPy arrays; no Hydra, MLflow or models."""
 
+from geomexp.metrics.cca import canonical_correlations, pwcca, svcca
 from geomexp.metrics.contextuality import Contextuality, contextuality
 from geomexp.metrics.correlation import pearson, spearman
 from geomexp.metrics.dimensions import cosine_contributions, top_dimensions
@@ -47,6 +48,9 @@ __all__ = [
     "retrieval_accuracy",
     "retrieval_margin",
     "retrieval_chance",
+    "canonical_correlations",
+    "svcca",
+    "pwcca",
     "rankme",
     "alpha_req",
     "pearson",

@@ -17,27 +17,15 @@ Dimensionless results in float64.
 
 from __future__ import annotations
 
-import hashlib
-import weakref
-
 import numpy as np
 
+from geomexp.metrics.memo import per_array
 from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_int
 
 #: extra candidates FAISS returns beyond the ``k`` needed (and the row itself); float64 ranks them
 _MARGIN = 8
 #: rows per block when candidate similarities are recomputed in float64
 _BLOCK = 512
-#: the neighbours of the arrays seen last: ``id -> (weakref to the array, k, fingerprint, neighbours)``; a run
-#: asks for the same layer's neighbours at several layers (its previous and its last), this finds them once
-_SEEN: dict[int, tuple] = {}
-_SEEN_MAX = 64
-
-
-def _fingerprint(X: np.ndarray) -> bytes:
-    """A digest of every 64th row of ``X`` (and its shape): a changed array is not taken for the one seen."""
-    step = max(1, X.shape[0] // 64)
-    return hashlib.blake2b(np.ascontiguousarray(X[::step]).tobytes() + str(X.shape).encode(), digest_size=16).digest()
 
 
 def unit_rows(X: np.ndarray, name: str = "X") -> np.ndarray:
@@ -53,14 +41,19 @@ def unit_rows(X: np.ndarray, name: str = "X") -> np.ndarray:
 
 def cosine_knn(X, k: int = 10, *, name: str = "X") -> np.ndarray:
     """(N, k) int64: the indices of each row's ``k`` most cosine-similar OTHER rows of ``X`` (N, d), most
-    similar first, ties by lower index. Needs ``1 <= k <= N - 1``."""
+    similar first, ties by lower index. Needs ``1 <= k <= N - 1``. Found once per array and ``k``
+    (``geomexp.metrics.memo``)."""
+    return _knn(X, k, name)[0]
+
+
+def _knn(X, k: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(indices (N, k), cosines (N, k) float64)`` of each row's neighbours, found once per array and ``k``."""
+    return per_array(X, ("cosine_knn", k), lambda: _cosine_knn(X, k, name))
+
+
+def _cosine_knn(X, k: int, name: str) -> tuple[np.ndarray, np.ndarray]:
     import faiss
 
-    raw = X if isinstance(X, np.ndarray) and X.ndim == 2 else None
-    if raw is not None:
-        hit = _SEEN.get(id(raw))
-        if hit is not None and hit[0]() is raw and hit[1] == k and hit[2] == _fingerprint(raw):
-            return hit[3]
     X = as_embeddings(X, name=name)
     n = X.shape[0]
     k = check_int(k, "k (neighbours)", minimum=1, maximum=n - 1, error=InvalidEmbeddingsError)
@@ -70,29 +63,24 @@ def cosine_knn(X, k: int = 10, *, name: str = "X") -> np.ndarray:
     U32 = np.ascontiguousarray(U, dtype=np.float32)
     index.add(U32)
     _, cand = index.search(U32, m)
-    out = np.empty((n, k), dtype=np.int64)
+    out, cosines = np.empty((n, k), dtype=np.int64), np.empty((n, k))
     for start in range(0, n, _BLOCK):
         rows = np.arange(start, min(n, start + _BLOCK))
         idx = cand[rows]
         sim = np.einsum("rd,rcd->rc", U[rows], U[np.clip(idx, 0, None)])
         sim[(idx == rows[:, None]) | (idx < 0)] = -np.inf  # the row itself; FAISS's -1 padding
-        order = np.lexsort((idx, -sim), axis=1)  # by similarity, then by index
-        out[rows] = np.take_along_axis(idx, order, axis=1)[:, :k]
-    if raw is not None:
-        if len(_SEEN) >= _SEEN_MAX:
-            _SEEN.clear()
-        _SEEN[id(raw)] = (weakref.ref(raw), k, _fingerprint(raw), out)
-    return out
+        order = np.lexsort((idx, -sim), axis=1)[:, :k]  # by similarity, then by index
+        out[rows] = np.take_along_axis(idx, order, axis=1)
+        cosines[rows] = np.take_along_axis(sim, order, axis=1)
+    return out, cosines
 
 
-def _pair(A, B, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(unit A, unit B, kNN of A, kNN of B)``, checking the two have the same rows."""
-    a, b = as_embeddings(A, name="A"), as_embeddings(B, name="B")
-    if a.shape[0] != b.shape[0]:
-        raise InvalidEmbeddingsError(
-            f"A and B must hold the same items (rows): A has {a.shape[0]} rows, B has {b.shape[0]}"
-        )
-    return unit_rows(a, "A"), unit_rows(b, "B"), cosine_knn(A, k, name="A"), cosine_knn(B, k, name="B")
+def _pair(A, B, k: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """``((kNN of A, their cosines), (kNN of B, their cosines))``, checking the two have the same rows."""
+    rows_a, rows_b = np.shape(A)[0] if np.ndim(A) == 2 else None, np.shape(B)[0] if np.ndim(B) == 2 else None
+    if rows_a is not None and rows_b is not None and rows_a != rows_b:
+        raise InvalidEmbeddingsError(f"A and B must hold the same items (rows): A has {rows_a} rows, B has {rows_b}")
+    return _knn(A, k, "A"), _knn(B, k, "B")
 
 
 def _shared(knn_a: np.ndarray, knn_b: np.ndarray) -> np.ndarray:
@@ -104,7 +92,7 @@ def mutual_knn(A, B, k: int = 10) -> float:
     """Mutual k-NN alignment of ``A`` (N, d_a) and ``B`` (N, d_b), rows = the same items: the mean over rows of
     |kNN_A(i) ∩ kNN_B(i)| / k (cosine neighbours, self excluded). In [0, 1]; 1 when every row has the same
     neighbours; about ``k / (N - 1)`` (``mutual_knn_chance``) for unrelated representations."""
-    _, _, knn_a, knn_b = _pair(A, B, k)
+    (knn_a, _), (knn_b, _) = _pair(A, B, k)
     return float(_shared(knn_a, knn_b).sum(axis=1).mean() / knn_a.shape[1])
 
 
@@ -113,15 +101,13 @@ def mutual_knn_chance(n: int, k: int = 10) -> float:
     return k / (n - 1)
 
 
-def _masked_kernel(U: np.ndarray, knn: np.ndarray, keep: np.ndarray):
-    """Sparse (N, N) cosine kernel with the entries (i, knn[i, j]) where ``keep[i, j]``, zero elsewhere."""
+def _masked_kernel(knn: np.ndarray, values: np.ndarray, keep: np.ndarray):
+    """Sparse (N, N) kernel holding ``values[i, j]`` at (i, knn[i, j]) where ``keep[i, j]``, zero elsewhere."""
     from scipy.sparse import csr_matrix
 
-    n = U.shape[0]
+    n = knn.shape[0]
     rows = np.repeat(np.arange(n), knn.shape[1])[keep.ravel()]
-    cols = knn.ravel()[keep.ravel()]
-    values = np.einsum("ij,ij->i", U[rows], U[cols])
-    return csr_matrix((values, (rows, cols)), shape=(n, n))
+    return csr_matrix((values.ravel()[keep.ravel()], (rows, knn.ravel()[keep.ravel()])), shape=(n, n))
 
 
 def _hsic_unbiased(K, L, n: int) -> float:
@@ -141,13 +127,15 @@ def cknna(A, B, k: int = 10) -> float:
     The reference divides by ``sqrt(...) + 1e-6``; this divides by the square root alone (exact).
     Needs N >= 4.
     """
-    Ua, Ub, knn_a, knn_b = _pair(A, B, k)
-    n = Ua.shape[0]
+    (knn_a, cos_a), (knn_b, cos_b) = _pair(A, B, k)
+    n = knn_a.shape[0]
     if n < 4:
         raise InvalidEmbeddingsError(f"CKNNA needs at least 4 rows (its unbiased HSIC divides by N - 3); got {n}")
-    both = _shared(knn_a, knn_b)
+    same = knn_a[:, :, None] == knn_b[:, None, :]  # (N, k, k): A's j-th neighbour is B's j'-th
+    both = same.any(axis=2)
+    cos_b_at_a = (same * cos_b[:, None, :]).sum(axis=2)  # B's cosine of the pairs A's neighbours name
     every = np.ones_like(both)
-    kl = _hsic_unbiased(_masked_kernel(Ua, knn_a, both), _masked_kernel(Ub, knn_a, both), n)
-    kk = _hsic_unbiased(_masked_kernel(Ua, knn_a, every), _masked_kernel(Ua, knn_a, every), n)
-    ll = _hsic_unbiased(_masked_kernel(Ub, knn_b, every), _masked_kernel(Ub, knn_b, every), n)
+    kl = _hsic_unbiased(_masked_kernel(knn_a, cos_a, both), _masked_kernel(knn_a, cos_b_at_a, both), n)
+    kk = _hsic_unbiased(_masked_kernel(knn_a, cos_a, every), _masked_kernel(knn_a, cos_a, every), n)
+    ll = _hsic_unbiased(_masked_kernel(knn_b, cos_b, every), _masked_kernel(knn_b, cos_b, every), n)
     return float(kl / np.sqrt(kk * ll)) if kk > 0 and ll > 0 else float("nan")

@@ -1,0 +1,104 @@
+"""Canonical correlation between two representations ``X`` (N, d_x) and ``Y`` (N, d_y) of the SAME N items.
+
+- ``canonical_correlations``: the canonical correlations of the centred X and Y, largest first: the
+  singular values of ``U_x^T U_y``, ``U`` an orthonormal basis of each one's centred column space
+  (from the eigenvectors of ``X^T X``; directions whose variance is below the solver's resolution are
+  dropped, so a rank-deficient X is handled). In [0, 1].
+- ``svcca``: SVCCA (Raghu et al. 2017): each side reduced first to its top principal directions that
+  explain ``variance`` (0.99, the paper's choice) of its variance, then the mean canonical correlation.
+- ``pwcca``: projection-weighted CCA (Morcos et al. 2018): the canonical correlations weighted by how
+  much of X each canonical variate accounts for, ``alpha_i = sum_j |<h_i, x_j>|`` over X's centred
+  columns ``x_j`` (h_i: the i-th canonical variate of X, unit length), normalised to sum 1. The reference
+  code (google/svcca, pwcca.py) projects the UNcentred activations onto orthonormalised canonical
+  directions and weights the smaller of the two representations; here the weights come from X (the first
+  argument) and its centred columns, as the paper's formula reads. Where canonical correlations tie (a
+  shared subspace reproduced exactly), the weights depend on the basis chosen within it, in any
+  implementation; layers of a model have no exact ties.
+
+1 for representations equal up to an invertible linear map; about ``sqrt(d / N)`` for unrelated Gaussian
+ones. Dimensionless, float64. Each side's basis is computed once per array (``geomexp.metrics.memo``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from geomexp.metrics.memo import per_array
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_float, exactly_rescaled
+
+#: the share of variance SVCCA keeps (Raghu et al. 2017)
+SVCCA_VARIANCE = 0.99
+
+
+def _whitened(X, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(U, shares, P)``: U (N, r) orthonormal columns along the centred X's principal directions (largest
+    variance first, r = its rank), ``shares`` (r,) the cumulative share of variance they explain, and
+    ``P = U^T Xc`` (r, d) (= diag(sqrt(lambda)) V^T: each direction's projections of X's centred columns)."""
+    W = exactly_rescaled(as_embeddings(X, name=name))
+    Xc = W - W.mean(axis=0)
+    lam, V = np.linalg.eigh(Xc.T @ Xc)
+    lam, V = lam[::-1], V[:, ::-1]
+    r = int(np.sum(lam > max(lam[0], 0.0) * lam.size * np.finfo(np.float64).eps))
+    if r == 0:
+        raise InvalidEmbeddingsError(
+            f"{name} has no variance (every row the same): its canonical correlations are undefined"
+        )
+    root = np.sqrt(lam[:r])
+    return (Xc @ V[:, :r]) / root, np.cumsum(lam[:r]) / lam[:r].sum(), root[:, None] * V[:, :r].T
+
+
+def _kept(shares: np.ndarray, variance: float | None) -> int:
+    """How many leading directions explain ``variance`` of the variance (None: all)."""
+    return shares.size if variance is None else min(shares.size, int(np.searchsorted(shares, variance - 1e-12)) + 1)
+
+
+def _cross(X, Y):
+    """``(whitened X, whitened Y, M = U_x^T U_y)``; each side's whitened basis is computed once per array."""
+    a, b = np.shape(X), np.shape(Y)
+    if len(a) == len(b) == 2 and a[0] != b[0]:
+        raise InvalidEmbeddingsError(f"X and Y must hold the same items (rows): X has {a[0]}, Y has {b[0]}")
+    wx = per_array(X, "cca_whitened", lambda: _whitened(X, "X"))
+    wy = per_array(Y, "cca_whitened", lambda: _whitened(Y, "Y"))
+    return wx, wy, wx[0].T @ wy[0]
+
+
+def _check_variance(variance):
+    if variance is None:
+        return None
+    variance = check_float(variance, "variance", minimum=0.0, exclusive=True, error=InvalidEmbeddingsError)
+    if variance > 1:
+        raise InvalidEmbeddingsError(f"variance must be a share in (0, 1]; got {variance!r}")
+    return variance
+
+
+def canonical_correlations(X, Y, *, variance: float | None = None) -> np.ndarray:
+    """(m,) canonical correlations of ``X`` (N, d_x) and ``Y`` (N, d_y), largest first, m = min of their ranks
+    (of their top directions explaining ``variance`` of each one's variance, if given)."""
+    variance = _check_variance(variance)
+    (_, sx, _), (_, sy, _), M = _cross(X, Y)
+    return np.clip(np.linalg.svd(M[: _kept(sx, variance), : _kept(sy, variance)], compute_uv=False), 0.0, 1.0)
+
+
+def cca_similarities(X, Y, *, variance: float = SVCCA_VARIANCE) -> dict[str, float]:
+    """``{"svcca": ..., "pwcca": ...}`` of X to Y from one product of their bases (what ``svcca`` and
+    ``pwcca`` return, at less cost)."""
+    variance = _check_variance(variance)
+    (_, sx, P), (_, sy, _), M = _cross(X, Y)
+    rho_reduced = np.linalg.svd(M[: _kept(sx, variance), : _kept(sy, variance)], compute_uv=False)
+    A, rho, _ = np.linalg.svd(M, full_matrices=False)
+    alpha = np.abs(A.T @ P).sum(axis=1)  # sum_j |<h_i, x_j>|, h_i = U_x A[:, i] the canonical variates of X
+    return {
+        "svcca": float(np.clip(rho_reduced, 0.0, 1.0).mean()),
+        "pwcca": float(np.clip(rho, 0.0, 1.0) @ alpha / alpha.sum()),
+    }
+
+
+def svcca(X, Y, *, variance: float = SVCCA_VARIANCE) -> float:
+    """SVCCA similarity: the mean canonical correlation of X and Y reduced to the top principal directions
+    explaining ``variance`` of each one's variance."""
+    return float(canonical_correlations(X, Y, variance=variance).mean())
+
+
+def pwcca(X, Y) -> float:
+    """PWCCA similarity of X to Y: the canonical correlations weighted by X's projection weights."""
+    return cca_similarities(X, Y)["pwcca"]
