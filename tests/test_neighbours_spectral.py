@@ -269,3 +269,33 @@ def test_cca_per_layer_into_mlflow(make_cfg):
     m = result.metrics
     assert m[("svcca_last", 6)] == 1.0 and ("svcca_prev", 0) not in m
     assert all(0 < m[(k, layer)] <= 1 for layer in range(1, 7) for k in ("svcca_prev", "pwcca_prev"))
+
+
+def test_per_array_memory_computes_once_and_drops_the_oldest_past_its_budget(monkeypatch):
+    from geomexp.metrics import memo
+
+    memo.forget()
+    calls = []
+
+    def compute(X):
+        calls.append(id(X))
+        return X * 2.0
+
+    arrays = [np.full((10, 4), float(i)) for i in range(3)]  # 320 bytes of result each
+    assert memo.per_array(arrays[0], "x2", lambda: compute(arrays[0])) is memo.per_array(
+        arrays[0], "x2", lambda: compute(arrays[0])
+    )
+    assert len(calls) == 1  # computed once
+    arrays[0][3, 0] = 9.0  # changed in place (row 3 is not in the every-64th-row fingerprint: row 0 is)
+    arrays[0][0, 0] = 9.0
+    memo.per_array(arrays[0], "x2", lambda: compute(arrays[0]))
+    assert len(calls) == 2  # not taken for the array seen
+    monkeypatch.setattr(memo, "MAX_BYTES", 700)  # room for two results
+    for a in arrays:
+        memo.per_array(a, "x2", lambda a=a: compute(a))
+    memo.per_array(arrays[2], "x2", lambda: compute(arrays[2]))
+    memo.per_array(arrays[1], "x2", lambda: compute(arrays[1]))
+    assert len(calls) == 4  # arrays 1 and 2 kept ...
+    memo.per_array(arrays[0], "x2", lambda: compute(arrays[0]))
+    assert len(calls) == 5  # ... array 0, the least recently used, was dropped
+    memo.forget()
