@@ -300,6 +300,7 @@ def beyond(args) -> None:
         return neighbours_analysis(layers[1], layer=1, layer_reps=last, k=10)
 
     from geomexp.analyses.cca import cca_analysis
+    from geomexp.analyses.rsa import rsa_analysis
 
     def cca_layer():  # at a run's layer: its own basis is new, the previous and last layer's known
         memo.forget(layers[1])
@@ -311,6 +312,10 @@ def beyond(args) -> None:
         "neighbours per layer (its k-NN new; mutual k-NN + CKNNA with prev, last)": (neighbours_layer, 1.0),
         "neighbours per layer, every k-NN known": (neighbours_known, None),
         "spectral (RankMe + alpha-ReQ)": (lambda: spectral_analysis(X), 1.0),
+        "rsa per layer (1,000 tokens, with prev, last)": (
+            lambda: rsa_analysis(layers[1], layer=1, layer_reps=last),
+            1.0,
+        ),
     }
     rows = []
     for name, (fn, target) in cases.items():

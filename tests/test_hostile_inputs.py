@@ -230,6 +230,8 @@ PUBLIC = {
     "canonical_correlations": (lambda X: metrics.canonical_correlations(X, OTHER[: len(X), : X.shape[1]]), INVARIANT),
     "svcca": (lambda X: metrics.svcca(X, OTHER[: len(X), : X.shape[1]]), INVARIANT),
     "pwcca": (lambda X: metrics.pwcca(X, OTHER[: len(X), : X.shape[1]]), INVARIANT),
+    "rdm": (metrics.rdm, INVARIANT),
+    "rsa": (lambda X: metrics.rsa(X, OTHER[: len(X), : X.shape[1]]), INVARIANT),
     "rankme": (metrics.rankme, INVARIANT),
     "alpha_req": (metrics.alpha_req, INVARIANT),
     "retrieval_accuracy": (lambda X: metrics.retrieval_accuracy(X, OTHER[: len(X), : X.shape[1]]), INVARIANT),
@@ -244,7 +246,8 @@ PUBLIC = {
 #: a median magnitude of 0 (but not an all-zero X, which is refused) gives |x| / median = inf
 CONSTANT_IS_NAN = {"pearson", "spearman"}
 #: CKNNA is NaN where a space's own kernel on its neighbours has no positive unbiased HSIC (a handful of rows)
-DOCUMENTED_NON_FINITE = CONSTANT_IS_NAN | {"massive_activations", "cknna"}
+#: RSA is a correlation: NaN where one side's distances are all equal (e.g. 3 points on a line, as 2 of them)
+DOCUMENTED_NON_FINITE = CONSTANT_IS_NAN | {"massive_activations", "cknna", "rsa"}
 
 
 def _numbers(result) -> np.ndarray:

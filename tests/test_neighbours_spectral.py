@@ -264,13 +264,6 @@ def test_cca_known_answers_and_the_textbook_formula():
         pwcca(np.ones((10, 3)), Z[:10])
 
 
-def test_cca_per_layer_into_mlflow(make_cfg):
-    result = run(make_cfg("model=minilm", "lang=sw", "data.n_tokens=400", "layer=all", "analysis=cca"))
-    m = result.metrics
-    assert m[("svcca_last", 6)] == 1.0 and ("svcca_prev", 0) not in m
-    assert all(0 < m[(k, layer)] <= 1 for layer in range(1, 7) for k in ("svcca_prev", "pwcca_prev"))
-
-
 def test_per_array_memory_computes_once_and_drops_the_oldest_past_its_budget(monkeypatch):
     from geomexp.metrics import memo
 
@@ -299,3 +292,40 @@ def test_per_array_memory_computes_once_and_drops_the_oldest_past_its_budget(mon
     memo.per_array(arrays[0], "x2", lambda: compute(arrays[0]))
     assert len(calls) == 5  # ... array 0, the least recently used, was dropped
     memo.forget()
+
+
+def test_rsa_known_answers_and_scipy():
+    from scipy.spatial.distance import pdist
+    from scipy.stats import pearsonr, spearmanr
+
+    from geomexp.metrics import rdm, rsa
+
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((300, 20))
+    Q = np.linalg.qr(rng.standard_normal((20, 20)))[0]
+    assert rsa(X, 3.0 * X @ Q) == pytest.approx(1.0, abs=1e-12)  # a rotation and a scale: the same arrangement
+    assert abs(rsa(X, rng.standard_normal((300, 10)))) < 0.05  # unrelated
+    assert rdm(X) == pytest.approx(pdist(X, metric="cosine"), abs=1e-12)
+    Y = X[:, :10] + rng.standard_normal((300, 10))
+    assert rsa(X, Y) == pytest.approx(spearmanr(pdist(X, "cosine"), pdist(Y, "cosine"))[0], abs=1e-12)
+    assert rsa(X, Y, method="pearson") == pytest.approx(pearsonr(pdist(X, "cosine"), pdist(Y, "cosine"))[0], abs=1e-12)
+    with pytest.raises(InvalidEmbeddingsError, match="method must be one of"):
+        rsa(X, Y, method="kendall")
+
+
+def test_rsa_and_cca_per_layer_into_mlflow(make_cfg):
+    result = run(
+        make_cfg(
+            "model=minilm",
+            "lang=sw",
+            "data.n_tokens=400",
+            "layer=all",
+            "analysis=[rsa,cca]",
+            "analysis.rsa.n_items=200",
+        )
+    )
+    m = result.metrics
+    assert m[("rsa_last", 6)] == 1.0 and m[("rsa_n_items", 6)] == 200 and ("rsa_prev", 0) not in m
+    assert all(0 < m[("rsa_prev", layer)] <= 1 for layer in range(1, 7))
+    assert m[("svcca_last", 6)] == 1.0 and ("svcca_prev", 0) not in m
+    assert all(0 < m[(k, layer)] <= 1 for layer in range(1, 7) for k in ("svcca_prev", "pwcca_prev"))

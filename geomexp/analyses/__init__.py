@@ -20,6 +20,7 @@ from geomexp.analyses.massive import massive_analysis
 from geomexp.analyses.model_similarity import model_similarity_analysis
 from geomexp.analyses.neighbours import neighbours_analysis
 from geomexp.analyses.outliers import outliers_analysis
+from geomexp.analyses.rsa import rsa_analysis
 from geomexp.analyses.similarity import similarity_analysis
 from geomexp.analyses.spectral import spectral_analysis
 
@@ -37,6 +38,7 @@ __all__ = [
     "model_similarity_analysis",
     "neighbours_analysis",
     "outliers_analysis",
+    "rsa_analysis",
     "similarity_analysis",
     "spectral_analysis",
 ]

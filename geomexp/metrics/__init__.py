@@ -10,6 +10,7 @@ from geomexp.metrics.isotropy import i_cos, i_cos_exact, i_pc, log_i_pc, sample_
 from geomexp.metrics.neighbours import cknna, cosine_knn, mutual_knn, mutual_knn_chance
 from geomexp.metrics.outliers import OutlierResult, layernorm_outlier_dimensions, outlier_dimensions
 from geomexp.metrics.retrieval import retrieval_accuracy, retrieval_chance, retrieval_margin
+from geomexp.metrics.rsa import rdm, rsa
 from geomexp.metrics.similarity import linear_cka, procrustes_distance, similarities_to, similarity_matrices
 from geomexp.metrics.spectral import alpha_req, rankme
 from geomexp.metrics.subspace import principal_angles, subspace_overlap, top_principal_subspace
@@ -51,6 +52,8 @@ __all__ = [
     "canonical_correlations",
     "svcca",
     "pwcca",
+    "rdm",
+    "rsa",
     "rankme",
     "alpha_req",
     "pearson",
