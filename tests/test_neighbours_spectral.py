@@ -4,57 +4,17 @@ known answers, and agreement with faithful transcriptions of the reference formu
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
+from references import (
+    reference_canonical_correlations,
+    reference_cknna,
+    reference_knn,
+    reference_mutual_knn,
+    reference_pwcca,
+)
 
 from geomexp.experiment import run
 from geomexp.metrics import alpha_req, cknna, cosine_knn, mutual_knn, mutual_knn_chance, rankme
 from geomexp.validation import InvalidEmbeddingsError
-
-
-def reference_knn(X, k):
-    """Brute force: every cosine similarity in float64, self excluded, ties by lower index."""
-    U = X / np.linalg.norm(X, axis=1, keepdims=True)
-    S = U @ U.T
-    np.fill_diagonal(S, -np.inf)
-    return np.argsort(-S, axis=1, kind="stable")[:, :k]
-
-
-def reference_cknna(feats_a, feats_b, topk, eps=1e-6):
-    """A transcription of ``AlignmentMetrics.cknna`` (minyoungg/platonic-rep, metrics.py; unbiased=True) in
-    dense NumPy, on L2-normalised features as its pipeline gives them; ``eps`` is its ``+ 1e-6``."""
-    fa = feats_a / np.linalg.norm(feats_a, axis=1, keepdims=True)
-    fb = feats_b / np.linalg.norm(feats_b, axis=1, keepdims=True)
-    n = fa.shape[0]
-    K, L = fa @ fa.T, fb @ fb.T
-
-    def hsic_unbiased(K, L):
-        m = K.shape[0]
-        Kt, Lt = K.copy(), L.copy()
-        np.fill_diagonal(Kt, 0)
-        np.fill_diagonal(Lt, 0)
-        value = (Kt * Lt.T).sum() + Kt.sum() * Lt.sum() / ((m - 1) * (m - 2)) - 2 * (Kt @ Lt).sum() / (m - 2)
-        return value / (m * (m - 3))
-
-    def similarity(K, L):
-        Kh, Lh = K.copy(), L.copy()
-        np.fill_diagonal(Kh, -np.inf)
-        np.fill_diagonal(Lh, -np.inf)
-        mask_k, mask_l = np.zeros((n, n)), np.zeros((n, n))
-        np.put_along_axis(mask_k, np.argsort(-Kh, axis=1, kind="stable")[:, :topk], 1, axis=1)
-        np.put_along_axis(mask_l, np.argsort(-Lh, axis=1, kind="stable")[:, :topk], 1, axis=1)
-        mask = mask_k * mask_l
-        return hsic_unbiased(mask * K, mask * L)
-
-    return similarity(K, L) / (np.sqrt(similarity(K, K) * similarity(L, L)) + eps)
-
-
-def reference_mutual_knn(feats_a, feats_b, topk):
-    """A transcription of ``AlignmentMetrics.mutual_knn`` (platonic-rep) in dense NumPy."""
-    ka, kb = reference_knn(feats_a, topk), reference_knn(feats_b, topk)
-    n = ka.shape[0]
-    ma, mb = np.zeros((n, n)), np.zeros((n, n))
-    np.put_along_axis(ma, ka, 1, axis=1)
-    np.put_along_axis(mb, kb, 1, axis=1)
-    return float(((ma * mb).sum(axis=1) / topk).mean())
 
 
 def test_neighbours_are_the_brute_force_ones_with_ties_by_index():
@@ -200,34 +160,6 @@ def test_retrieval_task_per_layer_with_an_enhancement(make_cfg, store_uri):
     assert tags["retrieval_pair"] == "es-en" and tags["geomexp.subject"] == "sts4a es-en"
 
 
-def reference_canonical_correlations(X, Y):
-    """The textbook formula: singular values of Sxx^-1/2 Sxy Syy^-1/2 of the centred X, Y (Hotelling 1936)."""
-    Xc, Yc = X - X.mean(axis=0), Y - Y.mean(axis=0)
-
-    def inv_sqrt(S):
-        w, V = np.linalg.eigh(S)
-        return V @ np.diag(w**-0.5) @ V.T
-
-    return np.linalg.svd(inv_sqrt(Xc.T @ Xc) @ (Xc.T @ Yc) @ inv_sqrt(Yc.T @ Yc), compute_uv=False)
-
-
-def reference_pwcca(X, Y):
-    """Morcos et al. 2018, eq. for the projection weights, from the textbook CCA: canonical weights
-    w_i = Sxx^-1/2 a_i, variates h_i = Xc w_i (unit length), alpha_i = sum_j |<h_i, x_j>| over X's centred
-    columns, similarity = sum alpha_i rho_i / sum alpha_i."""
-    Xc, Yc = X - X.mean(axis=0), Y - Y.mean(axis=0)
-
-    def inv_sqrt(S):
-        w, V = np.linalg.eigh(S)
-        return V @ np.diag(w**-0.5) @ V.T
-
-    root = inv_sqrt(Xc.T @ Xc)
-    A, rho, _ = np.linalg.svd(root @ (Xc.T @ Yc) @ inv_sqrt(Yc.T @ Yc), full_matrices=False)
-    H = Xc @ root @ A
-    alpha = np.abs(H.T @ Xc).sum(axis=1)
-    return float(rho @ alpha / alpha.sum())
-
-
 def test_cca_known_answers_and_the_textbook_formula():
     from geomexp.metrics import canonical_correlations, pwcca, svcca
 
@@ -329,3 +261,24 @@ def test_rsa_and_cca_per_layer_into_mlflow(make_cfg):
     assert all(0 < m[("rsa_prev", layer)] <= 1 for layer in range(1, 7))
     assert m[("svcca_last", 6)] == 1.0 and ("svcca_prev", 0) not in m
     assert all(0 < m[(k, layer)] <= 1 for layer in range(1, 7) for k in ("svcca_prev", "pwcca_prev"))
+
+
+def test_the_validation_matrix_agrees_at_rounding_level():
+    """``benchmarks/validation_matrix.py`` (docs/validation.md): every measure within 1e-10 of its reference on
+    the matrix's cases (one seed here), and the reference CKNNA's + 1e-6 moving it by less than 1e-3."""
+    import importlib.util
+    import sys
+
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))  # its _common helper; taken off again below
+    try:
+        spec = importlib.util.spec_from_file_location("validation_matrix", ROOT / "benchmarks" / "validation_matrix.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        table = {r["measure"]: r["max_dev"] for r in module.rows(seeds=(0,))}
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    assert len(table) == 10
+    assert table.pop("CKNNA, with the reference's + 1e-6") < 1e-3
+    assert max(table.values()) < 1e-10, table
