@@ -282,3 +282,16 @@ def test_the_validation_matrix_agrees_at_rounding_level():
     assert len(table) == 10
     assert table.pop("CKNNA, with the reference's + 1e-6") < 1e-3
     assert max(table.values()) < 1e-10, table
+
+
+def test_pwcca_says_where_it_is_not_well_defined():
+    """Two 40-dim spaces of 60 items share at least 40 + 40 - 59 = 21 directions: 21 canonical correlations of
+    1, a tie within which PWCCA's weights are not determined (it moved by 2e-4 between CPU kinds on such a
+    case); its spread over rotations within the tie says so, and is 0 with enough items."""
+    from geomexp.metrics.cca import cca_similarities
+
+    rng = np.random.default_rng(8)
+    few = cca_similarities(rng.standard_normal((60, 40)), rng.standard_normal((60, 40)))
+    assert few["cca_tied"] >= 21 and few["pwcca_spread"] > 1e-6
+    many = cca_similarities(rng.standard_normal((3000, 40)), rng.standard_normal((3000, 40)))
+    assert many["cca_tied"] == 0 and many["pwcca_spread"] == 0.0

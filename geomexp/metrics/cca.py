@@ -79,17 +79,56 @@ def canonical_correlations(X, Y, *, variance: float | None = None) -> np.ndarray
     return np.clip(np.linalg.svd(M[: _kept(sx, variance), : _kept(sy, variance)], compute_uv=False), 0.0, 1.0)
 
 
-def cca_similarities(X, Y, *, variance: float = SVCCA_VARIANCE) -> dict[str, float]:
-    """``{"svcca": ..., "pwcca": ...}`` of X to Y from one product of their bases (what ``svcca`` and
-    ``pwcca`` return, at less cost)."""
+#: canonical correlations closer than this are one tie: float32 inputs (rounded differently on another CPU
+#: kind) do not tell their canonical directions apart, and PWCCA's weights depend on which are chosen
+CCA_TIE_GAP = 1e-6
+#: random rotations within each tie that measure PWCCA's spread
+PWCCA_ROTATIONS = 8
+
+
+def _ties(rho: np.ndarray) -> list[tuple[int, int]]:
+    """Runs ``[a, b)`` (b - a >= 2) of the descending ``rho`` whose adjacent gaps are at most ``CCA_TIE_GAP``."""
+    runs, start = [], 0
+    for i in range(1, rho.size + 1):
+        if i == rho.size or rho[i - 1] - rho[i] > CCA_TIE_GAP:
+            if i - start >= 2:
+                runs.append((start, i))
+            start = i
+    return runs
+
+
+def cca_similarities(X, Y, *, variance: float = SVCCA_VARIANCE, seed: int = 0) -> dict[str, float]:
+    """``{"svcca", "pwcca", "pwcca_spread", "cca_tied"}`` of X to Y from one product of their bases.
+
+    ``pwcca_spread``: the range of PWCCA over the canonical directions as returned and ``PWCCA_ROTATIONS``
+    random rotations (``seed``) within each tie of canonical correlations (``CCA_TIE_GAP``), where its
+    weights are not determined; 0 without ties. ``cca_tied``: how many correlations lie in ties (e.g.
+    ``r_x + r_y - (N - 1)`` forced correlations of 1 when the two spaces have more directions than the
+    N items span). SVCCA, a mean of correlations, does not depend on the choice."""
     variance = _check_variance(variance)
     (_, sx, P), (_, sy, _), M = _cross(X, Y)
     rho_reduced = np.linalg.svd(M[: _kept(sx, variance), : _kept(sy, variance)], compute_uv=False)
     A, rho, _ = np.linalg.svd(M, full_matrices=False)
-    alpha = np.abs(A.T @ P).sum(axis=1)  # sum_j |<h_i, x_j>|, h_i = U_x A[:, i] the canonical variates of X
+    rho = np.clip(rho, 0.0, 1.0)
+
+    def weighted(A):
+        alpha = np.abs(A.T @ P).sum(axis=1)  # sum_j |<h_i, x_j>|, h_i = U_x A[:, i] the canonical variates of X
+        return float(rho @ alpha / alpha.sum())
+
+    value, ties = weighted(A), _ties(rho)
+    values = [value]
+    rng = np.random.default_rng(seed)
+    for _ in range(PWCCA_ROTATIONS if ties else 0):
+        R = A.copy()
+        for a, b in ties:
+            q, r = np.linalg.qr(rng.standard_normal((b - a, b - a)))
+            R[:, a:b] = A[:, a:b] @ (q * np.sign(np.diag(r)))  # a Haar-random rotation within the tie
+        values.append(weighted(R))
     return {
         "svcca": float(np.clip(rho_reduced, 0.0, 1.0).mean()),
-        "pwcca": float(np.clip(rho, 0.0, 1.0) @ alpha / alpha.sum()),
+        "pwcca": value,
+        "pwcca_spread": float(max(values) - min(values)),
+        "cca_tied": float(sum(b - a for a, b in ties)),
     }
 
 

@@ -120,4 +120,15 @@ CASES: dict[str, list[str]] = {
         "analysis.similarity.plot=false",
         "analysis.intrinsic.plot=false",
     ],
+    # round 2 beyond the paper: neighbourhoods, canonical correlation, RSA, spectra, retrieval (a task)
+    "minilm_en_beyond2_all": [
+        "model=minilm",
+        "lang=en",
+        "layer=all",
+        "data.n_tokens=1500",  # > 2 x 384: no forced canonical correlations of 1, PWCCA well defined
+        "analysis=[neighbours,cca,rsa,spectral,retrieval]",
+        "analysis.neighbours.k=5",
+        "analysis.rsa.n_items=300",
+        "analysis.retrieval.track=4a",
+    ],
 }
