@@ -122,6 +122,7 @@ CASES: dict[str, list[str]] = {
     ],
     # round 2 beyond the paper: neighbourhoods, canonical correlation, RSA, spectra, retrieval (a task)
     "minilm_en_beyond2_all": [
+        SENTENCE_FIRST,  # encodes the ~60 sentences holding the tokens, not the whole corpus
         "model=minilm",
         "lang=en",
         "layer=all",
