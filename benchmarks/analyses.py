@@ -112,6 +112,20 @@ def main() -> None:
     beyond(args)
 
 
+def time_cases(cases: dict, repeat: int, width: int) -> list[dict]:
+    """Time each ``name: (fn, target seconds or None)`` (median of ``repeat``), printing as it goes; the rows."""
+    rows = []
+    for name, (fn, target) in cases.items():
+        t = timeit(fn, repeat=repeat)
+        met = None if target is None else t["median_s"] < target
+        rows.append({"analysis": name, "median_s": t["median_s"], "min_s": t["min_s"], "target_s": target, "met": met})
+        print(
+            f"  {name:<{width}} {t['median_s']:.3f} s" + ("" if target is None else f"  (target < {target:g} s)"),
+            flush=True,
+        )
+    return rows
+
+
 def layer_stack(X: np.ndarray, n_layers: int, seed: int = 0) -> dict[int, np.ndarray]:
     """``{layer: (N, d)}``: X, then each layer the previous one rotated a little, plus noise (float32)."""
     rng = np.random.default_rng(seed)
@@ -260,14 +274,7 @@ def geometry(args) -> None:
             1.0,
         ),
     }
-    rows = []
-    for name, (fn, target) in cases.items():
-        t = timeit(fn, repeat=args.repeat)
-        met = None if target is None else t["median_s"] < target
-        rows.append({"analysis": name, "median_s": t["median_s"], "min_s": t["min_s"], "target_s": target, "met": met})
-        print(
-            f"  {name:<58} {t['median_s']:.3f} s" + ("" if target is None else f"  (target < {target:g} s)"), flush=True
-        )
+    rows = time_cases(cases, args.repeat, width=58)
     print()
     print(table(rows, ["analysis", "median_s", "min_s", "target_s", "met"]))
     info["loadavg_1min_at_end"] = loadavg()
@@ -317,12 +324,7 @@ def beyond(args) -> None:
             1.0,
         ),
     }
-    rows = []
-    for name, (fn, target) in cases.items():
-        t = timeit(fn, repeat=args.repeat)
-        met = None if target is None else t["median_s"] < target
-        rows.append({"analysis": name, "median_s": t["median_s"], "min_s": t["min_s"], "target_s": target, "met": met})
-        print(f"  {name:<72} {t['median_s']:.3f} s" + ("" if target is None else f"  (target < {target:g} s)"))
+    rows = time_cases(cases, args.repeat, width=72)
     print()
     print(table(rows, ["analysis", "median_s", "min_s", "target_s", "met"]))
     info["loadavg_1min_at_end"] = loadavg()

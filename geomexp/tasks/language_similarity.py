@@ -101,17 +101,48 @@ def paired_sentence_vectors(reps, track: str, layer: int, enhancement, *, min_go
     }
 
 
-def check_track_settings(task: str, pooling: str, min_gold) -> None:
-    """``ConfigError`` for a pooling geomexp does not know or a ``min_gold`` outside the gold scale [0, 5]."""
-    check_choice(pooling, f"analysis.{task}.pooling", POOLINGS)
-    if isinstance(min_gold, bool) or not isinstance(min_gold, (int, float)) or not 0 <= min_gold <= 5:
-        raise ConfigError(
-            f"analysis.{task}.min_gold={min_gold!r} must be a number in [0, 5] (the STS gold scale; 0 keeps every pair)"
+@dataclass(frozen=True)
+class StsTrackPairsTask:
+    """The settings and identity every task on the two sides of an STS track's pairs shares: ``track`` (a
+    number or a pair name, normalised to the number), ``min_gold`` (keep pairs whose gold score, 0-5, is at
+    least this) and ``pooling`` (``mean`` or ``last``); ``paired_sentence_vectors`` gives their vectors."""
+
+    track: str = "2"
+    min_gold: float = 0.0
+    pooling: str = "mean"
+
+    def __post_init__(self):
+        object.__setattr__(self, "track", track_id(self.track))  # a pair name becomes its number
+        task = self.info.name
+        check_choice(self.pooling, f"analysis.{task}.pooling", POOLINGS)
+        if (
+            isinstance(self.min_gold, bool)
+            or not isinstance(self.min_gold, (int, float))
+            or not 0 <= self.min_gold <= 5
+        ):
+            raise ConfigError(
+                f"analysis.{task}.min_gold={self.min_gold!r} must be a number in [0, 5] (the STS gold scale; 0 keeps "
+                "every pair)"
+            )
+
+    def data_checksums(self) -> dict[str, str]:
+        """Checksums of the data files this task reads (part of the run's identity)."""
+        return track_checksums(self.track)
+
+    @property
+    def subject(self) -> str:
+        info = track_info(self.track)
+        return f"sts{self.track} {info.pair}" + (f" gold>={self.min_gold:g}" if self.min_gold else "")
+
+    def sentence_vectors(self, reps, layer: int, enhancement):
+        """``paired_sentence_vectors`` of this task's track and settings."""
+        return paired_sentence_vectors(
+            reps, self.track, layer, enhancement, min_gold=self.min_gold, pooling=self.pooling, task=self.info.name
         )
 
 
 @dataclass(frozen=True)
-class LanguageSimilarityTask:
+class LanguageSimilarityTask(StsTrackPairsTask):
     """CKA and Procrustes distance between the two sides of an STS track's pairs, per layer.
 
     track: 1, 2, 3, 4a, 4b, 5, 6 or a pair name (``ar-en``, ``es-en-wmt``, ...); the cross-lingual
@@ -129,31 +160,16 @@ class LanguageSimilarityTask:
     Tags ``lsim_track``, ``lsim_pair``.
     """
 
-    track: str = "2"
-    min_gold: float = 0.0
     n_permutations: int = 10
-    pooling: str = "mean"
 
     info = LSIM_INFO
 
     def __post_init__(self):
-        object.__setattr__(self, "track", track_id(self.track))  # a pair name becomes its number
-        check_track_settings(self.info.name, self.pooling, self.min_gold)
+        super().__post_init__()
         check_int(self.n_permutations, "analysis.language_similarity.n_permutations", minimum=0)
 
-    def data_checksums(self) -> dict[str, str]:
-        """Checksums of the data files this task reads (part of the run's identity)."""
-        return track_checksums(self.track)
-
-    @property
-    def subject(self) -> str:
-        info = track_info(self.track)
-        return f"sts{self.track} {info.pair}" + (f" gold>={self.min_gold:g}" if self.min_gold else "")
-
     def evaluate(self, reps, layer: int, enhancement=None, *, seed: int = 0, title: str = "") -> AnalysisResult:
-        t, spaces = paired_sentence_vectors(
-            reps, self.track, layer, enhancement, min_gold=self.min_gold, pooling=self.pooling, task=self.info.name
-        )
+        t, spaces = self.sentence_vectors(reps, layer, enhancement)
         metrics: dict[str, float] = {"lsim_n_pairs": float(len(spaces[""][0]))}
         for suffix, (A, B) in spaces.items():
             values = paired_similarity(A, B, n_permutations=self.n_permutations, seed=seed)

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 from geomexp.analyses.base import AnalysisInfo, AnalysisResult, MetricInfo, ReportTable
 from geomexp.metrics.retrieval import retrieval_accuracy, retrieval_chance, retrieval_margin
-from geomexp.tasks.language_similarity import check_track_settings, paired_sentence_vectors
-from geomexp.tasks.sts.data import track_checksums, track_id, track_info
+from geomexp.tasks.language_similarity import StsTrackPairsTask
 
 #: a hit turns into a miss where the partner's cosine and the best other's tie to float32 rounding (inputs that
 #: differ in their last bits between CPU kinds): one such flip moves the accuracy by 1/n (0.004 at 250 pairs)
@@ -55,7 +54,7 @@ RETRIEVAL_INFO = AnalysisInfo(
 
 
 @dataclass(frozen=True)
-class RetrievalTask:
+class RetrievalTask(StsTrackPairsTask):
     """Top-1 retrieval of each pair's partner between the two sides of an STS track, per layer.
 
     track: 1, 2, 3, 4a, 4b, 5, 6 or a pair name; the cross-lingual ones are 2 ar-en, 4a es-en, 4b es-en
@@ -67,29 +66,10 @@ class RetrievalTask:
     sides). Tags ``retrieval_track``, ``retrieval_pair``. ``seed`` is unused (deterministic).
     """
 
-    track: str = "2"
-    min_gold: float = 0.0
-    pooling: str = "mean"
-
     info = RETRIEVAL_INFO
 
-    def __post_init__(self):
-        object.__setattr__(self, "track", track_id(self.track))  # a pair name becomes its number
-        check_track_settings(self.info.name, self.pooling, self.min_gold)
-
-    def data_checksums(self) -> dict[str, str]:
-        """Checksums of the data files this task reads (part of the run's identity)."""
-        return track_checksums(self.track)
-
-    @property
-    def subject(self) -> str:
-        info = track_info(self.track)
-        return f"sts{self.track} {info.pair}" + (f" gold>={self.min_gold:g}" if self.min_gold else "")
-
     def evaluate(self, reps, layer: int, enhancement=None, *, seed: int = 0, title: str = "") -> AnalysisResult:
-        t, spaces = paired_sentence_vectors(
-            reps, self.track, layer, enhancement, min_gold=self.min_gold, pooling=self.pooling, task=self.info.name
-        )
+        t, spaces = self.sentence_vectors(reps, layer, enhancement)
         n = len(spaces[""][0])
         metrics: dict[str, float] = {"retrieval_n_pairs": float(n), "retrieval_chance": retrieval_chance(n)}
         for suffix, (A, B) in spaces.items():
