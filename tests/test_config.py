@@ -418,3 +418,14 @@ def test_a_settings_rule_is_declared_on_its_schema_field_and_checked_in_a_notebo
     with pytest.raises(ConfigError, match="data.max_length=2 leaves no room"):
         SampleSpec(max_length=2)
     assert SampleSpec(max_length=2, add_special_tokens=False).max_length == 2
+
+
+@pytest.mark.parametrize("analysis", ["similarity", "neighbours", "cca", "rsa"])
+def test_an_analysis_comparing_layers_on_one_layer_fails_before_any_work(analysis, make_cfg):
+    """It failed at its first layer, after the corpus was encoded; now at spec build, naming what to use."""
+    with pytest.raises(ConfigError, match=rf"analysis={analysis} compares the layers of a run, but layer=last is one"):
+        RunSpec.from_config(make_cfg(f"analysis={analysis}"))
+    with pytest.raises(ConfigError, match="layer=6 is one layer"):
+        RunSpec.from_config(make_cfg(f"analysis={analysis}", "layer.index=6"))
+    for ok in ("layer=all", "layer.index=[0,6]", "layer.every=3"):
+        RunSpec.from_config(make_cfg(f"analysis={analysis}", ok))

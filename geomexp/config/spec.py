@@ -21,7 +21,7 @@ from geomexp.analyses.keys import ENHANCED, space_suffix
 from geomexp.config.schema import CORPORA, ModelConfig, checked, tracking_uri
 from geomexp.encoders.base import EncoderSpec
 from geomexp.errors import ConfigError
-from geomexp.layers import LayerChoice, parse_layer
+from geomexp.layers import LayerChoice, layer_label, parse_layer
 
 if TYPE_CHECKING:
     from geomexp.data.corpus import CorpusSource
@@ -424,9 +424,10 @@ class RunSpec:
             languages.setdefault(code, LangSpec.load(code))
         for code, why in needs_corpus.items():
             languages[code].check_corpus(why)
+        layer = parse_layer(c["layer"]["index"], allow_list=True)
         for a in analyses:  # what an input asks of the run, checked by the input's own rule
             for name in sorted(a.inputs & set(INPUT_CHECKS)):
-                INPUT_CHECKS[name](a, langs=langs, encoder=encoder)
+                INPUT_CHECKS[name](a, langs=langs, encoder=encoder, layer=layer, layer_every=ok["layer"]["every"])
         p = c["paths"]
         return cls(
             seeds=tuple(ok["seeds"]) if ok["seeds"] is not None else None,
@@ -435,7 +436,7 @@ class RunSpec:
             lang=lang,
             langs=langs,
             languages=languages,
-            layer=parse_layer(c["layer"]["index"], allow_list=True),
+            layer=layer,
             layer_every=ok["layer"]["every"],
             layer_extract=ok["layer"]["extract"],
             data=data,
@@ -488,8 +489,24 @@ def _check_other_model(a: AnalysisSpec, *, encoder: EncoderSpec, **_) -> None:
     encoder_option(other, device=encoder.device)
 
 
-#: input -> check(analysis spec, langs=..., encoder=...) of what the input needs from the run's config
-INPUT_CHECKS = {"lang_reps": _check_compared_languages, "model_pair": _check_other_model}
+def _check_compared_layers(a: AnalysisSpec, *, layer, layer_every, **_) -> None:
+    """``layer_reps``: two or more layers to compare (``layer=all``, a list, or ``layer.every``), said before
+    any model loads rather than at the first layer."""
+    one = layer == "last" or isinstance(layer, int) or (isinstance(layer, tuple) and len(set(layer)) < 2)
+    if layer_every is None and one:
+        raise ConfigError(
+            f"analysis={a.name} compares the layers of a run, but layer={layer_label(layer)} is one layer: use "
+            "layer=all, a list (layer=[0,6,12]) or layer.every=N"
+        )
+
+
+#: input -> check(analysis spec, langs=..., encoder=..., layer=..., layer_every=...) of what the input needs
+#: from the run's config
+INPUT_CHECKS = {
+    "lang_reps": _check_compared_languages,
+    "model_pair": _check_other_model,
+    "layer_reps": _check_compared_layers,
+}
 
 
 def _analyses_and_tasks(nodes: dict, trusted=None) -> tuple[tuple[AnalysisSpec, ...], tuple[TaskSpec, ...]]:
