@@ -69,6 +69,7 @@ def mounted(*args, target):
         subprocess.run(["umount", "-l", str(target)], capture_output=True)
 
 
+@pytest.mark.slow  # ~12 s (a run in a subprocess on a tiny tmpfs); the fast suite stays under its 300 s
 def test_a_store_on_a_full_disk_is_one_line_and_no_traceback(tmp_path, data_root):
     """Was 216 lines and 5 tracebacks (the SQL insert failed inside MLflow)."""
     disk = tmp_path / "disk"
