@@ -121,6 +121,16 @@ def check_magnitude(W: np.ndarray, who: str, low: float = SAFE_MAGNITUDE[0], hig
         )
 
 
+def check_same_rows(X, Y, names: tuple[str, str] = ("X", "Y")) -> None:
+    """``InvalidEmbeddingsError`` unless two 2-D arrays (a measure's two representations of the same items)
+    have as many rows; other shapes pass (``as_embeddings`` says what is wrong with them)."""
+    a, b = np.shape(X), np.shape(Y)
+    if len(a) == len(b) == 2 and a[0] != b[0]:
+        raise InvalidEmbeddingsError(
+            f"{names[0]} and {names[1]} must describe the same items (the same number of rows); got {a[0]} and {b[0]}"
+        )
+
+
 # --------------------------------------------------------------------------- parameters
 
 

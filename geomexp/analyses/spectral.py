@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
-from geomexp.metrics.intrinsic import spectrum
+from geomexp.metrics.intrinsic import nonzero_eigenvalues, spectrum
 from geomexp.metrics.spectral import alpha_req, rankme
 from geomexp.validation import as_embeddings, integer
 
@@ -54,7 +54,7 @@ def spectral_analysis(
     """
     X = as_embeddings(X)
     lam = spectrum(X)
-    n_nonzero = int((lam > lam.max(initial=0.0) * lam.size * np.finfo(np.float64).eps).sum())
+    n_nonzero = int((nonzero_eigenvalues(lam) > 0).sum())
     last = n_nonzero if alpha_last is None else min(alpha_last, n_nonzero)
     value = rankme(X)
     metrics = {

@@ -18,15 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from geomexp.analyses.base import AnalysisInfo, check_analysis_params
 from geomexp.analyses.keys import ENHANCED, space_suffix
-from geomexp.config.schema import CORPORA, ModelConfig, checked, tracking_uri
+from geomexp.config.schema import ModelConfig, checked, tracking_uri
 from geomexp.encoders.base import EncoderSpec
 from geomexp.errors import ConfigError
 from geomexp.layers import LayerChoice, layer_label, parse_layer
 
 if TYPE_CHECKING:
     from geomexp.data.corpus import CorpusSource
-
-__all__ = ["CORPORA", "RunSpec", "spec_of"]
 
 
 def spec_of(cls, node: dict, **given):

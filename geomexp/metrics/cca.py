@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from geomexp.metrics.intrinsic import nonzero_eigenvalues
 from geomexp.metrics.memo import per_array
-from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_float, exactly_rescaled
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_float, check_same_rows, exactly_rescaled
 
 #: the share of variance SVCCA keeps (Raghu et al. 2017)
 SVCCA_VARIANCE = 0.99
@@ -38,7 +39,7 @@ def _whitened(X, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Xc = W - W.mean(axis=0)
     lam, V = np.linalg.eigh(Xc.T @ Xc)
     lam, V = lam[::-1], V[:, ::-1]
-    r = int(np.sum(lam > max(lam[0], 0.0) * lam.size * np.finfo(np.float64).eps))
+    r = int(np.sum(nonzero_eigenvalues(lam) > 0))
     if r == 0:
         raise InvalidEmbeddingsError(
             f"{name} has no variance (every row the same): its canonical correlations are undefined"
@@ -54,9 +55,7 @@ def _kept(shares: np.ndarray, variance: float | None) -> int:
 
 def _cross(X, Y):
     """``(whitened X, whitened Y, M = U_x^T U_y)``; each side's whitened basis is computed once per array."""
-    a, b = np.shape(X), np.shape(Y)
-    if len(a) == len(b) == 2 and a[0] != b[0]:
-        raise InvalidEmbeddingsError(f"X and Y must hold the same items (rows): X has {a[0]}, Y has {b[0]}")
+    check_same_rows(X, Y)
     wx = per_array(X, "cca_whitened", lambda: _whitened(X, "X"))
     wy = per_array(Y, "cca_whitened", lambda: _whitened(Y, "Y"))
     return wx, wy, wx[0].T @ wy[0]

@@ -155,7 +155,7 @@ def _scale_free_spectrum(X) -> np.ndarray:
     return principal_variances(exactly_rescaled(as_embeddings(X)))
 
 
-def _nonzero(lam: np.ndarray) -> np.ndarray:
+def nonzero_eigenvalues(lam: np.ndarray) -> np.ndarray:
     """Eigenvalues with rounding noise set to 0: below ``max(lam) * len(lam) * eps`` (``numpy.linalg.matrix_rank``'s
     tolerance), an eigenvalue is not told apart from 0; left in, its square root (~1e-8 of the largest
     singular value) would add to the entropy of the effective rank."""
@@ -178,7 +178,7 @@ def effective_rank(X=None, *, variances: np.ndarray | None = None) -> float:
     covariance eigenvalues, if those are given instead of ``X``). In [1, rank]; ``k``
     equal non-zero singular values give exactly ``k``.
     """
-    lam = _nonzero(_scale_free_spectrum(X) if variances is None else _given_variances(variances))
+    lam = nonzero_eigenvalues(_scale_free_spectrum(X) if variances is None else _given_variances(variances))
     s = np.sqrt(lam)
     if s.sum() <= 0:
         raise InvalidEmbeddingsError("effective rank of a matrix whose centred rows are all zero is undefined")
@@ -192,7 +192,7 @@ def participation_ratio(X=None, *, variances: np.ndarray | None = None) -> float
     In [1, rank]; ``k`` equal non-zero eigenvalues give exactly ``k``. ``variances``: the
     eigenvalues, if already computed.
     """
-    lam = _nonzero(_scale_free_spectrum(X) if variances is None else _given_variances(variances))
+    lam = nonzero_eigenvalues(_scale_free_spectrum(X) if variances is None else _given_variances(variances))
     q = (lam**2).sum()
     if q <= 0:
         raise InvalidEmbeddingsError("participation ratio of a matrix whose centred rows are all zero is undefined")

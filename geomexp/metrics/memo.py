@@ -37,14 +37,14 @@ def per_array(X, key, compute):
     """``compute()``, remembered for the 2-D ndarray ``X`` and ``key``; anything else is computed each time."""
     if not (isinstance(X, np.ndarray) and X.ndim == 2):
         return compute()
-    slot = (id(X), key)
+    slot, digest = (id(X), key), fingerprint(X)
     hit = _SEEN.get(slot)
-    if hit is not None and hit[0]() is X and hit[1] == fingerprint(X):
+    if hit is not None and hit[0]() is X and hit[1] == digest:
         _SEEN.move_to_end(slot)
         return hit[2]
     value = compute()
     _SEEN.pop(slot, None)
-    _SEEN[slot] = (weakref.ref(X), fingerprint(X), value)
+    _SEEN[slot] = (weakref.ref(X), digest, value)
     while len(_SEEN) > 1 and sum(_nbytes(v[2]) for v in _SEEN.values()) > MAX_BYTES:
         _SEEN.popitem(last=False)
     return value

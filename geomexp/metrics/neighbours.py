@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from geomexp.metrics.memo import per_array
-from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_int
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_int, check_same_rows
 
 #: extra candidates FAISS returns beyond the ``k`` needed (and the row itself); float64 ranks them
 _MARGIN = 8
@@ -77,9 +77,7 @@ def _cosine_knn(X, k: int, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _pair(A, B, k: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """``((kNN of A, their cosines), (kNN of B, their cosines))``, checking the two have the same rows."""
-    rows_a, rows_b = np.shape(A)[0] if np.ndim(A) == 2 else None, np.shape(B)[0] if np.ndim(B) == 2 else None
-    if rows_a is not None and rows_b is not None and rows_a != rows_b:
-        raise InvalidEmbeddingsError(f"A and B must hold the same items (rows): A has {rows_a} rows, B has {rows_b}")
+    check_same_rows(A, B, ("A", "B"))
     return _knn(A, k, "A"), _knn(B, k, "B")
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from geomexp.metrics.correlation import pearson, spearman
 from geomexp.metrics.neighbours import unit_rows
-from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_choice
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_choice, check_same_rows
 
 RSA_METHODS = ("spearman", "pearson")
 
@@ -30,9 +30,8 @@ def rdm(X, *, name: str = "X") -> np.ndarray:
 def rsa(X, Y, *, method: str = "spearman") -> float:
     """The ``method`` correlation of the RDMs of ``X`` (n, d_x) and ``Y`` (n, d_y), rows = the same items."""
     check_choice(method, "method", RSA_METHODS, error=InvalidEmbeddingsError)
-    a, b = np.shape(X), np.shape(Y)
-    if len(a) == len(b) == 2 and a[0] != b[0]:
-        raise InvalidEmbeddingsError(f"X and Y must hold the same items (rows): X has {a[0]}, Y has {b[0]}")
-    if a and a[0] < 3:
-        raise InvalidEmbeddingsError(f"RSA needs at least 3 items (2 pairs to correlate); got {a[0]}")
+    check_same_rows(X, Y)
+    n = np.shape(X)[0] if np.ndim(X) else None
+    if n is not None and n < 3:
+        raise InvalidEmbeddingsError(f"RSA needs at least 3 items (2 pairs to correlate); got {n}")
     return (spearman if method == "spearman" else pearson)(rdm(X, name="X"), rdm(Y, name="Y"))

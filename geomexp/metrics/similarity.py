@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from geomexp.validation import InvalidEmbeddingsError, as_embeddings, exactly_rescaled
+from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_same_rows, exactly_rescaled
 
 
 def _centred(X, name: str) -> np.ndarray:
@@ -31,13 +31,6 @@ def _centred(X, name: str) -> np.ndarray:
     scale, and the products of 1e200 overflow and of 1e-200 underflow."""
     X = exactly_rescaled(as_embeddings(X, name=name))
     return exactly_rescaled(X - X.mean(axis=0))
-
-
-def _same_rows(X: np.ndarray, Y: np.ndarray) -> None:
-    if X.shape[0] != Y.shape[0]:
-        raise InvalidEmbeddingsError(
-            f"X and Y must describe the same items (the same number of rows); got {X.shape[0]} and {Y.shape[0]}"
-        )
 
 
 class _Stats:
@@ -73,7 +66,7 @@ def linear_cka(X, Y, *, debiased: bool = False) -> float:
     feature-space formula). Invariant to orthogonal transforms and isotropic scaling of either side.
     """
     Xc, Yc = _centred(X, "X"), _centred(Y, "Y")
-    _same_rows(Xc, Yc)
+    check_same_rows(Xc, Yc)
     if debiased and Xc.shape[0] < 4:
         raise InvalidEmbeddingsError(f"debiased CKA needs at least 4 rows; got {Xc.shape[0]}")
     a, b = _Stats(Xc), _Stats(Yc)
@@ -87,7 +80,7 @@ def procrustes_distance(X, Y) -> float:
     width, which changes nothing): ``2 - 2 * (sum of the singular values of X^T Y)``.
     """
     Xc, Yc = _centred(X, "X"), _centred(Y, "Y")
-    _same_rows(Xc, Yc)
+    check_same_rows(Xc, Yc)
     nx, ny = np.linalg.norm(Xc), np.linalg.norm(Yc)
     if nx == 0 or ny == 0:
         raise InvalidEmbeddingsError("Procrustes distance is undefined: a matrix has no variance")
@@ -219,7 +212,7 @@ def paired_similarity(
     X = X if isinstance(X, Centred) else Centred(X, "X")
     Y = Y if isinstance(Y, Centred) else Centred(Y, "Y")
     (Xc, a, xx), (Yc, b, yy) = (X.Xc, X.stats, X.self_sq), (Y.Xc, Y.stats, Y.self_sq)
-    _same_rows(Xc, Yc)
+    check_same_rows(Xc, Yc)
     n = Xc.shape[0]
     if n < 4:
         raise InvalidEmbeddingsError(f"debiased CKA needs at least 4 rows; got {n}")

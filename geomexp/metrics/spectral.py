@@ -18,16 +18,11 @@ from __future__ import annotations
 import numpy as np
 
 from geomexp.linalg import principal_variances
+from geomexp.metrics.intrinsic import nonzero_eigenvalues
 from geomexp.validation import InvalidEmbeddingsError, as_embeddings, check_float, check_int, exactly_rescaled
 
 #: the paper's epsilon added to each normalised singular value
 RANKME_EPS = 1e-7
-
-
-def _resolved(lam: np.ndarray) -> np.ndarray:
-    """Eigenvalues (largest first) with those below ``max * len * eps`` set to 0 (not told apart from 0)."""
-    lam = np.clip(lam, 0.0, None)
-    return np.where(lam > lam.max(initial=0.0) * lam.size * np.finfo(np.float64).eps, lam, 0.0)
 
 
 def rankme(X, *, eps: float = RANKME_EPS) -> float:
@@ -35,7 +30,7 @@ def rankme(X, *, eps: float = RANKME_EPS) -> float:
     values ``s`` of the uncentred ``X``. In (0, min(N, d)]; an effective number of directions."""
     W = exactly_rescaled(as_embeddings(X))  # singular values scale with X: p does not
     eps = check_float(eps, "eps", minimum=0.0, error=InvalidEmbeddingsError)
-    lam = _resolved(np.linalg.eigvalsh(W.T @ W if W.shape[0] >= W.shape[1] else W @ W.T)[::-1])
+    lam = nonzero_eigenvalues(np.linalg.eigvalsh(W.T @ W if W.shape[0] >= W.shape[1] else W @ W.T)[::-1])
     s = np.sqrt(lam)
     if s.sum() <= 0:
         raise InvalidEmbeddingsError("RankMe of an all-zero X is undefined")
@@ -50,7 +45,7 @@ def alpha_req(X=None, *, variances: np.ndarray | None = None, first: int = 1, la
     (1-based, inclusive; ``last`` None = the last non-zero eigenvalue). ``variances``: the eigenvalues, if
     already computed. Needs two or more non-zero eigenvalues in the range."""
     lam = principal_variances(exactly_rescaled(as_embeddings(X))) if variances is None else np.asarray(variances)
-    lam = _resolved(np.sort(np.asarray(lam, dtype=np.float64).ravel())[::-1])
+    lam = nonzero_eigenvalues(np.sort(np.asarray(lam, dtype=np.float64).ravel())[::-1])
     n_nonzero = int((lam > 0).sum())
     first = check_int(first, "first", minimum=1, error=InvalidEmbeddingsError)
     last = n_nonzero if last is None else check_int(last, "last", minimum=first + 1, error=InvalidEmbeddingsError)

@@ -598,7 +598,7 @@ def build_tables(runs) -> dict:
     ``spread`` ({column: (sd column, n column)}), ``labels``, ``settings``, ``analysis``, ``pivot``,
     ``sources`` (per row, ``{value column: [(run id, metric key, layer), ...]}``: what each cell averages).
     """
-    uri = getattr(runs, "store", None) or getattr(runs, "uri", None)
+    uri = getattr(runs, "store", None)  # where the runs were read (None: a plain list of runs)
     out = {}
     for info, table, name in table_specs(runs):
         df = build_table(runs, info, table, uri)

@@ -30,7 +30,8 @@ RESULTS_VERSION = 1
 RESULTS_ARTIFACT = "results.json"
 #: the artifact folders of per-run tables that a report reads (``geomexp.report.dimensions``)
 REPORT_TABLES = ("tables/outliers/",)
-#: the artifact holding the analyses' metadata (as ``geomexp.tracking.query.META_ARTIFACT``)
+#: the artifact holding the analyses' metadata (as ``geomexp.tracking.query.META_ARTIFACT``; not imported from
+#: there: ``geomexp.tracking`` imports this module, and the reader stays free of MLflow's modules)
 _META = "meta/analyses.json"
 
 
@@ -195,7 +196,9 @@ class FileRuns:
         results = self.by_id.get(run_id)
         if results is None:
             return None
-        return results.analyses or None if artifact == _META else results.tables.get(artifact)
+        if artifact == _META:
+            return results.analyses or None
+        return results.tables.get(artifact)
 
     def config(self, run_id: str) -> dict:
         results = self.by_id.get(run_id)
