@@ -1,5 +1,6 @@
 # Two commands on a fresh machine:  `make run` (the main job)  and  `make test` (the fast tests).
-# `make test-full` = `make test` + the slow sweeps; `make lint` = ruff check + format check (.ci/run runs both).
+# `make test-full` = `make test` + the slow sweeps; `make lint` = ruff check + format check; `make docs` = the
+# documentation site, strict (.ci/run runs lint, docs and test-full).
 # Both create .venv and install the pinned dependencies first (once).
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +18,7 @@ endif
 # a git-ignored local config naming it, written once if absent; GEOMEXP_DATA_DIR or data.root= still win.
 LOCAL_CONF := conf/local/default.yaml
 
-.PHONY: setup local-data run sweep test test-full lint format ui clean
+.PHONY: setup local-data run sweep test test-full lint format docs ui clean
 setup: $(VENV)/.installed local-data
 
 local-data:
@@ -49,6 +50,14 @@ lint: setup  ## ruff: lint rules and formatting (configured in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+docs: setup $(VENV)/.docs-installed  ## the documentation site into site/ (mkdocs, strict: any warning fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	@echo "open site/index.html"
+
+$(VENV)/.docs-installed: pyproject.toml
+	$(BIN)/pip install -q -e ".[test,docs]"
+	touch $@
+
 format: setup  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -58,4 +67,4 @@ ui: setup  ## MLflow UI on the project's store: http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(abspath mlflow.db) --port 5000
 
 clean:
-	rm -rf $(VENV) .cache outputs multirun mlflow.db mlartifacts
+	rm -rf $(VENV) .cache outputs multirun mlflow.db mlartifacts site

@@ -10,6 +10,8 @@ transformers uses) asks of ``HF_ENDPOINT`` when it loads a model:
   SHA-256), ``X-Linked-Size`` and ``X-Repo-Commit``. The CDN honours ``Range`` (resumed downloads).
 - ``GET /api/models/{repo}[/revision/{revision}]``: model info (sha, siblings, tags);
   ``GET /api/models/{repo}/tree/{revision}[/{path}]``: the file listing.
+- dataset repositories (``add_dataset``: files given by the test, per branch) under the same routes with
+  ``/datasets/`` (``/datasets/{repo}/resolve/...``, ``/api/datasets/{repo}/...``).
 - errors as the hub sends them: ``X-Error-Code`` ``RepoNotFound`` / ``RevisionNotFound`` /
   ``EntryNotFound`` with status 404; the ids in ``gated`` answer 401 ``GatedRepo``, those in
   ``private`` 401 ``RepoNotFound`` (the hub's answer to a request without a token).
@@ -167,6 +169,18 @@ class FakeHub:
         self.private: set[str] = set()  # repo ids answered 401 RepoNotFound (as the hub does without a token)
         self._drops: list[int] = []  # bytes to send before closing, for each of the next CDN downloads
         self._servers: list[ThreadingHTTPServer] = []
+        self._datasets: dict[str, dict[str, dict[str, bytes]]] = {}  # "datasets/<id>" -> branch -> files
+
+    def add_dataset(self, repo_id: str, files_by_branch: dict[str, dict[str, bytes]]) -> dict[str, str]:
+        """Serve a dataset repository ``repo_id`` whose branches (``main``, ``v2``) hold the given files;
+        returns each branch's commit id."""
+        key = DATASETS + repo_id
+        assert set(files_by_branch) <= set(BRANCHES), f"branches are {list(BRANCHES)}"
+        with self._build_lock:
+            self._datasets[key] = files_by_branch
+            self._repos.pop(key, None)
+            self.repo_ids.add(key)
+        return {branch: _commit_sha(key, branch) for branch in files_by_branch}
 
     # -- content --------------------------------------------------------------------------
     def repo(self, repo_id: str) -> Repo | None:
@@ -178,7 +192,12 @@ class FakeHub:
                 repo = Repo(repo_id)
                 for branch, seed in BRANCHES.items():
                     sha = _commit_sha(repo_id, branch)
-                    files = _build_files(repo_id, seed, self.workdir / repo_id / branch)
+                    if repo_id in self._datasets:
+                        files = self._datasets[repo_id].get(branch)
+                        if files is None:
+                            continue
+                    else:
+                        files = _build_files(repo_id, seed, self.workdir / repo_id / branch)
                     repo.refs[branch] = sha
                     repo.commits[sha] = Commit(sha, files)
                     for data in files.values():
@@ -245,9 +264,16 @@ class FakeHub:
 #: the pipeline tag the hub shows for each kind
 _PIPELINE = {"gpt2": "text-generation", "qwen2": "text-generation", "xlmr": "fill-mask", "bert": "fill-mask"}
 
+DATASETS = "datasets/"  # a dataset repository's key: its id under this prefix (as in its resolve URLs)
 RESOLVE = re.compile(r"^/(?:models/)?(?P<repo>.+?)/resolve/(?P<rev>[^/]+)/(?P<file>.+)$")
-API_MODEL = re.compile(r"^/api/models/(?P<repo>.+?)(?:/revision/(?P<rev>[^/]+))?/?$")
-API_TREE = re.compile(r"^/api/models/(?P<repo>.+?)/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?$")
+API_MODEL = re.compile(r"^/api/(?P<kind>models|datasets)/(?P<repo>.+?)(?:/revision/(?P<rev>[^/]+))?/?$")
+API_TREE = re.compile(r"^/api/(?P<kind>models|datasets)/(?P<repo>.+?)/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?$")
+
+
+def _repo_key(match) -> str:
+    """The FakeHub key of an API route's repository: a dataset's id carries the ``datasets/`` prefix."""
+    repo = unquote(match["repo"])
+    return DATASETS + repo if match["kind"] == "datasets" else repo
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -271,9 +297,9 @@ class _Handler(BaseHTTPRequestHandler):
             if path.startswith("/cdn/"):
                 return self._cdn(path.removeprefix("/cdn/"), body)
             if m := API_TREE.match(path):
-                return self._tree(unquote(m["repo"]), unquote(m["rev"]), unquote(m["path"] or ""))
+                return self._tree(_repo_key(m), unquote(m["rev"]), unquote(m["path"] or ""))
             if m := API_MODEL.match(path):
-                return self._model_info(unquote(m["repo"]), unquote(m["rev"] or "main"))
+                return self._model_info(_repo_key(m), unquote(m["rev"] or "main"))
             if m := RESOLVE.match(path):
                 return self._resolve(unquote(m["repo"]), unquote(m["rev"]), unquote(m["file"]), body)
             self._error(404, None, f"no such endpoint: {path}")
@@ -369,20 +395,14 @@ class _Handler(BaseHTTPRequestHandler):
         commit = self._lookup(repo_id, revision)
         if commit is None:
             return
-        self._json(
-            {
-                "_id": repo_id,
-                "id": repo_id,
-                "modelId": repo_id,
-                "sha": commit.sha,
-                "private": False,
-                "gated": False,
-                "disabled": False,
-                "tags": ["transformers", "safetensors", _PIPELINE[_kind(repo_id)]],
-                "library_name": "transformers",
-                "siblings": [{"rfilename": name} for name in commit.files],
-            }
-        )
+        if repo_id.startswith(DATASETS):
+            public = repo_id.removeprefix(DATASETS)
+            info = {"_id": public, "id": public, "tags": [], "cardData": {}}
+        else:
+            info = {"_id": repo_id, "id": repo_id, "modelId": repo_id, "library_name": "transformers"}
+            info["tags"] = ["transformers", "safetensors", _PIPELINE[_kind(repo_id)]]
+        info |= {"sha": commit.sha, "private": False, "gated": False, "disabled": False}
+        self._json(info | {"siblings": [{"rfilename": name} for name in commit.files]})
 
     def _tree(self, repo_id: str, revision: str, folder: str):
         commit = self._lookup(repo_id, revision)

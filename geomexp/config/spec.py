@@ -522,7 +522,7 @@ def _analyses_and_tasks(nodes: dict, trusted=None) -> tuple[tuple[AnalysisSpec, 
         if not isinstance(info, AnalysisInfo):
             raise ConfigError(
                 f"analysis.{name}._target_={node['_target_']!r} declares no AnalysisInfo: decorate the function with "
-                "@geomexp.analyses.base.analysis(...) or give the task class an `info` (see README, Extending)"
+                "@geomexp.analyses.base.analysis(...) or give the task class an `info` (see docs/extending.md)"
             )
         if info.kind != "task":  # each analysis declares its parameters' rules; a task checks its own when built
             params = check_analysis_params(name, target, params)

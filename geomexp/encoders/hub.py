@@ -59,31 +59,31 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
 
 
-#: probes that found no answer, by (endpoint, id, revision): a process asks a dead or stalled hub once
-_UNANSWERED: dict[tuple[str, str, str], str] = {}
+#: probes that found no answer, by (endpoint, repo type, id, revision): a process asks a dead or stalled hub once
+_UNANSWERED: dict[tuple[str, str, str, str], str] = {}
 
 
-def probe_hub(hf_id: str, revision: str) -> str:
+def probe_hub(hf_id: str, revision: str, *, repo_type: str = "model") -> str:
     """``"answers"``, ``"offline"``, ``"down"`` or ``"stalled"``: one GET of ``hf_id``'s info at ``revision``
     (the token, if any, sent as huggingface_hub would), bounded by ``hub_timeouts``, never retried; a hub
-    that did not answer is not asked again by this process."""
+    that did not answer is not asked again by this process. ``repo_type``: ``model`` or ``dataset``."""
     if _offline():
         return "offline"
-    key = (hub_endpoint(), hf_id, revision)
+    key = (hub_endpoint(), repo_type, hf_id, revision)
     if key not in _UNANSWERED:
-        state = _probe_once(hf_id, revision)
+        state = _probe_once(hf_id, revision, repo_type)
         if state == "answers":
             return state
         _UNANSWERED[key] = state
     return _UNANSWERED[key]
 
 
-def _probe_once(hf_id: str, revision: str) -> str:
+def _probe_once(hf_id: str, revision: str, repo_type: str = "model") -> str:
     from huggingface_hub.utils import build_hf_headers
 
     connect, read = hub_timeouts()
     quoted = urllib.parse.quote(revision, safe="")
-    url = f"{hub_endpoint().rstrip('/')}/api/models/{hf_id}/revision/{quoted}"
+    url = f"{hub_endpoint().rstrip('/')}/api/{repo_type}s/{hf_id}/revision/{quoted}"
     request = urllib.request.Request(url, headers=build_hf_headers())
     try:
         with urllib.request.urlopen(request, timeout=max(connect, read)):

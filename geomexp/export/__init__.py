@@ -9,9 +9,10 @@ MTEB's STS17 subsets (track 4b, the machine-translated es-en, has none and is le
 
 What differs from an MTEB run, and is said in each entry's ``geomexp`` field: the scores come from
 geomexp's pipeline (the mean of the sentence's token vectors at the layer ``geomexp.layer``, cosine)
-on the SemEval 2017 files as geomexp reads them (their checksums in ``geomexp.data_checksums``), not
-from MTEB's harness on the Hugging Face copy; ``dataset_revision`` therefore names geomexp's files,
-``mteb_version`` is null. Enhanced spaces (``cluster``, ``cluster zero-shot``, ...) are extra fields
+on the SemEval 2017 files as geomexp reads them (their checksums in ``geomexp.data_checksums``) or, for
+``analysis=sts17``, on MTEB's Hugging Face copy at a pinned commit, not from MTEB's harness;
+``dataset_revision`` names that commit when every entry of the file was scored on it, geomexp's files
+otherwise; ``mteb_version`` is null. Enhanced spaces (``cluster``, ``cluster zero-shot``, ...) are extra fields
 of the entry, beside the raw-space ``main_score``.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from geomexp import tag_names
@@ -27,11 +29,50 @@ from geomexp.analyses.keys import base_of, space_label
 #: MTEB STS17 ``hf_subset`` of each geomexp STS track (``geomexp.tasks.sts.data.TRACKS``)
 MTEB_STS17_SUBSETS = {"1": "ar-ar", "2": "en-ar", "3": "es-es", "4a": "es-en", "5": "en-en", "6": "en-tr"}
 #: MTEB's language codes (ISO 639-3 and script) of the languages of STS17
-MTEB_LANGUAGES = {"ar": "ara-Arab", "en": "eng-Latn", "es": "spa-Latn", "tr": "tur-Latn"}
+MTEB_LANGUAGES = {
+    "ar": "ara-Arab",
+    "de": "deu-Latn",
+    "en": "eng-Latn",
+    "es": "spa-Latn",
+    "fr": "fra-Latn",
+    "it": "ita-Latn",
+    "ko": "kor-Hang",
+    "nl": "nld-Latn",
+    "tr": "tur-Latn",
+}
 MTEB_TASK = "STS17"
-#: what ``dataset_revision`` says: not MTEB's Hugging Face revision, geomexp's own copy of the files
+#: what ``dataset_revision`` says for scores on the SemEval files: not a Hugging Face revision
 DATASET_REVISION = "geomexp: SemEval-2017 task 1 test files (checksums per entry)"
 NO_REVISION = "no_revision_available"  # MTEB's name for a model without a revision
+
+
+@dataclass(frozen=True)
+class StsScores:
+    """Where one run's STS17 entry comes from: the metric prefix (``sts``: the SemEval files; ``sts17``: MTEB's
+    copy on the hub), the subset, and the data's source (the hub repository@commit; empty for the files)."""
+
+    prefix: str
+    subset: str
+    source: str = ""
+
+
+def sts_scores(run) -> tuple[list[StsScores], list[str]]:
+    """The STS17 entries ``run`` holds (a run of ``analysis=[sts,sts17]`` holds two) and notes on what it
+    holds that MTEB has no subset for."""
+    found, notes = [], []
+    tags = run.run.tags
+    track = tags.get("sts_track")
+    if track is not None and "sts_spearman" in run.values:
+        subset = MTEB_STS17_SUBSETS.get(track)
+        if subset is None:
+            notes.append(f"run {run.run_id[:8]}: STS track {track} has no MTEB STS17 subset; left out")
+        else:
+            found.append(StsScores("sts", subset))
+    subset = tags.get("sts17_subset")
+    if subset is not None and "sts17_spearman" in run.values:
+        source = tags.get(f"{tag_names.DATA_CHECKSUM}sts17.{subset}.hf_commit", "")
+        found.append(StsScores("sts17", subset, source))
+    return found, notes
 
 
 def _model_folder(run) -> str:
@@ -40,11 +81,11 @@ def _model_folder(run) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name.replace("/", "__"))
 
 
-def mteb_entry(run, subset: str) -> dict:
+def mteb_entry(run, scores: StsScores) -> dict:
     """One ``scores.test[]`` entry of ``run`` (a ``geomexp.report.collect.RunAtLayer`` of an STS run)."""
-    values = run.values
-    spaces = {space_label(key): value / 100 for key, value in values.items() if base_of(key) == "sts_spearman"}
-    rho, r = values["sts_spearman"] / 100, values.get("sts_pearson", float("nan")) / 100
+    values, p, subset = run.values, scores.prefix, scores.subset
+    spaces = {space_label(key): value / 100 for key, value in values.items() if base_of(key) == f"{p}_spearman"}
+    rho, r = values[f"{p}_spearman"] / 100, values.get(f"{p}_pearson", float("nan")) / 100
     return {
         "hf_subset": subset,
         "languages": [MTEB_LANGUAGES[code] for code in dict.fromkeys(subset.split("-"))],
@@ -52,9 +93,10 @@ def mteb_entry(run, subset: str) -> dict:
         "cosine_spearman": rho,
         "cosine_pearson": r,
         "geomexp": {
-            "track": run.run.tags.get("sts_track", ""),
+            "track": run.run.tags.get("sts_track", "") if p == "sts" else "",
+            "source": scores.source or "SemEval-2017 task 1 files",
             "layer": run.layer,
-            "pooling": run.run.tags.get("sts_pooling", "mean"),
+            "pooling": run.run.tags.get(f"{p}_pooling", "mean"),
             "spearman_by_space": spaces,
             "enhancement": run.enhancement,
             "run_id": run.run_id,
@@ -71,39 +113,45 @@ def mteb_entry(run, subset: str) -> dict:
 def mteb_files(runs, out_dir) -> tuple[list[Path], list[str]]:
     """Write ``<out_dir>/<model>/<revision>/STS17.json`` for the STS runs among ``runs`` (``RunAtLayer``s, e.g.
     ``collect_runs(...)``); return the files written and notes on what was left out. One entry per subset and
-    file: of two runs of one subset (other settings), the newer is kept and the older named in a note."""
+    file: scores on MTEB's own copy (``analysis=sts17``) are kept over scores on the SemEval files of the same
+    subset; of two of the same kind, the newer run's; each one replaced is named in a note. A file whose
+    entries all come from one hub commit names it as ``dataset_revision`` (as MTEB does)."""
     from geomexp import __version__
 
-    files: dict[tuple[str, str], dict[str, dict]] = {}
+    files: dict[tuple[str, str], dict[str, tuple[StsScores, dict]]] = {}
     notes: list[str] = []
     for run in runs:
-        track = run.run.tags.get("sts_track")
-        if track is None or "sts_spearman" not in run.values:
-            continue
-        subset = MTEB_STS17_SUBSETS.get(track)
-        if subset is None:
-            notes.append(f"run {run.run_id[:8]}: STS track {track} has no MTEB STS17 subset; left out")
-            continue
+        found, left_out = sts_scores(run)
+        notes += left_out
         tags = run.run.tags
         revision = tags.get(tag_names.MODEL_COMMIT) or tags.get(tag_names.MODEL_FINGERPRINT) or NO_REVISION
         entries = files.setdefault((_model_folder(run), revision), {})
-        if subset in entries:
-            notes.append(
-                f"run {entries[subset]['geomexp']['run_id'][:8]} ({subset}) replaced by the newer {run.run_id[:8]}"
-            )
-        entries[subset] = mteb_entry(run, subset)
+        for scores in found:
+            held = entries.get(scores.subset)
+            if held is not None and held[0].source and not scores.source:
+                notes.append(f"run {run.run_id[:8]} ({scores.subset}, SemEval files) left out: MTEB's copy is scored")
+                continue
+            if held is not None:
+                notes.append(f"run {held[1]['geomexp']['run_id'][:8]} ({scores.subset}) replaced by {run.run_id[:8]}")
+            entries[scores.subset] = (scores, mteb_entry(run, scores))
     written = []
     for (model, revision), entries in sorted(files.items()):
+        if not entries:
+            continue
         path = Path(out_dir) / model / revision / f"{MTEB_TASK}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
+        sources = {scores.source for scores, _ in entries.values()}
+        dataset_revision = DATASET_REVISION
+        if len(sources) == 1 and (only := sources.pop()):
+            dataset_revision = only.rpartition("@")[2]
         doc = {
-            "dataset_revision": DATASET_REVISION,
+            "dataset_revision": dataset_revision,
             "task_name": MTEB_TASK,
             "mteb_version": None,
             "geomexp_version": __version__,
             "evaluation_time": None,
             "kg_co2_emissions": None,
-            "scores": {"test": [entries[s] for s in sorted(entries)]},
+            "scores": {"test": [entries[s][1] for s in sorted(entries)]},
         }
         path.write_text(json.dumps(doc, indent=2, allow_nan=True) + "\n", encoding="utf-8")
         written.append(path)

@@ -61,7 +61,7 @@ def plan_token_sample(
       ``fewest_sentences``: sentences are visited in a seeded random order until they hold
         ``n_tokens`` tokens, then ``n_tokens`` of those are drawn. Encodes far fewer
         sentences, but the sample is clustered by sentence (on me5_small, English, last
-        layer it biased IsoScore about 13 % low; see the README).
+        layer it biased IsoScore about 13 % low; see docs/sampling-and-uncertainty.md).
     If the whole corpus holds fewer, raise ``NotEnoughTokensError`` naming the count, or
     with ``allow_fewer`` keep every token.
     """

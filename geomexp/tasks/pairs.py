@@ -13,7 +13,7 @@
   ``source()`` and its ``info`` (``pair_task_info(prefix, ...)``: metric keys ``<prefix>_spearman`` ...).
 - ``CsvPairTask``: the task on a CSV file, configured from YAML alone (keys ``pairs_*``).
 
-A new pair task from a CSV of your own, in one module + one YAML (see README, Extending)::
+A new pair task from a CSV of your own, in one module + one YAML (see docs/extending.md)::
 
     @dataclass(frozen=True)
     class ParaphraseTask(PairTask):

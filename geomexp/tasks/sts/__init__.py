@@ -5,7 +5,7 @@
 configs) is loaded on first use, so importing ``data`` or ``scoring`` stays cheap and cycle-free.
 """
 
-_TASK_NAMES = ("STS_INFO", "Sts2017Pairs", "StsTask")
+_TASK_NAMES = ("STS_INFO", "STS17_INFO", "Sts2017Pairs", "StsTask", "Sts17Task")
 
 
 def __getattr__(name: str):

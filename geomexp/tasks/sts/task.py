@@ -83,3 +83,39 @@ class StsTask(PairTask):
 
     def source(self) -> Sts2017Pairs:
         return Sts2017Pairs(self.track)
+
+
+STS17_INFO = pair_task_info(
+    "sts17",
+    "STS17 (Hugging Face hub)",
+    short="STS17",
+    description="MTEB's copy of STS 2017 (mteb/sts17-crosslingual-sts): ar-ar, en-ar, en-de, en-en, en-tr, "
+    "es-en, es-es, fr-en, it-en, ko-ko, nl-en",
+    data_name="subset",
+)
+
+
+@dataclass(frozen=True)
+class Sts17Task(PairTask):
+    """One STS17 subset from the Hugging Face hub (``geomexp.tasks.sts.hub``: MTEB's copy at a pinned
+    commit), scored exactly as ``StsTask`` scores a track; metric keys ``sts17_spearman``, ... and the tags
+    ``sts17_subset``, ``sts17_pair``. Needs the hub once (then the local Hugging Face cache)."""
+
+    subset: str = "en-en"
+    revision: str = ""
+
+    info = STS17_INFO
+    label_name = "subset"
+
+    def __post_init__(self):
+        from geomexp.tasks.sts.hub import REVISION
+
+        if not self.revision:
+            object.__setattr__(self, "revision", REVISION)
+        self.source()  # checks the subset and the revision before any model loads
+        super().__post_init__()
+
+    def source(self):
+        from geomexp.tasks.sts.hub import Sts17HubPairs
+
+        return Sts17HubPairs(self.subset, self.revision)

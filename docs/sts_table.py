@@ -1,13 +1,14 @@
-"""Regenerate the README's measured STS table ("k = 7 or 27 matters") from runs at today's defaults.
+"""Regenerate the measured STS table of docs/guide-enhancement-sts.md ("k = 7 or 27 matters") from runs at
+today's defaults.
 
-    python docs/readme_tables.py --run      # run the sweep below into experiment readme_sts, then print
-    python docs/readme_tables.py            # print the table from the runs already in the store
+    python docs/sts_table.py --run      # run the sweep below into experiment readme_sts, then print
+    python docs/sts_table.py            # print the table from the runs already in the store
 
 The sweep: ``python run.py -m experiment=offline_sts 'enhancement.params.n_clusters=7,27'
 tracking.experiment=readme_sts`` (me5_small, last layer, all seven STS 2017 tracks; Spearman x 100).
 The table's caption carries the method version it was measured under (``METHOD_VERSION``);
-``tests/test_readme_tables.py`` fails when the README's caption and the code's version differ, so a
-number changed on purpose cannot leave the README's measured table stale silently.
+``tests/test_docs_tables.py`` fails when the page's caption and the code's version differ, so a
+number changed on purpose cannot leave the measured table stale silently.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ SWEEP = [
     "enhancement.save=false",
     "analysis.sts.plot=false",
 ]
-#: the marker line of the README table's caption (the test reads the version after it)
+#: the marker line of the table's caption (the test reads the version after it)
 CAPTION = "measured under method version"
 
 
@@ -76,7 +77,7 @@ def main(argv=None) -> int:
         subprocess.run([sys.executable, *SWEEP, f"tracking.uri={uri}"], cwd=ROOT, check=True)
     records = run_records(uri, experiment=EXPERIMENT)
     current = [r for r in records if r.tags.get("geomexp.method_version") == str(METHOD_VERSION)]
-    print(f"({CAPTION} {METHOD_VERSION}: `python docs/readme_tables.py --run`, i.e. `python {' '.join(SWEEP)}`)")
+    print(f"({CAPTION} {METHOD_VERSION}: `python docs/sts_table.py --run`, i.e. `python {' '.join(SWEEP)}`)")
     print()
     print(sts_table(current))
     return 0
