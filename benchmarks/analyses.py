@@ -3,7 +3,7 @@
     python benchmarks/analyses.py            # ~30 s, then the issue-14 analyses (~1-2 min)
     python benchmarks/analyses.py --n 20000 --d 1024
     python benchmarks/analyses.py --only geometry   # only the issue-14 analyses
-    python benchmarks/analyses.py --only beyond     # only the issue-28 analyses (neighbours, spectral)
+    python benchmarks/analyses.py --only beyond     # only the issue-28 analyses (neighbours, spectral, cca, rsa, gride, overlap)
 
 Issue 14 (contextuality, layer similarity, intrinsic dimension, model and language similarity): the
 same 10,000 x 768 matrix, with 13 "layers" for the layer x layer similarity (the matrix plus a growing
@@ -313,8 +313,22 @@ def beyond(args) -> None:
         memo.forget(layers[1])
         return cca_analysis(layers[1], layer=1, layer_reps=last)
 
+    from types import SimpleNamespace
+
+    from geomexp.analyses.gride import gride_analysis
+    from geomexp.analyses.overlap import neighbourhood_overlap_analysis
+
+    zipf = SimpleNamespace(token_ids=np.random.default_rng(1).zipf(1.3, size=X.shape[0]) % 30_000)
+
+    def overlap_layer():  # at a run's layer: its k-NN new
+        memo.forget(X)
+        return neighbourhood_overlap_analysis(X, sample=zipf, k=10)
+
     cases = {
         "cosine k-NN (FAISS, k=10) + float64 re-rank": (knn_fresh, None),
+        "gride per layer (n1=4; exact 64-NN, 5 scales)": (lambda: gride_analysis(X, n1=4, max_n2=64), 1.0),
+        "gride per layer, max_n2=8 (exact 8-NN, 3 scales)": (lambda: gride_analysis(X, n1=4, max_n2=8), 1.0),
+        "neighbourhood overlap per layer (its k-NN new, k=10)": (overlap_layer, 1.0),
         "cca per layer (its basis new; SVCCA + PWCCA with prev, last)": (cca_layer, 1.0),
         "neighbours per layer (its k-NN new; mutual k-NN + CKNNA with prev, last)": (neighbours_layer, 1.0),
         "neighbours per layer, every k-NN known": (neighbours_known, None),

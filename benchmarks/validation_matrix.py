@@ -98,6 +98,21 @@ def rows(seeds=(0, 1, 2)) -> list[dict]:
             lambda X, Y: (metrics.rsa(X, Y), ref.reference_rsa(X, Y)),
         ),
         (
+            "GRIDE (n1 = 1, 2, 4)",
+            "Denti et al. 2022 eq. 4, scipy bounded minimiser (as DADApy)",
+            "Euclidean neighbours; the bounded solver's tolerance",
+            lambda X, Y: (
+                [metrics.gride(X, n1=n1) for n1 in (1, 2, 4)],
+                [ref.reference_gride(X, n1, 2 * n1) for n1 in (1, 2, 4)],
+            ),
+        ),
+        (
+            "label overlap",
+            "DADApy `return_label_overlap` (Doimo et al. 2020)",
+            "cosine neighbours (DADApy: Euclidean); labels: column 0 above its mean",
+            lambda X, Y: (metrics.label_overlap(X, X[:, 0] > 4.0, k), ref.reference_label_overlap(X, X[:, 0] > 4.0, k)),
+        ),
+        (
             "retrieval accuracy",
             "brute force strict arg-max",
             "",

@@ -120,3 +120,32 @@ def reference_retrieval_accuracy(A, B) -> tuple[float, float]:
         return np.mean([M[i, i] > np.max(np.delete(M[i], i)) for i in range(n)])
 
     return float(hits(S)), float(hits(S.T))
+
+
+def reference_gride(X, n1: int, n2: int) -> float:
+    """GRIDE, Denti et al. 2022 (Sci. Rep. 12:20005), eq. 4: maximise the log-likelihood of mu = r_n2 / r_n1,
+    sum_i log f(mu_i | d), f = d (mu^d - 1)^(n2-n1-1) / (B(n2-n1, n1) mu^((n2-1)d+1)), with scipy's bounded
+    scalar minimiser (as DADApy does), on brute-force Euclidean distances."""
+    from scipy.optimize import minimize_scalar
+    from scipy.spatial.distance import cdist
+    from scipy.special import betaln
+
+    D = cdist(X, X)
+    np.fill_diagonal(D, np.inf)
+    r = np.sort(D, axis=1)
+    mu = r[:, n2 - 1] / r[:, n1 - 1]
+
+    def neg_loglik(d):
+        return -np.sum(
+            np.log(d) + (n2 - n1 - 1) * np.log(mu**d - 1) - ((n2 - 1) * d + 1) * np.log(mu) - betaln(n2 - n1, n1)
+        )
+
+    return float(minimize_scalar(neg_loglik, bounds=(1e-3, 200.0), method="bounded", options={"xatol": 1e-10}).x)
+
+
+def reference_label_overlap(X, labels, k: int) -> float:
+    """DADApy's ``return_label_overlap`` (Doimo et al. 2020) in dense NumPy: for each row, the share of its k
+    nearest neighbours (here brute-force cosine, ``reference_knn``) with its label; the mean over rows."""
+    labels = np.asarray(labels)
+    nn = reference_knn(X, k)
+    return float(np.mean([np.sum(labels[nn[i]] == labels[i]) / k for i in range(len(labels))]))

@@ -268,6 +268,7 @@ def test_frequency_analysis_samples_whole_sentences_and_records_its_source(make_
     assert r.data.metrics["freq_n_words"] >= 50
 
 
+@pytest.mark.slow  # 5 s; the golden frequency cases run in the fast suite
 def test_frequency_runs_on_a_small_corpus_with_default_settings(make_cfg, store_uri):
     """Sundanese has 346 sentences, frequency asks for 500: all are used, with a warning and the count logged."""
     from geomexp.representations.sampling import SmallerSampleWarning

@@ -56,6 +56,7 @@ print(ensure_experiment(sys.argv[1], "race"))
 """
 
 
+@pytest.mark.slow  # 7 s: the fast suite stays under 5 minutes (the whole-run variant below is slow too)
 def test_fresh_sqlite_store_created_by_parallel_workers_does_not_race(tmp_path):
     script = tmp_path / "ensure.py"
     script.write_text(ENSURE.format(root=str(ROOT)))

@@ -13,6 +13,7 @@ from geomexp.analyses.contextuality import contextuality_analysis
 from geomexp.analyses.crosslingual import crosslingual_analysis
 from geomexp.analyses.dimensions import dimensions_analysis
 from geomexp.analyses.frequency import frequency_analysis
+from geomexp.analyses.gride import gride_analysis
 from geomexp.analyses.intrinsic import intrinsic_analysis
 from geomexp.analyses.isoscore import isoscore_analysis
 from geomexp.analyses.isotropy import isotropy_analysis
@@ -20,6 +21,7 @@ from geomexp.analyses.massive import massive_analysis
 from geomexp.analyses.model_similarity import model_similarity_analysis
 from geomexp.analyses.neighbours import neighbours_analysis
 from geomexp.analyses.outliers import outliers_analysis
+from geomexp.analyses.overlap import neighbourhood_overlap_analysis
 from geomexp.analyses.rsa import rsa_analysis
 from geomexp.analyses.similarity import similarity_analysis
 from geomexp.analyses.spectral import spectral_analysis
@@ -31,11 +33,13 @@ __all__ = [
     "crosslingual_analysis",
     "dimensions_analysis",
     "frequency_analysis",
+    "gride_analysis",
     "intrinsic_analysis",
     "isoscore_analysis",
     "isotropy_analysis",
     "massive_analysis",
     "model_similarity_analysis",
+    "neighbourhood_overlap_analysis",
     "neighbours_analysis",
     "outliers_analysis",
     "rsa_analysis",

@@ -268,6 +268,25 @@ def spectrum_plot(variances: np.ndarray, marks: Mapping[str, float] | None = Non
     return fig
 
 
+@styled
+def gride_scaling_plot(scaling: Mapping[str, np.ndarray], chosen_n1: int | None = None, *, title: str = ""):
+    """GRIDE's dimension (with +-1 standard error) against the neighbour order n2 = 2 n1 on a log axis
+    (``scaling``: ``geomexp.metrics.gride.gride_scaling``'s arrays); the headline scale ``chosen_n1`` marked."""
+    n2, dim, se = (np.asarray(scaling[key], dtype=np.float64) for key in ("n2", "dimension", "se"))
+    fig, ax = plt.subplots(figsize=(3.4, 2.4))
+    ax.errorbar(n2, dim, yerr=se, marker="o", markersize=3, linewidth=1, capsize=2)
+    if chosen_n1 is not None and 2 * chosen_n1 in n2:
+        ax.axvline(2 * chosen_n1, color="0.5", linestyle="--", linewidth=0.8, label=f"n1 = {chosen_n1}")
+        ax.legend()
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("neighbour order n2 = 2 n1 (log scale)")
+    ax.set_ylabel("GRIDE dimension")
+    ax.grid(alpha=0.3)
+    ax.set_title(title or "Intrinsic dimension across scales")
+    fig.tight_layout()
+    return fig
+
+
 def space_depth(key: str) -> int:
     """0 for a raw-space metric key, 1 for an enhanced one (``i_cos/cluster``), 2 for zero-shot."""
     return MetricKey.parse(key).depth

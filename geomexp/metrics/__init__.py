@@ -4,10 +4,18 @@ from geomexp.metrics.cca import canonical_correlations, pwcca, svcca
 from geomexp.metrics.contextuality import Contextuality, contextuality
 from geomexp.metrics.correlation import pearson, spearman
 from geomexp.metrics.dimensions import cosine_contributions, top_dimensions
+from geomexp.metrics.gride import gride, gride_fit, gride_scaling
 from geomexp.metrics.intrinsic import effective_rank, knn_distances, mle_dimension, participation_ratio, twonn
 from geomexp.metrics.isoscore import isoscore
 from geomexp.metrics.isotropy import i_cos, i_cos_exact, i_pc, log_i_pc, sample_pairs
-from geomexp.metrics.neighbours import cknna, cosine_knn, mutual_knn, mutual_knn_chance
+from geomexp.metrics.neighbours import (
+    cknna,
+    cosine_knn,
+    label_overlap,
+    label_overlap_chance,
+    mutual_knn,
+    mutual_knn_chance,
+)
 from geomexp.metrics.outliers import OutlierResult, layernorm_outlier_dimensions, outlier_dimensions
 from geomexp.metrics.retrieval import retrieval_accuracy, retrieval_chance, retrieval_margin
 from geomexp.metrics.rsa import rdm, rsa
@@ -38,6 +46,9 @@ __all__ = [
     "knn_distances",
     "effective_rank",
     "participation_ratio",
+    "gride",
+    "gride_fit",
+    "gride_scaling",
     "linear_cka",
     "procrustes_distance",
     "similarity_matrices",
@@ -46,6 +57,8 @@ __all__ = [
     "mutual_knn",
     "mutual_knn_chance",
     "cknna",
+    "label_overlap",
+    "label_overlap_chance",
     "retrieval_accuracy",
     "retrieval_margin",
     "retrieval_chance",

@@ -6,6 +6,9 @@ nearest neighbours (Huh et al. 2024, "The Platonic Representation Hypothesis").
   ``k`` neighbours in ``B``. 1 for the same neighbourhoods; ``k / (N - 1)`` expected for unrelated ones.
 - ``cknna``: Centered Kernel Nearest-Neighbour Alignment: debiased CKA (the unbiased HSIC of Song et
   al. 2012) of the cosine kernels restricted to the pairs that are neighbours in both spaces.
+- ``label_overlap``: one representation against a labelling of its rows: the mean fraction of a row's
+  ``k`` neighbours with its label (Doimo et al. 2020's neighbourhood overlap; with the rows of another
+  layer as the "labels" of DADApy's data overlap, that is ``mutual_knn``).
 
 Neighbours are found by cosine similarity (the rows are L2-normalised, as the reference pipeline
 normalises features before its metrics). FAISS's exact inner-product search (float32) proposes
@@ -137,3 +140,34 @@ def cknna(A, B, k: int = 10) -> float:
     kk = _hsic_unbiased(_masked_kernel(knn_a, cos_a, every), _masked_kernel(knn_a, cos_a, every), n)
     ll = _hsic_unbiased(_masked_kernel(knn_b, cos_b, every), _masked_kernel(knn_b, cos_b, every), n)
     return float(kl / np.sqrt(kk * ll)) if kk > 0 and ll > 0 else float("nan")
+
+
+def _labels(X, labels) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.shape[0] != np.shape(X)[0]:
+        raise InvalidEmbeddingsError(
+            f"labels must be one per row of X: (N,) = ({np.shape(X)[0]},); got {tuple(labels.shape)}"
+        )
+    return labels
+
+
+def label_overlap(X, labels, k: int = 10) -> float:
+    """Neighbourhood overlap with a labelling (Doimo et al. 2020; DADApy's ``return_label_overlap``): the mean
+    over the rows of ``X`` (N, d) of the fraction of their ``k`` nearest other rows (cosine, ``cosine_knn``)
+    that carry the same label (``labels``: (N,), e.g. each token's vocabulary id). In [0, 1]; about
+    ``label_overlap_chance(labels)`` when neighbourhoods ignore the labels."""
+    labels = _labels(X, labels)
+    knn = cosine_knn(X, k)
+    return float((labels[knn] == labels[:, None]).mean())
+
+
+def label_overlap_chance(labels) -> float:
+    """The expected ``label_overlap`` of neighbours drawn at random: the mean over rows of the share of the
+    OTHER rows with the row's label, sum_l n_l (n_l - 1) / (N (N - 1))."""
+    labels = np.asarray(labels)
+    n = labels.shape[0]
+    if labels.ndim != 1 or n < 2:
+        raise InvalidEmbeddingsError(f"labels must be (N,) with N >= 2; got {tuple(labels.shape)}")
+    _, counts = np.unique(labels, return_counts=True)
+    counts = counts.astype(np.float64)
+    return float((counts * (counts - 1)).sum() / (n * (n - 1)))

@@ -132,4 +132,15 @@ CASES: dict[str, list[str]] = {
         "analysis.rsa.n_items=300",
         "analysis.retrieval.track=4a",
     ],
+    # round 2, continued: GRIDE across scales and the overlap of neighbourhoods with word identity (same sample)
+    "minilm_en_beyond3_all": [
+        SENTENCE_FIRST,
+        "model=minilm",
+        "lang=en",
+        "layer=all",
+        "data.n_tokens=1500",
+        "analysis=[gride,neighbourhood_overlap]",
+        "analysis.gride.max_n2=32",
+        "analysis.gride.plot=false",
+    ],
 }
