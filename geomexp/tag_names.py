@@ -28,6 +28,7 @@ HOST, PID = "geomexp.host", "geomexp.pid"  # the process writing a RUNNING run
 
 MODEL_COMMIT = "model.commit"
 MODEL_FINGERPRINT = "model.fingerprint"
+MODEL_STEP = "model.step"  # the training step the model's revision, hub id or folder names (checkpoints)
 DATA_CHECKSUM = "data.checksum."  # + a data file's name: its digest
 MACHINE = "machine."  # + a setting: what kernels the numbers came from (cpu, ATEN_CPU_CAPABILITY, ...)
 MACHINE_CPU = MACHINE + "cpu"

@@ -17,7 +17,8 @@ transformers uses) asks of ``HF_ENDPOINT`` when it loads a model:
   ``private`` 401 ``RepoNotFound`` (the hub's answer to a request without a token).
 
 Every repo has two commits: ``main`` (weights seeded 0) and the branch ``v2`` (seed 1, other
-weights); a revision may also be a full commit id. ``drop_next_downloads([n1, n2, ...])``
+weights), and the branches ``add_branches`` gives it (training checkpoints: ``step0``, ``step1000``, ...);
+a revision may also be a full commit id. ``drop_next_downloads([n1, n2, ...])``
 makes the next CDN downloads stop mid-file (the connection is closed after ``n1``, ``n2``, ...
 bytes of the body), ``move_branch`` moves a branch, and ``requests`` records every request.
 
@@ -170,6 +171,19 @@ class FakeHub:
         self._drops: list[int] = []  # bytes to send before closing, for each of the next CDN downloads
         self._servers: list[ThreadingHTTPServer] = []
         self._datasets: dict[str, dict[str, dict[str, bytes]]] = {}  # "datasets/<id>" -> branch -> files
+        self._extra_branches: dict[str, dict[str, int]] = {}  # repo id -> branch -> weights seed
+
+    def add_branches(self, repo_id: str, seeds: dict[str, int]) -> dict[str, str]:
+        """Give model repo ``repo_id`` more branches (e.g. training checkpoints ``step0``, ``step1000``), each a
+        tiny model with weights of its ``seeds`` value; returns every branch's commit id."""
+        with self._build_lock:
+            self._extra_branches.setdefault(repo_id, {}).update(seeds)
+            self._repos.pop(repo_id, None)  # rebuilt with the new branches on next use
+        return {branch: _commit_sha(repo_id, branch) for branch in self.branches_of(repo_id)}
+
+    def branches_of(self, repo_id: str) -> dict[str, int]:
+        """Branch -> weights seed of ``repo_id``: ``main`` and ``v2``, and those ``add_branches`` gave it."""
+        return BRANCHES | self._extra_branches.get(repo_id, {})
 
     def add_dataset(self, repo_id: str, files_by_branch: dict[str, dict[str, bytes]]) -> dict[str, str]:
         """Serve a dataset repository ``repo_id`` whose branches (``main``, ``v2``) hold the given files;
@@ -190,7 +204,7 @@ class FakeHub:
         with self._build_lock:
             if repo_id not in self._repos:
                 repo = Repo(repo_id)
-                for branch, seed in BRANCHES.items():
+                for branch, seed in self.branches_of(repo_id).items():
                     sha = _commit_sha(repo_id, branch)
                     if repo_id in self._datasets:
                         files = self._datasets[repo_id].get(branch)
@@ -337,7 +351,8 @@ class _Handler(BaseHTTPRequestHandler):
         if repo_id not in self.fake.repo_ids:
             self._error(404, "RepoNotFound", "Repository not found")
             return None
-        if revision not in BRANCHES and revision not in {_commit_sha(repo_id, b) for b in BRANCHES}:
+        branches = self.fake.branches_of(repo_id)
+        if revision not in branches and revision not in {_commit_sha(repo_id, b) for b in branches}:
             self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")  # answered without building
             return None
         repo = self.fake.repo(repo_id)

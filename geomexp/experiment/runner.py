@@ -22,6 +22,7 @@ from geomexp.analyses.keys import space_name
 from geomexp.config import project_root
 from geomexp.config.spec import RunSpec
 from geomexp.encoders import describe_encoder, reuse
+from geomexp.encoders.checkpoints import step_tags
 from geomexp.errors import ConfigError, GeomexpError
 from geomexp.experiment import identity as ident
 from geomexp.experiment.console import summary
@@ -248,6 +249,7 @@ def run_tags(
         tag_names.MULTILINGUAL: str(spec.multilingual).lower(),
         **({"model.path": str(Path(spec.encoder.path).expanduser().resolve())} if spec.encoder.path else {}),
         **({tag_names.MODEL_FINGERPRINT: fp} if (fp := (provenance or {}).get("provenance.model.fingerprint")) else {}),
+        **step_tags(spec.encoder),  # a checkpoint's training step (model.step), where its name gives one
         **ident.library_versions(),
         **ident.machine_tags(),
         **{f"choice.{k}": v for k, v in context.choices.items()},

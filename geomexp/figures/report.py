@@ -13,11 +13,13 @@ returns them all by file stem, ``write.py`` saves them in the report's formats.
 - ``sts_bars``: STS Spearman per track × mode (raw, enhanced, zero-shot) with bootstrap intervals;
 - ``overlap_heatmaps``: the cross-language subspace overlap with a colour scale fitted to the data and
   the chance level D/d marked;
-- dimension consistency (``geomexp.report.dimensions``): maps of the rogue and outlier dimensions.
+- dimension consistency (``geomexp.report.dimensions``): maps of the rogue and outlier dimensions;
+- over training checkpoints (``geomexp.figures.checkpoints``): headline metrics against training step
+  and layer x step heat maps, where a model was measured at several steps (tag ``model.step``).
 
 Values of one line at one layer are the mean over the runs of one measurement group (runs that differ
 only in the seed; the same measurement counted once); groups that differ in a setting get lines of
-their own (``[group]`` in the label).
+their own (``[group]`` in the label; `` step N`` for checkpoints of one model).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from geomexp.analyses.keys import MetricKey
+from geomexp.figures.checkpoints import has_steps, step_curves, step_heatmaps, step_of
 from geomexp.figures.style import panel_grid
 from geomexp.report.depth import AXIS_LABELS, RELATIVE_TICKS, depth_x, num_layers_of, resolve_depth
 from geomexp.report.tables import RAW, analysis_tag, language_of, space, split_key, subject_for
@@ -52,6 +55,8 @@ class Series:
     #: layer -> {identity: (low, high)}: the interval each measurement logged with the value (bootstrap
     #: ``<key>_ci_low/_ci_high``, else over seeds ``<key>_seeds_ci_low/_seeds_ci_high``)
     intervals: dict[int, dict[str, tuple[float, float]]] = field(default_factory=dict)
+    #: the training step of the model's checkpoint (tag ``model.step``), None if it names none
+    step: int | None = None
 
     def band(self) -> tuple[list[float], list[float]] | None:
         """``(lows, highs)`` over the layers, where every layer holds ONE measurement with an interval (an
@@ -97,7 +102,9 @@ def series_of(runs, info, metric: str, *, all_layers: bool = True) -> list[Serie
             group = analysis_tag(m, "group", info.name, depth, point=True)  # a curve draws point values
             identity = analysis_tag(m, "identity", info.name, depth, point=True)
             sid = (m.model, language_of(m, info), label, group)
-            s = out.setdefault(sid, Series(m.model, sid[1], label, depth, group, key, num_layers=num_layers_of(m)))
+            s = out.setdefault(
+                sid, Series(m.model, sid[1], label, depth, group, key, num_layers=num_layers_of(m), step=step_of(m))
+            )
             s.points.setdefault(step, {})[identity] = value
             interval = _interval(m.run.metrics, key, step)
             if interval is not None:
@@ -126,11 +133,18 @@ def _order(values) -> list:
 
 
 def _label_groups(series: list[Series], keys) -> dict[int, str]:
-    """A ``[group]`` suffix for series that share ``keys`` but belong to different measurement groups."""
-    by = defaultdict(set)
+    """A suffix for series that share ``keys`` but belong to different measurement groups: `` step N`` where
+    they are checkpoints of one model at distinct training steps, else ``[group]``."""
+    by = defaultdict(list)
     for s in series:
-        by[tuple(getattr(s, k) for k in keys)].add(s.group)
-    return {id(s): (f" [{s.group[:6]}]" if len(by[tuple(getattr(s, k) for k in keys)]) > 1 else "") for s in series}
+        by[tuple(getattr(s, k) for k in keys)].append(s)
+    out = {}
+    for bucket in by.values():
+        groups, steps = {s.group for s in bucket}, [s.step for s in bucket]
+        by_step = None not in steps and len(set(steps)) == len(groups) == len({(s.group, s.step) for s in bucket})
+        for s in bucket:
+            out[id(s)] = "" if len(groups) < 2 else (f" step {s.step:,}" if by_step else f" [{s.group[:6]}]")
+    return out
 
 
 def use_log(mi, values) -> bool:
@@ -511,6 +525,22 @@ def build_figures(runs, dimension_data=None, depth: str = "auto") -> FigureSet:
         "STS Spearman against each isotropy measure: a point per layer · track · space, 95 % error bars where the "
         "runs logged intervals; ρ: Spearman over the points with its bootstrap interval.",
     )
+    if has_steps(runs):  # checkpoints of a model: its headline metrics over training
+        for info in infos_of(runs).values():
+            for mi in info.metrics:
+                if not (mi.headline and mi.curve and "{" not in mi.key):
+                    continue
+                figs.add(
+                    f"checkpoints/{mi.key}_by_step",
+                    step_curves(runs, info, mi.key),
+                    f"{mi.label} against training step (tag model.step), one line per layer, a panel per model · "
+                    "language.",
+                )
+                figs.add(
+                    f"checkpoints/{mi.key}_layer_by_step",
+                    step_heatmaps(runs, info, mi.key),
+                    f"{mi.label} for every layer x training step, a panel per model · language.",
+                )
     if dimension_data is not None:
         from geomexp.report.dimensions import dimension_figures
 
