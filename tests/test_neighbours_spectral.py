@@ -280,8 +280,13 @@ def test_the_validation_matrix_agrees_at_rounding_level():
         table = {r["measure"]: r["max_dev"] for r in module.rows(seeds=(0,))}
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
-    assert len(table) == 12
+    from pypi_references import google_svcca
+
+    assert len(table) == (16 if google_svcca() is not None else 12)
     assert table.pop("CKNNA, with the reference's + 1e-6") < 1e-3
+    # Google's pwcca.py adds the neuron means back to its directions and weights uncentred activations: a
+    # documented convention difference (docs/validation.md), not rounding
+    assert 1e-4 < table.pop("PWCCA (Google's code as published)", 0.01) < 0.1
     # a minimiser of the likelihood (the reference's solver) places its maximum only to ~sqrt(eps) relative;
     # geomexp solves for the root of the likelihood's derivative instead
     assert table.pop("GRIDE (n1 = 1, 2, 4)") < 1e-6
