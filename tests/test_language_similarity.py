@@ -89,6 +89,9 @@ def test_task_on_a_rotated_track_gives_cka_one_on_the_aligned_pairs(rotated_trac
     assert m["lsim_n_pairs"] == 20  # gold 5 only: the exactly rotated pairs
     assert m["lsim_cka"] == pytest.approx(1, abs=1e-6) and m["lsim_procrustes"] == pytest.approx(0, abs=1e-6)
     assert m["lsim_cka_shuffled"] < 0.5
+    # the rotation keeps every cosine between sentences: the same neighbourhoods on both sides
+    assert m["lsim_mknn"] == 1.0 and m["lsim_cknna"] == pytest.approx(1, abs=1e-9)
+    assert m["lsim_mknn_chance"] == pytest.approx(10 / 19)
     assert out.tags == {"lsim_track": "4a", "lsim_pair": "es-en"}
     every = LanguageSimilarityTask(track="es-en", n_permutations=0).evaluate(rotated_track, 0)
     assert every.metrics["lsim_n_pairs"] == 40 and every.metrics["lsim_cka"] < 0.99  # the noisy pairs count
@@ -110,6 +113,7 @@ def test_task_in_an_enhanced_space_fits_on_both_sides(rotated_track):
         ({"track": "7"}, "STS track '7' is not known"),
         ({"min_gold": 6}, r"min_gold=6 must be a number in \[0, 5\]"),
         ({"n_permutations": -1}, "n_permutations"),
+        ({"k": 0}, "analysis.language_similarity.k"),
         ({"pooling": "max"}, r"pooling must be one of \['mean', 'last'\]"),
     ],
 )

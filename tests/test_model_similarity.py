@@ -121,6 +121,10 @@ def test_analysis_on_a_rotated_copy_gives_cka_one_at_the_matching_layer_only():
     assert matched.metrics["msim_other_layer"] == 1  # 1 / 4 * 3 = 0.75 -> 1
     assert matched.metrics["msim_cka"] == pytest.approx(1, abs=1e-6)
     assert matched.metrics["msim_procrustes"] == pytest.approx(0, abs=1e-6)
+    # a rotation keeps every cosine: the same neighbourhoods (Huh et al.'s mutual k-NN 1, CKNNA 1)
+    assert matched.metrics["msim_mknn"] == 1.0 and matched.metrics["msim_cknna"] == pytest.approx(1, abs=1e-9)
+    assert matched.metrics["msim_mknn_chance"] == pytest.approx(10 / 199)
+    assert m["msim_mknn"] < 0.2  # against a noise layer: near chance
     assert abs(matched.metrics["msim_cka_shuffled"]) < 0.05
     quick = model_similarity_analysis(
         own, layer=1, model_pair=_pair(own, other, 200), n_permutations=0, procrustes=False

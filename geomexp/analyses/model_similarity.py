@@ -1,5 +1,6 @@
-"""Representation similarity between two MODELS on the same words: linear CKA (debiased) and orthogonal
-Procrustes distance of word vectors (mean of each word's sub-tokens) matched by character span."""
+"""Representation similarity between two MODELS on the same words: linear CKA (debiased), orthogonal
+Procrustes distance, mutual k-NN and CKNNA of word vectors (mean of each word's sub-tokens) matched by
+character span."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.errors import ConfigError
+from geomexp.metrics.neighbours import cknna, mutual_knn, mutual_knn_chance
 from geomexp.metrics.similarity import Centred, paired_similarity, similarities_to
 from geomexp.representations.word_alignment import unit_means
 from geomexp.validation import flag, integer, text
@@ -71,6 +73,20 @@ def same_depth(layer: int, num_layers: int, other_num_layers: int) -> int:
             description="the other model's layer of msim_cka_best (0 = embeddings; all_layers=true)",
             kind="index",
         ),
+        MetricInfo(
+            "msim_mknn",
+            "mutual k-NN with other model (same depth)",
+            3,
+            description="mean share of a word's k nearest words (cosine) that are also its neighbours in the other "
+            "model's same-depth layer (Huh et al. 2024); chance msim_mknn_chance",
+        ),
+        MetricInfo(
+            "msim_cknna",
+            "CKNNA with other model (same depth)",
+            3,
+            description="CKA of the cosine kernels on the pairs that are k-NN in both (Huh et al. 2024)",
+        ),
+        MetricInfo("msim_mknn_chance", "mutual k-NN by chance", 4, description="k / (U - 1)", curve=False),
         MetricInfo("msim_other_layer", "other model's same-depth layer", 0, curve=False, kind="index"),
         MetricInfo("msim_n_words", "matched words", 0, description="word units compared", curve=False, kind="count"),
         MetricInfo(
@@ -93,6 +109,8 @@ def same_depth(layer: int, num_layers: int, other_num_layers: int) -> int:
                 "msim_procrustes",
                 "msim_cka_best",
                 "msim_best_layer",
+                "msim_mknn",
+                "msim_cknna",
                 "msim_n_words",
             ),
             description="word = mean of its sub-tokens, matched across the two tokenizers by character span; "
@@ -106,6 +124,7 @@ def same_depth(layer: int, num_layers: int, other_num_layers: int) -> int:
         "n_permutations": integer(0),
         "procrustes": flag(),
         "all_layers": flag(),
+        "k": integer(1),
     },
 )
 def model_similarity_analysis(
@@ -119,6 +138,7 @@ def model_similarity_analysis(
     n_permutations: int = 3,
     procrustes: bool = True,
     all_layers: bool = False,
+    k: int = 10,
     seed: int = 0,
     title: str = "",
 ) -> AnalysisResult:
@@ -138,7 +158,9 @@ def model_similarity_analysis(
     permutations seeded by ``seed``; absent if 0), ``msim_n_words`` (U), ``msim_exact_share``.
     ``procrustes=False`` leaves out the Procrustes keys (one d x d eigensolve each). With
     ``all_layers``: also ``msim_cka_best`` / ``msim_best_layer``, the other model's most similar layer
-    by debiased CKA (one more O(U d d') product per layer of the other model). Table
+    by debiased CKA (one more O(U d d') product per layer of the other model). Neighbourhoods (Huh et al.
+    2024), same depth: ``msim_mknn`` (mutual k-NN of the word vectors, ``k`` neighbours, at most U - 1),
+    ``msim_cknna`` and the chance level ``msim_mknn_chance`` = k / (U - 1). Table
     ``model_similarity.json``: the layers compared, (with ``all_layers``) the CKA row against every
     layer of the other model, and the first matched words. ``X`` (the run's sample) is not used: words need
     whole sentences.
@@ -177,6 +199,10 @@ def model_similarity_analysis(
         "msim_n_words": float(al.n_units),
         "msim_exact_share": al.n_exact / al.n_units,
     }
+    k_used = min(k, al.n_units - 1)
+    metrics["msim_mknn"] = mutual_knn(W_own, W_other[matched], k_used)
+    metrics["msim_cknna"] = cknna(W_own, W_other[matched], k_used)
+    metrics["msim_mknn_chance"] = mutual_knn_chance(al.n_units, k_used)
     if n_permutations:
         metrics["msim_cka_shuffled"] = values["cka_debiased_shuffled"]
     if procrustes:

@@ -61,6 +61,8 @@ NEUTRAL_DEFAULTS = {
     "analysis.sts.pooling": "mean",
     "data.long_sentences": "cut",
     "lang.text_file": None,
+    "analysis.language_similarity.k": 10,
+    "analysis.model_similarity.k": 10,
 }
 SEED_KEYS = ("seed", "enhancement.params.random_state")
 #: an analysis's parameters that change only its intervals, never its point values

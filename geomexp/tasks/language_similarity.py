@@ -2,8 +2,9 @@
 the sentence pairs of an STS 2017 track (cross-lingual tracks 2 ar-en, 4a es-en, 4b es-en WMT, 6 tr-en).
 
 Row i of side A and row i of side B are the same pair, so linear CKA and Procrustes distance between
-the two sides' sentence vectors say how alike the two languages' spaces are on matched content; the
-same pairs shuffled give the chance level (debiased CKA ~0).
+the two sides' sentence vectors say how alike the two languages' spaces are on matched content, and
+mutual k-NN and CKNNA (Huh et al. 2024) whether a sentence's neighbours are its partner's neighbours; the
+same pairs shuffled give CKA's chance level (~0), k / (n - 1) is mutual k-NN's.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from geomexp.analyses.base import AnalysisInfo, AnalysisResult, MetricInfo, ReportTable
 from geomexp.analyses.keys import space_suffix
 from geomexp.errors import ConfigError
+from geomexp.metrics.neighbours import cknna, mutual_knn, mutual_knn_chance
 from geomexp.metrics.similarity import paired_similarity
 from geomexp.tasks.sts.data import track_checksums, track_id, track_info
 from geomexp.tasks.sts.task import POOLINGS, pool_sentences
@@ -55,6 +57,20 @@ LSIM_INFO = AnalysisInfo(
             description="the same on randomly re-paired sentences (mean over n_permutations)",
         ),
         MetricInfo(
+            "lsim_mknn",
+            "mutual k-NN between languages",
+            3,
+            description="mean share of a sentence's k nearest sentences (cosine) on its side whose partners are "
+            "the partner's k nearest on the other side (Huh et al. 2024); chance lsim_mknn_chance",
+        ),
+        MetricInfo(
+            "lsim_cknna",
+            "CKNNA between languages",
+            3,
+            description="CKA of the cosine kernels on the pairs that are k-NN on both sides (Huh et al. 2024)",
+        ),
+        MetricInfo("lsim_mknn_chance", "mutual k-NN by chance", 4, description="k / (n - 1)", curve=False),
+        MetricInfo(
             "lsim_n_pairs", "pairs", 0, description="sentence pairs used (gold >= min_gold)", curve=False, kind="count"
         ),
     ),
@@ -69,7 +85,15 @@ LSIM_INFO = AnalysisInfo(
         ReportTable(
             "language_similarity_detail",
             "Similarity between languages on STS pairs, with the shuffled-pairs baseline",
-            ("lsim_cka", "lsim_cka_shuffled", "lsim_procrustes", "lsim_procrustes_shuffled", "lsim_n_pairs"),
+            (
+                "lsim_cka",
+                "lsim_cka_shuffled",
+                "lsim_procrustes",
+                "lsim_procrustes_shuffled",
+                "lsim_mknn",
+                "lsim_cknna",
+                "lsim_n_pairs",
+            ),
             description="shuffled: the same sentences randomly re-paired (chance level)",
         ),
     ),
@@ -154,24 +178,32 @@ class LanguageSimilarityTask(StsTrackPairsTask):
     sentences (seeded by the run's seed) whose mean is the chance baseline (0: none).
 
     Metrics: ``lsim_cka`` (debiased linear CKA), ``lsim_cka_biased``, ``lsim_procrustes`` ([0, 2]),
-    ``lsim_cka_shuffled``, ``lsim_procrustes_shuffled`` (with ``n_permutations`` > 0), ``lsim_n_pairs``.
+    ``lsim_cka_shuffled``, ``lsim_procrustes_shuffled`` (with ``n_permutations`` > 0), ``lsim_mknn`` and
+    ``lsim_cknna`` (the neighbourhoods of ``k`` sentences, at most n - 1; Huh et al. 2024) with the chance
+    level ``lsim_mknn_chance`` = k / (n - 1), ``lsim_n_pairs``.
     With an enhancement: the same keys with suffix ``/<method>``, the enhancer fitted on the track's own
     token vectors (both sides, as the STS task's "individual" setting); no zero-shot variant.
     Tags ``lsim_track``, ``lsim_pair``.
     """
 
     n_permutations: int = 10
+    k: int = 10
 
     info = LSIM_INFO
 
     def __post_init__(self):
         super().__post_init__()
         check_int(self.n_permutations, "analysis.language_similarity.n_permutations", minimum=0)
+        check_int(self.k, "analysis.language_similarity.k", minimum=1)
 
     def evaluate(self, reps, layer: int, enhancement=None, *, seed: int = 0, title: str = "") -> AnalysisResult:
         t, spaces = self.sentence_vectors(reps, layer, enhancement)
-        metrics: dict[str, float] = {"lsim_n_pairs": float(len(spaces[""][0]))}
+        n = len(spaces[""][0])
+        k = min(self.k, n - 1)
+        metrics: dict[str, float] = {"lsim_n_pairs": float(n), "lsim_mknn_chance": mutual_knn_chance(n, k)}
         for suffix, (A, B) in spaces.items():
+            metrics[f"lsim_mknn{suffix}"] = mutual_knn(A, B, k)
+            metrics[f"lsim_cknna{suffix}"] = cknna(A, B, k)
             values = paired_similarity(A, B, n_permutations=self.n_permutations, seed=seed)
             metrics[f"lsim_cka{suffix}"] = values["cka_debiased"]
             metrics[f"lsim_cka_biased{suffix}"] = values["cka"]
