@@ -23,9 +23,16 @@ def main(cfg: DictConfig) -> None:
     watcher = watch_sweep_process() if context.is_sweep_job else None  # a joblib worker stops with its sweep
     try:
         run(cfg, context)
-    except Terminated:
+    except Terminated as err:
         if watcher is not None:  # a worker process whose run is now closed KILLED: nothing left to do
             os._exit(143)
+        if context.is_sweep_job and os.environ.get("SUBMITIT_EXECUTOR"):
+            # a submitit job (scancel, a node going down): its run is closed KILLED; hand submitit a result
+            # so the sweep collects the other jobs and ends non-zero naming this one (an exit with 143 left
+            # no result file, and a cluster without accounting then never told the sweep the job was gone)
+            termination_delivered()
+            report_job_failure(context, err)
+            return
         raise
     except Exception as err:
         if context.is_sweep_job:  # the other jobs go on; the sweep ends non-zero, naming this one

@@ -1,6 +1,6 @@
 """Training checkpoints as an axis (issue 28, item 3): the step parsed from a checkpoint's name, the run's
 ``model.step`` tag, and the report's figures over training step; end to end (slow) a ``-m`` sweep over
-``model.revision`` of a tiny GPT-2 served at three "steps" by the local Hub-compatible server."""
+``model.revision`` of a tiny GPT-2 served at two "steps" by the local Hub-compatible server."""
 
 from __future__ import annotations
 
@@ -106,19 +106,19 @@ def test_a_sweep_over_checkpoint_revisions_logs_each_step_and_the_report_draws_t
 
     hub = FakeHub(tmp_path / "hub", ["openai-community/gpt2"]).start()
     try:
-        commits = hub.add_branches("openai-community/gpt2", {"step0": 10, "step100": 11, "step1000": 12})
-        args = ["-m", "model=gpt2", "lang=en", "layer=all", "model.revision=step0,step100,step1000", *TINY]
+        commits = hub.add_branches("openai-community/gpt2", {"step0": 10, "step1000": 12})
+        args = ["-m", "model=gpt2", "lang=en", "layer=all", "model.revision=step0,step1000", *TINY]
         proc = run_py(args, tmp_path, store_uri, data_root, hub.env(tmp_path / "hf"))
     finally:
         hub.stop()
     assert proc.returncode == 0, proc.stderr[-3000:]
     runs = runs_of(store_uri)
-    assert sorted(r.data.tags["model.step"] for r in runs) == ["0", "100", "1000"]
+    assert sorted(r.data.tags["model.step"] for r in runs) == ["0", "1000"]
     for r in runs:
         step = r.data.tags["model.step"]
         assert r.data.tags["model.commit"] == commits[f"step{step}"]
-    assert len({r.data.tags["geomexp.identity"] for r in runs}) == 3  # other weights: other measurements
-    report = make_report(store_uri, experiment="geomexp", out_dir=tmp_path / "report", formats="png")
+    assert len({r.data.tags["geomexp.identity"] for r in runs}) == 2  # other weights: other measurements
+    report = make_report(store_uri, experiment="geomexp", out_dir=tmp_path / "report", formats="png", log=False)
     figures = {p.relative_to(tmp_path / "report" / "figures").as_posix() for p in (tmp_path / "report").rglob("*.png")}
     assert {"checkpoints/i_cos_by_step.png", "checkpoints/i_cos_layer_by_step.png"} <= figures, figures
     assert report is not None

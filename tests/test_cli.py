@@ -78,6 +78,13 @@ def test_sweep_joblib_launcher_in_parallel_on_a_fresh_store(tmp_path, store_uri,
 
 @pytest.mark.slow
 def test_sweep_submitit_local_launcher(tmp_path, store_uri, data_root):
+    """The submitit launcher's code path without a cluster. Where SLURM is installed (as on CI),
+    ``tests/test_slurm.py`` runs the same launcher against a real one-node cluster instead, and this test
+    steps aside to keep ``make test-full`` under 15 minutes."""
+    from slurm_cluster import missing
+
+    if not missing():
+        pytest.skip("SLURM is installed: tests/test_slurm.py covers the submitit launcher on a real cluster")
     args = ["-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10", "model=minilm", "lang=en,sw", *FAST]
     proc = run_py(args, tmp_path, store_uri, data_root)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -94,6 +101,34 @@ def test_slurm_launcher_config_composes(tmp_path, store_uri, data_root):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "SlurmLauncher" in proc.stdout and "timeout_min: 120" in proc.stdout
+    assert "gpus_per_node: 0" in proc.stdout and "cpus_per_task: 4" in proc.stdout  # CPU only: it schedules anywhere
+    gpu = run_py(
+        ["hydra/launcher=slurm_gpu"],
+        tmp_path,
+        store_uri,
+        data_root,
+        flags=["--cfg", "hydra", "--package", "hydra.launcher"],
+    )
+    assert gpu.returncode == 0 and "gpus_per_node: 1" in gpu.stdout and "timeout_min: 120" in gpu.stdout
+
+
+def test_a_slurm_job_tags_where_it_ran_and_sacct_noise_is_filtered(monkeypatch):
+    import logging
+
+    from geomexp.experiment.slurm import _SacctNoise, slurm_tags
+
+    for var in ("SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURMD_NODENAME", "SLURM_RESTART_COUNT"):
+        monkeypatch.delenv(var, raising=False)
+    assert slurm_tags() == {}
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    monkeypatch.setenv("SLURM_ARRAY_JOB_ID", "40")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "2")
+    monkeypatch.setenv("SLURMD_NODENAME", "node7")
+    tags = slurm_tags()
+    assert tags["slurm.job_id"] == "40_2" and tags["slurm.node"] == "node7" and tags["slurm.array_task_id"] == "2"
+    noise = logging.LogRecord("submitit", logging.WARNING, "", 0, "Call #1 - Bypassing sacct error %s", ("x",), None)
+    other = logging.LogRecord("submitit", logging.WARNING, "", 0, "Bypassing signal SIGCONT", (), None)
+    assert not _SacctNoise().filter(noise) and _SacctNoise().filter(other)
 
 
 def jobs_by_layer(store_uri):

@@ -1,7 +1,7 @@
 """The golden cases hold under other float kernels (issue 23): on this one machine, emulate another
 CPU kind by switching torch's kernels (``ATEN_CPU_CAPABILITY``) and OpenBLAS's (``OPENBLAS_CORETYPE``;
-numpy's and the one inside faiss-cpu both read it), recompute every fast golden case from an empty
-cache, and compare with the cross-machine rules of ``tests/test_golden.py`` (per-metric tolerances);
+numpy's and the one inside faiss-cpu both read it), recompute the fast golden cases (all but
+``NOT_HERE``) from an empty cache, and compare with the cross-machine rules of ``tests/test_golden.py`` (per-metric tolerances);
 the stored-input values (``tests/test_golden_stored.py``) must still hold to 1e-10 there.
 """
 
@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+#: fast golden cases left out here (not from `make test`) to keep `make test-full` under 15 minutes: the two
+#: linear enhancers whose arithmetic whitening and the cluster method's per-cluster PCA also exercise, and the
+#: second frequency case (minilm's frequency case runs)
+NOT_HERE = ("me5_en_center_all", "me5_en_abtt_all", "me5_sw_frequency_last")
 
 
 def other_kernels() -> dict[str, str]:
@@ -53,6 +57,8 @@ def test_golden_cases_hold_under_other_kernel_paths(tmp_path):
             "not slow",
             "-p",
             "no:cacheprovider",
+            "-k",
+            " and ".join(f"not {case}" for case in NOT_HERE),
             "tests/test_golden.py",
         ],
         cwd=ROOT,

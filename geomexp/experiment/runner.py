@@ -32,6 +32,7 @@ from geomexp.experiment.measurement import Measurement, add_layer_curves, publis
 from geomexp.experiment.model_pair import prepare_model_pair
 from geomexp.experiment.repeats import measure_repeated
 from geomexp.experiment.representations import Representations, run_representations
+from geomexp.experiment.slurm import slurm_tags
 from geomexp.experiment.sources import load_corpus
 from geomexp.layers import layer_label, resolve_layers
 from geomexp.representations.cache import check_writable as check_cache_writable
@@ -250,6 +251,7 @@ def run_tags(
         **({"model.path": str(Path(spec.encoder.path).expanduser().resolve())} if spec.encoder.path else {}),
         **({tag_names.MODEL_FINGERPRINT: fp} if (fp := (provenance or {}).get("provenance.model.fingerprint")) else {}),
         **step_tags(spec.encoder),  # a checkpoint's training step (model.step), where its name gives one
+        **slurm_tags(),  # where a SLURM job ran (job id, node, log file); nothing outside SLURM
         **ident.library_versions(),
         **ident.machine_tags(),
         **{f"choice.{k}": v for k, v in context.choices.items()},

@@ -92,6 +92,10 @@ class SweepParentCallback(Callback):
         os.environ[SWEEP_PROCESS_ENV] = f"{socket.gethostname()}:{os.getpid()}"  # inherited by worker processes
         sweep_dir = Path(str(config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
+        if "SlurmLauncher" in str(config.hydra.launcher.get("_target_", "")):
+            from geomexp.experiment.slurm import quiet_sacct
+
+            quiet_sacct()
         for stale in (sweep_dir / FAILURES_DIR).glob("*.json"):  # from an earlier sweep into the same folder
             stale.unlink()
         if not config.tracking.enabled:
@@ -170,6 +174,8 @@ def watch_sweep_process(poll: float = 1.0, grace: float = 60.0) -> threading.Thr
 
     host, _, pid = os.environ.get(SWEEP_PROCESS_ENV, "").rpartition(":")
     if not pid.isdigit() or host != socket.gethostname() or int(pid) == os.getpid():
+        return None
+    if os.environ.get("SUBMITIT_EXECUTOR") == "slurm":  # on the sweep's host or not, the cluster owns the job
         return None
     sweep_pid, first_ppid = int(pid), os.getppid()
 
