@@ -43,7 +43,8 @@ def _memory_mb() -> int:
 
 
 class OneNodeCluster:
-    """``start()`` the daemons under ``folder``; ``env()`` for clients; ``stop()``; ``node`` is its name."""
+    """``start()`` the daemons under ``folder``; ``env()`` for clients; ``stop()``; ``node`` is its name.
+    ``cpus``: the CPUs the node offers (default the machine's; more lets more jobs run at once)."""
 
     def __init__(self, folder: Path, cpus: int | None = None):
         self.folder = Path(folder)
@@ -102,6 +103,7 @@ class OneNodeCluster:
                     "KillWait=5",
                     "MinJobAge=300",
                     "SchedulerParameters=sched_interval=1",
+                    "SlurmdParameters=config_overrides",  # the node's CPUs as configured (may exceed the cores)
                     f"NodeName={self.node} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={memory} State=UNKNOWN",
                     "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO",
                     "",

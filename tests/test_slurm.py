@@ -65,26 +65,43 @@ def test_the_missions_sweep_runs_on_slurm_one_job_each_tagged_with_its_job_and_l
     assert "Bypassing sacct error" not in console and "accounting storage is disabled" not in console
 
 
-def _cancel_when_running(task: str, env: dict, after: float, deadline: float = 120.0) -> list[str]:
-    """Wait until array task ``_<task>`` runs, then ``scancel`` it ``after`` seconds later; the job ids seen."""
-    end, seen = time.monotonic() + deadline, []
+def _cancel_when_running(task: str, env: dict, store_uri: str, deadline: float = 180.0) -> list[str]:
+    """Wait until array task ``_<task>`` runs and its MLflow run is open (RUNNING), then ``scancel`` it; the job
+    ids cancelled. (Cancelled before its run exists, a job leaves no run to check: a cold start, e.g. in a
+    fresh clone, takes seconds longer.)"""
+    from mlflow.tracking import MlflowClient
+
+    end = time.monotonic() + deadline
     while time.monotonic() < end:
         out = subprocess.run(["squeue", "-h", "-o", "%i %T"], env=env, capture_output=True, text=True).stdout
-        running = [line.split()[0] for line in out.splitlines() if line.endswith("RUNNING")]
-        target = [j for j in running if j.endswith(f"_{task}")]
+        target = [
+            line.split()[0]
+            for line in out.splitlines()
+            if line.endswith("RUNNING") and line.split()[0].endswith(f"_{task}")
+        ]
         if target:
-            time.sleep(after)
-            subprocess.run(["scancel", target[0]], env=env, check=True)
-            seen.append(target[0])
-            return seen
+            client = MlflowClient(store_uri)
+            exp = client.get_experiment_by_name("geomexp")
+            runs = (
+                []
+                if exp is None
+                else client.search_runs(
+                    [exp.experiment_id],
+                    filter_string=f"tags.`slurm.array_task_id` = '{task}' and attributes.status = 'RUNNING'",
+                )
+            )
+            if runs:
+                time.sleep(1.0)
+                subprocess.run(["scancel", target[0]], env=env, check=True)
+                return [target[0]]
         time.sleep(0.5)
-    return seen
+    return []
 
 
 def test_scancel_ends_that_run_killed_the_others_finish_and_share_one_encoding(cluster, tmp_path, store_uri, data_root):
     """Job 0 encodes most of the English corpus and is cancelled while it runs: its run ends KILLED, the
-    sweep ends FAILED (exit 1) naming it. Jobs 1 and 2 need the same representations (the same sample,
-    two analyses): run side by side on the node's 2 CPUs, one encodes, the other waits on the cache's
+    sweep ends FAILED (exit 1) naming it. Jobs 1 and 2 need the same representations (the same sample):
+    run side by side on the node, one encodes, the other waits on the cache's
     lock and reads what it wrote."""
     import os
 
@@ -99,7 +116,7 @@ def test_scancel_ends_that_run_killed_the_others_finish_and_share_one_encoding(c
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
     ]
     cancelled: list[str] = []
-    canceller = threading.Thread(target=lambda: cancelled.extend(_cancel_when_running("0", env, after=4.0)))
+    canceller = threading.Thread(target=lambda: cancelled.extend(_cancel_when_running("0", env, store_uri)))
     canceller.start()
     proc = run_py(args, tmp_path, store_uri, data_root, env=cluster.env(), timeout=400)
     canceller.join()

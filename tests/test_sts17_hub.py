@@ -156,17 +156,10 @@ def test_a_run_scores_the_hub_subset_as_the_semeval_track_and_exports_mtebs_revi
     assert tags["sts17_subset"] == "en-en"
     assert tags["data.checksum.sts17.en-en.hf_commit"] == f"{REPO}@{commits['main']}"
 
+    from geomexp.export.__main__ import main as export_main
+
     out = tmp_path / "mteb"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    export = subprocess.run(
-        [sys.executable, "-m", "geomexp.export", "mteb", "--experiment", "geomexp", "--out", str(out)],
-        cwd=ROOT,
-        env=env | {"MLFLOW_TRACKING_URI": store_uri},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert export.returncode == 0, export.stderr[-2000:]
+    assert export_main(["mteb", "--experiment", "geomexp", "--tracking-uri", store_uri, "--out", str(out)]) == 0
     (doc,) = [json.loads(p.read_text()) for p in out.rglob("STS17.json")]
     (entry,) = doc["scores"]["test"]
     assert entry["hf_subset"] == "en-en" and entry["main_score"] == pytest.approx(m["sts17_spearman"] / 100)
