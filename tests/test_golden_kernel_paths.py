@@ -18,14 +18,17 @@ ROOT = Path(__file__).resolve().parents[1]
 #: fast golden cases left out here (not from `make test`) to keep `make test-full` under 15 minutes: the two
 #: linear enhancers whose arithmetic whitening and the cluster method's per-cluster PCA also exercise, the
 #: second frequency case (minilm's frequency case runs), the uniform draw (encodes most of a corpus; the
-#: draw is integer arithmetic, the same on every kernel) and GRIDE/overlap (their k-NN search is the one
-#: the intrinsic and neighbours cases run)
+#: draw is integer arithmetic, the same on every kernel), GRIDE/overlap (their k-NN search is the one the
+#: intrinsic and neighbours cases run), minilm's geometry (me5_small's runs the same analyses) and the
+#: zero-shot cluster fit (the cluster case runs the same k-means)
 NOT_HERE = (
     "me5_en_center_all",
     "me5_en_abtt_all",
     "me5_sw_frequency_last",
     "minilm_sw_uniform_all",
     "minilm_en_beyond3_all",
+    "minilm_en_geometry_all",
+    "minilm_sw_cluster_zeroshot_en",
 )
 
 

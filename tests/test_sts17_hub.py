@@ -85,6 +85,7 @@ def load(subset, commit, env):
     return proc.returncode, (json.loads(proc.stdout) if proc.returncode == 0 else proc.stdout.strip())
 
 
+@pytest.mark.slow  # subprocesses (huggingface_hub reads HF_ENDPOINT at import): the fast suite stays under 5 minutes
 def test_a_subset_comes_from_the_hub_at_its_commit_then_from_the_cache_offline(sts17_hub, tracks, tmp_path):
     hub, commits = sts17_hub
     env = hub.env(tmp_path / "hf")
@@ -108,6 +109,7 @@ def test_a_subset_comes_from_the_hub_at_its_commit_then_from_the_cache_offline(s
     assert "not in the local Hugging Face cache and HF_HUB_OFFLINE is set" in message
 
 
+@pytest.mark.slow
 def test_another_layout_is_found_by_listing_and_swapped_sides_are_refused(sts17_hub, tracks, tmp_path):
     hub, commits = sts17_hub
     env = hub.env(tmp_path / "hf")
