@@ -21,19 +21,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomexp.metrics.intrinsic import knn_distances
+from geomexp.metrics.intrinsic import knn_distances, neighbour_distances
 from geomexp.validation import InvalidEmbeddingsError, check_int
 
 
 def _ratios(X, n1: int, n2: int, distances) -> np.ndarray:
     """(N,) ``log(r_n2 / r_n1)`` of the rows of ``X`` (or of the given (N, >= n2) ascending distances)."""
-    r = knn_distances(X, n2) if distances is None else np.asarray(distances, dtype=np.float64)
-    if r.ndim != 2 or r.shape[1] < n2:
-        raise InvalidEmbeddingsError(f"distances must be (N, >= n2={n2}) nearest-neighbour distances; got {r.shape}")
-    if (r[:, 0] <= 0).any():
-        raise InvalidEmbeddingsError(
-            "X has repeated rows (a nearest neighbour at distance 0); drop them with unique_rows"
-        )
+    r = neighbour_distances(X, n2, distances)
     return np.log(r[:, n2 - 1] / r[:, n1 - 1])
 
 

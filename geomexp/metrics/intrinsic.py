@@ -85,6 +85,20 @@ def knn_distances(X, k: int) -> np.ndarray:
     return np.ldexp(out, exponent)
 
 
+def neighbour_distances(X, k: int, distances=None) -> np.ndarray:
+    """(N, >= k) float64 ascending distances from each row of ``X`` (N, d) to its nearest OTHER rows: the given
+    ``distances`` (checked), else ``knn_distances(X, k)``. ``InvalidEmbeddingsError`` for too few columns, or
+    where the rows are not distinct (a nearest neighbour at distance 0: drop them with ``unique_rows``)."""
+    r = knn_distances(X, k) if distances is None else np.asarray(distances, dtype=np.float64)
+    if r.ndim != 2 or r.shape[1] < k:
+        raise InvalidEmbeddingsError(f"distances must be (N, >= {k}) nearest-neighbour distances; got {r.shape}")
+    if (r[:, 0] <= 0).any():
+        raise InvalidEmbeddingsError(
+            "X has repeated rows (a nearest neighbour at distance 0); drop them with unique_rows"
+        )
+    return r
+
+
 def twonn(X, *, discard_fraction: float = 0.1, fit: str = "linear", distances: np.ndarray | None = None) -> float:
     """TwoNN intrinsic dimension of the rows of ``X`` (N, d) (Facco et al. 2017).
 
@@ -99,13 +113,7 @@ def twonn(X, *, discard_fraction: float = 0.1, fit: str = "linear", distances: n
     discard = check_float(discard_fraction, "discard_fraction", minimum=0.0, error=InvalidEmbeddingsError)
     if discard >= 1:
         raise InvalidEmbeddingsError(f"discard_fraction must be in [0, 1); got {discard_fraction!r}")
-    r = knn_distances(X, 2) if distances is None else np.asarray(distances, dtype=np.float64)
-    if r.ndim != 2 or r.shape[1] < 2:
-        raise InvalidEmbeddingsError(f"distances must be (N, k >= 2) nearest-neighbour distances; got {r.shape}")
-    if (r[:, 0] <= 0).any():
-        raise InvalidEmbeddingsError(
-            "X has repeated rows (a nearest neighbour at distance 0); drop them with unique_rows"
-        )
+    r = neighbour_distances(X, 2, distances)
     mu = np.sort(r[:, 1] / r[:, 0])
     n = mu.size
     keep = int(n * (1 - discard))
@@ -129,14 +137,7 @@ def mle_dimension(X, *, k: int = 20, aggregate: str = "harmonic", distances: np.
     """
     check_choice(aggregate, "aggregate", MLE_AGGREGATES, error=InvalidEmbeddingsError)
     k = check_int(k, "k", minimum=2, error=InvalidEmbeddingsError)
-    T = knn_distances(X, k) if distances is None else np.asarray(distances, dtype=np.float64)
-    if T.ndim != 2 or T.shape[1] < k:
-        raise InvalidEmbeddingsError(f"distances must be (N, >= k={k}) nearest-neighbour distances; got {T.shape}")
-    T = T[:, :k]
-    if (T[:, 0] <= 0).any():
-        raise InvalidEmbeddingsError(
-            "X has repeated rows (a nearest neighbour at distance 0); drop them with unique_rows"
-        )
+    T = neighbour_distances(X, k, distances)[:, :k]
     inv = np.log(T[:, -1:] / T[:, :-1]).sum(axis=1) / (k - 1)  # 1 / m_i
     if aggregate == "harmonic":
         return float(1.0 / inv.mean())
