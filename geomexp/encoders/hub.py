@@ -98,10 +98,10 @@ def _probe_once(hf_id: str, revision: str, repo_type: str = "model") -> str:
         return "down"
 
 
-def unreachable_message(name: str, hf_id: str, state: str, *, cached: bool = False) -> str:
-    """One line for a hub in ``state`` (``probe_hub``) when ``hf_id`` is needed and not (all) in the local cache."""
+def unreachable_reason(state: str) -> str:
+    """Why the hub cannot be used, for a ``probe_hub`` state other than ``answers`` (offline, down, stalled)."""
     connect, read = hub_timeouts()
-    why = {
+    return {
         "offline": "HF_HUB_OFFLINE is set",
         "down": f"the hub ({hub_endpoint()}) cannot be reached",
         "stalled": (
@@ -109,6 +109,11 @@ def unreachable_message(name: str, hf_id: str, state: str, *, cached: bool = Fal
             "(HF_HUB_ETAG_TIMEOUT / HF_HUB_DOWNLOAD_TIMEOUT set the wait)"
         ),
     }[state]
+
+
+def unreachable_message(name: str, hf_id: str, state: str, *, cached: bool = False) -> str:
+    """One line for a hub in ``state`` (``probe_hub``) when ``hf_id`` is needed and not (all) in the local cache."""
+    why = unreachable_reason(state)
     have = "is only partly in the local Hugging Face cache" if cached else "is not in the local Hugging Face cache"
     return (
         f"model {name!r} ({hf_id}) {have} and {why}. Use an offline model "
@@ -142,7 +147,7 @@ def is_http_answer(err: BaseException) -> bool:
     return isinstance(err, HfHubHTTPError) and getattr(err, "response", None) is not None
 
 
-def _flat(err: BaseException) -> str:
+def one_line(err: BaseException) -> str:
     """``err``'s message on one line (the hub client's messages run over several)."""
     return " ".join(str(err).split())
 
@@ -186,7 +191,7 @@ def hub_error(name: str, hf_id: str, revision: str, err: Exception) -> ModelUnav
             f"model {name!r}: {where} refused access to {hf_id!r} (HTTP {response.status_code}); "
             "log in (`hf auth login`) or set HF_TOKEN with a token that may read it"
         )
-    detail = _flat(err)
+    detail = one_line(err)
     return ModelUnavailableError(
         f"could not load model {hf_id!r} (revision {revision}) from {where}: {type(err).__name__}: {detail}"
     )

@@ -130,21 +130,21 @@ class Sts17HubPairs:
         return found[0]
 
     def _unreachable(self, state: str) -> str:
-        why = {"offline": "HF_HUB_OFFLINE is set", "down": "the hub cannot be reached"}.get(
-            state, "the hub did not answer in time"
-        )
+        from geomexp.encoders.hub import unreachable_reason
+
         return (
             f"STS17 subset {self.subset} ({REPO}@{self.revision[:12]}) is not in the local Hugging Face cache "
-            f"and {why}: run once online to cache it, or use analysis=sts (the SemEval 2017 files, offline)"
+            f"and {unreachable_reason(state)}: run once online to cache it, or use analysis=sts (the SemEval 2017 "
+            "files, offline)"
         )
 
     def _hub_failed(self, err: Exception) -> str:
-        from geomexp.encoders.hub import hub_cause
+        from geomexp.encoders.hub import hub_cause, one_line
 
         cause = hub_cause(err) or err
         return (
             f"could not read STS17 subset {self.subset} from {REPO}@{self.revision[:12]}: "
-            f"{type(cause).__name__}: {' '.join(str(cause).split())}"
+            f"{type(cause).__name__}: {one_line(cause)}"
         )
 
 
