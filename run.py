@@ -10,12 +10,13 @@ import hydra
 from omegaconf import DictConfig
 
 import geomexp.config  # registers the config schema and resolvers
-from geomexp.errors import Terminated, print_one_line, raise_on_sigterm, termination_delivered
+from geomexp.errors import Requeued, Terminated, print_one_line, raise_on_sigterm, termination_delivered
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     from geomexp.experiment import RunContext, run
+    from geomexp.experiment.slurm import explain_stop
     from geomexp.experiment.sweep import report_job_failure, watch_sweep_process
 
     raise_on_sigterm()  # SIGTERM ends the run KILLED (with the reason), not RUNNING forever
@@ -31,6 +32,10 @@ def main(cfg: DictConfig) -> None:
             # so the sweep collects the other jobs and ends non-zero naming this one (an exit with 143 left
             # no result file, and a cluster without accounting then never told the sweep the job was gone)
             termination_delivered()
+            err = explain_stop(err)  # stopped before or after its run: requeued (or not) all the same
+            if isinstance(err, Requeued):  # SLURM runs the job again: no result, so the sweep waits for the restart
+                print(f"job requeued: {err}", file=sys.stderr, flush=True)
+                os._exit(143)
             report_job_failure(context, err)
             return
         raise

@@ -1,5 +1,7 @@
 """User-facing errors: bad configuration, missing data, bad input arrays."""
 
+from contextlib import contextmanager
+
 
 class GeomexpError(Exception):
     """An error caused by the user's input, shown as one clear line (no traceback)."""
@@ -28,12 +30,39 @@ class Terminated(BaseException):
     """
 
 
-_termination = {"signal": None, "delivered": False}
+class Requeued(Terminated):
+    """The scheduler stopped this job to run it again (SLURM: preemption, ``scontrol requeue``, or a time limit
+    with requeues left, ``hydra.launcher.max_num_timeout``). The run ends KILLED with the reason; the job's
+    next start resumes that run (``geomexp.experiment.slurm``), so a combination keeps one run."""
+
+
+class TimeLimitReached(GeomexpError):
+    """A SLURM job reached its time limit with no requeue left; the message names the settings to raise."""
+
+
+_termination = {"signal": None, "delivered": False, "closing": 0, "deferred": None}
 
 
 def termination_delivered() -> None:
     """Called where ``Terminated`` is handled (the run is being closed): stop re-raising it."""
     _termination["delivered"] = True
+
+
+@contextmanager
+def sigterm_deferred():
+    """While a run is being closed after another exception (a scheduler's ``SystemExit``, an error): a
+    first SIGTERM is noted (``pop_deferred_sigterm()``), not raised, which would leave the run RUNNING."""
+    _termination["closing"] += 1
+    try:
+        yield
+    finally:
+        _termination["closing"] -= 1
+
+
+def pop_deferred_sigterm() -> str | None:
+    """The signal noted inside ``sigterm_deferred()`` ("SIGTERM"), or None; forgets it."""
+    noted, _termination["deferred"] = _termination["deferred"], None
+    return noted
 
 
 def raise_on_sigterm(retry: float = 2.0) -> None:
@@ -59,6 +88,9 @@ def raise_on_sigterm(retry: float = 2.0) -> None:
                 os.kill(os.getpid(), signal.SIGTERM)
 
     def handler(signum, frame):
+        if _termination["closing"] and not _termination["delivered"]:  # a run is being closed: note it
+            _termination["deferred"] = signal.Signals(signum).name
+            return
         if _termination["delivered"]:  # asked again while closing the run: stop now
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGTERM)

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -222,3 +227,54 @@ def tiny_decoders(tiny_decoder_dirs):
     return {
         k: (AutoModel.from_pretrained(d).eval(), AutoTokenizer.from_pretrained(d)) for k, d in tiny_decoder_dirs.items()
     }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path):
+    """A real ``mlflow server`` on 127.0.0.1 (SQLite backend, artifacts served over HTTP); its URL."""
+    port = free_port()
+    (tmp_path / "server").mkdir()
+    with open(tmp_path / "server.log", "w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--backend-store-uri",
+                f"sqlite:///{tmp_path / 'server' / 'mlflow.db'}",
+                "--artifacts-destination",
+                str(tmp_path / "server" / "artifacts"),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2):
+                break
+        except OSError as err:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise AssertionError(
+                    "mlflow server did not start:\n" + (tmp_path / "server.log").read_text()[-3000:]
+                ) from err
+            time.sleep(0.5)
+    yield url
+    os.killpg(proc.pid, 9)  # a throwaway server: no graceful shutdown needed (it took ~25 s)
+    proc.wait(timeout=30)

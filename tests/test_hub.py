@@ -185,32 +185,6 @@ def test_gated_private_misspelt_and_not_a_hub_are_one_line_each_with_their_fix(f
 
 
 @pytest.mark.slow
-def test_a_cached_model_runs_without_waiting_when_the_hub_is_down_or_stalled(
-    fake_hub, hub_env, tmp_path, store_uri, data_root
-):
-    """Issue 24: with the model in the HF cache, a down hub cost ~46 s of retries and 22 warning lines and
-    a stalled one hung; now neither is contacted (one line says which cached commit was used)."""
-    main = fake_hub.commit_sha(MBERT, "main")
-    proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, hub_env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    stalled = StalledEndpoint()
-    try:
-        for i, url in enumerate((closed_port_url(), stalled.url)):
-            env = {**hub_env, **SHORT_WAITS, "HF_ENDPOINT": url}
-            proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, env, cache=f"c{i}")
-            assert proc.returncode == 0, proc.stderr[-3000:]
-            used = f"model {MBERT}: commit {main} from the local Hugging Face cache (the hub was not contacted)"
-            out = proc.stdout + proc.stderr
-            assert out.count(used) == 1
-            assert not [line for line in out.splitlines() if "retry" in line.lower() or "WARNING" in line]
-    finally:
-        stalled.close()
-    first, *again = runs_of(store_uri)
-    assert len(again) == 2 and all(metric_values(r) == metric_values(first) for r in again)
-    assert all(r.data.tags["model.commit"] == main and r.data.tags["cache_hit"] == "false" for r in again)
-
-
-@pytest.mark.slow
 def test_a_decoder_loads_through_the_hub_at_a_branch_and_at_a_commit(fake_hub, hub_env, tmp_path):
     """The tiny GPT-2's weights and tokenizer downloaded and loaded at main and at the v2 commit; the two
     commits' weights differ; GPT-2 has no pad token."""
@@ -237,9 +211,12 @@ def test_a_decoder_loads_through_the_hub_at_a_branch_and_at_a_commit(fake_hub, h
 
 
 @pytest.mark.slow
-def test_mbert_downloads_logs_its_commit_then_runs_offline_and_at_another_revision(
+def test_mbert_from_the_hub_cache_offline_down_stalled_at_another_revision_and_when_main_moves(
     fake_hub, hub_env, tmp_path, store_uri, data_root
 ):
+    """One model's life through the hub, in the order a user meets it (one test: each run costs ~8 s):
+    download; the hub down or stalled (issue 24); main moved on; offline; another revision; a colleague
+    with an empty HF cache after main moved (issue 23); reproduce from yet another empty HF cache."""
     main, v2 = fake_hub.commit_sha(MBERT, "main"), fake_hub.commit_sha(MBERT, "v2")
     # 1. a first run downloads into the empty HF cache and logs the revision asked for and its commit
     proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, hub_env)
@@ -251,7 +228,25 @@ def test_mbert_downloads_logs_its_commit_then_runs_offline_and_at_another_revisi
     assert first.data.tags["model.revision"] == "main" and first.data.params["model.revision"] == "main"
     assert first.data.tags["model.commit"] == main
 
-    # 2. the hub's main moves on; a run with a fresh representation cache resolves main from the HF
+    # 2. issue 24: with the model in the HF cache, a down hub cost ~46 s of retries and 22 warning lines and
+    # a stalled one hung; now neither is contacted (one line says which cached commit was used)
+    stalled = StalledEndpoint()
+    try:
+        for i, url in enumerate((closed_port_url(), stalled.url)):
+            env = {**hub_env, **SHORT_WAITS, "HF_ENDPOINT": url}
+            proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, env, cache=f"c{i}")
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            used = f"model {MBERT}: commit {main} from the local Hugging Face cache (the hub was not contacted)"
+            out = proc.stdout + proc.stderr
+            assert out.count(used) == 1
+            assert not [line for line in out.splitlines() if "retry" in line.lower() or "WARNING" in line]
+    finally:
+        stalled.close()
+    again = runs_of(store_uri)[1:]
+    assert len(again) == 2 and all(metric_values(r) == metric_values(first) for r in again)
+    assert all(r.data.tags["model.commit"] == main and r.data.tags["cache_hit"] == "false" for r in again)
+
+    # 3. the hub's main moves on; a run with a fresh representation cache resolves main from the HF
     # cache: it logs that commit and loads that commit's weights (nothing downloaded, same numbers)
     fake_hub.move_branch(MBERT, "main", v2)
     try:
@@ -261,57 +256,46 @@ def test_mbert_downloads_logs_its_commit_then_runs_offline_and_at_another_revisi
         fake_hub.move_branch(MBERT, "main", main)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert not [p for m, p in fake_hub.requests if m == "GET" and p.startswith("/cdn/")]
-    second = runs_of(store_uri)[1]
-    assert second.data.tags["model.commit"] == main and second.data.tags["cache_hit"] == "false"
-    assert metric_values(second) == metric_values(first)
+    moved = runs_of(store_uri)[3]
+    assert moved.data.tags["model.commit"] == main and moved.data.tags["cache_hit"] == "false"
+    assert metric_values(moved) == metric_values(first)
 
-    # 3. offline (HF_HUB_OFFLINE=1), from the HF cache; again a fresh representation cache, so the weights load
+    # 4. offline (HF_HUB_OFFLINE=1), from the HF cache; again a fresh representation cache, so the weights load
     fake_hub.requests.clear()
     offline = {**hub_env, "HF_HUB_OFFLINE": "1"}
     proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, offline, cache="cache3")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert fake_hub.requests == []
-    third = runs_of(store_uri)[2]
-    assert third.data.tags["model.commit"] == main and third.data.tags["cache_hit"] == "false"
-    assert third.data.tags["cache_key"] == first.data.tags["cache_key"]
-    assert metric_values(third) == metric_values(first)
+    off = runs_of(store_uri)[4]
+    assert off.data.tags["model.commit"] == main and off.data.tags["cache_hit"] == "false"
+    assert off.data.tags["cache_key"] == first.data.tags["cache_key"]
+    assert metric_values(off) == metric_values(first)
 
-    # 4. another revision: fetched, logged, and a different cache key (other weights, other numbers)
+    # 5. another revision: fetched, logged, and a different cache key (other weights, other numbers)
     proc = run_py(["model=mbert", "lang=en", "model.revision=v2", *TINY], tmp_path, store_uri, data_root, hub_env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (hf_snapshot(tmp_path, MBERT, v2) / "model.safetensors").is_file()
-    fourth = runs_of(store_uri)[3]
-    assert fourth.data.tags["model.revision"] == "v2" and fourth.data.params["model.revision"] == "v2"
-    assert fourth.data.tags["model.commit"] == v2
-    assert fourth.data.tags["cache_key"] != first.data.tags["cache_key"]
-    assert metric_values(fourth)["i_cos"] != metric_values(first)["i_cos"]
+    other = runs_of(store_uri)[5]
+    assert other.data.tags["model.revision"] == "v2" and other.data.params["model.revision"] == "v2"
+    assert other.data.tags["model.commit"] == v2
+    assert other.data.tags["cache_key"] != first.data.tags["cache_key"]
+    assert metric_values(other)["i_cos"] != metric_values(first)["i_cos"]
 
-
-@pytest.mark.slow
-def test_a_moved_main_is_a_new_identity_and_cache_key_and_reproduce_loads_the_logged_commit(
-    fake_hub, hub_env, tmp_path, store_uri, data_root
-):
-    """Issue 23: runs at two commits of `main` got one identity (the report merged them, a resumed sweep
-    skipped one) and `reproduce` with a fresh HF cache loaded the NEW weights without saying so."""
-    main, v2 = fake_hub.commit_sha(MBERT, "main"), fake_hub.commit_sha(MBERT, "v2")
-    proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, hub_env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (first,) = runs_of(store_uri)
+    # 6. issue 23: runs at two commits of `main` got one identity (the report merged them, a resumed sweep
+    # skipped one) and `reproduce` with a fresh HF cache loaded the NEW weights without saying so
     fake_hub.move_branch(MBERT, "main", v2)
     try:
-        # a colleague with an empty HF cache runs the same config: main is now v2
+        # a colleague with an empty HF cache runs the same config: main is now v2, the commit of step 5
         proc = run_py(["model=mbert", "lang=en", *TINY], tmp_path, store_uri, data_root, fake_hub.env(tmp_path / "hf2"))
         assert proc.returncode == 0, proc.stderr[-3000:]
-        second = runs_of(store_uri)[1]
-        assert second.data.tags["model.commit"] == v2 and second.data.params["model.commit"] == v2
-        assert second.data.tags["geomexp.identity"] != first.data.tags["geomexp.identity"]
-        assert second.data.tags["cache_key"] != first.data.tags["cache_key"]  # same config, other weights
-        # the branch v2 names the same commit as main now: one cache entry, one identity
-        proc = run_py(["model=mbert", "lang=en", "model.revision=v2", *TINY], tmp_path, store_uri, data_root, hub_env)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        third = runs_of(store_uri)[2]
-        assert third.data.tags["cache_key"] == second.data.tags["cache_key"] and third.data.tags["cache_hit"] == "true"
-        assert third.data.tags["geomexp.identity"] == second.data.tags["geomexp.identity"]
+        colleague = runs_of(store_uri)[6]
+        assert colleague.data.tags["model.commit"] == v2 and colleague.data.params["model.commit"] == v2
+        assert colleague.data.tags["geomexp.identity"] != first.data.tags["geomexp.identity"]
+        assert colleague.data.tags["cache_key"] != first.data.tags["cache_key"]  # same config, other weights
+        # main and the branch v2 name one commit now: one cache entry, one identity
+        assert colleague.data.tags["cache_key"] == other.data.tags["cache_key"]
+        assert colleague.data.tags["cache_hit"] == "true"
+        assert colleague.data.tags["geomexp.identity"] == other.data.tags["geomexp.identity"]
         # reproduce the first run from yet another empty HF cache: it loads the commit it logged, not main
         fake_hub.requests.clear()
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("HF_")}, **fake_hub.env(tmp_path / "hf3")}
@@ -329,9 +313,9 @@ def test_a_moved_main_is_a_new_identity_and_cache_key_and_reproduce_loads_the_lo
     assert "all metrics equal" in repro.stdout
     assert ("HEAD", f"/{MBERT}/resolve/{main}/config.json") in fake_hub.requests
     assert not [p for _, p in fake_hub.requests if f"/resolve/{v2}/" in p or "/resolve/main/" in p]
-    fourth = runs_of(store_uri)[3]
-    assert fourth.data.tags["model.commit"] == main and fourth.data.tags["reproduced_from"] == first.info.run_id
-    assert fourth.data.tags["geomexp.identity"] == first.data.tags["geomexp.identity"]
+    reproduced = runs_of(store_uri)[7]
+    assert reproduced.data.tags["model.commit"] == main and reproduced.data.tags["reproduced_from"] == first.info.run_id
+    assert reproduced.data.tags["geomexp.identity"] == first.data.tags["geomexp.identity"]
 
 
 @pytest.mark.slow

@@ -32,7 +32,7 @@ from geomexp.experiment.measurement import Measurement, add_layer_curves, publis
 from geomexp.experiment.model_pair import prepare_model_pair
 from geomexp.experiment.repeats import measure_repeated
 from geomexp.experiment.representations import Representations, run_representations
-from geomexp.experiment.slurm import slurm_tags
+from geomexp.experiment.slurm import explain_stop, requeued_run, slurm_tags
 from geomexp.experiment.sources import load_corpus
 from geomexp.layers import layer_label, resolve_layers
 from geomexp.representations.cache import check_writable as check_cache_writable
@@ -110,7 +110,9 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
     provenance = ident.provenance(spec, info.identity if info else None)
     tags = run_tags(spec, context, provenance, num_layers=info.num_layers if info else None)
     identity = tags[tag_names.IDENTITY]
-    if uri and context.is_sweep_job and spec.tracking.resume:
+    # a SLURM job restarted after a requeue resumes the run its earlier start left (one run a combination)
+    reopen = requeued_run(uri, spec.tracking.experiment, identity) if uri else None
+    if uri and context.is_sweep_job and spec.tracking.resume and not reopen:
         finished = runs_with_tag(uri, spec.tracking.experiment, tag_names.IDENTITY, identity, finished=True)
         if finished:
             log.info(
@@ -130,6 +132,8 @@ def execute(spec: RunSpec, context: RunContext) -> RunResult:
         parent_run_id=parent,
         tags=tags,
         experiment_description=experiment_description(spec, context),
+        reopen=reopen,
+        explain=explain_stop,  # a SLURM job preempted, requeued or out of time: the run says which
     ) as logger:
         logger.log_params(
             ident.run_params(

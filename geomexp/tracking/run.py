@@ -11,13 +11,13 @@ import os
 import socket
 import time
 import traceback
-from collections.abc import Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from geomexp import tag_names
-from geomexp.errors import Terminated, termination_delivered
+from geomexp.errors import Requeued, Terminated, pop_deferred_sigterm, sigterm_deferred, termination_delivered
 from geomexp.tracking.store import MAX_PARAM_CHARS, ensure_experiment
 from geomexp.tracking.store import client as _client
 
@@ -245,6 +245,8 @@ def tracked_run(
     parent_run_id: str | None = None,
     tags: Mapping[str, Any] | None = None,
     experiment_description: str | None = None,
+    reopen: str | None = None,
+    explain: Callable[[BaseException], BaseException] | None = None,
 ):
     """Open an MLflow run for one job and yield its ``RunLogger``; ``uri=None`` tracks nothing.
 
@@ -253,7 +255,10 @@ def tracked_run(
     Ctrl-C or SIGTERM (``geomexp.errors.Terminated``). It is tagged with its host and pid,
     and RUNNING runs of the experiment whose process is gone are first marked FAILED
     (``mark_abandoned_runs``). ``experiment_description``: the experiment's description, set
-    where it has none.
+    where it has none. ``reopen``: the id of an unfinished run of the same measurement to resume
+    instead (a requeued SLURM job): it keeps its name, gets this start's tags, loses its ``error``
+    tag and is RUNNING again. ``explain``: maps the exception that ended the run to the one recorded and
+    raised (a scheduler's signal to what it meant). ``Requeued`` ends a run KILLED, without ``error.txt``.
     """
     if uri is None:
         yield RunLogger(run_name=run_name)
@@ -261,7 +266,10 @@ def tracked_run(
     client = _client(uri)
     exp_id = ensure_experiment(uri, experiment, experiment_description)
     mark_abandoned_runs(client, exp_id)
-    run_name = unique_run_name(client, exp_id, run_name)
+    if reopen:
+        run_name = client.get_run(reopen).info.run_name
+    else:
+        run_name = unique_run_name(client, exp_id, run_name)
     all_tags = {
         tag_names.RUN_NAME: run_name,
         **process_tags(),
@@ -269,22 +277,54 @@ def tracked_run(
     }
     if parent_run_id:
         all_tags[tag_names.PARENT_RUN_ID] = parent_run_id
-    run = client.create_run(exp_id, run_name=run_name, tags=all_tags)
-    logger = RunLogger(client, run.info.run_id, run_name)
+    run_id = None
     try:
-        yield logger
-    except BaseException as err:
-        if isinstance(err, Terminated):
-            termination_delivered()
-        message = f"{type(err).__name__}: {err}"
-        try:
-            client.set_tag(logger.run_id, "error", message[:5000])
-            client.log_text(logger.run_id, traceback.format_exc(), "error.txt")
-        finally:
-            killed = isinstance(err, (KeyboardInterrupt, Terminated))
-            client.set_terminated(logger.run_id, "KILLED" if killed else "FAILED")
-        raise
-    client.set_terminated(logger.run_id, "FINISHED")
+        if reopen:
+            run_id = _resume_run(client, reopen, all_tags)
+        else:
+            run_id = client.create_run(exp_id, run_name=run_name, tags=all_tags).info.run_id
+        yield RunLogger(client, run_id, run_name)
+    except BaseException as raised:
+        with sigterm_deferred():  # a SIGTERM now (SLURM's, after submitit's exit) must not leave the run RUNNING
+            if isinstance(raised, Terminated):
+                termination_delivered()  # before ``explain``, which may take seconds: no SIGTERM re-sent meanwhile
+            err = explain(raised) if explain else raised
+            if run_id is not None:
+                try:
+                    client.set_tag(run_id, "error", f"{type(err).__name__}: {err}"[:5000])
+                    if not isinstance(err, Requeued):  # not an error: the restarted job resumes this run
+                        client.log_text(run_id, traceback.format_exc(), "error.txt")
+                finally:
+                    killed = isinstance(err, (KeyboardInterrupt, Terminated))
+                    client.set_terminated(run_id, "KILLED" if killed else "FAILED")
+        noted = pop_deferred_sigterm()
+        if noted and not isinstance(err, Terminated):  # asked to stop while the run was closed: stop now
+            raise Terminated(f"received {noted} while the run was closed") from err
+        if err is raised:
+            raise
+        raise err from raised
+    with sigterm_deferred():
+        client.set_terminated(run_id, "FINISHED")
+    if noted := pop_deferred_sigterm():
+        raise Terminated(f"received {noted} as the run finished")
+
+
+def _resume_run(client, run_id: str, tags: Mapping[str, str]) -> str:
+    """Make the unfinished run ``run_id`` RUNNING again with this start's ``tags``; its ``error`` tag (why
+    the earlier start stopped) becomes ``requeued``."""
+    from mlflow.entities import RunTag
+    from mlflow.exceptions import MlflowException
+
+    previous = client.get_run(run_id).data.tags.get("error", "")
+    if previous:
+        tags = {**tags, "requeued": previous.removeprefix(f"{Requeued.__name__}: ")}
+    items = [RunTag(k, v) for k, v in tags.items()]
+    for start in range(0, len(items), 100):  # the stores' limit of tags a batch
+        client.log_batch(run_id, tags=items[start : start + 100])
+    with suppress(MlflowException):  # it had none
+        client.delete_tag(run_id, "error")
+    client.update_run(run_id, status="RUNNING")  # after the tags: never RUNNING with the old start's pid
+    return run_id
 
 
 def runs_with_tag(uri: str, experiment: str, key: str, value: str, *, finished: bool) -> list[str]:
