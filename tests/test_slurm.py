@@ -136,13 +136,10 @@ def test_the_missions_sweep_on_slurm_logs_to_a_server_and_requeued_jobs_resume_t
     for s in stoppers:
         s.start()
     try:
-        proc = run_py(args, tmp_path, mlflow_server, data_root, env=cluster.env(), timeout=150)
-    except subprocess.TimeoutExpired:
-        print(
-            "DEBUGJOBS",
-            subprocess.run(["scontrol", "show", "job", "-o"], env=env, capture_output=True, text=True).stdout,
-        )
-        raise
+        proc = run_py(args, tmp_path, mlflow_server, data_root, env=cluster.env(), timeout=240)
+    except subprocess.TimeoutExpired as err:  # a job that never restarted leaves the sweep waiting: say which
+        states = subprocess.run(["scontrol", "show", "job", "-o"], env=env, capture_output=True, text=True).stdout
+        raise AssertionError(f"the sweep did not end; the cluster's jobs:\n{states}") from err
     for s in stoppers:
         s.join()
     assert stopped["2"] and stopped["3"], f"jobs not seen running: {stopped}"
