@@ -18,8 +18,10 @@ def main(cfg: DictConfig) -> None:
     from geomexp.experiment import RunContext, run
     from geomexp.experiment.slurm import explain_stop
     from geomexp.experiment.sweep import report_job_failure, watch_sweep_process
+    from geomexp.experiment.threads import limit_threads
 
     raise_on_sigterm()  # SIGTERM ends the run KILLED (with the reason), not RUNNING forever
+    limit_threads()  # a job given fewer CPUs than the node has (SLURM, a container) runs as many threads
     context = RunContext.from_hydra()
     watcher = watch_sweep_process() if context.is_sweep_job else None  # a joblib worker stops with its sweep
     try:

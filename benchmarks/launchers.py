@@ -84,7 +84,7 @@ def main() -> None:
         try:
             fill = sweep(tmp, "fill", args.models, args.langs, [], env)
             print(f"  cache filled (basic, not compared): {fill:.1f} s", flush=True)
-            jobs = len(list((tmp / "multirun_fill").glob("*/*/.hydra")))
+            jobs = len(list((tmp / "multirun_fill").glob("*/.hydra")))
             rows = []
             for r in range(args.rounds):
                 for name, overrides in launchers.items():
