@@ -140,3 +140,21 @@ def table(rows: list[dict], columns: list[str]) -> str:
     lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths))]
     lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells]
     return "\n".join(lines)
+
+
+def offline_grid_command(tmp, label: str, models: str | None, langs: str | None, extra=()) -> list[str]:
+    """``run.py -m experiment=offline_geometry layer=all`` (``models``/``langs`` override the grid's) with the
+    cache in ``tmp/cache`` and a new SQLite store and sweep folder named after ``label``; ``extra`` overrides."""
+    import sys
+
+    args = [sys.executable, "run.py", "-m", "experiment=offline_geometry", "layer=all", "progress=false"]
+    args += [f"model={models}"] if models else []
+    args += [f"lang={langs}"] if langs else []
+    return [
+        *args,
+        f"paths.cache_dir={tmp / 'cache'}",
+        f"paths.output_dir={tmp / 'out'}",
+        f"hydra.sweep.dir={tmp / f'multirun_{label}'}",
+        f"tracking.uri=sqlite:///{tmp / f'mlflow_{label}.db'}",
+        *extra,
+    ]

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401  (sys.path)
-from _common import ROOT, loadavg, machine, run_env, table, write_json
+from _common import ROOT, loadavg, machine, offline_grid_command, run_env, table, write_json
 
 #: runs argv[1:] and prints the largest resident set of its children (KiB, Linux)
 _PEAK = (
@@ -34,16 +34,7 @@ _PEAK = (
 
 def sweep(tmp: Path, label: str, models: str | None, langs: str | None, extra=()) -> dict:
     """One ``run.py -m experiment=offline_geometry layer=all`` in ``tmp``'s cache and a new store."""
-    args = [sys.executable, "run.py", "-m", "experiment=offline_geometry", "layer=all", "progress=false"]
-    args += [f"model={models}"] if models else []
-    args += [f"lang={langs}"] if langs else []
-    args += [
-        f"paths.cache_dir={tmp / 'cache'}",
-        f"paths.output_dir={tmp / 'out'}",
-        f"hydra.sweep.dir={tmp / f'multirun_{label}'}",
-        f"tracking.uri=sqlite:///{tmp / f'mlflow_{label}.db'}",
-        *extra,
-    ]
+    args = offline_grid_command(tmp, label, models, langs, extra)
     load0 = loadavg()
     t0 = time.perf_counter()
     # through a fresh wrapper process, so that its children's peak RSS is this sweep's alone

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401  (sys.path)
-from _common import ROOT, loadavg, machine, run_env, table, write_json
+from _common import ROOT, loadavg, machine, offline_grid_command, run_env, table, write_json
 
 LAUNCHERS = {
     "basic": [],
@@ -40,16 +40,7 @@ LAUNCHERS = {
 
 def sweep(tmp: Path, label: str, models: str | None, langs: str | None, launcher: list[str], env: dict) -> float:
     """Wall seconds of one ``run.py -m experiment=offline_geometry layer=all`` into a new store."""
-    args = [sys.executable, "run.py", "-m", "experiment=offline_geometry", "layer=all", "progress=false"]
-    args += [f"model={models}"] if models else []
-    args += [f"lang={langs}"] if langs else []
-    args += [
-        *launcher,
-        f"paths.cache_dir={tmp / 'cache'}",
-        f"paths.output_dir={tmp / 'out'}",
-        f"hydra.sweep.dir={tmp / f'multirun_{label}'}",
-        f"tracking.uri=sqlite:///{tmp / f'mlflow_{label}.db'}",
-    ]
+    args = offline_grid_command(tmp, label, models, langs, launcher)
     t0 = time.perf_counter()
     proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
