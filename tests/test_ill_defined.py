@@ -59,6 +59,31 @@ def test_spread_needs_positive_rotations(signs):
         i_pc_spread(np.random.default_rng(0).standard_normal((50, 4)), signs=signs, n_rotations=0)
 
 
+@pytest.mark.parametrize("signs", ["both", "single"])
+def test_the_spread_keeps_the_rows_a_rotation_leaves_alone_bit_for_bit(signs):
+    """The spread recomputes log F(u) only for the directions of the unresolved eigenspaces (the others do
+    not move): equal, to the last bit, to recomputing every direction under every rotation."""
+    from geomexp.metrics.isotropy import _log_i_pc_of, exactly_rescaled, log_i_pc_with_spread
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((3000, 40)) * np.r_[np.linspace(4, 2, 20), np.ones(20)] + 0.3  # resolved + not
+    S = exactly_rescaled(X)
+    values, vecs = np.linalg.eigh(S.T @ S)
+    values, vecs = values[::-1], vecs[:, ::-1]
+    Zt = np.ascontiguousarray(vecs.T) @ X.T
+    runs = unresolved_eigenspaces(values, float(np.sqrt(2.0 / len(X))))
+    assert runs and sum(b - a for a, b in runs) < 40  # some directions kept, some rotated
+    logs, draw = [_log_i_pc_of(Zt, signs)], np.random.default_rng(0)
+    for _ in range(8):  # every direction recomputed under every rotation
+        Z = Zt.copy()
+        for a, b in runs:
+            q, r = np.linalg.qr(draw.standard_normal((b - a, b - a)))
+            Z[a:b] = (q * np.sign(np.diag(r))).T @ Zt[a:b]
+        logs.append(_log_i_pc_of(Z, signs))
+    expected = (logs[0], max(logs) - min(logs), sum(b - a for a, b in runs))
+    assert log_i_pc_with_spread(X, signs, 8, 0) == expected
+
+
 def test_the_null_space_of_fewer_rows_than_dimensions_is_one_eigenspace_whatever_the_rounding():
     """N < d leaves d - N eigenvalues at rounding noise; their relative gaps are noise, and counting runs
     among them moved i_pc_unresolved (363 vs 359) between 1 and 2 BLAS threads. They are one eigenspace."""

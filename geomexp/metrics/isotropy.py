@@ -136,11 +136,16 @@ def _log_partition(Zt: np.ndarray, negate: bool = False) -> np.ndarray:
     return out
 
 
+def _log_partitions(Zt: np.ndarray, signs: str) -> np.ndarray:
+    """log F(u) of the directions whose projections are the rows of ``Zt`` (d, N): (d,), or (2, d) with
+    ``signs="both"`` (the second row for -u)."""
+    log_f = _log_partition(Zt)
+    return np.stack([log_f, _log_partition(Zt, negate=True)]) if signs == "both" else log_f
+
+
 def _log_i_pc_of(Zt: np.ndarray, signs: str) -> float:
     """log(min F / max F) over the directions whose projections are the rows of ``Zt`` (d, N)."""
-    log_f = _log_partition(Zt)  # log F(u) for each direction u
-    if signs == "both":
-        log_f = np.concatenate([log_f, _log_partition(Zt, negate=True)])
+    log_f = _log_partitions(Zt, signs)
     return float(log_f.min() - log_f.max())
 
 
@@ -196,19 +201,30 @@ def log_i_pc_with_spread(
     values, vecs = np.linalg.eigh(S.T @ S)
     values, vecs = values[::-1], vecs[:, ::-1]
     Zt = np.ascontiguousarray(vecs.T) @ W.T  # as log_i_pc computes it (principal_directions)
-    log_ipc = _log_i_pc_of(Zt, signs)
+    log_f = _log_partitions(Zt, signs)  # (d,) or (2, d): log F(u) of every direction (and of -u)
+    log_ipc = float(log_f.min() - log_f.max())  # = _log_i_pc_of(Zt, signs)
     floor = 10.0 * len(values) * float(np.finfo(np.float64).eps) * max(float(values[0]), 0.0)
     runs = unresolved_eigenspaces(values, tol, floor)
     if not runs:
         return log_ipc, 0.0, 0
+    # a rotation changes only the rows of the unresolved eigenspaces: the others keep their log F
+    rotated = np.zeros(len(values), dtype=bool)
+    for a, b in runs:
+        rotated[a:b] = True
+    kept = log_f[..., ~rotated]
+    kept_min = kept.min() if kept.size else np.inf
+    kept_max = kept.max() if kept.size else -np.inf
     logs = [log_ipc]
     rng = np.random.default_rng(seed)
+    Z = np.empty((int(rotated.sum()), Zt.shape[1]))
     for _ in range(n_rotations):
-        Z = Zt.copy()
+        row = 0
         for a, b in runs:
             q, r = np.linalg.qr(rng.standard_normal((b - a, b - a)))
-            Z[a:b] = (q * np.sign(np.diag(r))).T @ Zt[a:b]  # a Haar-random rotation of the eigenspace
-        logs.append(_log_i_pc_of(Z, signs))
+            Z[row : row + b - a] = (q * np.sign(np.diag(r))).T @ Zt[a:b]  # a Haar-random rotation of the eigenspace
+            row += b - a
+        log_z = _log_partitions(Z, signs)
+        logs.append(float(min(log_z.min(), kept_min) - max(log_z.max(), kept_max)))
     return log_ipc, float(max(logs) - min(logs)), int(sum(b - a for a, b in runs))
 
 
