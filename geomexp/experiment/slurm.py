@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import subprocess
@@ -75,10 +76,12 @@ def job_state(job_id: str) -> dict[str, str]:
     return next((fields for fields in lines if fields.get("JobId") == job_id), {})
 
 
+@functools.cache
 def why_stopped(wait: float = 1.5) -> str | None:
     """Why SLURM is stopping this job: ``"requeued"`` (its restart count grew past this start's: the job was
     put back in the queue and will run again), ``"time limit"``, or None (cancelled, or not a SLURM job).
-    The controller may count the restart a moment after it sends SIGTERM: asked again for up to ``wait`` s."""
+    The controller may count the restart a moment after it sends SIGTERM: asked again for up to ``wait`` s.
+    Asked once a process (a process is stopped once; the run's close and ``run.py`` both ask)."""
     import time
 
     job = os.environ.get("SLURM_JOB_ID")
