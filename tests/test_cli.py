@@ -130,9 +130,10 @@ def jobs_by_layer(store_uri):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("launcher", ["joblib"])  # basic: the first sweep of the rerun test below
-def test_a_failing_job_does_not_stop_the_sweep(tmp_path, store_uri, data_root, launcher):
-    """joblib runs the jobs two at a time in worker processes on a fresh store (they create the experiment
-    together); one fails, the others finish."""
+def test_a_failing_job_does_not_stop_the_sweep(tmp_path, fresh_store_uri, data_root, launcher):
+    """joblib runs the jobs two at a time in worker processes on a store that does not exist yet (they
+    create it and the experiment together); one fails, the others finish."""
+    store_uri = fresh_store_uri
     args = [
         "-m",
         f"hydra/launcher={launcher}",

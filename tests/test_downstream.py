@@ -152,13 +152,13 @@ def test_language_code_names_its_monolingual_track():
 
 
 @pytest.mark.slow
-def test_isotropy_vs_sts_experiment_end_to_end(tmp_path, data_root):
+def test_isotropy_vs_sts_experiment_end_to_end(tmp_path, data_root, store_uri):
     """``experiment=isotropy_vs_sts`` for MiniLM on en and es (every layer, cluster-enhanced), then the report:
     28 points (2 languages × 7 layers × raw/cluster), each value as logged."""
     from geomexp.experiment import run
     from geomexp.report import collect_runs, make_report
 
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = store_uri
     small = [
         "experiment=isotropy_vs_sts",
         "model=minilm",

@@ -5,7 +5,7 @@ real SQLite MLflow store. One run, shared by the tests of this module."""
 import json
 
 import pytest
-from conftest import all_artifacts, compose_config, isolated_overrides
+from conftest import all_artifacts, compose_config, isolated_overrides, store_in
 from mlflow.tracking import MlflowClient
 
 from geomexp.experiment import run
@@ -14,9 +14,9 @@ LAYERS = list(range(7))  # MiniLM: embeddings + 6 layers
 
 
 @pytest.fixture(scope="module")
-def geometry_run(tmp_path_factory, data_root):
+def geometry_run(tmp_path_factory, data_root, migrated_store):
     tmp = tmp_path_factory.mktemp("geometry")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    uri = store_in(tmp, migrated_store)
     cfg = compose_config(
         isolated_overrides(tmp, uri, data_root)
         + [

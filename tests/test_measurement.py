@@ -137,6 +137,7 @@ def test_a_dry_run_writes_the_results_file_and_no_store(make_cfg, tmp_path, stor
     from geomexp.experiment.context import RunContext
 
     out = tmp_path / "job"
+    Path(store_uri.removeprefix("sqlite:///")).unlink()  # the fixture's store file: the run must not make one
     result = run(
         make_cfg("model=minilm", "lang=sw", "data.n_tokens=200", "tracking.enabled=false"),
         RunContext(output_dir=str(out)),

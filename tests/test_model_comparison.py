@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, compose_config, isolated_overrides
+from conftest import ROOT, compose_config, isolated_overrides, store_in
 from mlflow.tracking import MlflowClient
 
 from geomexp.errors import ConfigError, GeomexpError
@@ -53,10 +53,10 @@ def test_depth_axis_values_and_option_checks():
 
 
 @pytest.fixture(scope="module")
-def compared(tmp_path_factory, deep_tiny_dirs, tiny_bert_dir, data_root):
+def compared(tmp_path_factory, deep_tiny_dirs, tiny_bert_dir, data_root, migrated_store):
     """``(uri, parent id, {kind: RunResult})``: the 4-layer GPT-2 and the 2-layer BERT, one run each."""
     tmp = tmp_path_factory.mktemp("compare")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    uri = store_in(tmp, migrated_store)
     parent = start_parent_run(uri, "geomexp", "sweep")
     folders = {"gpt2": deep_tiny_dirs["gpt2"], "bert": tiny_bert_dir}
     mp = pytest.MonkeyPatch()

@@ -15,7 +15,7 @@ import statistics
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import compose_config, isolated_overrides
+from conftest import compose_config, isolated_overrides, store_in
 
 from geomexp.analyses.base import AnalysisResult, MetricInfo, ReportTable, analysis
 from geomexp.errors import ConfigError, GeomexpError
@@ -42,13 +42,13 @@ def toy_analysis(X, *, seed: int = 0, title: str = "", scale: float = 1.0) -> An
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, data_root, tiny_bert_dir, monkeypatch_module):
+def store(tmp_path_factory, data_root, tiny_bert_dir, monkeypatch_module, migrated_store):
     """The planted runs (see the module docstring): ``(uri, {name: RunResult}, tmp folder)``."""
     from geomexp.reproduce import reproduce
     from geomexp.tracking import PARENT_RUN_ENV
 
     tmp = tmp_path_factory.mktemp("report")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    uri = store_in(tmp, migrated_store)
 
     def go(experiment, *overrides, context=None):
         return run(

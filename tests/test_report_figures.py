@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-from conftest import compose_config, isolated_overrides
+from conftest import compose_config, isolated_overrides, store_in
 from mlflow.tracking import MlflowClient
 
 from geomexp.experiment import RunContext, run
@@ -43,10 +43,10 @@ SWEEP = [
 
 
 @pytest.fixture(scope="module")
-def sweep(tmp_path_factory, data_root):
+def sweep(tmp_path_factory, data_root, migrated_store):
     """``(uri, parent run id, {lang: RunResult}, report)``: the sweep and its report (PNG, logged)."""
     tmp = tmp_path_factory.mktemp("curves")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    uri = store_in(tmp, migrated_store)
     parent = start_parent_run(uri, "curves", "sweep")
     mp = pytest.MonkeyPatch()
     mp.setenv(PARENT_RUN_ENV, parent)

@@ -4,7 +4,7 @@ a small sample of the paper's English corpus, STS track 4a (es-en), a real SQLit
 the report read back from it. Slow: me5_small encodes the track's 500 sentences."""
 
 import pytest
-from conftest import all_artifacts, compose_config, isolated_overrides
+from conftest import all_artifacts, compose_config, isolated_overrides, store_in
 from mlflow.tracking import MlflowClient
 
 from geomexp.experiment import run
@@ -15,9 +15,9 @@ LAYERS = [0, 6, 12]
 
 
 @pytest.fixture(scope="module")
-def similarity_run(tmp_path_factory, data_root):
+def similarity_run(tmp_path_factory, data_root, migrated_store):
     tmp = tmp_path_factory.mktemp("similarity")
-    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    uri = store_in(tmp, migrated_store)
     cfg = compose_config(
         isolated_overrides(tmp, uri, data_root)
         + [
