@@ -153,22 +153,10 @@ def requeued_run(uri: str, experiment: str, identity: str) -> str | None:
     if not job or restart_count() == 0:
         return None
     from geomexp import tag_names
-    from geomexp.tracking.store import client
+    from geomexp.tracking import runs_with_tag
 
-    mlflow_client = client(uri)
-    exp = mlflow_client.get_experiment_by_name(experiment)
-    if exp is None:
-        return None
-    runs = mlflow_client.search_runs(
-        [exp.experiment_id],
-        filter_string=(
-            f"tags.`slurm.job_id` = '{job}' and tags.`{tag_names.IDENTITY}` = '{identity}' "
-            "and attributes.status != 'FINISHED'"
-        ),
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    return runs[0].info.run_id if runs else None
+    runs = runs_with_tag(uri, experiment, tag_names.IDENTITY, identity, finished=False, also={"slurm.job_id": job})
+    return runs[0] if runs else None
 
 
 def accounting_disabled() -> bool:

@@ -327,9 +327,11 @@ def _resume_run(client, run_id: str, tags: Mapping[str, str]) -> str:
     return run_id
 
 
-def runs_with_tag(uri: str, experiment: str, key: str, value: str, *, finished: bool) -> list[str]:
-    """Ids of the runs of ``experiment`` tagged ``key=value``, newest first: the FINISHED measurement
-    runs (``finished=True``) or the runs that did not finish (``finished=False``)."""
+def runs_with_tag(
+    uri: str, experiment: str, key: str, value: str, *, finished: bool, also: Mapping[str, str] | None = None
+) -> list[str]:
+    """Ids of the runs of ``experiment`` tagged ``key=value`` (and every tag of ``also``), newest first:
+    the FINISHED measurement runs (``finished=True``) or the runs that did not finish (``finished=False``)."""
     client = _client(uri)
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
@@ -341,7 +343,7 @@ def runs_with_tag(uri: str, experiment: str, key: str, value: str, *, finished: 
     )
     runs = client.search_runs(
         [exp.experiment_id],
-        filter_string=f"tags.`{key}` = '{value}' and {status}",
+        filter_string=" and ".join([*(f"tags.`{k}` = '{v}'" for k, v in {key: value, **(also or {})}.items()), status]),
         order_by=["attributes.start_time DESC"],
         max_results=50,
     )
