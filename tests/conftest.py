@@ -12,7 +12,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 import geomexp.config  # noqa: F401  (registers the schema and resolvers)
@@ -86,12 +85,11 @@ def isolated_overrides(tmp_path: Path, store_uri: str, data_root: Path | None) -
 
 
 def compose_config(overrides: list[str]) -> DictConfig:
-    """Compose ``conf/config.yaml`` with Hydra's compose API (as ``run.py`` would, without running)."""
-    from geomexp.config.compose import without_hydra_node
+    """Compose ``conf/config.yaml`` as ``run.py`` would, without running: the library's own
+    ``geomexp.config.compose`` (Hydra's compose API), as a notebook calls it."""
+    from geomexp.config.compose import compose
 
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONF), job_name="test"):
-        cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
-    return without_hydra_node(cfg)  # as geomexp.config.compose: later lookups see hydra.searchpath
+    return compose(overrides)
 
 
 @pytest.fixture
