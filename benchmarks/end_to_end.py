@@ -4,6 +4,7 @@ from an empty cache and again from the full cache.
     python benchmarks/end_to_end.py                    # ~15-30 min on 2 cores (whole corpora are encoded)
     python benchmarks/end_to_end.py --models minilm --langs sw,su    # a smaller sweep
     python benchmarks/end_to_end.py --figures all,summary,none      # the full-cache sweep once per choice
+    python benchmarks/end_to_end.py --also analysis.isotropy.i_pc_rotations=0    # and once more with overrides
 
 Both are real ``run.py -m`` subprocesses (Hydra's basic launcher: every job in one process), each
 with a new SQLite store in a temp folder (so the second is not skipped as already done); the second
@@ -62,6 +63,12 @@ def main() -> None:
     ap.add_argument(
         "--figures", default="summary", help="tracking.figures choices to time on the full cache (e.g. all,summary)"
     )
+    ap.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        help="space-separated overrides for one more full-cache sweep (figures=summary); repeatable",
+    )
     args = ap.parse_args()
     info = machine()
     print(f"machine: {info['cpu']}, {info['cpus']} CPUs, load {info['loadavg_1min_at_start']}", flush=True)
@@ -72,6 +79,10 @@ def main() -> None:
             rows.append(sweep(Path(tmp), f"full_{choice}", args.models, args.langs, [f"tracking.figures={choice}"]))
             rows[-1]["figures"] = choice
             print(f"  full cache, figures={choice}: {rows[-1]['wall s']} s, {rows[-1]['jobs']} jobs", flush=True)
+        for i, overrides in enumerate(args.also):
+            rows.append(sweep(Path(tmp), f"full_also{i}", args.models, args.langs, overrides.split()))
+            rows[-1]["figures"] = f"summary, {overrides}"
+            print(f"  full cache, {overrides}: {rows[-1]['wall s']} s, {rows[-1]['jobs']} jobs", flush=True)
     rows[0]["figures"] = "summary"
     print()
     cols = ["cache", "figures", "jobs", "cache hits", "wall s", "peak RSS MiB", "load before", "load after"]
