@@ -59,18 +59,38 @@ def test_spread_needs_positive_rotations(signs):
         i_pc_spread(np.random.default_rng(0).standard_normal((50, 4)), signs=signs, n_rotations=0)
 
 
-@pytest.mark.parametrize("signs", ["both", "single"])
-def test_the_spread_keeps_the_rows_a_rotation_leaves_alone_bit_for_bit(signs):
-    """The spread recomputes log F(u) only for the directions of the unresolved eigenspaces (the others do
-    not move): equal, to the last bit, to recomputing every direction under every rotation."""
-    from geomexp.metrics.isotropy import _log_i_pc_of, exactly_rescaled, log_i_pc_with_spread
+def _eigen_projections(X):
+    """(eigenvalues decreasing, Zt: the rows of X projected on the eigenvectors of X^T X), as the metric."""
+    from geomexp.metrics.isotropy import exactly_rescaled
 
-    rng = np.random.default_rng(3)
-    X = rng.standard_normal((3000, 40)) * np.r_[np.linspace(4, 2, 20), np.ones(20)] + 0.3  # resolved + not
     S = exactly_rescaled(X)
     values, vecs = np.linalg.eigh(S.T @ S)
     values, vecs = values[::-1], vecs[:, ::-1]
-    Zt = np.ascontiguousarray(vecs.T) @ X.T
+    return values, np.ascontiguousarray(vecs.T) @ X.T
+
+
+#: (N, d) samples: some eigenvalues resolved and some not, (a) where rotations move I_PC and (b) a common
+#: direction, where the extremes of F are resolved directions and no rotation can move them
+MIXED = np.random.default_rng(3).standard_normal((3000, 40)) * np.r_[np.linspace(4, 2, 20), np.ones(20)] + 0.3
+OFFSET = np.random.default_rng(4).standard_normal((3000, 40)) * np.r_[np.linspace(4, 2, 20), np.ones(20)] + 2.0
+
+
+@pytest.mark.parametrize("signs", ["both", "single"])
+@pytest.mark.parametrize("name", ["mixed", "offset"])
+def test_the_spread_keeps_the_rows_a_rotation_leaves_alone_bit_for_bit(signs, name):
+    """The spread recomputes log F(u) only for the directions of the unresolved eigenspaces (the others do
+    not move), and skips the rotations where bounds show none can move I_PC: equal, to the last bit, to
+    recomputing every direction under every rotation."""
+    from geomexp.metrics.isotropy import (
+        _log_i_pc_of,
+        _log_partition_bounds,
+        _log_partitions,
+        _within,
+        log_i_pc_with_spread,
+    )
+
+    X = {"mixed": MIXED, "offset": OFFSET}[name]
+    values, Zt = _eigen_projections(X)
     runs = unresolved_eigenspaces(values, float(np.sqrt(2.0 / len(X))))
     assert runs and sum(b - a for a, b in runs) < 40  # some directions kept, some rotated
     logs, draw = [_log_i_pc_of(Zt, signs)], np.random.default_rng(0)
@@ -82,6 +102,29 @@ def test_the_spread_keeps_the_rows_a_rotation_leaves_alone_bit_for_bit(signs):
         logs.append(_log_i_pc_of(Z, signs))
     expected = (logs[0], max(logs) - min(logs), sum(b - a for a, b in runs))
     assert log_i_pc_with_spread(X, signs, 8, 0) == expected
+    # which path it took: the offset sample's rotations are skipped (its spread is exactly 0), the mixed one's not
+    kept = np.delete(_log_partitions(Zt, signs), np.r_[tuple(np.arange(a, b) for a, b in runs)], axis=-1)
+    largest = float(np.linalg.norm(X, axis=1).max())
+    skipped = all(_within(_log_partition_bounds(Zt[a:b]), kept.min(), kept.max(), largest) for a, b in runs)
+    assert skipped == (name == "offset" and signs == "both")
+    assert (expected[1] == 0.0) if skipped else expected[1] > 0
+
+
+def test_the_bounds_on_log_f_hold_for_every_direction_of_an_eigenspace():
+    """``_log_partition_bounds`` of a block of projections: log F(u) of 200 random unit directions u (and
+    -u) in that span lies between them; the upper bound is reached where all rows point one way."""
+    from geomexp.metrics.isotropy import _log_partition, _log_partition_bounds
+
+    rng = np.random.default_rng(5)
+    values, Zt = _eigen_projections(MIXED)
+    block = Zt[20:40]
+    low, high = _log_partition_bounds(block)
+    q = rng.standard_normal((20, 200))
+    q /= np.linalg.norm(q, axis=0)
+    log_f = np.r_[_log_partition(q.T @ block), _log_partition(q.T @ block, negate=True)]
+    assert low <= log_f.min() and log_f.max() <= high
+    same = np.outer([1.0, 0.0], np.full(50, 2.0))  # 50 rows at 2 along the first direction of a 2-D span
+    assert _log_partition_bounds(same) == pytest.approx((np.log(50) - 2.0, np.log(50) + 2.0))
 
 
 def test_the_null_space_of_fewer_rows_than_dimensions_is_one_eigenspace_whatever_the_rounding():

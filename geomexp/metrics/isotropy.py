@@ -214,6 +214,9 @@ def log_i_pc_with_spread(
     kept = log_f[..., ~rotated]
     kept_min = kept.min() if kept.size else np.inf
     kept_max = kept.max() if kept.size else -np.inf
+    largest_row = float(np.sqrt(np.einsum("ij,ij->j", Zt, Zt).max()))  # max |x_i|: the projections' rounding scale
+    if all(_within(_log_partition_bounds(Zt[a:b]), kept_min, kept_max, largest_row) for a, b in runs):
+        return log_ipc, 0.0, int(sum(b - a for a, b in runs))  # no rotation can move the min or the max
     logs = [log_ipc]
     rng = np.random.default_rng(seed)
     Z = np.empty((int(rotated.sum()), Zt.shape[1]))
@@ -228,6 +231,27 @@ def log_i_pc_with_spread(
     return log_ipc, float(max(logs) - min(logs)), int(sum(b - a for a, b in runs))
 
 
+def _log_partition_bounds(Zt_block: np.ndarray) -> tuple[float, float]:
+    """``(low, high)`` bounding log F(u) for EVERY unit u (and -u) in the span of the directions whose
+    projections are the rows of ``Zt_block`` (m, N), whatever the rotation: with p_i the projection of
+    row i on that span, ``|u . x_i| <= |p_i|`` gives ``log F(u) <= logsumexp(|p_i|)``, and Jensen
+    (``F(u) >= N exp(u . mean x)``) gives ``log F(u) >= log N - |mean p|``."""
+    norms = np.sqrt(np.einsum("ij,ij->j", Zt_block, Zt_block))
+    top = float(norms.max())
+    high = top + float(np.log(np.exp(norms - top).sum()))
+    low = float(np.log(Zt_block.shape[1]) - np.linalg.norm(Zt_block.mean(axis=1)))
+    return low, high
+
+
+def _within(bounds: tuple[float, float], kept_min: float, kept_max: float, largest_row: float) -> bool:
+    """Whether ``bounds`` lie inside ``[kept_min, kept_max]`` by a margin far above the float64 rounding
+    of a computed log F (about d eps times the largest row norm ``largest_row`` plus eps |log F|; the margin
+    is 1e-9 of the largest of these scales), so that no computed rotated value could reach either end."""
+    low, high = bounds
+    margin = 1e-9 * (1.0 + max(abs(low), abs(high), abs(kept_min), abs(kept_max), largest_row))
+    return low - margin > kept_min and high + margin < kept_max
+
+
 def i_pc_spread(X, signs: str = "both", n_rotations: int = 8, seed: int | None = 0, gap_tol: float | None = None):
     """How well defined I_PC of ``X`` (N, d) is: the range (max - min) of log I_PC over the eigenvectors
     as returned and ``n_rotations`` random rotations (seeded) within each unresolved eigenspace of ``X^T X``.
@@ -239,7 +263,10 @@ def i_pc_spread(X, signs: str = "both", n_rotations: int = 8, seed: int | None =
     eigenspace (N < d leaves d - N of them). Returns ``(spread, n_unresolved)``: the spread in log
     I_PC (0 where every eigenvalue is resolved) and how many of the d eigenvalues lie in unresolved
     eigenspaces. Cost: about ``n_rotations`` times sum(m^2) N flops for eigenspaces of sizes m, plus
-    one I_PC.
+    one I_PC; none of the rotations where bounds on log F over each eigenspace (whatever its rotation)
+    lie inside the range of the other directions' log F: then no rotation can move I_PC and the spread
+    is exactly 0, as computing them would give (common in anisotropic layers, where the extremes of F
+    are the resolved top directions).
     """
     _, spread, unresolved = log_i_pc_with_spread(X, signs, n_rotations, seed, gap_tol)
     return spread, unresolved
