@@ -211,15 +211,16 @@ def log_i_pc_with_spread(
     rotated = np.zeros(len(values), dtype=bool)
     for a, b in runs:
         rotated[a:b] = True
+    n_unresolved = int(rotated.sum())
     kept = log_f[..., ~rotated]
     kept_min = kept.min() if kept.size else np.inf
     kept_max = kept.max() if kept.size else -np.inf
     largest_row = float(np.sqrt(np.einsum("ij,ij->j", Zt, Zt).max()))  # max |x_i|: the projections' rounding scale
     if all(_within(_log_partition_bounds(Zt[a:b]), kept_min, kept_max, largest_row) for a, b in runs):
-        return log_ipc, 0.0, int(sum(b - a for a, b in runs))  # no rotation can move the min or the max
+        return log_ipc, 0.0, n_unresolved  # no rotation can move the min or the max
     logs = [log_ipc]
     rng = np.random.default_rng(seed)
-    Z = np.empty((int(rotated.sum()), Zt.shape[1]))
+    Z = np.empty((n_unresolved, Zt.shape[1]))
     for _ in range(n_rotations):
         row = 0
         for a, b in runs:
@@ -228,7 +229,7 @@ def log_i_pc_with_spread(
             row += b - a
         log_z = _log_partitions(Z, signs)
         logs.append(float(min(log_z.min(), kept_min) - max(log_z.max(), kept_max)))
-    return log_ipc, float(max(logs) - min(logs)), int(sum(b - a for a, b in runs))
+    return log_ipc, float(max(logs) - min(logs)), n_unresolved
 
 
 def _log_partition_bounds(Zt_block: np.ndarray) -> tuple[float, float]:
