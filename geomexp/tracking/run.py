@@ -266,10 +266,8 @@ def tracked_run(
     client = _client(uri)
     exp_id = ensure_experiment(uri, experiment, experiment_description)
     mark_abandoned_runs(client, exp_id)
-    if reopen:
-        run_name = client.get_run(reopen).info.run_name
-    else:
-        run_name = unique_run_name(client, exp_id, run_name)
+    earlier = client.get_run(reopen) if reopen else None  # the run to resume, read once
+    run_name = earlier.info.run_name if earlier else unique_run_name(client, exp_id, run_name)
     all_tags = {
         tag_names.RUN_NAME: run_name,
         **process_tags(),
@@ -279,8 +277,8 @@ def tracked_run(
         all_tags[tag_names.PARENT_RUN_ID] = parent_run_id
     run_id = None
     try:
-        if reopen:
-            run_id = _resume_run(client, reopen, all_tags)
+        if earlier:
+            run_id = _resume_run(client, earlier, all_tags)
         else:
             run_id = client.create_run(exp_id, run_name=run_name, tags=all_tags).info.run_id
         yield RunLogger(client, run_id, run_name)
@@ -309,13 +307,14 @@ def tracked_run(
         raise Terminated(f"received {noted} as the run finished")
 
 
-def _resume_run(client, run_id: str, tags: Mapping[str, str]) -> str:
-    """Make the unfinished run ``run_id`` RUNNING again with this start's ``tags``; its ``error`` tag (why
-    the earlier start stopped) becomes ``requeued``."""
+def _resume_run(client, run, tags: Mapping[str, str]) -> str:
+    """Make the unfinished MLflow ``run`` RUNNING again with this start's ``tags``; its ``error`` tag (why
+    the earlier start stopped) becomes ``requeued``. Returns its id."""
     from mlflow.entities import RunTag
     from mlflow.exceptions import MlflowException
 
-    previous = client.get_run(run_id).data.tags.get("error", "")
+    run_id = run.info.run_id
+    previous = run.data.tags.get("error", "")
     if previous:
         tags = {**tags, "requeued": previous.removeprefix(f"{Requeued.__name__}: ")}
     items = [RunTag(k, v) for k, v in tags.items()]
